@@ -1,0 +1,130 @@
+# memoria - plain GNU make + pkg-config. See docs/ARCHITECTURE.md.
+#
+#   make                      release build: build/release/memoria
+#   make VARIANT=debug|asan|tsan
+#   make test                 deps, unit tests (asan), wire tests (asan)
+#   make test-reference       the same wire tests against Debian's memcached
+#   make run                  deps, build, serve on 127.0.0.1:11211
+#   make fuzz                 libFuzzer targets in build/fuzz/
+#   make bench                benchmarks side by side with memcached
+
+VARIANT ?= release
+CC      ?= cc
+PYTHON  ?= /usr/bin/python3
+BUILD   := build/$(VARIANT)
+
+PKGS    := libevent libevent_pthreads
+WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wformat=2 -Wvla -Wimplicit-fallthrough \
+           -Wpointer-arith
+CPPFLAGS := -Isrc -D_GNU_SOURCE -MMD -MP
+CFLAGS_release := -O2 -g -DNDEBUG
+CFLAGS_debug   := -O0 -g3
+CFLAGS_asan    := -O1 -g -fno-omit-frame-pointer \
+                  -fsanitize=address,undefined -fno-sanitize-recover=all
+CFLAGS_tsan    := -O1 -g -fsanitize=thread
+CFLAGS  := $(WARN) $(CFLAGS_$(VARIANT)) -pthread \
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDFLAGS := $(filter -fsanitize%,$(CFLAGS_$(VARIANT))) -pthread
+EVLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+LAYERS  := lib stats engine proto cmd net conf
+src_of   = $(sort $(wildcard src/$(1)/*.c))
+obj_of   = $(patsubst src/%.c,$(BUILD)/%.o,$(call src_of,$(1)))
+ALL_OBJ := $(foreach l,$(LAYERS),$(call obj_of,$(l)))
+
+# Which layers each unit test may link: the link line checks the
+# architecture (a test of the engine that needs libevent breaks the build).
+UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+layers_lib    := lib
+layers_engine := engine stats lib
+layers_proto  := proto lib
+layers_cmd    := cmd engine proto stats lib
+layers_conf   := conf lib
+layers_net    := net cmd engine proto stats lib
+# test_<module>.c -> the layer that module lives in
+layer_of = $(firstword $(foreach l,$(LAYERS),$(if $(wildcard src/$(l)/$(1).c),$(l))) lib)
+
+.PHONY: all deps run test unit wire test-reference tsan-test fuzz fuzz-run \
+        bench format format-check tidy clean
+all: $(BUILD)/memoria
+
+deps:
+	@bash scripts/deps.sh
+
+$(BUILD)/memoria: $(BUILD)/main.o $(ALL_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(EVLIBS)
+
+$(BUILD)/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) \
+	    $(shell pkg-config --cflags cmocka 2>/dev/null) -c -o $@ $<
+
+.SECONDARY:
+.SECONDEXPANSION:
+$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o \
+    $$(foreach l,$$(layers_$$(call layer_of,$$*)),$$(call obj_of,$$(l)))
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs cmocka) \
+	    $(if $(filter net,$(call layer_of,$*)),$(EVLIBS))
+
+run: deps
+	$(MAKE) VARIANT=release
+	./build/release/memoria -l 127.0.0.1 -p 11211
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+test: deps
+	$(MAKE) VARIANT=asan unit build/asan/memoria
+	$(MAKE) VARIANT=tsan build/tsan/memoria
+	$(MAKE) VARIANT=tsan unit
+	$(MAKE) wire
+
+# Wire tests: against our asan build, then the threaded ones under tsan.
+wire:
+	MEMORIA_BIN=$(CURDIR)/build/asan/memoria $(PYTHON) -m pytest -q tests/proto
+	MEMORIA_BIN=$(CURDIR)/build/tsan/memoria $(PYTHON) -m pytest -q \
+	    -m threaded tests/proto
+
+test-reference: deps
+	MEMCACHED_BIN=/usr/bin/memcached $(PYTHON) -m pytest -q tests/proto
+
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BIN := $(patsubst fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+FUZZ_CFLAGS := $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=all
+fuzz: $(FUZZ_BIN)
+build/fuzz/fuzz_%: fuzz/fuzz_%.c $$(call src_of,proto) $$(call src_of,lib)
+	@mkdir -p $(dir $@)
+	clang $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $^
+
+# A bounded run of every fuzz target (FUZZ_SECONDS each).
+FUZZ_SECONDS ?= 60
+fuzz-run: fuzz
+	@set -e; for f in $(FUZZ_BIN); do n=$${f##*/fuzz_}; \
+	    mkdir -p build/fuzz/corpus/$$n; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	        build/fuzz/corpus/$$n fuzz/corpus/$$n; done
+
+bench:
+	$(MAKE) VARIANT=release
+	$(PYTHON) bench/run.py
+
+FMT_FILES := $(shell find src tests/unit fuzz bench -name '*.[ch]' 2>/dev/null)
+format:
+	clang-format -i $(FMT_FILES)
+format-check:
+	clang-format --dry-run --Werror $(FMT_FILES)
+tidy:
+	clang-tidy --quiet $(filter %.c,$(FMT_FILES)) -- $(CPPFLAGS) -Itests/unit \
+	    $(WARN) $(shell pkg-config --cflags $(PKGS) cmocka)
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

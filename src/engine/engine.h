@@ -1,0 +1,216 @@
+/*
+ * engine - the cache: items, hash table, slab memory, LRU, expiry, CAS and
+ * the server clock. Owns all item memory. Shared by every worker thread:
+ * every function here is thread safe unless its comment says otherwise;
+ * locking is internal (striped item locks + one mutex per slab class, see
+ * engine_internal.h). The engine never sees connections, sockets or wire
+ * bytes: values are stored raw (no CRLF), and callers format replies.
+ *
+ * Called by cmd/ (request execution) and main.c (create, tick, destroy).
+ *
+ * Items handed out by engine_get(), engine_reserve() and friends are
+ * pinned (reference counted): their memory stays valid and unchanged until
+ * engine_release(), even if the key is deleted, replaced or evicted in the
+ * meantime. A pinned item is never evicted or reused.
+ */
+#pragma once
+
+#include "lib/slice.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct engine;
+struct item;
+
+enum engine_status {
+    ENGINE_OK = 0,
+    ENGINE_NOT_FOUND,  /* no such key (or it expired / was flushed) */
+    ENGINE_EXPIRED,    /* engine_get only: miss because the item expired */
+    ENGINE_FLUSHED,    /* engine_get only: miss because of flush_all */
+    ENGINE_EXISTS,     /* cas mismatch */
+    ENGINE_NOT_STORED, /* add on existing, replace/append/prepend on missing */
+    ENGINE_TOO_LARGE,  /* item would exceed item_size_max */
+    ENGINE_NO_MEMORY,  /* nothing could be evicted (or evictions disabled) */
+    ENGINE_NOT_NUMBER, /* incr/decr on a value that is not a decimal u64 */
+};
+
+struct engine_config {
+    size_t mem_limit;      /* -m, in bytes: item memory (slab pages) */
+    size_t item_size_max;  /* -I, in bytes */
+    size_t slab_chunk_max; /* largest slab chunk; bigger items are chained */
+    size_t chunk_min;      /* -n: key+value+flags space of the first class */
+    double growth_factor;  /* -f */
+    bool cas_enabled;      /* false with -C: every CAS reads as 0 */
+    bool evictions;        /* false with -M: a full cache fails stores */
+    unsigned hashpower;    /* initial table size 2^hashpower (16) */
+    bool hash_expand;      /* grow the table when it fills (default on) */
+};
+
+/* How engine_commit() links a reserved item. */
+enum engine_store_mode {
+    STORE_SET = 0,
+    STORE_ADD,
+    STORE_REPLACE,
+    STORE_APPEND,
+    STORE_PREPEND,
+    STORE_CAS,
+};
+
+/*
+ * What a caller may see of a pinned item. The value is `nbytes` bytes made
+ * of `nseg` contiguous segments (one for ordinary items, several for
+ * chunked large items). `segs` points into item memory, valid while the
+ * item is pinned.
+ */
+struct item_view {
+    struct slice key;
+    uint32_t flags; /* client flags */
+    uint64_t cas;   /* 0 when CAS is disabled */
+    size_t nbytes;
+    size_t nseg;
+    const struct slice *segs;
+};
+
+/* Fills the defaults memcached uses (-m 64 -I 1m -n 48 -f 1.25 ...). */
+void engine_config_default(struct engine_config *cfg);
+
+/* NULL on failure (bad config or out of memory); logs nothing. */
+struct engine *engine_create(const struct engine_config *cfg);
+/* Stops background threads and frees everything. Accepts NULL. */
+void engine_destroy(struct engine *e);
+
+/*
+ * The server clock. `now` is in seconds since the engine's epoch, which
+ * is (process start - 62 s) as in memcached, so that uptime starts near 2.
+ * engine_tick() re-reads the monotonic clock; main/net call it once a
+ * second from a timer. engine_now() is a relaxed atomic load.
+ */
+void engine_tick(struct engine *e);
+uint32_t engine_now(const struct engine *e);
+/* Unix time at the engine epoch (stats: time = epoch_unix + now). */
+int64_t engine_epoch_unix(const struct engine *e);
+
+/*
+ * Lookup. On ENGINE_OK *out is pinned; on a miss the status says why
+ * (ENGINE_NOT_FOUND, ENGINE_EXPIRED, ENGINE_FLUSHED). A hit marks the item
+ * fetched and accessed (LRU).
+ */
+enum engine_status engine_get(struct engine *e, struct slice key,
+                              struct item **out);
+
+/*
+ * gat/gats: like engine_get, and also replaces the expiry with `exptime`
+ * (wire value: 0, relative seconds, absolute Unix time or negative).
+ */
+enum engine_status engine_get_touch(struct engine *e, struct slice key,
+                                    int64_t exptime, struct item **out);
+
+void engine_release(struct engine *e, struct item *it);
+
+/* Fills *v for a pinned item. */
+void engine_view(const struct item *it, struct item_view *v);
+
+/*
+ * Two-phase store. engine_reserve() allocates an unlinked item for key
+ * with room for nbytes of value (possibly evicting). The caller fills the
+ * value through engine_wslice() and then calls engine_commit() or
+ * engine_abort(), which consume the pin either way.
+ *
+ * Failures: ENGINE_TOO_LARGE (the item would exceed item_size_max) and
+ * ENGINE_NO_MEMORY. For STORE_SET, either failure also unlinks any
+ * existing item with that key, as memcached does (stale data must not
+ * survive a failed set).
+ *
+ * The "too large" test uses memcached's own item size formula (48-byte
+ * header + key + 1 + flags? 4 + value + 2 + cas? 8) so that exactly the
+ * same values are accepted as by memcached, whatever our real layout.
+ */
+enum engine_status engine_reserve(struct engine *e, enum engine_store_mode mode,
+                                  struct slice key, uint32_t flags,
+                                  int64_t exptime, size_t nbytes,
+                                  struct item **out);
+
+/*
+ * The writable run of value bytes that starts at offset `off` of a
+ * reserved item (up to the end of its segment). len == 0 once off ==
+ * nbytes.
+ */
+struct wslice engine_wslice(struct item *it, size_t off);
+
+/*
+ * Links a reserved, fully written item according to mode. `cas` is the
+ * client's unique for STORE_CAS (ignored otherwise). Returns ENGINE_OK
+ * (stored), ENGINE_NOT_STORED, ENGINE_EXISTS or ENGINE_NOT_FOUND (cas on a
+ * missing key). Append/prepend keep the old item's flags and expiry; if
+ * the combined item cannot be allocated the result is ENGINE_NOT_STORED.
+ * On success *cas_out (may be NULL) receives the new CAS unique.
+ * Releases the reservation's pin in every case.
+ */
+enum engine_status engine_commit(struct engine *e, struct item *it,
+                                 enum engine_store_mode mode, uint64_t cas,
+                                 uint64_t *cas_out);
+
+/* Drops a reserved item without linking it (bad data chunk). */
+void engine_abort(struct engine *e, struct item *it);
+
+/* ENGINE_OK (deleted) or ENGINE_NOT_FOUND. */
+enum engine_status engine_delete(struct engine *e, struct slice key);
+
+/*
+ * incr/decr: incr wraps modulo 2^64, decr floors at 0. The stored value
+ * is parsed like strtoull (leading spaces and '+' allowed, must end at the
+ * value's end or at whitespace). When the new number is not longer than
+ * the old value it is written in place, right-padded with spaces to the
+ * old length; otherwise a new item replaces it (same flags and expiry).
+ * Either way the item gets a new CAS. *result receives the new value.
+ * Returns ENGINE_OK, ENGINE_NOT_FOUND, ENGINE_NOT_NUMBER (also for chunked
+ * items) or ENGINE_NO_MEMORY.
+ */
+enum engine_status engine_arith(struct engine *e, struct slice key, bool incr,
+                                uint64_t delta, uint64_t *result,
+                                uint64_t *cas_out);
+
+/* Replaces the expiry; ENGINE_OK (touched) or ENGINE_NOT_FOUND. */
+enum engine_status engine_touch(struct engine *e, struct slice key,
+                                int64_t exptime);
+
+/*
+ * flush_all [delay]: delay <= 0 invalidates every item stored before this
+ * call, immediately; delay > 0 (relative or absolute like exptime) makes
+ * everything last stored/bumped before the deadline (minus one second)
+ * invisible once the deadline arrives, with memcached's exact semantics
+ * (PROTOCOL-TEXT.md 5.4). Memory is reclaimed lazily.
+ */
+void engine_flush(struct engine *e, int64_t delay);
+
+/*
+ * Engine-owned statistics, named exactly as in memcached's `stats`. The
+ * caller decides the output order. Gauges (curr_items, bytes, hash_*) and
+ * counters since start.
+ */
+/* clang-format off */
+#define ENGINE_STATS(X)                                                    \
+    X(hash_power_level,      "log2 of the hash table's bucket count")     \
+    X(hash_bytes,            "bytes used by the hash table")              \
+    X(hash_is_expanding,     "1 while the table is being grown")          \
+    X(bytes,                 "bytes used by linked items")                \
+    X(curr_items,            "items currently linked")                    \
+    X(total_items,           "items ever linked")                         \
+    X(slab_global_page_pool, "free pages not owned by any class")         \
+    X(expired_unfetched,     "expired items reclaimed that were never read") \
+    X(evicted_unfetched,     "evicted items that were never read")        \
+    X(evictions,             "live items evicted to make room")           \
+    X(reclaimed,             "times an expired item's memory was reused") \
+    X(total_malloced,        "bytes of slab pages allocated")
+/* clang-format on */
+
+struct engine_stats {
+#define ENGINE_STAT_FIELD(name, help) uint64_t name;
+    ENGINE_STATS(ENGINE_STAT_FIELD)
+#undef ENGINE_STAT_FIELD
+};
+
+/* A consistent-enough snapshot (each counter read atomically). */
+void engine_stats(struct engine *e, struct engine_stats *out);

@@ -1,0 +1,75 @@
+/*
+ * outq - a connection's queue of reply bytes waiting for the socket, as
+ * a list of segments that become one writev() iovec each. Owns the small
+ * bytes it copies (status lines, VALUE headers) in an arena of blocks;
+ * large bytes (item values) are referenced in place, never copied: the
+ * caller keeps them alive (pinned) until outq_sent() says they are gone.
+ * Consecutive copies into the same arena block merge into one segment, so
+ * "VALUE ...\r\n" + value + "\r\nEND\r\n" is three iovecs.
+ *
+ * Not thread safe: one per connection. Knows nothing about items.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+enum outq_status {
+    OUTQ_OK = 0,
+    OUTQ_NO_MEMORY,
+};
+
+struct outq_seg {
+    const char *ptr;
+    size_t len;
+};
+
+struct outq_block;
+
+struct outq {
+    struct outq_seg *segs; /* ring of pending segments */
+    size_t nseg_cap;       /* power of two */
+    size_t head;           /* index of first pending segment */
+    size_t nseg;           /* pending segments */
+    size_t head_off;       /* bytes of segs[head] already written */
+    uint64_t queued;       /* bytes ever queued (a position in the stream) */
+    uint64_t sent;         /* bytes ever sent */
+    struct outq_block *blocks; /* arena blocks in use, oldest first */
+    struct outq_block *tail;   /* block being filled */
+    struct outq_block *spare;  /* one emptied block kept for reuse */
+    bool oom;                  /* an append failed; see outq_failed() */
+};
+
+void outq_init(struct outq *q);
+void outq_deinit(struct outq *q);
+
+/* Copies len bytes into the arena and queues them. */
+void outq_copy(struct outq *q, const void *p, size_t len);
+
+/* Queues len bytes at p by reference; p must stay valid until sent. */
+void outq_ref(struct outq *q, const void *p, size_t len);
+
+/*
+ * Returns a pointer to `max` writable arena bytes for formatting in
+ * place; outq_commit(q, n) then queues the first n of them.
+ * Returns NULL on allocation failure.
+ */
+char *outq_reserve(struct outq *q, size_t max);
+void outq_commit(struct outq *q, size_t n);
+
+/* True if an append since the last check failed; clears the flag. */
+bool outq_failed(struct outq *q);
+
+static inline size_t
+outq_pending(const struct outq *q)
+{
+    return (size_t)(q->queued - q->sent);
+}
+
+/* Fills up to max iovecs from the head of the queue; returns how many. */
+int outq_iov(const struct outq *q, struct iovec *iov, int max);
+
+/* Marks n bytes from the head as written, freeing arena blocks. */
+void outq_sent(struct outq *q, size_t n);

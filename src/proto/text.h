@@ -1,0 +1,89 @@
+/*
+ * text - memcached's classic text protocol: parsing command lines into
+ * struct request, and composing replies into an outq. Pure and
+ * thread-agnostic; state lives in the caller (cmd/session.c).
+ *
+ * Exact behaviour: ../shared/spec/PROTOCOL-TEXT.md (memcached 1.6.18).
+ */
+#pragma once
+
+#include "proto/proto.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct outq;
+
+/* Longest command line kept waiting for its '\n' (except get/gets). */
+#define TEXT_LINE_MAX 2048
+/* Longest get/gets line we buffer; longer ones close the connection. */
+#define TEXT_GET_LINE_MAX (2 * 1024 * 1024)
+#define TEXT_KEY_MAX      250
+
+/*
+ * Parses one command line at in[0..len). On PARSE_OK, PARSE_ERROR and
+ * PARSE_CLIENT_ERROR, *used is the length of the line including its '\n';
+ * on PARSE_AGAIN and PARSE_CLOSE it is 0. req->noreply is set even on
+ * PARSE_CLIENT_ERROR when the line ended in "noreply" (memcached then
+ * suppresses the error). PARSE_CLOSE: an unterminated line longer than
+ * TEXT_LINE_MAX (get/gets: TEXT_GET_LINE_MAX), or an unknown command whose
+ * last token starts with "HTTP/".
+ */
+enum parse_status text_parse(const char *in, size_t len, struct request *req,
+                             size_t *used);
+
+/*
+ * Iterates the key list of a get-family request: cuts the next key from
+ * *rest into *key and returns true, or returns false when none is left.
+ * Keys were already validated by text_parse().
+ */
+bool text_next_key(struct slice *rest, struct slice *key);
+
+/* Fixed reply lines. One table in text.c maps these to wire bytes. */
+/* clang-format off */
+#define TEXT_REPLIES(X)                   \
+    X(STORED,       "STORED\r\n")         \
+    X(NOT_STORED,   "NOT_STORED\r\n")     \
+    X(EXISTS,       "EXISTS\r\n")         \
+    X(NOT_FOUND,    "NOT_FOUND\r\n")      \
+    X(DELETED,      "DELETED\r\n")        \
+    X(TOUCHED,      "TOUCHED\r\n")        \
+    X(OK,           "OK\r\n")             \
+    X(END,          "END\r\n")            \
+    X(ERROR,        "ERROR\r\n")          \
+    X(RESET,        "RESET\r\n")
+/* clang-format on */
+
+enum text_reply {
+#define TEXT_REPLY_ENUM(name, wire) TEXT_##name,
+    TEXT_REPLIES(TEXT_REPLY_ENUM)
+#undef TEXT_REPLY_ENUM
+};
+
+void text_compose_reply(struct outq *q, enum text_reply r);
+
+/* "CLIENT_ERROR <msg>\r\n" and "SERVER_ERROR <msg>\r\n". */
+void text_compose_client_error(struct outq *q, const char *msg);
+void text_compose_server_error(struct outq *q, const char *msg);
+
+/*
+ * "VALUE <key> <flags> <nbytes>[ <cas>]\r\n<value>\r\n". The value is
+ * queued by reference (nseg segments); the caller keeps it pinned until
+ * the queue has sent it.
+ */
+void text_compose_value(struct outq *q, struct slice key, uint32_t flags,
+                        size_t nbytes, const struct slice *segs, size_t nseg,
+                        bool with_cas, uint64_t cas);
+
+/* A decimal number line: incr/decr results. */
+void text_compose_number(struct outq *q, uint64_t n);
+
+/* "STAT <name> <value>\r\n". */
+void text_compose_stat(struct outq *q, const char *name, const char *value);
+
+/* "VERSION <version>\r\n". */
+void text_compose_version(struct outq *q, const char *version);
+
+/* Any other raw line (caller supplies the CRLF). */
+void text_compose_raw(struct outq *q, const char *line, size_t len);

@@ -1,0 +1,76 @@
+/*
+ * cmd - runs one parsed request against the engine and composes its reply.
+ * The only layer that sees both proto/ and engine/. Each worker thread owns
+ * its struct cmd_ctx; the struct cmd_server it points to is shared by all
+ * workers (read-only after start, except its atomics).
+ *
+ * Called by cmd/session.c.
+ */
+#pragma once
+
+#include "engine/engine.h"
+#include "proto/proto.h"
+#include "stats/stats.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct outq;
+struct session;
+
+/* Server-wide facts and shared counters that replies need. */
+struct cmd_server {
+    struct engine *engine;
+    struct stats_thread **threads; /* one counter block per worker */
+    size_t nthreads;
+    struct stats_conns *conns;
+    _Atomic int verbosity;
+    const char *version; /* the memcached version we answer as */
+    const char *libevent_version;
+    uint64_t max_connections;
+    uint64_t maxbytes;
+    bool flush_enabled;
+    bool shutdown_enabled;
+    int pid;
+};
+
+/*
+ * Per-connection state cmd needs while running a request: where replies
+ * go, whose counters move, and the session to pin values with.
+ */
+struct cmd_ctx {
+    struct cmd_server *srv;
+    struct stats_thread *st;
+    struct outq *out;
+    struct session *session;
+};
+
+/* What the session must do after cmd_run(). */
+enum cmd_next {
+    CMD_NEXT = 0, /* request done, parse the next one */
+    CMD_DATA,     /* a data block follows: stream it into *reserved */
+    CMD_SWALLOW,  /* a data block follows: skip nbytes + 2 bytes */
+    CMD_CLOSE,    /* close the connection after flushing replies */
+};
+
+/*
+ * Runs a parsed text request. For a storage verb it reserves the item and
+ * returns CMD_DATA with *reserved set (the session fills it and calls
+ * cmd_store_finish), or CMD_SWALLOW after queueing an error.
+ */
+enum cmd_next cmd_text_run(struct cmd_ctx *c, const struct request *req,
+                           struct item **reserved);
+
+/*
+ * Completes a storage command once its data block (value + 2 terminator
+ * bytes) has arrived: commits the item if the terminator was "\r\n",
+ * otherwise aborts it with CLIENT_ERROR bad data chunk.
+ */
+void cmd_store_finish(struct cmd_ctx *c, const struct request *req,
+                      struct item *it, bool terminated);
+
+/* Queues the reply to a request that failed to parse. */
+void cmd_text_parse_error(struct cmd_ctx *c, enum parse_status st,
+                          const struct request *req);

@@ -1,0 +1,242 @@
+#include "cmd/session.h"
+
+#include "cmd/cmd.h"
+#include "lib/buf.h"
+#include "lib/outq.h"
+#include "proto/text.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * A pin keeps an item alive until the output stream has passed `pos`, the
+ * queue position just after the item's value bytes.
+ */
+struct pin {
+    struct item *it;
+    uint64_t pos;
+};
+
+enum session_state {
+    S_CMD = 0, /* between commands: parse the next line */
+    S_DATA,    /* copying a data block into `reserved` */
+    S_SWALLOW, /* skipping a refused data block */
+};
+
+struct session {
+    struct cmd_ctx ctx;
+    enum session_state state;
+    /* Data phase: the storage request (its slices are no longer valid). */
+    struct request req;
+    struct item *reserved;
+    size_t value_off;
+    size_t value_len;
+    size_t term_got;
+    char term[2];
+    size_t swallow;
+    /* Ring of pins, oldest first. */
+    struct pin *pins;
+    size_t pin_cap; /* power of two */
+    size_t pin_head;
+    size_t npins;
+};
+
+struct session *
+session_create(struct cmd_server *srv, struct stats_thread *st,
+               struct outq *out)
+{
+    struct session *s = calloc(1, sizeof(*s));
+
+    if (s == NULL) {
+        return NULL;
+    }
+    s->ctx.srv = srv;
+    s->ctx.st = st;
+    s->ctx.out = out;
+    s->ctx.session = s;
+    return s;
+}
+
+void
+session_destroy(struct session *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    struct engine *e = s->ctx.srv->engine;
+    if (s->reserved != NULL) {
+        engine_abort(e, s->reserved);
+    }
+    for (size_t i = 0; i < s->npins; i++) {
+        engine_release(e, s->pins[(s->pin_head + i) & (s->pin_cap - 1)].it);
+    }
+    free(s->pins);
+    free(s);
+}
+
+static bool
+grow_pins(struct session *s)
+{
+    size_t cap = s->pin_cap != 0 ? s->pin_cap * 2 : 32;
+    struct pin *pins = malloc(cap * sizeof(*pins));
+
+    if (pins == NULL) {
+        return false;
+    }
+    for (size_t i = 0; i < s->npins; i++) {
+        pins[i] = s->pins[(s->pin_head + i) & (s->pin_cap - 1)];
+    }
+    free(s->pins);
+    s->pins = pins;
+    s->pin_cap = cap;
+    s->pin_head = 0;
+    return true;
+}
+
+bool
+session_pin_reserve(struct session *s)
+{
+    return s->npins < s->pin_cap || grow_pins(s);
+}
+
+void
+session_pin(struct session *s, struct item *it)
+{
+    struct pin *p = &s->pins[(s->pin_head + s->npins) & (s->pin_cap - 1)];
+
+    p->it = it;
+    p->pos = s->ctx.out->queued;
+    s->npins++;
+}
+
+void
+session_sent(struct session *s)
+{
+    uint64_t sent = s->ctx.out->sent;
+
+    while (s->npins > 0 && s->pins[s->pin_head].pos <= sent) {
+        engine_release(s->ctx.srv->engine, s->pins[s->pin_head].it);
+        s->pin_head = (s->pin_head + 1) & (s->pin_cap - 1);
+        s->npins--;
+    }
+}
+
+bool
+session_mid_request(const struct session *s)
+{
+    return s->state != S_CMD;
+}
+
+/* Copies what has arrived of a data block; true once it is complete. */
+static bool
+feed_data(struct session *s, struct buf *in)
+{
+    while (s->value_off < s->value_len && buf_rlen(in) > 0) {
+        struct wslice ws = engine_wslice(s->reserved, s->value_off);
+        size_t n = buf_rlen(in) < ws.len ? buf_rlen(in) : ws.len;
+        memcpy(ws.ptr, buf_rptr(in), n);
+        buf_consume(in, n);
+        s->value_off += n;
+    }
+    while (s->value_off == s->value_len && s->term_got < 2 &&
+           buf_rlen(in) > 0) {
+        s->term[s->term_got++] = *buf_rptr(in);
+        buf_consume(in, 1);
+    }
+    if (s->term_got < 2) {
+        return false;
+    }
+    bool terminated = s->term[0] == '\r' && s->term[1] == '\n';
+    struct item *it = s->reserved;
+    s->reserved = NULL;
+    s->state = S_CMD;
+    cmd_store_finish(&s->ctx, &s->req, it, terminated);
+    return true;
+}
+
+static bool
+feed_swallow(struct session *s, struct buf *in)
+{
+    size_t n = buf_rlen(in) < s->swallow ? buf_rlen(in) : s->swallow;
+
+    buf_consume(in, n);
+    s->swallow -= n;
+    if (s->swallow > 0) {
+        return false;
+    }
+    s->state = S_CMD;
+    return true;
+}
+
+/* Starts the data phase a storage command asked for. */
+static void
+begin_data(struct session *s, const struct request *req, enum cmd_next next,
+           struct item *reserved)
+{
+    s->req = *req;
+    s->req.key = slice_make(NULL, 0);
+    s->req.keys = slice_make(NULL, 0);
+    s->req.args = slice_make(NULL, 0);
+    if (next == CMD_DATA) {
+        s->state = S_DATA;
+        s->reserved = reserved;
+        s->value_off = 0;
+        s->value_len = req->nbytes;
+        s->term_got = 0;
+    } else {
+        s->state = S_SWALLOW;
+        s->swallow = (size_t)req->nbytes + 2;
+    }
+}
+
+enum session_status
+session_process(struct session *s, struct buf *in, unsigned max_reqs)
+{
+    unsigned nreq = 0;
+
+    for (;;) {
+        if (s->state == S_DATA && !feed_data(s, in)) {
+            return SESSION_NEED_INPUT;
+        }
+        if (s->state == S_SWALLOW && !feed_swallow(s, in)) {
+            return SESSION_NEED_INPUT;
+        }
+        if (buf_rlen(in) == 0) {
+            return SESSION_NEED_INPUT;
+        }
+        if (outq_pending(s->ctx.out) >= SESSION_OUT_HIGH_WATER) {
+            return SESSION_BLOCKED;
+        }
+        if (nreq == max_reqs) {
+            STATS_INCR(s->ctx.st, conn_yields);
+            return SESSION_YIELD;
+        }
+
+        struct request req;
+        size_t used = 0;
+        enum parse_status st = text_parse(buf_rptr(in), buf_rlen(in), &req,
+                                          &used);
+        if (st == PARSE_AGAIN) {
+            return SESSION_NEED_INPUT;
+        }
+        if (st == PARSE_CLOSE) {
+            return SESSION_CLOSE;
+        }
+        nreq++;
+        if (st != PARSE_OK) {
+            cmd_text_parse_error(&s->ctx, st, &req);
+            buf_consume(in, used);
+            continue;
+        }
+        struct item *reserved = NULL;
+        enum cmd_next next = cmd_text_run(&s->ctx, &req, &reserved);
+        /* The request's slices point into `in`: consume only now. */
+        buf_consume(in, used);
+        if (next == CMD_CLOSE) {
+            return SESSION_CLOSE;
+        }
+        if (next != CMD_NEXT) {
+            begin_data(s, &req, next, reserved);
+        }
+    }
+}

@@ -1,0 +1,55 @@
+/*
+ * session - one connection's protocol state: loops parse -> run -> compose
+ * over the connection's input buffer and output queue, streams data blocks
+ * into reserved items, and keeps the pins on items whose bytes are still
+ * queued for the socket. Owns its pins and any reservation; borrows the
+ * buffers (net owns them). Used by exactly one worker thread.
+ *
+ * Sockets never appear here: tests drive a session with in-memory buffers.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct buf;
+struct outq;
+struct item;
+struct cmd_server;
+struct stats_thread;
+struct session;
+
+enum session_status {
+    SESSION_NEED_INPUT = 0, /* consumed what it could; read more */
+    SESSION_YIELD,          /* ran max_reqs requests; input is left */
+    SESSION_BLOCKED,        /* too many reply bytes queued; write first */
+    SESSION_CLOSE,          /* flush what is queued, then close */
+};
+
+/* Queued reply bytes above which a session stops taking requests. */
+#define SESSION_OUT_HIGH_WATER (512 * 1024)
+
+struct session *session_create(struct cmd_server *srv, struct stats_thread *st,
+                               struct outq *out);
+/* Releases every pin and reservation. Accepts NULL. */
+void session_destroy(struct session *s);
+
+/* Runs at most max_reqs requests from `in`. */
+enum session_status session_process(struct session *s, struct buf *in,
+                                    unsigned max_reqs);
+
+/*
+ * Makes room for one more pin; false when out of memory. Call it before
+ * queueing a value by reference, then session_pin() right after.
+ */
+bool session_pin_reserve(struct session *s);
+
+/* Keeps `it` pinned until the output queue has sent what is queued now. */
+void session_pin(struct session *s, struct item *it);
+
+/* Releases pins whose bytes the output queue has sent. */
+void session_sent(struct session *s);
+
+/* True while the session is inside a data block (not between commands). */
+bool session_mid_request(const struct session *s);

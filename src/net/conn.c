@@ -1,0 +1,240 @@
+/*
+ * conn - one client connection on its worker's event base: reads into the
+ * input buffer, lets the session run what arrived, and writes the queued
+ * replies with as few writev() calls as possible (one per batch of
+ * requests). Input is not read while too many reply bytes are queued, so
+ * a slow reader never makes us buffer without bound.
+ */
+#include "cmd/session.h"
+#include "net/net_internal.h"
+#include "stats/stats.h"
+#include "cmd/cmd.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* iovecs per writev(); the kernel's limit is IOV_MAX (1024). */
+#define CONN_IOV_BATCH 256
+/* Free input space below which we make room before the next read. */
+#define CONN_MIN_READ 2048
+
+static void on_read(evutil_socket_t fd, short what, void *arg);
+static void on_write(evutil_socket_t fd, short what, void *arg);
+
+struct conn *
+conn_create(struct worker *w, int fd)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+
+    if (c == NULL) {
+        return NULL;
+    }
+    c->w = w;
+    c->fd = fd;
+    outq_init(&c->out);
+    if (buf_init(&c->in, NET_READ_BUF) != BUF_OK) {
+        goto fail;
+    }
+    c->session = session_create(w->net->srv, w->stats, &c->out);
+    c->rev = event_new(w->base, fd, EV_READ | EV_PERSIST, on_read, c);
+    c->wev = event_new(w->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
+    if (c->session == NULL || c->rev == NULL || c->wev == NULL ||
+        event_add(c->rev, NULL) != 0) {
+        goto fail;
+    }
+    c->next = w->conns;
+    if (w->conns != NULL) {
+        w->conns->prev = c;
+    }
+    w->conns = c;
+    atomic_fetch_add(&w->net->srv->conns->connection_structures, 1);
+    return c;
+
+fail:
+    if (c->rev != NULL) {
+        event_free(c->rev);
+    }
+    if (c->wev != NULL) {
+        event_free(c->wev);
+    }
+    session_destroy(c->session);
+    buf_deinit(&c->in);
+    outq_deinit(&c->out);
+    free(c);
+    return NULL;
+}
+
+void
+conn_destroy(struct conn *c)
+{
+    struct worker *w = c->w;
+
+    if (c->prev != NULL) {
+        c->prev->next = c->next;
+    } else {
+        w->conns = c->next;
+    }
+    if (c->next != NULL) {
+        c->next->prev = c->prev;
+    }
+    event_free(c->rev);
+    event_free(c->wev);
+    close(c->fd);
+    session_destroy(c->session);
+    buf_deinit(&c->in);
+    outq_deinit(&c->out);
+    free(c);
+    atomic_fetch_sub(&w->net->srv->conns->curr_connections, 1);
+}
+
+/* Writes queued replies: 0 when all sent, 1 when the socket is full. */
+static int
+flush(struct conn *c)
+{
+    struct iovec iov[CONN_IOV_BATCH];
+
+    while (outq_pending(&c->out) > 0) {
+        int n = outq_iov(&c->out, iov, CONN_IOV_BATCH);
+        ssize_t w = writev(c->fd, iov, n);
+        if (w < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return errno == EAGAIN || errno == EWOULDBLOCK ? 1 : -1;
+        }
+        outq_sent(&c->out, (size_t)w);
+        stats_add(&c->w->stats->bytes_written, (uint64_t)w);
+        session_sent(c->session);
+    }
+    return 0;
+}
+
+/* Waits for the socket to drain instead of reading more requests. */
+static void
+wait_writable(struct conn *c)
+{
+    if (!c->writing) {
+        event_del(c->rev);
+        event_add(c->wev, NULL);
+        c->writing = true;
+    }
+}
+
+static void
+wait_readable(struct conn *c)
+{
+    if (c->writing) {
+        event_del(c->wev);
+        event_add(c->rev, NULL);
+        c->writing = false;
+    }
+}
+
+/* Reads once. Returns false if the connection is finished. */
+static bool
+read_input(struct conn *c)
+{
+    if (buf_wlen(&c->in) < CONN_MIN_READ &&
+        buf_reserve(&c->in, NET_READ_BUF) != BUF_OK) {
+        STATS_INCR(c->w->stats, conn_oom);
+        return false;
+    }
+    size_t room = buf_wlen(&c->in);
+    ssize_t n = read(c->fd, buf_wptr(&c->in), room);
+    if (n > 0) {
+        buf_commit(&c->in, (size_t)n);
+        stats_add(&c->w->stats->bytes_read, (uint64_t)n);
+        c->read_more = (size_t)n == room;
+        return true;
+    }
+    c->read_more = false;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        return true;
+    }
+    return false;
+}
+
+/*
+ * Runs requests and writes replies until the connection must wait:
+ * for input, for the socket to drain, or for its next turn (-R).
+ */
+static void
+drive(struct conn *c, bool do_read)
+{
+    unsigned max_reqs = c->w->net->cfg.reqs_per_event;
+
+    for (;;) {
+        if (do_read && !c->closing && !read_input(c)) {
+            conn_destroy(c);
+            return;
+        }
+        enum session_status st = SESSION_CLOSE;
+        if (!c->closing) {
+            st = session_process(c->session, &c->in, max_reqs);
+        }
+        if (st == SESSION_CLOSE) {
+            c->closing = true;
+        }
+        int fr = flush(c);
+        if (fr < 0 || (fr == 0 && c->closing)) {
+            conn_destroy(c);
+            return;
+        }
+        if (fr > 0) {
+            wait_writable(c);
+            return;
+        }
+        wait_readable(c);
+        switch (st) {
+        case SESSION_NEED_INPUT:
+            if (!c->read_more) {
+                if (buf_rlen(&c->in) == 0) {
+                    buf_shrink(&c->in, NET_READ_BUF);
+                }
+                return;
+            }
+            do_read = true;
+            break;
+        case SESSION_YIELD:
+            /* Let other connections run; come back without a read. */
+            c->resume = true;
+            event_active(c->rev, EV_READ, 0);
+            return;
+        default:
+            do_read = false; /* BLOCKED, now drained: carry on */
+            break;
+        }
+    }
+}
+
+static void
+on_read(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    bool do_read = !c->resume;
+
+    (void)fd;
+    (void)what;
+    c->resume = false;
+    drive(c, do_read);
+}
+
+static void
+on_write(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+
+    (void)fd;
+    (void)what;
+    int fr = flush(c);
+    if (fr < 0 || (fr == 0 && c->closing)) {
+        conn_destroy(c);
+        return;
+    }
+    if (fr == 0) {
+        drive(c, false);
+    }
+}

@@ -1,0 +1,15 @@
+#include "stats/stats.h"
+
+#include <string.h>
+
+void
+stats_sum(struct stats_thread *const *blocks, size_t n,
+          struct stats_totals *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < n; i++) {
+#define STATS_SUM(name, help) out->name += stats_get(&blocks[i]->name);
+        STATS_THREAD(STATS_SUM)
+#undef STATS_SUM
+    }
+}

@@ -1,0 +1,89 @@
+/*
+ * stats - counter tables. Command counters live in one block per worker
+ * thread: only the owning worker writes its block (a relaxed load and a
+ * relaxed store, no lock prefix on the hot path), and `stats` sums all
+ * blocks with relaxed loads from any thread. Connection gauges shared by
+ * the listener and the workers are true atomics (rarely written).
+ *
+ * Names are memcached's `stats` names exactly; the X-macro order is the
+ * order memcached prints them in.
+ */
+#pragma once
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* clang-format off */
+/*      name               help                                          */
+#define STATS_THREAD(X)                                                  \
+    X(cmd_get,             "keys requested by get, gets, gat, gats")     \
+    X(cmd_set,             "storage commands whose data was read")       \
+    X(cmd_flush,           "flush_all commands")                         \
+    X(cmd_touch,           "touch commands and gat/gats keys")           \
+    X(cmd_meta,            "meta debug (me) commands")                   \
+    X(get_hits,            "keys found by get-type commands")            \
+    X(get_misses,          "keys not found by get-type commands")        \
+    X(get_expired,         "get misses because the item had expired")    \
+    X(get_flushed,         "get misses because of flush_all")            \
+    X(delete_misses,       "deletes of missing keys")                    \
+    X(delete_hits,         "deletes that removed an item")               \
+    X(incr_misses,         "incr of missing keys")                       \
+    X(incr_hits,           "successful incr")                            \
+    X(decr_misses,         "decr of missing keys")                       \
+    X(decr_hits,           "successful decr")                            \
+    X(cas_misses,          "cas on missing keys")                        \
+    X(cas_hits,            "cas that stored")                            \
+    X(cas_badval,          "cas with a stale unique")                    \
+    X(touch_hits,          "touches of existing items")                  \
+    X(touch_misses,        "touches of missing items")                   \
+    X(store_too_large,     "stores refused as larger than -I")           \
+    X(store_no_memory,     "stores refused for lack of memory")          \
+    X(auth_cmds,           "authentication attempts")                    \
+    X(auth_errors,         "failed authentication attempts")             \
+    X(bytes_read,          "bytes read from clients")                    \
+    X(bytes_written,       "bytes written to clients")                   \
+    X(conn_yields,         "times a connection yielded after -R requests") \
+    X(parse_errors,        "command lines answered with ERROR")          \
+    X(conn_oom,            "connection buffer allocation failures")
+/* clang-format on */
+
+struct stats_thread {
+#define STATS_FIELD(name, help) _Atomic uint64_t name;
+    STATS_THREAD(STATS_FIELD)
+#undef STATS_FIELD
+};
+
+/* Plain totals, summed over threads. */
+struct stats_totals {
+#define STATS_FIELD(name, help) uint64_t name;
+    STATS_THREAD(STATS_FIELD)
+#undef STATS_FIELD
+};
+
+/* Owner-thread increment: no atomic read-modify-write needed. */
+static inline void
+stats_add(_Atomic uint64_t *c, uint64_t n)
+{
+    uint64_t v = atomic_load_explicit(c, memory_order_relaxed);
+    atomic_store_explicit(c, v + n, memory_order_relaxed);
+}
+
+#define STATS_INCR(block, name) stats_add(&(block)->name, 1)
+
+void stats_sum(struct stats_thread *const *blocks, size_t n,
+               struct stats_totals *out);
+
+/* Connection gauges and counters: written by net, read by `stats`. */
+struct stats_conns {
+    _Atomic uint64_t curr_connections;
+    _Atomic uint64_t total_connections;
+    _Atomic uint64_t rejected_connections;
+    _Atomic uint64_t connection_structures;
+};
+
+static inline uint64_t
+stats_get(_Atomic uint64_t *c)
+{
+    return atomic_load_explicit(c, memory_order_relaxed);
+}

@@ -1,0 +1,158 @@
+#include "unit.h"
+
+#include "lib/outq.h"
+
+#include <string.h>
+
+/* Gathers everything pending into dst, as writev would send it. */
+static size_t
+gather(const struct outq *q, char *dst, size_t cap)
+{
+    struct iovec iov[64];
+    int n = outq_iov(q, iov, 64);
+    size_t len = 0;
+
+    for (int i = 0; i < n; i++) {
+        assert_true(len + iov[i].iov_len <= cap);
+        memcpy(dst + len, iov[i].iov_base, iov[i].iov_len);
+        len += iov[i].iov_len;
+    }
+    return len;
+}
+
+static void
+consecutive_copies_merge_into_one_segment(void **state)
+{
+    struct outq q;
+    struct iovec iov[8];
+    (void)state;
+
+    outq_init(&q);
+    outq_copy(&q, "VALUE k 0 1\r\n", 13);
+    outq_copy(&q, "x\r\n", 3);
+    assert_int_equal(outq_iov(&q, iov, 8), 1);
+    assert_int_equal(outq_pending(&q), 16);
+    outq_deinit(&q);
+}
+
+static void
+references_stay_separate_and_keep_order(void **state)
+{
+    struct outq q;
+    static const char value[] = "the value";
+    char out[128];
+    struct iovec iov[8];
+    (void)state;
+
+    outq_init(&q);
+    outq_copy(&q, "A", 1);
+    outq_ref(&q, value, 9);
+    outq_copy(&q, "B", 1);
+    assert_int_equal(outq_iov(&q, iov, 8), 3);
+    assert_ptr_equal(iov[1].iov_base, value);
+    size_t n = gather(&q, out, sizeof(out));
+    assert_int_equal(n, 11);
+    assert_memory_equal(out, "Athe valueB", 11);
+    outq_deinit(&q);
+}
+
+static void
+partial_send_resumes_mid_segment(void **state)
+{
+    struct outq q;
+    char out[128];
+    static const char value[] = "0123456789";
+    (void)state;
+
+    outq_init(&q);
+    outq_copy(&q, "hdr:", 4);
+    outq_ref(&q, value, 10);
+    outq_copy(&q, "\r\n", 2);
+    outq_sent(&q, 7);
+    size_t n = gather(&q, out, sizeof(out));
+    assert_int_equal(n, 9);
+    assert_memory_equal(out, "3456789\r\n", 9);
+    assert_int_equal(q.sent, 7);
+    outq_sent(&q, 9);
+    assert_int_equal(outq_pending(&q), 0);
+    outq_deinit(&q);
+}
+
+static void
+large_copies_span_blocks_and_are_freed_when_sent(void **state)
+{
+    struct outq q;
+    char line[100];
+    (void)state;
+
+    memset(line, 'x', sizeof(line));
+    outq_init(&q);
+    for (int i = 0; i < 1000; i++) {
+        outq_copy(&q, line, sizeof(line));
+    }
+    assert_int_equal(outq_pending(&q), 100000);
+    assert_false(outq_failed(&q));
+    size_t total = 0;
+    while (outq_pending(&q) > 0) {
+        struct iovec iov[4];
+        int n = outq_iov(&q, iov, 4);
+        assert_true(n > 0);
+        outq_sent(&q, iov[0].iov_len);
+        total += iov[0].iov_len;
+    }
+    assert_int_equal(total, 100000);
+    assert_null(q.blocks);
+    outq_copy(&q, "again", 5);
+    assert_int_equal(outq_pending(&q), 5);
+    outq_deinit(&q);
+}
+
+static void
+reserve_and_commit_format_in_place(void **state)
+{
+    struct outq q;
+    char out[32];
+    (void)state;
+
+    outq_init(&q);
+    char *p = outq_reserve(&q, 20);
+    assert_non_null(p);
+    memcpy(p, "12345\r\n", 7);
+    outq_commit(&q, 7);
+    assert_int_equal(gather(&q, out, sizeof(out)), 7);
+    assert_memory_equal(out, "12345\r\n", 7);
+    outq_deinit(&q);
+}
+
+static void
+ring_of_segments_grows_with_many_references(void **state)
+{
+    struct outq q;
+    static const char v[] = "v";
+    (void)state;
+
+    outq_init(&q);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 500; i++) {
+            outq_ref(&q, v, 1);
+            outq_copy(&q, "\r\n", 2);
+        }
+        outq_sent(&q, 700);
+    }
+    assert_int_equal(outq_pending(&q), 3 * 1500 - 3 * 700);
+    outq_deinit(&q);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(consecutive_copies_merge_into_one_segment),
+        cmocka_unit_test(references_stay_separate_and_keep_order),
+        cmocka_unit_test(partial_send_resumes_mid_segment),
+        cmocka_unit_test(large_copies_span_blocks_and_are_freed_when_sent),
+        cmocka_unit_test(reserve_and_commit_format_in_place),
+        cmocka_unit_test(ring_of_segments_grows_with_many_references),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

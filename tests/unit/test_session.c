@@ -1,0 +1,278 @@
+#include "unit.h"
+
+#include "cmd/cmd.h"
+#include "cmd/session.h"
+#include "lib/buf.h"
+#include "lib/outq.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A session over in-memory buffers, with a real engine behind it. */
+struct fixture {
+    struct engine *engine;
+    struct stats_thread stats;
+    struct stats_thread *blocks[1];
+    struct stats_conns conns;
+    struct cmd_server srv;
+    struct outq out;
+    struct buf in;
+    struct session *s;
+};
+
+static int
+setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct engine_config ec;
+
+    engine_config_default(&ec);
+    f->engine = engine_create(&ec);
+    f->blocks[0] = &f->stats;
+    f->srv.engine = f->engine;
+    f->srv.threads = f->blocks;
+    f->srv.nthreads = 1;
+    f->srv.conns = &f->conns;
+    f->srv.version = "1.6.18";
+    f->srv.libevent_version = "test";
+    f->srv.flush_enabled = true;
+    outq_init(&f->out);
+    buf_init(&f->in, 64);
+    f->s = session_create(&f->srv, &f->stats, &f->out);
+    *state = f;
+    return f->engine != NULL && f->s != NULL ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    session_destroy(f->s);
+    outq_deinit(&f->out);
+    buf_deinit(&f->in);
+    engine_destroy(f->engine);
+    free(f);
+    return 0;
+}
+
+static void
+feed(struct fixture *f, const char *bytes, size_t len)
+{
+    assert_int_equal(buf_reserve(&f->in, len), BUF_OK);
+    memcpy(buf_wptr(&f->in), bytes, len);
+    buf_commit(&f->in, len);
+}
+
+/* Takes everything queued as one string, as the socket would. */
+static char *
+drain(struct fixture *f)
+{
+    size_t len = outq_pending(&f->out);
+    char *s = malloc(len + 1);
+    size_t off = 0;
+
+    while (outq_pending(&f->out) > 0) {
+        struct iovec iov[16];
+        int n = outq_iov(&f->out, iov, 16);
+        size_t sent = 0;
+        for (int i = 0; i < n; i++) {
+            memcpy(s + off, iov[i].iov_base, iov[i].iov_len);
+            off += iov[i].iov_len;
+            sent += iov[i].iov_len;
+        }
+        outq_sent(&f->out, sent);
+        session_sent(f->s);
+    }
+    s[off] = '\0';
+    return s;
+}
+
+static void
+expect(struct fixture *f, const char *want)
+{
+    char *got = drain(f);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void
+run(struct fixture *f, const char *bytes)
+{
+    feed(f, bytes, strlen(bytes));
+    assert_int_equal(session_process(f->s, &f->in, 1000),
+                     SESSION_NEED_INPUT);
+}
+
+static void
+pipelined_requests_are_answered_in_order(void **state)
+{
+    struct fixture *f = *state;
+
+    run(f, "set a 0 0 1\r\nx\r\nget a b\r\ndelete a\r\nget a\r\nversion\r\n");
+    expect(f, "STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\nDELETED\r\nEND\r\n"
+              "VERSION 1.6.18\r\n");
+}
+
+static void
+a_set_split_at_every_byte_gives_the_same_reply(void **state)
+{
+    struct fixture *f = *state;
+    const char *req = "set split 5 0 10\r\n0123456789\r\nget split\r\n";
+    size_t len = strlen(req);
+
+    for (size_t i = 0; i < len; i++) {
+        feed(f, req + i, 1);
+        assert_int_equal(session_process(f->s, &f->in, 1000),
+                         SESSION_NEED_INPUT);
+    }
+    expect(f, "STORED\r\nVALUE split 5 10\r\n0123456789\r\nEND\r\n");
+}
+
+static void
+bad_data_chunk_is_refused_and_the_rest_parsed(void **state)
+{
+    struct fixture *f = *state;
+
+    run(f, "set foo 0 0 3\r\nabcde\r\nget foo\r\n");
+    expect(f, "CLIENT_ERROR bad data chunk\r\nERROR\r\nEND\r\n");
+    assert_int_equal(f->stats.cmd_set, 1);
+}
+
+static void
+too_large_value_is_swallowed_and_old_value_removed(void **state)
+{
+    struct fixture *f = *state;
+    size_t n = 2 * 1024 * 1024;
+    char *big = malloc(n + 64);
+    int hdr = snprintf(big, 64, "set k 0 0 %zu\r\n", n);
+
+    run(f, "set k 0 0 3\r\nold\r\n");
+    expect(f, "STORED\r\n");
+    memset(big + hdr, 'v', n);
+    memcpy(big + hdr + n, "\r\n", 2);
+    feed(f, big, (size_t)hdr + n + 2);
+    assert_int_equal(session_process(f->s, &f->in, 1000),
+                     SESSION_NEED_INPUT);
+    run(f, "get k\r\n");
+    expect(f, "SERVER_ERROR object too large for cache\r\nEND\r\n");
+    free(big);
+}
+
+static void
+noreply_suppresses_replies_but_not_the_data_block_error(void **state)
+{
+    struct fixture *f = *state;
+
+    run(f, "set q 0 0 1 noreply\r\nx\r\nincr q 1 noreply\r\n"
+           "set foo 0 0 3 noreply\r\nabcde\r\nget q\r\n");
+    expect(f, "ERROR\r\nVALUE q 0 1\r\nx\r\nEND\r\n");
+}
+
+static void
+yields_after_max_requests_and_resumes(void **state)
+{
+    struct fixture *f = *state;
+
+    feed(f, "version\r\nversion\r\nversion\r\n", 27);
+    assert_int_equal(session_process(f->s, &f->in, 2), SESSION_YIELD);
+    expect(f, "VERSION 1.6.18\r\nVERSION 1.6.18\r\n");
+    assert_int_equal(session_process(f->s, &f->in, 2), SESSION_NEED_INPUT);
+    expect(f, "VERSION 1.6.18\r\n");
+    assert_int_equal(f->stats.conn_yields, 1);
+}
+
+static void
+a_value_queued_for_sending_survives_its_replacement(void **state)
+{
+    struct fixture *f = *state;
+
+    run(f, "set p 0 0 5\r\nfirst\r\n");
+    expect(f, "STORED\r\n");
+    run(f, "get p\r\nset p 0 0 6\r\nsecond\r\ndelete p\r\n");
+    expect(f, "VALUE p 0 5\r\nfirst\r\nEND\r\nSTORED\r\nDELETED\r\n");
+}
+
+static void
+stops_taking_requests_while_too_much_output_is_queued(void **state)
+{
+    struct fixture *f = *state;
+    size_t n = 100 * 1024;
+    char *val = malloc(n + 64);
+    int hdr = snprintf(val, 64, "set big 0 0 %zu\r\n", n);
+    enum session_status st = SESSION_NEED_INPUT;
+
+    memset(val + hdr, 'b', n);
+    memcpy(val + hdr + n, "\r\n", 2);
+    feed(f, val, (size_t)hdr + n + 2);
+    assert_int_equal(session_process(f->s, &f->in, 1000),
+                     SESSION_NEED_INPUT);
+    free(drain(f));
+    for (int i = 0; i < 20; i++) {
+        feed(f, "get big\r\n", 9);
+    }
+    st = session_process(f->s, &f->in, 1000);
+    assert_int_equal(st, SESSION_BLOCKED);
+    assert_true(outq_pending(&f->out) >= SESSION_OUT_HIGH_WATER);
+    assert_true(buf_rlen(&f->in) > 0);
+    free(drain(f));
+    int rounds = 1;
+    while (session_process(f->s, &f->in, 1000) == SESSION_BLOCKED) {
+        free(drain(f));
+        assert_true(++rounds < 20);
+    }
+    free(drain(f));
+    assert_int_equal(buf_rlen(&f->in), 0);
+    assert_true(rounds >= 3);
+    assert_int_equal(f->stats.get_hits, 20);
+    free(val);
+}
+
+static void
+quit_closes_after_earlier_replies(void **state)
+{
+    struct fixture *f = *state;
+
+    feed(f, "version\r\nquit\r\nversion\r\n", 24);
+    assert_int_equal(session_process(f->s, &f->in, 1000), SESSION_CLOSE);
+    expect(f, "VERSION 1.6.18\r\n");
+}
+
+static void
+counts_commands_in_the_workers_block(void **state)
+{
+    struct fixture *f = *state;
+
+    run(f, "set c 0 0 1\r\n1\r\nget c d\r\nincr c 5\r\ndecr zz 1\r\n"
+           "touch c 0\r\ncas c 0 0 1 999\r\nx\r\n");
+    free(drain(f));
+    assert_int_equal(f->stats.cmd_set, 2);
+    assert_int_equal(f->stats.cmd_get, 2);
+    assert_int_equal(f->stats.get_hits, 1);
+    assert_int_equal(f->stats.get_misses, 1);
+    assert_int_equal(f->stats.incr_hits, 1);
+    assert_int_equal(f->stats.decr_misses, 1);
+    assert_int_equal(f->stats.touch_hits, 1);
+    assert_int_equal(f->stats.cas_badval, 1);
+}
+
+int
+main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(pipelined_requests_are_answered_in_order),
+        T(a_set_split_at_every_byte_gives_the_same_reply),
+        T(bad_data_chunk_is_refused_and_the_rest_parsed),
+        T(too_large_value_is_swallowed_and_old_value_removed),
+        T(noreply_suppresses_replies_but_not_the_data_block_error),
+        T(yields_after_max_requests_and_resumes),
+        T(a_value_queued_for_sending_survives_its_replacement),
+        T(stops_taking_requests_while_too_much_output_is_queued),
+        T(quit_closes_after_earlier_replies),
+        T(counts_commands_in_the_workers_block),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -101,7 +101,7 @@ FUZZ_CFLAGS := $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined \
 fuzz: $(FUZZ_BIN)
 build/fuzz/fuzz_%: fuzz/fuzz_%.c $$(call src_of,proto) $$(call src_of,lib)
 	@mkdir -p $(dir $@)
-	clang $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $^
+	clang $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
 
 # A bounded run of every fuzz target (FUZZ_SECONDS each).
 FUZZ_SECONDS ?= 60

@@ -445,6 +445,14 @@ cmd_text_parse_error(struct cmd_ctx *c, enum parse_status st,
         STATS_INCR(c->st, parse_errors);
         text_compose_reply(c->out, TEXT_ERROR);
     } else if (st == PARSE_CLIENT_ERROR) {
+        if (req->verb == VERB_FLUSH_ALL) {
+            /* memcached refuses a disabled flush_all before its delay. */
+            STATS_INCR(c->st, cmd_flush);
+            if (!c->srv->flush_enabled) {
+                client_error(c, req, "flush_all not allowed");
+                return;
+            }
+        }
         client_error(c, req, req->error);
     }
 }

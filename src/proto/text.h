@@ -16,9 +16,9 @@
 struct outq;
 
 /* Longest command line kept waiting for its '\n' (except get/gets). */
-#define TEXT_LINE_MAX 2048
+#define TEXT_LINE_MAX     2048
 /* Longest get/gets line we buffer; longer ones close the connection. */
-#define TEXT_GET_LINE_MAX (2 * 1024 * 1024)
+#define TEXT_GET_LINE_MAX ((size_t)2 * 1024 * 1024)
 #define TEXT_KEY_MAX      250
 
 /*
@@ -26,9 +26,12 @@ struct outq;
  * PARSE_CLIENT_ERROR, *used is the length of the line including its '\n';
  * on PARSE_AGAIN and PARSE_CLOSE it is 0. req->noreply is set even on
  * PARSE_CLIENT_ERROR when the line ended in "noreply" (memcached then
- * suppresses the error). PARSE_CLOSE: an unterminated line longer than
- * TEXT_LINE_MAX (get/gets: TEXT_GET_LINE_MAX), or an unknown command whose
- * last token starts with "HTTP/".
+ * suppresses the error), and req->verb names the command (flush_all is
+ * counted even when its delay is bad); on PARSE_ERROR it is VERB_NONE.
+ * PARSE_CLOSE: an unterminated line longer than TEXT_LINE_MAX (get/gets:
+ * TEXT_GET_LINE_MAX), or an unknown command whose last token starts with
+ * "HTTP/". Meta commands ("mg", "ms", ...) are not text commands: they
+ * give PARSE_ERROR here, so route them before calling this.
  */
 enum parse_status text_parse(const char *in, size_t len, struct request *req,
                              size_t *used);

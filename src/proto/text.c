@@ -1,0 +1,727 @@
+#include "proto/text.h"
+
+#include "lib/outq.h"
+#include "lib/slice.h"
+
+#include <assert.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/*
+ * How memcached 1.6.18 reads a command line, which this file reproduces
+ * without its code (it NUL-terminates tokens in place; we never write to
+ * the input and never run past `len`):
+ *
+ *   in: |set k 0 0 5 noreply\r\n|<data block: not ours>|
+ *        `- line ------------'   `- *used ends here
+ *
+ * The line ends at the first '\n'; a '\r' before it is dropped, and an
+ * embedded NUL ends the line early (memcached handles it as a C string).
+ * Tokens are runs of non-space bytes (only 0x20 separates). At most
+ * TEXT_TOKENS_MAX are cut; anything after them is left in one piece, and
+ * only the get family reads it (as more keys).
+ */
+
+/* memcached's 24 token slots, minus the terminator it keeps in one. */
+#define TEXT_TOKENS_MAX     23
+/* A long unterminated line may start with this many spaces, then "get ". */
+#define TEXT_GET_SPACES_MAX 100
+
+/* CLIENT_ERROR texts a parse can produce (the text after the code word). */
+static const char ERR_FORMAT[] = "bad command line format";
+static const char ERR_DELETE[] =
+    "bad command line format.  Usage: delete <key> [noreply]";
+static const char ERR_EXPTIME[] = "invalid exptime argument";
+static const char ERR_DELTA[] = "invalid numeric delta argument";
+
+/* One command line, cut into tokens. */
+struct line {
+    struct slice tok[TEXT_TOKENS_MAX];
+    size_t ntok;
+    const char *end; /* just past the line's last byte */
+};
+
+typedef enum parse_status (*parse_args_fn)(const struct line *l,
+                                           struct request *req);
+
+struct command {
+    const char *name;
+    size_t nname;
+    enum verb verb;
+    size_t min_tok; /* token counts, the command included */
+    size_t max_tok;
+    parse_args_fn parse; /* NULL: memcached knows it, we answer ERROR */
+};
+
+/* ---- numbers ---------------------------------------------------------- */
+
+/* isspace() in the C locale: what strtoul skips before a number. */
+static inline bool
+is_c_space(char c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/*
+ * A token read the way memcached's safe_strto* read it with strtoul/strtol
+ * (base 10): C-locale spaces, an optional sign, at least one digit, then
+ * the token must end or go on with a space character ("5\tjunk" is 5).
+ * Past UINT64_MAX the magnitude stops growing and `overflow` is set.
+ */
+struct number {
+    uint64_t mag;
+    bool neg;
+    bool overflow;
+};
+
+static bool
+scan_number(struct slice t, struct number *n)
+{
+    size_t i = 0;
+    size_t digits;
+
+    n->mag = 0;
+    n->neg = false;
+    n->overflow = false;
+    while (i < t.len && is_c_space(t.ptr[i])) {
+        i++;
+    }
+    if (i < t.len && (t.ptr[i] == '+' || t.ptr[i] == '-')) {
+        n->neg = t.ptr[i] == '-';
+        i++;
+    }
+    digits = i;
+    for (; i < t.len && t.ptr[i] >= '0' && t.ptr[i] <= '9'; i++) {
+        unsigned d = (unsigned)(t.ptr[i] - '0');
+        if (n->mag > (UINT64_MAX - d) / 10) {
+            n->overflow = true;
+        } else {
+            n->mag = n->mag * 10 + d;
+        }
+    }
+    if (i == digits) {
+        return false;
+    }
+    return i == t.len || is_c_space(t.ptr[i]);
+}
+
+/*
+ * safe_strtoull: strtoull wraps "-N" to 2^64 - N; memcached then rejects
+ * the result only if it looks negative as a signed number and the token
+ * holds a '-' anywhere (so "-1" fails but "-0" is 0 and
+ * "-18446744073709551615" is 1).
+ */
+static bool
+parse_u64(struct slice t, uint64_t *out)
+{
+    struct number n;
+    uint64_t v;
+
+    if (!scan_number(t, &n) || n.overflow) {
+        return false;
+    }
+    v = n.neg ? 0 - n.mag : n.mag;
+    if (v > INT64_MAX && memchr(t.ptr, '-', t.len) != NULL) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* safe_strtoul on LP64: the 64-bit result, truncated to 32 bits. */
+static bool
+parse_u32(struct slice t, uint32_t *out)
+{
+    uint64_t v;
+
+    if (!parse_u64(t, &v)) {
+        return false;
+    }
+    *out = (uint32_t)v;
+    return true;
+}
+
+/*
+ * safe_strtol on LP64: a signed 64-bit parse (ERANGE outside it), then
+ * truncated to 32 bits ("4294967297" is 1, "-4294967295" is 1).
+ */
+static bool
+parse_s32(struct slice t, int64_t *out)
+{
+    struct number n;
+    uint32_t low;
+
+    if (!scan_number(t, &n) || n.overflow) {
+        return false;
+    }
+    if (n.mag > (uint64_t)INT64_MAX + (n.neg ? 1 : 0)) {
+        return false;
+    }
+    low = (uint32_t)(n.neg ? 0 - n.mag : n.mag);
+    *out = low <= INT32_MAX ? (int64_t)low : (int64_t)low - 0x100000000;
+    return true;
+}
+
+/* ---- argument parsers -------------------------------------------------- */
+
+static enum parse_status
+client_error(struct request *req, const char *msg)
+{
+    req->error = msg;
+    return PARSE_CLIENT_ERROR;
+}
+
+/* memcached's set_noreply_maybe: the last cut token is exactly "noreply". */
+static bool
+ends_in_noreply(const struct line *l)
+{
+    return slice_eq_str(l->tok[l->ntok - 1], "noreply");
+}
+
+static struct slice
+trim_spaces(const char *p, const char *end)
+{
+    while (p < end && *p == ' ') {
+        p++;
+    }
+    while (end > p && end[-1] == ' ') {
+        end--;
+    }
+    return slice_make(p, (size_t)(end - p));
+}
+
+/*
+ * get/gets/bget <key>+, gat/gats <exptime> <key>*. The key list is the
+ * rest of the line, past the token limit too. One over-long key anywhere
+ * fails the whole command (memcached discards what it gathered).
+ */
+static enum parse_status
+parse_retrieval(const struct line *l, struct request *req)
+{
+    size_t first = 1;
+    struct slice rest;
+    struct slice key;
+
+    if (req->verb == VERB_GAT || req->verb == VERB_GATS) {
+        if (!parse_s32(l->tok[1], &req->exptime)) {
+            return client_error(req, ERR_EXPTIME);
+        }
+        first = 2;
+    }
+    if (first < l->ntok) {
+        req->keys = trim_spaces(l->tok[first].ptr, l->end);
+    } else {
+        req->keys = slice_make(l->end, 0);
+    }
+    rest = req->keys;
+    while (text_next_key(&rest, &key)) {
+        if (key.len > TEXT_KEY_MAX) {
+            return client_error(req, ERR_FORMAT);
+        }
+    }
+    return PARSE_OK;
+}
+
+/*
+ * <cmd> <key> <flags> <exptime> <bytes> [<cas>] [noreply]. Checked in
+ * memcached's order: key length, the three numbers, cas, byte range.
+ * A trailing token other than "noreply" is ignored.
+ */
+static enum parse_status
+parse_storage(const struct line *l, struct request *req)
+{
+    int64_t nbytes;
+
+    req->noreply = ends_in_noreply(l);
+    req->key = l->tok[1];
+    if (req->key.len > TEXT_KEY_MAX) {
+        return client_error(req, ERR_FORMAT);
+    }
+    if (!parse_u32(l->tok[2], &req->flags) ||
+        !parse_s32(l->tok[3], &req->exptime) ||
+        !parse_s32(l->tok[4], &nbytes)) {
+        return client_error(req, ERR_FORMAT);
+    }
+    if (req->verb == VERB_CAS && !parse_u64(l->tok[5], &req->cas)) {
+        return client_error(req, ERR_FORMAT);
+    }
+    if (nbytes < 0 || nbytes > INT32_MAX - 2) {
+        return client_error(req, ERR_FORMAT);
+    }
+    req->nbytes = (uint32_t)nbytes;
+    return PARSE_OK;
+}
+
+/*
+ * delete <key> [0] [noreply]: the legacy hold time must be exactly "0".
+ * The usage check comes before the key-length check.
+ */
+static enum parse_status
+parse_delete(const struct line *l, struct request *req)
+{
+    req->key = l->tok[1];
+    if (l->ntok > 2) {
+        bool hold_zero = slice_eq_str(l->tok[2], "0");
+        req->noreply = ends_in_noreply(l);
+        if (!((l->ntok == 3 && (hold_zero || req->noreply)) ||
+              (l->ntok == 4 && hold_zero && req->noreply))) {
+            return client_error(req, ERR_DELETE);
+        }
+    }
+    if (req->key.len > TEXT_KEY_MAX) {
+        return client_error(req, ERR_FORMAT);
+    }
+    return PARSE_OK;
+}
+
+/* incr|decr <key> <delta> [noreply] */
+static enum parse_status
+parse_arith(const struct line *l, struct request *req)
+{
+    req->noreply = ends_in_noreply(l);
+    req->key = l->tok[1];
+    if (req->key.len > TEXT_KEY_MAX) {
+        return client_error(req, ERR_FORMAT);
+    }
+    if (!parse_u64(l->tok[2], &req->delta)) {
+        return client_error(req, ERR_DELTA);
+    }
+    return PARSE_OK;
+}
+
+/* touch <key> <exptime> [noreply] */
+static enum parse_status
+parse_touch(const struct line *l, struct request *req)
+{
+    req->noreply = ends_in_noreply(l);
+    req->key = l->tok[1];
+    if (req->key.len > TEXT_KEY_MAX) {
+        return client_error(req, ERR_FORMAT);
+    }
+    if (!parse_s32(l->tok[2], &req->exptime)) {
+        return client_error(req, ERR_EXPTIME);
+    }
+    return PARSE_OK;
+}
+
+/*
+ * flush_all [delay] [noreply]: the delay is read unless the line is just
+ * "flush_all" or "flush_all noreply"; a third token is ignored.
+ */
+static enum parse_status
+parse_flush_all(const struct line *l, struct request *req)
+{
+    req->noreply = ends_in_noreply(l);
+    if (l->ntok != (req->noreply ? 2 : 1) &&
+        !parse_s32(l->tok[1], &req->exptime)) {
+        return client_error(req, ERR_EXPTIME);
+    }
+    return PARSE_OK;
+}
+
+/* verbosity <level> [noreply]; a third token is ignored. */
+static enum parse_status
+parse_verbosity(const struct line *l, struct request *req)
+{
+    req->noreply = ends_in_noreply(l);
+    if (!parse_u32(l->tok[1], &req->level)) {
+        return client_error(req, ERR_FORMAT);
+    }
+    return PARSE_OK;
+}
+
+/* version, quit: extra tokens are ignored. */
+static enum parse_status
+parse_nothing(const struct line *l, struct request *req)
+{
+    (void)l;
+    (void)req;
+    return PARSE_OK;
+}
+
+/* stats, shutdown: cmd/ reads the sub-command from the rest of the line. */
+static enum parse_status
+parse_rest(const struct line *l, struct request *req)
+{
+    req->args = trim_spaces(l->tok[0].ptr + l->tok[0].len, l->end);
+    return PARSE_OK;
+}
+
+/* ---- the command table ------------------------------------------------ */
+
+#define TEXT_ANY SIZE_MAX
+#define TEXT_CMD(name, verb, min, max, fn)                \
+    {                                                     \
+        name, sizeof(name) - 1, VERB_##verb, min, max, fn \
+    }
+
+/*
+ * Every command name memcached 1.6.18 answers to (meta commands are
+ * routed elsewhere), with memcached's token-count checks: a count outside
+ * [min, max] is ERROR before any argument is read. The names without a
+ * parser exist so that "lru_crawler ... HTTP/1.1" gets ERROR, as it does
+ * in memcached, rather than a silent close.
+ */
+/* clang-format off */
+static const struct command commands[] = {
+    /*       name              verb        min  max       arguments */
+    TEXT_CMD("get",            GET,        2,   TEXT_ANY, parse_retrieval),
+    TEXT_CMD("set",            SET,        5,   6,        parse_storage),
+    TEXT_CMD("gets",           GETS,       2,   TEXT_ANY, parse_retrieval),
+    TEXT_CMD("delete",         DELETE,     2,   4,        parse_delete),
+    TEXT_CMD("incr",           INCR,       3,   4,        parse_arith),
+    TEXT_CMD("decr",           DECR,       3,   4,        parse_arith),
+    TEXT_CMD("touch",          TOUCH,      3,   4,        parse_touch),
+    TEXT_CMD("gat",            GAT,        2,   TEXT_ANY, parse_retrieval),
+    TEXT_CMD("gats",           GATS,       2,   TEXT_ANY, parse_retrieval),
+    TEXT_CMD("add",            ADD,        5,   6,        parse_storage),
+    TEXT_CMD("replace",        REPLACE,    5,   6,        parse_storage),
+    TEXT_CMD("append",         APPEND,     5,   6,        parse_storage),
+    TEXT_CMD("prepend",        PREPEND,    5,   6,        parse_storage),
+    TEXT_CMD("cas",            CAS,        6,   7,        parse_storage),
+    TEXT_CMD("bget",           GET,        2,   TEXT_ANY, parse_retrieval),
+    TEXT_CMD("flush_all",      FLUSH_ALL,  1,   3,        parse_flush_all),
+    TEXT_CMD("version",        VERSION,    1,   TEXT_ANY, parse_nothing),
+    TEXT_CMD("verbosity",      VERBOSITY,  2,   3,        parse_verbosity),
+    TEXT_CMD("quit",           QUIT,       1,   TEXT_ANY, parse_nothing),
+    TEXT_CMD("stats",          STATS,      1,   TEXT_ANY, parse_rest),
+    TEXT_CMD("shutdown",       SHUTDOWN,   1,   TEXT_ANY, parse_rest),
+    TEXT_CMD("slabs",          NONE,       1,   TEXT_ANY, NULL),
+    TEXT_CMD("cache_memlimit", NONE,       1,   TEXT_ANY, NULL),
+    TEXT_CMD("lru_crawler",    NONE,       1,   TEXT_ANY, NULL),
+    TEXT_CMD("lru",            NONE,       1,   TEXT_ANY, NULL),
+    TEXT_CMD("watch",          NONE,       1,   TEXT_ANY, NULL),
+    TEXT_CMD("extstore",       NONE,       1,   TEXT_ANY, NULL),
+    TEXT_CMD("refresh_certs",  NONE,       1,   TEXT_ANY, NULL),
+};
+/* clang-format on */
+
+#undef TEXT_CMD
+#undef TEXT_ANY
+
+/* ---- line framing ------------------------------------------------------ */
+
+static void
+tokenize(const char *p, const char *end, struct line *l)
+{
+    l->ntok = 0;
+    l->end = end;
+    while (l->ntok < TEXT_TOKENS_MAX) {
+        const char *start;
+        while (p < end && *p == ' ') {
+            p++;
+        }
+        if (p == end) {
+            return;
+        }
+        start = p;
+        while (p < end && *p != ' ') {
+            p++;
+        }
+        l->tok[l->ntok++] = slice_make(start, (size_t)(p - start));
+    }
+}
+
+static const struct command *
+find_command(struct slice name)
+{
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (commands[i].nname == name.len &&
+            memcmp(commands[i].name, name.ptr, name.len) == 0) {
+            return &commands[i];
+        }
+    }
+    return NULL;
+}
+
+/*
+ * memcached closes silently on an unknown command whose last token starts
+ * with "HTTP/" (a web request on the cache port) - but only in the last
+ * branch of its dispatch: names starting with g s a c i d t, and two-byte
+ * names starting with m (meta), were already answered with ERROR.
+ */
+static bool
+is_http(const struct line *l)
+{
+    struct slice name = l->tok[0];
+    struct slice last = l->tok[l->ntok - 1];
+
+    switch (name.ptr[0]) {
+    case 'g':
+    case 's':
+    case 'a':
+    case 'c':
+    case 'i':
+    case 'd':
+    case 't':
+        return false;
+    case 'm':
+        if (name.len == 2) {
+            return false;
+        }
+        break;
+    default:
+        break;
+    }
+    return last.len >= 5 && memcmp(last.ptr, "HTTP/", 5) == 0;
+}
+
+static enum parse_status
+parse_line(const struct line *l, struct request *req)
+{
+    const struct command *cmd;
+    enum parse_status st;
+
+    if (l->ntok == 0 || l->tok[0].len < 2) {
+        return PARSE_ERROR;
+    }
+    cmd = find_command(l->tok[0]);
+    if (cmd == NULL) {
+        return is_http(l) ? PARSE_CLOSE : PARSE_ERROR;
+    }
+    if (cmd->parse == NULL || l->ntok < cmd->min_tok ||
+        l->ntok > cmd->max_tok) {
+        return PARSE_ERROR;
+    }
+    req->verb = cmd->verb;
+    st = cmd->parse(l, req);
+    assert(st == PARSE_OK || st == PARSE_CLIENT_ERROR);
+    return st;
+}
+
+/*
+ * No '\n' yet. memcached gives up on more than TEXT_LINE_MAX bytes unless
+ * they start (after at most 100 spaces) with "get " or "gets ", a huge
+ * multi-get; TEXT_GET_LINE_MAX is our own bound on those.
+ */
+static enum parse_status
+unterminated(const char *in, size_t len)
+{
+    size_t i = 0;
+
+    if (len <= TEXT_LINE_MAX) {
+        return PARSE_AGAIN;
+    }
+    while (i <= TEXT_GET_SPACES_MAX && in[i] == ' ') {
+        i++;
+    }
+    if (i > TEXT_GET_SPACES_MAX) {
+        return PARSE_CLOSE;
+    }
+    if (memcmp(in + i, "get ", 4) != 0 && memcmp(in + i, "gets ", 5) != 0) {
+        return PARSE_CLOSE;
+    }
+    return len > TEXT_GET_LINE_MAX ? PARSE_CLOSE : PARSE_AGAIN;
+}
+
+enum parse_status
+text_parse(const char *in, size_t len, struct request *req, size_t *used)
+{
+    const char *nl = len > 0 ? memchr(in, '\n', len) : NULL;
+    const char *nul;
+    size_t n;
+    struct line l;
+    enum parse_status st;
+
+    memset(req, 0, sizeof(*req));
+    *used = 0;
+    if (nl == NULL) {
+        return unterminated(in, len);
+    }
+    n = (size_t)(nl - in);
+    if (n > 1 && in[n - 1] == '\r') {
+        n--;
+    }
+    nul = memchr(in, '\0', n);
+    if (nul != NULL) {
+        n = (size_t)(nul - in);
+    }
+    tokenize(in, in + n, &l);
+    st = parse_line(&l, req);
+    if (st != PARSE_CLOSE) {
+        *used = (size_t)(nl - in) + 1;
+    }
+    return st;
+}
+
+bool
+text_next_key(struct slice *rest, struct slice *key)
+{
+    const char *p = rest->ptr;
+    const char *end = rest->ptr + rest->len;
+    const char *start;
+
+    while (p < end && *p == ' ') {
+        p++;
+    }
+    if (p == end) {
+        *rest = slice_make(end, 0);
+        return false;
+    }
+    start = p;
+    while (p < end && *p != ' ') {
+        p++;
+    }
+    *key = slice_make(start, (size_t)(p - start));
+    *rest = slice_make(p, (size_t)(end - p));
+    return true;
+}
+
+/* ---- composing replies ------------------------------------------------- */
+
+static const struct slice replies[] = {
+#define TEXT_REPLY_SLICE(name, wire) {wire, sizeof(wire) - 1},
+    TEXT_REPLIES(TEXT_REPLY_SLICE)
+#undef TEXT_REPLY_SLICE
+};
+
+/* Longest decimal uint64_t. */
+#define TEXT_U64_DIGITS 20
+
+static char *
+put_mem(char *p, const void *src, size_t len)
+{
+    memcpy(p, src, len);
+    return p + len;
+}
+
+static char *
+put_u64(char *p, uint64_t v)
+{
+    char tmp[TEXT_U64_DIGITS];
+    size_t n = 0;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    while (n > 0) {
+        *p++ = tmp[--n];
+    }
+    return p;
+}
+
+static char *
+put_crlf(char *p)
+{
+    p[0] = '\r';
+    p[1] = '\n';
+    return p + 2;
+}
+
+/* Queues "<word><a>[ <b>]\r\n" as one copied segment. */
+static void
+put_line(struct outq *q, const char *word, size_t nword, const char *a,
+         const char *b)
+{
+    size_t na = strlen(a);
+    size_t nb = b != NULL ? strlen(b) : 0;
+    size_t max = nword + na + 1 + nb + 2;
+    char *start = outq_reserve(q, max);
+    char *p;
+
+    if (start == NULL) {
+        return;
+    }
+    p = put_mem(start, word, nword);
+    p = put_mem(p, a, na);
+    if (b != NULL) {
+        *p++ = ' ';
+        p = put_mem(p, b, nb);
+    }
+    p = put_crlf(p);
+    outq_commit(q, (size_t)(p - start));
+}
+
+void
+text_compose_reply(struct outq *q, enum text_reply r)
+{
+    assert((size_t)r < sizeof(replies) / sizeof(replies[0]));
+    outq_copy(q, replies[r].ptr, replies[r].len);
+}
+
+void
+text_compose_client_error(struct outq *q, const char *msg)
+{
+    static const char word[] = "CLIENT_ERROR ";
+    put_line(q, word, sizeof(word) - 1, msg, NULL);
+}
+
+void
+text_compose_server_error(struct outq *q, const char *msg)
+{
+    static const char word[] = "SERVER_ERROR ";
+    put_line(q, word, sizeof(word) - 1, msg, NULL);
+}
+
+/*
+ *   copied: "VALUE <key> <flags> <nbytes>[ <cas>]\r\n"
+ *   referenced: segs[0] ... segs[nseg-1]     (nbytes in all)
+ *   copied: "\r\n"
+ */
+void
+text_compose_value(struct outq *q, struct slice key, uint32_t flags,
+                   size_t nbytes, const struct slice *segs, size_t nseg,
+                   bool with_cas, uint64_t cas)
+{
+    static const char word[] = "VALUE ";
+    size_t max =
+        sizeof(word) - 1 + key.len + 3 * (size_t)(1 + TEXT_U64_DIGITS) + 2;
+    char *start = outq_reserve(q, max);
+    char *p;
+
+    if (start == NULL) {
+        return;
+    }
+    p = put_mem(start, word, sizeof(word) - 1);
+    p = put_mem(p, key.ptr, key.len);
+    *p++ = ' ';
+    p = put_u64(p, flags);
+    *p++ = ' ';
+    p = put_u64(p, nbytes);
+    if (with_cas) {
+        *p++ = ' ';
+        p = put_u64(p, cas);
+    }
+    p = put_crlf(p);
+    outq_commit(q, (size_t)(p - start));
+    for (size_t i = 0; i < nseg; i++) {
+        outq_ref(q, segs[i].ptr, segs[i].len);
+    }
+    outq_copy(q, "\r\n", 2);
+}
+
+void
+text_compose_number(struct outq *q, uint64_t n)
+{
+    char *start = outq_reserve(q, TEXT_U64_DIGITS + 2);
+    char *p;
+
+    if (start == NULL) {
+        return;
+    }
+    p = put_crlf(put_u64(start, n));
+    outq_commit(q, (size_t)(p - start));
+}
+
+void
+text_compose_stat(struct outq *q, const char *name, const char *value)
+{
+    static const char word[] = "STAT ";
+    put_line(q, word, sizeof(word) - 1, name, value);
+}
+
+void
+text_compose_version(struct outq *q, const char *version)
+{
+    static const char word[] = "VERSION ";
+    put_line(q, word, sizeof(word) - 1, version, NULL);
+}
+
+void
+text_compose_raw(struct outq *q, const char *line, size_t len)
+{
+    outq_copy(q, line, len);
+}

@@ -61,8 +61,11 @@ enum engine_store_mode {
 /*
  * What a caller may see of a pinned item. The value is `nbytes` bytes made
  * of `nseg` contiguous segments (one for ordinary items, several for
- * chunked large items). `segs` points into item memory, valid while the
- * item is pinned.
+ * chunked large items). The bytes the slices point at are item memory,
+ * valid while the item is pinned. `segs` itself points into item memory
+ * for a chunked item, but at `one` (inside this view) for an ordinary
+ * item, which keeps the 16 bytes of a slice out of every item header: so
+ * do not copy a view and use the copy's segs; call engine_view() again.
  */
 struct item_view {
     struct slice key;
@@ -71,6 +74,7 @@ struct item_view {
     size_t nbytes;
     size_t nseg;
     const struct slice *segs;
+    struct slice one; /* storage behind segs when nseg == 1 (not chunked) */
 };
 
 /* Fills the defaults memcached uses (-m 64 -I 1m -n 48 -f 1.25 ...). */
@@ -118,10 +122,10 @@ void engine_view(const struct item *it, struct item_view *v);
  * value through engine_wslice() and then calls engine_commit() or
  * engine_abort(), which consume the pin either way.
  *
- * Failures: ENGINE_TOO_LARGE (the item would exceed item_size_max) and
- * ENGINE_NO_MEMORY. For STORE_SET, either failure also unlinks any
- * existing item with that key, as memcached does (stale data must not
- * survive a failed set).
+ * Failures: ENGINE_TOO_LARGE (the item would exceed item_size_max, or
+ * the key is longer than 250 bytes) and ENGINE_NO_MEMORY. For STORE_SET,
+ * either failure also unlinks any existing item with that key, as
+ * memcached does (stale data must not survive a failed set).
  *
  * The "too large" test uses memcached's own item size formula (48-byte
  * header + key + 1 + flags? 4 + value + 2 + cas? 8) so that exactly the

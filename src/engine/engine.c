@@ -1,0 +1,670 @@
+#include "engine/engine.h"
+
+#include "engine/engine_internal.h"
+#include "engine/item.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ENGINE_ITEM_SIZE_MIN 1024
+#define ENGINE_ITEM_SIZE_MAX ((size_t)1 << 30)
+
+void
+engine_config_default(struct engine_config *cfg)
+{
+    cfg->mem_limit = (size_t)64 << 20;
+    cfg->item_size_max = (size_t)1 << 20;
+    cfg->slab_chunk_max = SLAB_PAGE_SIZE / 2;
+    cfg->chunk_min = 48;
+    cfg->growth_factor = 1.25;
+    cfg->cas_enabled = true;
+    cfg->evictions = true;
+    cfg->hashpower = 16;
+    cfg->hash_expand = true;
+}
+
+/* ---- clock ---------------------------------------------------------- */
+
+static int64_t
+mono_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
+void
+engine_tick(struct engine *e)
+{
+    int64_t off = atomic_load_explicit(&e->debug_offset, memory_order_relaxed);
+    int64_t now = mono_seconds() - e->mono_start + ENGINE_START_TIME + off;
+    atomic_store_explicit(&e->now, (uint32_t)now, memory_order_relaxed);
+}
+
+uint32_t
+engine_now(const struct engine *e)
+{
+    return engine_clock(e);
+}
+
+int64_t
+engine_epoch_unix(const struct engine *e)
+{
+    return e->epoch_unix;
+}
+
+/*
+ * Moves `now` without reading the real clock, so a test that does not
+ * tick sees exactly the seconds it asked for; later ticks keep the shift.
+ */
+void
+engine_debug_advance(struct engine *e, uint32_t seconds)
+{
+    atomic_fetch_add_explicit(&e->debug_offset, seconds, memory_order_relaxed);
+    atomic_fetch_add_explicit(&e->now, seconds, memory_order_relaxed);
+}
+
+/*
+ * Wire exptime -> rel_time (PROTOCOL-TEXT.md 1.7). 1 means "already
+ * expired", since now >= ENGINE_START_TIME > 1.
+ */
+static uint32_t
+rel_time(const struct engine *e, int64_t exptime)
+{
+    if (exptime == 0) {
+        return 0;
+    }
+    if (exptime < 0) {
+        return 1;
+    }
+    if (exptime <= ENGINE_REALTIME_MAXDELTA) {
+        return engine_clock(e) + (uint32_t)exptime;
+    }
+    if (exptime <= e->epoch_unix) {
+        return 1;
+    }
+    int64_t rel = exptime - e->epoch_unix;
+    return rel > UINT32_MAX ? UINT32_MAX : (uint32_t)rel;
+}
+
+/* ---- create / destroy ----------------------------------------------- */
+
+static bool
+config_ok(const struct engine_config *cfg)
+{
+    return cfg->item_size_max >= ENGINE_ITEM_SIZE_MIN &&
+           cfg->item_size_max <= ENGINE_ITEM_SIZE_MAX;
+}
+
+struct engine *
+engine_create(const struct engine_config *cfg)
+{
+    size_t size = (sizeof(struct engine) + 63) / 64 * 64;
+    struct engine *e = aligned_alloc(64, size);
+
+    if (e == NULL) {
+        return NULL;
+    }
+    memset(e, 0, size);
+    e->cfg = *cfg;
+    pthread_mutex_init(&e->flush_lock, NULL);
+    e->mono_start = mono_seconds();
+    e->epoch_unix = (int64_t)time(NULL) - ENGINE_START_TIME;
+    atomic_init(&e->now, ENGINE_START_TIME);
+    if (!config_ok(cfg) ||
+        slab_init(&e->slab, cfg->mem_limit, cfg->chunk_min, cfg->growth_factor,
+                  cfg->slab_chunk_max) != SLAB_OK ||
+        hashtable_init(&e->ht, cfg->hashpower, cfg->hash_expand) !=
+            HASHTABLE_OK ||
+        hashtable_start(&e->ht) != HASHTABLE_OK) {
+        goto fail;
+    }
+    return e;
+
+fail:
+    engine_destroy(e);
+    return NULL;
+}
+
+void
+engine_destroy(struct engine *e)
+{
+    if (e == NULL) {
+        return;
+    }
+    hashtable_deinit(&e->ht);
+    slab_deinit(&e->slab);
+    pthread_mutex_destroy(&e->flush_lock);
+    free(e);
+}
+
+/* ---- linking -------------------------------------------------------- */
+
+static uint64_t
+next_cas(struct engine *e)
+{
+    if (!e->cfg.cas_enabled) {
+        return 0;
+    }
+    return atomic_fetch_add_explicit(&e->cas_last, 1, memory_order_relaxed) + 1;
+}
+
+bool
+engine_item_flushed(const struct engine *e, const struct item *it, uint32_t now)
+{
+    uint64_t fcas = atomic_load_explicit(&e->flush_cas, memory_order_relaxed);
+    uint32_t ftime = atomic_load_explicit(&e->flush_time, memory_order_relaxed);
+
+    if (fcas != 0 && item_cas(it) != 0 && item_cas(it) < fcas) {
+        return true;
+    }
+    return ftime != 0 && ftime <= now && it->time <= ftime;
+}
+
+static void
+lru_add(struct engine *e, struct item *it)
+{
+    unsigned id = item_lru_id(e, it);
+
+    slab_lock(&e->slab, id);
+    lru_link_locked(&e->lru[id], it);
+    slab_unlock(&e->slab, id);
+}
+
+static void
+lru_remove(struct engine *e, struct item *it, unsigned held)
+{
+    unsigned id = item_lru_id(e, it);
+
+    if (id == held) {
+        lru_unlink_locked(&e->lru[id], it);
+        return;
+    }
+    slab_lock(&e->slab, id);
+    lru_unlink_locked(&e->lru[id], it);
+    slab_unlock(&e->slab, id);
+}
+
+/* Stamps a new item for linking: time, CAS, the link reference. */
+static void
+prepare_link(struct engine *e, struct item *it)
+{
+    it->time = engine_clock(e);
+    item_set_cas(it, next_cas(e));
+    item_set_iflags(it, ITEM_LINKED);
+    atomic_fetch_add_explicit(&it->refcount, 1, memory_order_relaxed);
+}
+
+static void
+link_locked(struct engine *e, struct item *it, uint64_t hv)
+{
+    prepare_link(e, it);
+    hashtable_insert_locked(&e->ht, hv, it);
+    lru_add(e, it);
+}
+
+/* Puts `it` in place of the linked item `old` (same key). */
+static void
+replace_locked(struct engine *e, struct item *old, struct item *it, uint64_t hv)
+{
+    prepare_link(e, it);
+    hashtable_replace_locked(&e->ht, hv, old, it);
+    lru_remove(e, old, 0);
+    item_clear_iflags(old, ITEM_LINKED);
+    item_unref(e, old, 0);
+    lru_add(e, it);
+}
+
+void
+engine_unlink_locked(struct engine *e, struct item *it, uint64_t hv,
+                     unsigned held)
+{
+    hashtable_unlink_locked(&e->ht, hv, it);
+    lru_remove(e, it, held);
+    item_clear_iflags(it, ITEM_LINKED);
+    item_unref(e, it, held);
+}
+
+/*
+ * The live item for key, or NULL with *why saying why not. A dead
+ * (expired or flushed) item found on the way is unlinked lazily.
+ */
+static struct item *
+find_live_locked(struct engine *e, struct slice key, uint64_t hv,
+                 enum engine_status *why)
+{
+    struct item *it = hashtable_find_locked(&e->ht, hv, key.ptr, key.len);
+    uint32_t now = engine_clock(e);
+
+    if (it == NULL) {
+        *why = ENGINE_NOT_FOUND;
+        return NULL;
+    }
+    if (engine_item_flushed(e, it, now)) {
+        *why = ENGINE_FLUSHED;
+    } else if (item_is_expired(it, now)) {
+        *why = ENGINE_EXPIRED;
+    } else {
+        return it;
+    }
+    engine_unlink_locked(e, it, hv, 0);
+    return NULL;
+}
+
+/* ---- reads ---------------------------------------------------------- */
+
+/* A hit: the CLOCK bit, written only when it changes. */
+static void
+mark_accessed(struct item *it)
+{
+    const unsigned bits = ITEM_FETCHED | ITEM_ACTIVE;
+
+    if ((item_iflags(it) & bits) != bits) {
+        item_set_iflags(it, bits);
+    }
+}
+
+/* Lookup, pin and (if exptime is non-NULL) touch, under one stripe. */
+static enum engine_status
+get_locked(struct engine *e, struct slice key, const int64_t *exptime,
+           struct item **out)
+{
+    uint64_t hv = engine_hash(key);
+    enum engine_status st = ENGINE_OK;
+
+    hashtable_lock(&e->ht, hv);
+    struct item *it = find_live_locked(e, key, hv, &st);
+    if (it != NULL && !item_ref(it)) {
+        it = NULL;
+        st = ENGINE_NOT_FOUND;
+    }
+    if (it != NULL) {
+        mark_accessed(it);
+        if (exptime != NULL) {
+            it->exptime = rel_time(e, *exptime);
+            it->time = engine_clock(e);
+        }
+    }
+    hashtable_unlock(&e->ht, hv);
+    *out = it;
+    return st;
+}
+
+enum engine_status
+engine_get(struct engine *e, struct slice key, struct item **out)
+{
+    return get_locked(e, key, NULL, out);
+}
+
+enum engine_status
+engine_get_touch(struct engine *e, struct slice key, int64_t exptime,
+                 struct item **out)
+{
+    return get_locked(e, key, &exptime, out);
+}
+
+void
+engine_release(struct engine *e, struct item *it)
+{
+    if (it != NULL) {
+        item_unref(e, it, 0);
+    }
+}
+
+void
+engine_view(const struct item *it, struct item_view *v)
+{
+    v->key = slice_make(item_key(it), it->nkey);
+    v->flags = item_flags(it);
+    v->cas = item_cas(it);
+    v->nbytes = it->nbytes;
+    v->nseg = item_segments(it, &v->one, &v->segs);
+}
+
+/* ---- stores --------------------------------------------------------- */
+
+/* Unlinks whatever item has this key, live or not. */
+static void
+unlink_key(struct engine *e, struct slice key)
+{
+    uint64_t hv = engine_hash(key);
+
+    hashtable_lock(&e->ht, hv);
+    struct item *it = hashtable_find_locked(&e->ht, hv, key.ptr, key.len);
+    if (it != NULL) {
+        engine_unlink_locked(e, it, hv, 0);
+    }
+    hashtable_unlock(&e->ht, hv);
+}
+
+enum engine_status
+engine_reserve(struct engine *e, enum engine_store_mode mode, struct slice key,
+               uint32_t flags, int64_t exptime, size_t nbytes,
+               struct item **out)
+{
+    enum engine_status st =
+        item_create(e, key, flags, rel_time(e, exptime), nbytes, out);
+
+    if (st != ENGINE_OK) {
+        *out = NULL;
+        if (mode == STORE_SET) {
+            unlink_key(e, key);
+        }
+    }
+    return st;
+}
+
+struct wslice
+engine_wslice(struct item *it, size_t off)
+{
+    return item_wslice(it, off);
+}
+
+void
+engine_abort(struct engine *e, struct item *it)
+{
+    engine_release(e, it);
+}
+
+/*
+ * append/prepend: a new item holding old + frag (or frag + old) with the
+ * old item's flags and expiry replaces old. Any failure is NOT_STORED.
+ */
+static enum engine_status
+concat_locked(struct engine *e, struct item *old, struct item *frag,
+              bool append, uint64_t hv, struct item **linked)
+{
+    struct slice key = slice_make(item_key(old), old->nkey);
+    struct item *it;
+
+    if (item_create(e, key, item_flags(old), old->exptime,
+                    (size_t)old->nbytes + frag->nbytes, &it) != ENGINE_OK) {
+        return ENGINE_NOT_STORED;
+    }
+    item_copy_value(it, 0, append ? old : frag);
+    item_copy_value(it, append ? old->nbytes : frag->nbytes,
+                    append ? frag : old);
+    replace_locked(e, old, it, hv);
+    item_unref(e, it, 0); /* still linked: only our creation pin goes */
+    *linked = it;
+    return ENGINE_OK;
+}
+
+static enum engine_status
+store_locked(struct engine *e, struct item *it, struct item *old,
+             enum engine_store_mode mode, uint64_t cas, uint64_t hv,
+             struct item **linked)
+{
+    *linked = it;
+    switch (mode) {
+    case STORE_ADD:
+        if (old != NULL) {
+            item_set_iflags(old, ITEM_ACTIVE);
+            return ENGINE_NOT_STORED;
+        }
+        break;
+    case STORE_REPLACE:
+        if (old == NULL) {
+            return ENGINE_NOT_STORED;
+        }
+        break;
+    case STORE_CAS:
+        if (old == NULL) {
+            return ENGINE_NOT_FOUND;
+        }
+        if (!e->cfg.cas_enabled || item_cas(old) != cas) {
+            return ENGINE_EXISTS;
+        }
+        break;
+    case STORE_APPEND:
+    case STORE_PREPEND:
+        if (old == NULL) {
+            return ENGINE_NOT_STORED;
+        }
+        return concat_locked(e, old, it, mode == STORE_APPEND, hv, linked);
+    case STORE_SET:
+        break;
+    }
+    if (old != NULL) {
+        replace_locked(e, old, it, hv);
+    } else {
+        link_locked(e, it, hv);
+    }
+    return ENGINE_OK;
+}
+
+enum engine_status
+engine_commit(struct engine *e, struct item *it, enum engine_store_mode mode,
+              uint64_t cas, uint64_t *cas_out)
+{
+    struct slice key = slice_make(item_key(it), it->nkey);
+    uint64_t hv = engine_hash(key);
+    enum engine_status st;
+    struct item *linked;
+
+    hashtable_lock(&e->ht, hv);
+    struct item *old = find_live_locked(e, key, hv, &st);
+    st = store_locked(e, it, old, mode, cas, hv, &linked);
+    if (st == ENGINE_OK && cas_out != NULL) {
+        *cas_out = item_cas(linked);
+    }
+    hashtable_unlock(&e->ht, hv);
+    engine_release(e, it);
+    return st;
+}
+
+enum engine_status
+engine_delete(struct engine *e, struct slice key)
+{
+    uint64_t hv = engine_hash(key);
+    enum engine_status st;
+
+    hashtable_lock(&e->ht, hv);
+    struct item *it = find_live_locked(e, key, hv, &st);
+    if (it != NULL) {
+        engine_unlink_locked(e, it, hv, 0);
+        st = ENGINE_OK;
+    } else {
+        st = ENGINE_NOT_FOUND;
+    }
+    hashtable_unlock(&e->ht, hv);
+    return st;
+}
+
+enum engine_status
+engine_touch(struct engine *e, struct slice key, int64_t exptime)
+{
+    uint64_t hv = engine_hash(key);
+    enum engine_status st;
+
+    hashtable_lock(&e->ht, hv);
+    struct item *it = find_live_locked(e, key, hv, &st);
+    if (it != NULL) {
+        it->exptime = rel_time(e, exptime);
+        it->time = engine_clock(e);
+        item_set_iflags(it, ITEM_ACTIVE);
+        st = ENGINE_OK;
+    } else {
+        st = ENGINE_NOT_FOUND;
+    }
+    hashtable_unlock(&e->ht, hv);
+    return st;
+}
+
+/* ---- incr / decr ---------------------------------------------------- */
+
+static bool
+is_space(char c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/*
+ * strtoull rules as memcached applies them: leading whitespace, an
+ * optional sign, at least one digit, then the end or whitespace; no
+ * overflow; a '-' anywhere rejects a result that is negative as signed.
+ */
+static bool
+parse_u64(const char *p, size_t len, uint64_t *out)
+{
+    size_t i = 0;
+    bool neg = false;
+    uint64_t v = 0;
+
+    while (i < len && is_space(p[i])) {
+        i++;
+    }
+    if (i < len && (p[i] == '+' || p[i] == '-')) {
+        neg = p[i++] == '-';
+    }
+    size_t digits = i;
+    for (; i < len && p[i] >= '0' && p[i] <= '9'; i++) {
+        unsigned d = (unsigned)(p[i] - '0');
+        if (v > (UINT64_MAX - d) / 10) {
+            return false;
+        }
+        v = v * 10 + d;
+    }
+    if (i == digits || (i < len && !is_space(p[i]))) {
+        return false;
+    }
+    v = neg ? 0 - v : v;
+    if ((int64_t)v < 0 && memchr(p, '-', len) != NULL) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* Writes the new number into `it`, in place or as a replacement item. */
+static enum engine_status
+store_number_locked(struct engine *e, struct item *it, uint64_t hv,
+                    const char *num, size_t len, uint64_t *cas_out)
+{
+    if (len <= it->nbytes &&
+        atomic_load_explicit(&it->refcount, memory_order_acquire) == 1) {
+        memcpy(item_value(it), num, len);
+        memset(item_value(it) + len, ' ', it->nbytes - len);
+        item_set_cas(it, next_cas(e));
+        it->time = engine_clock(e);
+        *cas_out = item_cas(it);
+        return ENGINE_OK;
+    }
+    struct slice key = slice_make(item_key(it), it->nkey);
+    struct item *n;
+    if (item_create(e, key, item_flags(it), it->exptime, len, &n) !=
+        ENGINE_OK) {
+        return ENGINE_NO_MEMORY;
+    }
+    item_write(n, 0, num, len);
+    replace_locked(e, it, n, hv);
+    *cas_out = item_cas(n);
+    item_unref(e, n, 0);
+    return ENGINE_OK;
+}
+
+static enum engine_status
+arith_locked(struct engine *e, struct item *it, uint64_t hv, bool incr,
+             uint64_t delta, uint64_t *result, uint64_t *cas_out)
+{
+    uint64_t v;
+    char num[24];
+
+    if (item_has(it, ITEM_CHUNKED) ||
+        !parse_u64(item_value(it), it->nbytes, &v)) {
+        return ENGINE_NOT_NUMBER;
+    }
+    if (incr) {
+        v += delta;
+    } else {
+        v = delta > v ? 0 : v - delta;
+    }
+    int len = snprintf(num, sizeof(num), "%" PRIu64, v);
+    enum engine_status st =
+        store_number_locked(e, it, hv, num, (size_t)len, cas_out);
+    if (st == ENGINE_OK) {
+        *result = v;
+    }
+    return st;
+}
+
+enum engine_status
+engine_arith(struct engine *e, struct slice key, bool incr, uint64_t delta,
+             uint64_t *result, uint64_t *cas_out)
+{
+    uint64_t hv = engine_hash(key);
+    uint64_t cas = 0;
+    enum engine_status st;
+
+    hashtable_lock(&e->ht, hv);
+    struct item *it = find_live_locked(e, key, hv, &st);
+    if (it != NULL) {
+        st = arith_locked(e, it, hv, incr, delta, result, &cas);
+    } else {
+        st = ENGINE_NOT_FOUND;
+    }
+    hashtable_unlock(&e->ht, hv);
+    if (st == ENGINE_OK && cas_out != NULL) {
+        *cas_out = cas;
+    }
+    return st;
+}
+
+/* ---- flush_all ------------------------------------------------------ */
+
+/*
+ * As memcached: the deadline T (now, or the delay as an exptime) becomes
+ * flush_time = T - 1 with CAS on (T without), and a flush that is already
+ * due also takes a CAS marker so that items stored in this very second
+ * before the flush die too while later ones live. Unlike memcached, a
+ * later delayed flush never revives items an earlier marker killed.
+ */
+void
+engine_flush(struct engine *e, int64_t delay)
+{
+    pthread_mutex_lock(&e->flush_lock);
+    uint32_t now = engine_clock(e);
+    uint32_t deadline = delay > 0 ? rel_time(e, delay) : now;
+    if (e->cfg.cas_enabled) {
+        uint32_t ftime = deadline - 1;
+        atomic_store_explicit(&e->flush_time, ftime, memory_order_relaxed);
+        if (ftime <= now) {
+            uint64_t marker = next_cas(e);
+            if (ftime != 0) {
+                atomic_store_explicit(&e->flush_cas, marker,
+                                      memory_order_relaxed);
+            }
+        }
+    } else {
+        atomic_store_explicit(&e->flush_time, deadline, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&e->flush_lock);
+}
+
+/* ---- stats ---------------------------------------------------------- */
+
+void
+engine_stats(struct engine *e, struct engine_stats *out)
+{
+    unsigned power = hashtable_power(&e->ht);
+
+    memset(out, 0, sizeof(*out));
+    out->hash_power_level = power;
+    out->hash_bytes = ((uint64_t)1 << power) * sizeof(void *);
+    out->hash_is_expanding = hashtable_expanding(&e->ht);
+    for (unsigned id = 1; id <= e->slab.nclasses; id++) {
+        const struct lru *l = &e->lru[id];
+        out->bytes += lru_stat(&l->bytes);
+        out->curr_items += lru_stat(&l->curr_items);
+        out->total_items += lru_stat(&l->total_items);
+        out->expired_unfetched += lru_stat(&l->expired_unfetched);
+        out->evicted_unfetched += lru_stat(&l->evicted_unfetched);
+        out->evictions += lru_stat(&l->evictions);
+        out->reclaimed += lru_stat(&l->reclaimed);
+    }
+    out->slab_global_page_pool = 0;
+    out->total_malloced = slab_total_malloced(&e->slab);
+}

@@ -1,0 +1,98 @@
+/*
+ * engine_internal - the engine's state and the rules shared by item.c,
+ * lru.c and engine.c. Only engine/ (and its unit tests) include this.
+ *
+ * Locks, and the order they are taken in:
+ *
+ *   1. stripe lock (hashtable.h), chosen by the key's hash: guards hash
+ *      chains, the LINKED bit, exptime, time, cas and (for an unpinned
+ *      item) its value. Lookups, stores, deletes, incr/decr, touch.
+ *   2. class lock (slab.h), one per slab class: guards the class's free
+ *      chunks and its LRU list and counters.
+ *   3. page lock (slab.h): page accounting, only inside a class lock.
+ *
+ * The evictor holds a class lock and needs the victim's stripe: it only
+ * trylocks (and skips a busy item), so the order above never inverts.
+ * A class lock is never taken while holding another one, with a single
+ * exception: evicting a chunked item (on the largest class's LRU) frees
+ * its header and last chunks into smaller classes. Nothing ever takes the
+ * largest class's lock while holding a smaller one, so that cannot
+ * deadlock.
+ *
+ * References: refcount counts one for being linked plus one per pin. Pins
+ * are taken only under the stripe lock (by a lookup), so the evictor,
+ * holding the stripe, sees refcount == 1 mean "nobody else can see it".
+ * Whoever drops the count to 0 frees the chunks.
+ */
+#pragma once
+
+#include "engine/engine.h"
+#include "engine/hashtable.h"
+#include "engine/lru.h"
+#include "engine/slab.h"
+#include "lib/hash.h"
+#include "lib/slice.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct item;
+
+/* Relative exptimes above this (30 days) are absolute Unix times. */
+#define ENGINE_REALTIME_MAXDELTA (60L * 60 * 24 * 30)
+/* `now` at start: process start is 62 s after the epoch, as in memcached. */
+#define ENGINE_START_TIME        62
+
+struct engine {
+    struct lru lru[SLAB_MAX_CLASSES + 1]; /* [id]: guarded by class id */
+    struct slab slab;
+    struct hashtable ht;
+    struct engine_config cfg;
+
+    _Atomic uint64_t cas_last; /* last CAS unique handed out */
+    _Atomic uint32_t now;      /* rel_time: seconds since the epoch */
+    _Atomic int64_t debug_offset;
+    int64_t mono_start; /* CLOCK_MONOTONIC seconds when now was 62 */
+    int64_t epoch_unix; /* Unix time when now was 0 */
+
+    /*
+     * flush_all state (PROTOCOL-TEXT.md 5.4). An item is flushed if its
+     * cas < flush_cas, or if flush_time != 0, flush_time <= now and its
+     * time <= flush_time. Written under flush_lock, read relaxed.
+     */
+    pthread_mutex_t flush_lock;
+    _Atomic uint32_t flush_time;
+    _Atomic uint64_t flush_cas;
+};
+
+/*
+ * Moves the engine clock forward by `seconds` (tests only). Unit tests
+ * never call engine_tick(), so their clock moves only through this.
+ */
+void engine_debug_advance(struct engine *e, uint32_t seconds);
+
+static inline uint64_t
+engine_hash(struct slice key)
+{
+    return hash_bytes(key.ptr, key.len);
+}
+
+static inline uint32_t
+engine_clock(const struct engine *e)
+{
+    return atomic_load_explicit(&e->now, memory_order_relaxed);
+}
+
+/* True if flush_all has made the item invisible. */
+bool engine_item_flushed(const struct engine *e, const struct item *it,
+                         uint32_t now);
+
+/*
+ * Takes a linked item out of the hash table and its LRU and drops the
+ * link reference. The caller holds its stripe lock (hv); `held` is the
+ * item's LRU class lock if the caller holds it, else 0.
+ */
+void engine_unlink_locked(struct engine *e, struct item *it, uint64_t hv,
+                          unsigned held);

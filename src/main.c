@@ -201,6 +201,7 @@ server_init(struct server *s, const struct config *cfg)
     struct net_config nc = {
         .listens = s->listens,
         .nlistens = cfg->nlisteners,
+        .listen_spec = cfg->listen,
         .backlog = cfg->backlog,
         .maxconns = (unsigned)cfg->maxconns,
         .nthreads = (unsigned)cfg->num_threads,

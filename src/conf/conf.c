@@ -463,8 +463,9 @@ print_usage(void)
 {
     char left[64];
 
-    printf("memoria %s (compatible with memcached %s)\n", MEMORIA_VERSION,
-           MEMCACHED_COMPAT_VERSION);
+    /* Tools read the first line as memcached's; ours comes second. */
+    printf("memcached %s\nmemoria %s\n", MEMCACHED_COMPAT_VERSION,
+           MEMORIA_VERSION);
     for (size_t i = 0; i < NCLI; i++) {
         const struct cli_option *o = &cli_options[i];
 

@@ -164,13 +164,14 @@ engine_item_flushed(const struct engine *e, const struct item *it, uint32_t now)
     return ftime != 0 && ftime <= now && it->time <= ftime;
 }
 
+/* new_item: counts in total_items (a store, not a rewrite of a number). */
 static void
-lru_add(struct engine *e, struct item *it)
+lru_add(struct engine *e, struct item *it, bool new_item)
 {
     unsigned id = item_lru_id(e, it);
 
     slab_lock(&e->slab, id);
-    lru_link_locked(&e->lru[id], it);
+    lru_link_locked(&e->lru[id], it, new_item);
     slab_unlock(&e->slab, id);
 }
 
@@ -203,19 +204,24 @@ link_locked(struct engine *e, struct item *it, uint64_t hv)
 {
     prepare_link(e, it);
     hashtable_insert_locked(&e->ht, hv, it);
-    lru_add(e, it);
+    lru_add(e, it, true);
 }
 
-/* Puts `it` in place of the linked item `old` (same key). */
+/*
+ * Puts `it` in place of the linked item `old` (same key). new_item is
+ * false when `it` only stands in for an in-place rewrite that a reader's
+ * pin prevented (incr/decr), which memcached does not count as a store.
+ */
 static void
-replace_locked(struct engine *e, struct item *old, struct item *it, uint64_t hv)
+replace_locked(struct engine *e, struct item *old, struct item *it, uint64_t hv,
+               bool new_item)
 {
     prepare_link(e, it);
     hashtable_replace_locked(&e->ht, hv, old, it);
     lru_remove(e, old, 0);
     item_clear_iflags(old, ITEM_LINKED);
     item_unref(e, old, 0);
-    lru_add(e, it);
+    lru_add(e, it, new_item);
 }
 
 void
@@ -387,7 +393,7 @@ concat_locked(struct engine *e, struct item *old, struct item *frag,
     item_copy_value(it, 0, append ? old : frag);
     item_copy_value(it, append ? old->nbytes : frag->nbytes,
                     append ? frag : old);
-    replace_locked(e, old, it, hv);
+    replace_locked(e, old, it, hv, true);
     item_unref(e, it, 0); /* still linked: only our creation pin goes */
     *linked = it;
     return ENGINE_OK;
@@ -429,7 +435,7 @@ store_locked(struct engine *e, struct item *it, struct item *old,
         break;
     }
     if (old != NULL) {
-        replace_locked(e, old, it, hv);
+        replace_locked(e, old, it, hv, true);
     } else {
         link_locked(e, it, hv);
     }
@@ -560,7 +566,7 @@ store_number_locked(struct engine *e, struct item *it, uint64_t hv,
         return ENGINE_NO_MEMORY;
     }
     item_write(n, 0, num, len);
-    replace_locked(e, it, n, hv);
+    replace_locked(e, it, n, hv, len > it->nbytes);
     *cas_out = item_cas(n);
     item_unref(e, n, 0);
     return ENGINE_OK;

@@ -46,11 +46,13 @@ list_remove(struct lru *l, struct item *it)
 }
 
 void
-lru_link_locked(struct lru *l, struct item *it)
+lru_link_locked(struct lru *l, struct item *it, bool new_item)
 {
     list_push(l, it);
     lru_stat_add(&l->curr_items, 1);
-    lru_stat_add(&l->total_items, 1);
+    if (new_item) {
+        lru_stat_add(&l->total_items, 1);
+    }
     lru_stat_add(&l->bytes, item_msize(it));
 }
 

@@ -49,8 +49,11 @@ lru_stat(const _Atomic uint64_t *c)
     return atomic_load_explicit(c, memory_order_relaxed);
 }
 
-/* Puts a newly linked item at the head and counts it. */
-void lru_link_locked(struct lru *l, struct item *it);
+/*
+ * Puts a newly linked item at the head and counts it; new_item also counts
+ * it in total_items (false for a stand-in of an in-place rewrite).
+ */
+void lru_link_locked(struct lru *l, struct item *it, bool new_item);
 /* Takes a linked item off the list and uncounts it. */
 void lru_unlink_locked(struct lru *l, struct item *it);
 

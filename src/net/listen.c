@@ -123,6 +123,19 @@ add_listener(struct net *n, int fd)
     return 0;
 }
 
+/* memcached's wording: with -l it names the interfaces, else the port. */
+static void
+listen_failed(const struct net *n, int port, int err)
+{
+    if (n->cfg.listen_spec != NULL) {
+        fprintf(stderr, "failed to listen on one of interface(s) %s: %s\n",
+                n->cfg.listen_spec, strerror(err));
+    } else {
+        fprintf(stderr, "failed to listen on TCP port %d: %s\n", port,
+                strerror(err));
+    }
+}
+
 /* Binds one -l element: every address its host resolves to. */
 static int
 open_spec(struct net *n, const struct net_listen *l)
@@ -150,8 +163,7 @@ open_spec(struct net *n, const struct net_listen *l)
             if (errno == EADDRNOTAVAIL || errno == EAFNOSUPPORT) {
                 continue;
             }
-            fprintf(stderr, "failed to listen on TCP port %d: %s\n", l->port,
-                    strerror(errno));
+            listen_failed(n, l->port, errno);
             freeaddrinfo(res);
             return -1;
         }
@@ -163,8 +175,7 @@ open_spec(struct net *n, const struct net_listen *l)
     }
     freeaddrinfo(res);
     if (bound == 0) {
-        fprintf(stderr, "failed to listen on TCP port %d: %s\n", l->port,
-                strerror(EADDRNOTAVAIL));
+        listen_failed(n, l->port, EADDRNOTAVAIL);
         return -1;
     }
     return 0;
@@ -205,8 +216,8 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 
     (void)what;
     if (n->cfg.verbose > 0) {
-        fprintf(stderr, "Signal handled: %s.\nExiting normally\n",
-                strsignal((int)sig));
+        fputs(sig == SIGUSR1 ? "Gracefully stopping\n" : "Exiting normally\n",
+              stderr);
     }
     event_base_loopbreak(n->base);
 }
@@ -228,12 +239,15 @@ add_main_events(struct net *n)
 
     n->sigint_ev = evsignal_new(n->base, SIGINT, on_signal, n);
     n->sigterm_ev = evsignal_new(n->base, SIGTERM, on_signal, n);
+    n->sigusr1_ev = evsignal_new(n->base, SIGUSR1, on_signal, n);
     n->tick_ev = event_new(n->base, -1, EV_PERSIST, on_tick, n);
-    if (n->sigint_ev == NULL || n->sigterm_ev == NULL || n->tick_ev == NULL) {
+    if (n->sigint_ev == NULL || n->sigterm_ev == NULL ||
+        n->sigusr1_ev == NULL || n->tick_ev == NULL) {
         return -1;
     }
     if (event_add(n->sigint_ev, NULL) != 0 ||
         event_add(n->sigterm_ev, NULL) != 0 ||
+        event_add(n->sigusr1_ev, NULL) != 0 ||
         event_add(n->tick_ev, &one_second) != 0) {
         return -1;
     }
@@ -292,6 +306,9 @@ net_destroy(struct net *n)
     }
     if (n->sigterm_ev != NULL) {
         event_free(n->sigterm_ev);
+    }
+    if (n->sigusr1_ev != NULL) {
+        event_free(n->sigusr1_ev);
     }
     if (n->tick_ev != NULL) {
         event_free(n->tick_ev);

@@ -3,7 +3,8 @@
  * threads (one event base each) and every connection. The main thread runs
  * the listener's event base: it accepts, enforces the connection limit and
  * hands each new socket to one worker, which owns that connection for its
- * whole life. SIGINT/SIGTERM stop the loop (net_run returns).
+ * whole life. SIGINT, SIGTERM and SIGUSR1 stop the loop (net_run
+ * returns).
  *
  * libevent and socket headers appear only under net/.
  */
@@ -26,6 +27,7 @@ typedef void (*net_tick_fn)(void *ctx);
 struct net_config {
     const struct net_listen *listens;
     size_t nlistens;
+    const char *listen_spec; /* the -l text as given, NULL without -l */
     int backlog;             /* -b */
     unsigned maxconns;       /* -c */
     unsigned nthreads;       /* -t */

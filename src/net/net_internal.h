@@ -61,6 +61,7 @@ struct net {
     size_t nlisten;
     struct event *sigint_ev;
     struct event *sigterm_ev;
+    struct event *sigusr1_ev;
     struct event *tick_ev;
     struct worker *workers;
     unsigned nworkers;

@@ -91,9 +91,9 @@ list_keeps_link_order_and_counts(void **state)
     assert_int_equal(
         engine_reserve(e, STORE_SET, slice_make("c", 1), 0, 0, 1, &c),
         ENGINE_OK);
-    lru_link_locked(&l, a);
-    lru_link_locked(&l, b);
-    lru_link_locked(&l, c);
+    lru_link_locked(&l, a, true);
+    lru_link_locked(&l, b, true);
+    lru_link_locked(&l, c, true);
     assert_ptr_equal(l.head, c);
     assert_ptr_equal(l.tail, a);
     assert_int_equal(lru_stat(&l.curr_items), 3);

@@ -95,8 +95,8 @@ write_pidfile(const char *path)
     }
     f = fopen(tmp, "w");
     if (f == NULL) {
-        fprintf(stderr, "Could not open the pid file %s for writing: %s\n",
-                tmp, strerror(errno));
+        fprintf(stderr, "Could not open the pid file %s for writing: %s\n", tmp,
+                strerror(errno));
         return;
     }
     fprintf(f, "%ld\n", (long)getpid());
@@ -167,8 +167,8 @@ server_init(struct server *s, const struct config *cfg)
     s->blocks = calloc(s->nblocks, sizeof(*s->blocks));
     for (size_t i = 0; s->blocks != NULL && i < s->nblocks; i++) {
         /* One cache line apart, so workers never share one. */
-        s->blocks[i] = aligned_alloc(64, (sizeof(struct stats_thread) + 63) /
-                                             64 * 64);
+        s->blocks[i] =
+            aligned_alloc(64, (sizeof(struct stats_thread) + 63) / 64 * 64);
         if (s->blocks[i] == NULL) {
             return 71;
         }

@@ -142,8 +142,8 @@ run_store(struct cmd_ctx *c, const struct request *req, struct item **reserved)
 }
 
 void
-cmd_store_finish(struct cmd_ctx *c, const struct request *req,
-                 struct item *it, bool terminated)
+cmd_store_finish(struct cmd_ctx *c, const struct request *req, struct item *it,
+                 bool terminated)
 {
     bool is_cas = req->verb == VERB_CAS;
 
@@ -193,8 +193,8 @@ run_arith(struct cmd_ctx *c, const struct request *req)
 {
     bool incr = req->verb == VERB_INCR;
     uint64_t result = 0;
-    enum engine_status s = engine_arith(c->srv->engine, req->key, incr,
-                                        req->delta, &result, NULL);
+    enum engine_status s =
+        engine_arith(c->srv->engine, req->key, incr, req->delta, &result, NULL);
 
     switch (s) {
     case ENGINE_OK:
@@ -216,8 +216,7 @@ run_arith(struct cmd_ctx *c, const struct request *req)
         reply(c, req, TEXT_NOT_FOUND);
         break;
     case ENGINE_NOT_NUMBER:
-        client_error(c, req,
-                     "cannot increment or decrement non-numeric value");
+        client_error(c, req, "cannot increment or decrement non-numeric value");
         break;
     default:
         server_error(c, req, "out of memory");
@@ -303,8 +302,7 @@ stats_general(struct cmd_ctx *c)
     stat_timeval(q, "rusage_system", ru.ru_stime);
     stat_u64(q, "max_connections", srv->max_connections);
     stat_u64(q, "curr_connections", stats_get(&srv->conns->curr_connections));
-    stat_u64(q, "total_connections",
-             stats_get(&srv->conns->total_connections));
+    stat_u64(q, "total_connections", stats_get(&srv->conns->total_connections));
     stat_u64(q, "rejected_connections",
              stats_get(&srv->conns->rejected_connections));
     stat_u64(q, "connection_structures",

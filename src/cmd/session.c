@@ -214,8 +214,8 @@ session_process(struct session *s, struct buf *in, unsigned max_reqs)
 
         struct request req;
         size_t used = 0;
-        enum parse_status st = text_parse(buf_rptr(in), buf_rlen(in), &req,
-                                          &used);
+        enum parse_status st =
+            text_parse(buf_rptr(in), buf_rlen(in), &req, &used);
         if (st == PARSE_AGAIN) {
             return SESSION_NEED_INPUT;
         }

@@ -28,7 +28,7 @@ enum session_status {
 };
 
 /* Queued reply bytes above which a session stops taking requests. */
-#define SESSION_OUT_HIGH_WATER (512 * 1024)
+#define SESSION_OUT_HIGH_WATER ((size_t)512 * 1024)
 
 struct session *session_create(struct cmd_server *srv, struct stats_thread *st,
                                struct outq *out);

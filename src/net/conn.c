@@ -5,10 +5,10 @@
  * requests). Input is not read while too many reply bytes are queued, so
  * a slow reader never makes us buffer without bound.
  */
+#include "cmd/cmd.h"
 #include "cmd/session.h"
 #include "net/net_internal.h"
 #include "stats/stats.h"
-#include "cmd/cmd.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -19,7 +19,7 @@
 /* iovecs per writev(); the kernel's limit is IOV_MAX (1024). */
 #define CONN_IOV_BATCH 256
 /* Free input space below which we make room before the next read. */
-#define CONN_MIN_READ 2048
+#define CONN_MIN_READ  2048
 
 static void on_read(evutil_socket_t fd, short what, void *arg);
 static void on_write(evutil_socket_t fd, short what, void *arg);

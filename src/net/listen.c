@@ -74,9 +74,9 @@ static int
 open_one(struct net *n, const struct addrinfo *ai)
 {
     int one = 1;
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-                                       SOCK_CLOEXEC,
-                    ai->ai_protocol);
+    int fd =
+        socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+               ai->ai_protocol);
 
     if (fd < 0) {
         return -1;

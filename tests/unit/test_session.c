@@ -101,8 +101,7 @@ static void
 run(struct fixture *f, const char *bytes)
 {
     feed(f, bytes, strlen(bytes));
-    assert_int_equal(session_process(f->s, &f->in, 1000),
-                     SESSION_NEED_INPUT);
+    assert_int_equal(session_process(f->s, &f->in, 1000), SESSION_NEED_INPUT);
 }
 
 static void
@@ -144,7 +143,7 @@ static void
 too_large_value_is_swallowed_and_old_value_removed(void **state)
 {
     struct fixture *f = *state;
-    size_t n = 2 * 1024 * 1024;
+    size_t n = (size_t)2 * 1024 * 1024;
     char *big = malloc(n + 64);
     int hdr = snprintf(big, 64, "set k 0 0 %zu\r\n", n);
 
@@ -153,8 +152,7 @@ too_large_value_is_swallowed_and_old_value_removed(void **state)
     memset(big + hdr, 'v', n);
     memcpy(big + hdr + n, "\r\n", 2);
     feed(f, big, (size_t)hdr + n + 2);
-    assert_int_equal(session_process(f->s, &f->in, 1000),
-                     SESSION_NEED_INPUT);
+    assert_int_equal(session_process(f->s, &f->in, 1000), SESSION_NEED_INPUT);
     run(f, "get k\r\n");
     expect(f, "SERVER_ERROR object too large for cache\r\nEND\r\n");
     free(big);
@@ -198,7 +196,7 @@ static void
 stops_taking_requests_while_too_much_output_is_queued(void **state)
 {
     struct fixture *f = *state;
-    size_t n = 100 * 1024;
+    size_t n = (size_t)100 * 1024;
     char *val = malloc(n + 64);
     int hdr = snprintf(val, 64, "set big 0 0 %zu\r\n", n);
     enum session_status st = SESSION_NEED_INPUT;
@@ -206,8 +204,7 @@ stops_taking_requests_while_too_much_output_is_queued(void **state)
     memset(val + hdr, 'b', n);
     memcpy(val + hdr + n, "\r\n", 2);
     feed(f, val, (size_t)hdr + n + 2);
-    assert_int_equal(session_process(f->s, &f->in, 1000),
-                     SESSION_NEED_INPUT);
+    assert_int_equal(session_process(f->s, &f->in, 1000), SESSION_NEED_INPUT);
     free(drain(f));
     for (int i = 0; i < 20; i++) {
         feed(f, "get big\r\n", 9);

@@ -111,9 +111,13 @@ fuzz-run: fuzz
 	    $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 	        build/fuzz/corpus/$$n fuzz/corpus/$$n; done
 
-bench:
+bench: deps build/bench/loadgen
 	$(MAKE) VARIANT=release
 	$(PYTHON) bench/run.py
+
+build/bench/loadgen: bench/loadgen.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 $(WARN) -o $@ $< -lm
 
 FMT_FILES := $(shell find src tests/unit fuzz bench -name '*.[ch]' 2>/dev/null)
 format:

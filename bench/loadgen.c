@@ -1,0 +1,1566 @@
+/*
+ * loadgen - closed-loop load generator for memoria and memcached.
+ *
+ * One thread, one epoll set, N connections to 127.0.0.1 (nothing else is
+ * accepted), each keeping `depth` requests in flight. Speaks the classic
+ * text protocol (get/multiget/set) or the meta protocol (mg/ms).
+ *
+ * Every value it reads back is checked. A value is derived from its key
+ * index k, a version byte v and its length len:
+ *
+ *   +---+------------------------------------------------+
+ *   | v | pattern[off .. off + len - 2]                  |   off = f(k,v,len)
+ *   +---+------------------------------------------------+
+ *
+ * so any value ever written for a key (by any run, any connection, any
+ * version) can be validated on its own, and a truncated, shifted or
+ * misattributed value cannot pass. Client flags are f(k) too. A framing
+ * error, an unexpected reply or a bad value makes the run fail: exit 1.
+ *
+ * Modes:
+ *   run       get/set mix for a fixed duration (after a warm-up); reports
+ *             ops/s, latency percentiles and the server's CPU per request
+ *   fill      sets keys 0..K-1 once each (deterministic value lengths)
+ *   verify    reads keys 0..K-1 back with multigets; every one must hit
+ *   hitratio  get, and set on miss, over a (Zipf) key space for a fixed
+ *             number of gets; reports the hit ratio after a warm-up
+ *
+ * Output: one JSON object on stdout. Exit status: 0 ok, 1 failed (wrong
+ * data, protocol error, server gone, time bound hit), 2 usage, 3 the
+ * server answered ERROR to a meta command (meta unsupported).
+ *
+ * Bounded: every run has a hard time limit (--timeout, and SIGALRM a few
+ * seconds later as a last resort).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* for -std=c11 without the Makefile's CPPFLAGS */
+#endif
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PATTERN_SPAN     65536u
+#define MAX_VALUE        1048576u /* memcached -I default */
+#define MAX_KEY_LEN      250u
+#define MAX_CONNS        4096u
+#define MAX_DEPTH        1024u
+#define MAX_MULTIGET     1024u
+#define MAX_LINE         4096u
+#define HIST_SUB_BITS    5u
+#define HIST_BUCKETS     ((64u - HIST_SUB_BITS + 1u) << HIST_SUB_BITS)
+#define EXIT_FAILED      1
+#define EXIT_USAGE       2
+#define EXIT_UNSUPPORTED 3
+
+enum mode { MODE_RUN, MODE_FILL, MODE_VERIFY, MODE_HITRATIO };
+enum proto { PROTO_TEXT, PROTO_META };
+enum op { OP_GET, OP_SET, OP_MG, OP_MS };
+enum phase { PHASE_WARMUP, PHASE_MEASURE, PHASE_DRAIN, PHASE_DONE };
+
+struct options {
+    int port;
+    enum mode mode;
+    enum proto proto;
+    unsigned conns;
+    unsigned depth;
+    unsigned multiget;
+    uint32_t nkeys;
+    unsigned key_len;
+    const char *key_prefix;
+    uint32_t vmin;
+    uint32_t vmax;
+    double get_ratio;
+    bool zipf;
+    double zipf_s;
+    uint64_t seed;
+    double warmup;
+    double duration;
+    double timeout;
+    uint64_t requests;
+    uint64_t warmup_requests;
+    long server_pid;
+};
+
+/* One request in flight. Keys live in the connection's key table. */
+struct slot {
+    enum op op;
+    bool measured;
+    unsigned nkeys;
+    uint64_t t_issue;
+};
+
+struct buf {
+    char *data;
+    size_t len; /* bytes valid */
+    size_t off; /* bytes consumed (in) or sent (out) */
+    size_t cap;
+};
+
+struct conn {
+    int fd;
+    unsigned id;
+    struct buf in;
+    struct buf out;
+    bool want_out;
+    /* Ring of in-flight requests, oldest first; keys[slot * multiget]. */
+    struct slot *ring;
+    uint32_t *keys;
+    unsigned head;
+    unsigned count;
+    /* Progress through the reply of the oldest request (multiget). */
+    unsigned vmatch;
+    unsigned vfound;
+    /* hitratio: keys that missed and are waiting to be set. */
+    uint32_t *misses;
+    unsigned nmisses;
+    uint64_t rng[4];
+};
+
+struct counters {
+    uint64_t requests;
+    uint64_t keys;
+    uint64_t gets;
+    uint64_t sets;
+    uint64_t hits;
+    uint64_t misses;
+    uint64_t payload_bytes;
+    uint64_t hist[HIST_BUCKETS];
+    uint64_t lat_max;
+};
+
+struct bench {
+    struct options opt;
+    struct conn *conns;
+    int epfd;
+    char *pattern;
+    double *cdf;
+    enum phase phase;
+    uint64_t now;
+    uint64_t t_measure;
+    uint64_t t_end;
+    uint64_t cpu_before;
+    uint64_t cpu_after;
+    bool cpu_ok;
+    uint64_t next_key;    /* fill/verify: next key index to issue */
+    uint64_t gets_issued; /* hitratio */
+    bool meta_seen_ok;
+    bool unsupported;
+    bool fatal;
+    uint64_t protocol_errors;
+    uint64_t verify_errors;
+    uint64_t missing;
+    char first_error[256];
+    struct counters c;
+};
+
+static uint64_t
+mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t
+mix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15u;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
+    return x ^ (x >> 31);
+}
+
+static uint64_t
+rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+/* xoshiro256**: the per-connection generator, seeded from --seed + id. */
+static uint64_t
+rng_next(uint64_t *s)
+{
+    uint64_t result = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+static void
+rng_seed(uint64_t *s, uint64_t seed)
+{
+    for (int i = 0; i < 4; i++) {
+        seed = mix64(seed);
+        s[i] = seed;
+    }
+}
+
+static double
+rng_double(uint64_t *s)
+{
+    return (double)(rng_next(s) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static uint32_t
+rng_below(uint64_t *s, uint32_t n)
+{
+    return (uint32_t)(((rng_next(s) >> 32) * (uint64_t)n) >> 32);
+}
+
+static uint32_t
+key_flags(uint32_t k)
+{
+    return (uint32_t)(mix64(k ^ 0x5bd1e995u) & 0xffffu);
+}
+
+static size_t
+value_offset(uint32_t k, unsigned char version, uint32_t len)
+{
+    uint64_t x =
+        (uint64_t)k ^ ((uint64_t)version << 32) ^ ((uint64_t)len << 40);
+
+    return (size_t)(mix64(x) % PATTERN_SPAN);
+}
+
+/* fill and verify: the value length of key k is a function of k. */
+static uint32_t
+fill_len(const struct options *o, uint32_t k)
+{
+    uint32_t span = o->vmax - o->vmin + 1;
+
+    return o->vmin + (uint32_t)(mix64((uint64_t)k * 31 + 7) % span);
+}
+
+/* Write the key of index k (prefix + zero-padded decimal) to out. */
+static void
+render_key(const struct options *o, uint32_t k, char *out)
+{
+    size_t plen = strlen(o->key_prefix);
+
+    memcpy(out, o->key_prefix, plen);
+    for (size_t i = o->key_len; i > plen; i--) {
+        out[i - 1] = (char)('0' + k % 10);
+        k /= 10;
+    }
+}
+
+static void
+record_error(struct bench *b, uint64_t *counter, const char *fmt,
+             const char *detail)
+{
+    (*counter)++;
+    if (b->first_error[0] == '\0') {
+        snprintf(b->first_error, sizeof(b->first_error), "%s: %.120s", fmt,
+                 detail);
+    }
+    if (*counter <= 5) {
+        fprintf(stderr, "loadgen: %s: %.120s\n", fmt, detail);
+    }
+}
+
+static void
+fail(struct bench *b, const char *what, const char *detail)
+{
+    record_error(b, &b->protocol_errors, what, detail);
+    b->fatal = true;
+}
+
+/* fail() quoting received bytes, which are not NUL-terminated. */
+static void
+fail_at(struct bench *b, const char *what, const char *p, size_t avail)
+{
+    char quoted[121];
+    size_t n = avail < sizeof(quoted) - 1 ? avail : sizeof(quoted) - 1;
+
+    memcpy(quoted, p, n);
+    quoted[n] = '\0';
+    fail(b, what, quoted);
+}
+
+/* --- latency histogram: log2 buckets with 2^HIST_SUB_BITS sub-buckets -- */
+
+static unsigned
+hist_index(uint64_t v)
+{
+    if (v < (1u << HIST_SUB_BITS)) {
+        return (unsigned)v;
+    }
+    unsigned e = 63u - (unsigned)__builtin_clzll(v);
+    unsigned sub =
+        (unsigned)(v >> (e - HIST_SUB_BITS)) & ((1u << HIST_SUB_BITS) - 1u);
+
+    return ((e - HIST_SUB_BITS + 1u) << HIST_SUB_BITS) + sub;
+}
+
+/* The middle of bucket i, in the recorded unit (ns). */
+static double
+hist_value(unsigned i)
+{
+    if (i < (1u << HIST_SUB_BITS)) {
+        return (double)i;
+    }
+    unsigned e = (i >> HIST_SUB_BITS) + HIST_SUB_BITS - 1u;
+    uint64_t sub = i & ((1u << HIST_SUB_BITS) - 1u);
+    uint64_t width = 1ull << (e - HIST_SUB_BITS);
+    uint64_t low = ((1ull << HIST_SUB_BITS) + sub) * width;
+
+    return (double)low + (double)width / 2.0;
+}
+
+static double
+hist_quantile_us(const struct counters *c, double q)
+{
+    uint64_t total = 0;
+
+    for (unsigned i = 0; i < HIST_BUCKETS; i++) {
+        total += c->hist[i];
+    }
+    if (total == 0) {
+        return 0.0;
+    }
+    uint64_t want = (uint64_t)ceil(q * (double)total);
+    uint64_t seen = 0;
+
+    if (want == 0) {
+        want = 1;
+    }
+    for (unsigned i = 0; i < HIST_BUCKETS; i++) {
+        seen += c->hist[i];
+        if (seen >= want) {
+            return hist_value(i) / 1000.0;
+        }
+    }
+    return (double)c->lat_max / 1000.0;
+}
+
+/* --- server CPU time: utime + stime of every thread, in clock ticks --- */
+
+static bool
+read_task_ticks(const char *path, uint64_t *ticks)
+{
+    char line[1024];
+    FILE *f = fopen(path, "r");
+
+    if (f == NULL) {
+        return false;
+    }
+    size_t n = fread(line, 1, sizeof(line) - 1, f);
+    fclose(f);
+    line[n] = '\0';
+    /* comm may contain spaces; fields restart after the last ')'. */
+    char *p = strrchr(line, ')');
+    if (p == NULL) {
+        return false;
+    }
+    unsigned long long utime = 0;
+    unsigned long long stime = 0;
+    /* Fields 3..15: state ppid pgrp session tty tpgid flags minflt
+     * cminflt majflt cmajflt utime stime. */
+    if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+               &utime, &stime) != 2) {
+        return false;
+    }
+    *ticks += utime + stime;
+    return true;
+}
+
+static bool
+read_cpu_ticks(long pid, uint64_t *ticks)
+{
+    char path[128];
+    DIR *dir;
+    struct dirent *de;
+
+    *ticks = 0;
+    snprintf(path, sizeof(path), "/proc/%ld/task", pid);
+    dir = opendir(path);
+    if (dir == NULL) {
+        return false;
+    }
+    while ((de = readdir(dir)) != NULL) {
+        if (de->d_name[0] == '.') {
+            continue;
+        }
+        snprintf(path, sizeof(path), "/proc/%ld/task/%.32s/stat", pid,
+                 de->d_name);
+        /* A thread may exit between readdir and open: skip it. */
+        (void)read_task_ticks(path, ticks);
+    }
+    closedir(dir);
+    return true;
+}
+
+/* --- buffers --- */
+
+static void
+buf_reserve(struct buf *bf, size_t more)
+{
+    if (bf->off > 0 && bf->len + more > bf->cap) {
+        memmove(bf->data, bf->data + bf->off, bf->len - bf->off);
+        bf->len -= bf->off;
+        bf->off = 0;
+    }
+    if (bf->len + more <= bf->cap) {
+        return;
+    }
+    size_t cap = bf->cap ? bf->cap : 4096;
+    while (cap < bf->len + more) {
+        cap *= 2;
+    }
+    char *data = realloc(bf->data, cap);
+    if (data == NULL) {
+        fprintf(stderr, "loadgen: out of memory\n");
+        exit(EXIT_FAILED);
+    }
+    bf->data = data;
+    bf->cap = cap;
+}
+
+static void
+buf_append(struct buf *bf, const void *p, size_t len)
+{
+    buf_reserve(bf, len);
+    memcpy(bf->data + bf->len, p, len);
+    bf->len += len;
+}
+
+/* --- requests --- */
+
+static uint32_t
+pick_key(struct bench *b, struct conn *c)
+{
+    uint32_t n = b->opt.nkeys;
+
+    if (!b->opt.zipf) {
+        return rng_below(c->rng, n);
+    }
+    double u = rng_double(c->rng);
+    uint32_t lo = 0;
+    uint32_t hi = n - 1;
+
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (b->cdf[mid] > u) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    return lo;
+}
+
+static void
+append_value(struct bench *b, struct buf *out, uint32_t k,
+             unsigned char version, uint32_t len)
+{
+    size_t off = value_offset(k, version, len);
+
+    buf_reserve(out, (size_t)len + 2);
+    out->data[out->len] = (char)version;
+    memcpy(out->data + out->len + 1, b->pattern + off, len - 1);
+    memcpy(out->data + out->len + len, "\r\n", 2);
+    out->len += (size_t)len + 2;
+}
+
+static void
+issue_store(struct bench *b, struct conn *c, uint32_t k, uint32_t len,
+            unsigned char version)
+{
+    char key[MAX_KEY_LEN + 1];
+    char line[MAX_KEY_LEN + 64];
+    int n;
+
+    render_key(&b->opt, k, key);
+    key[b->opt.key_len] = '\0';
+    if (b->opt.proto == PROTO_META) {
+        n = snprintf(line, sizeof(line), "ms %s %" PRIu32 " F%" PRIu32 "\r\n",
+                     key, len, key_flags(k));
+    } else {
+        n = snprintf(line, sizeof(line), "set %s %" PRIu32 " 0 %" PRIu32 "\r\n",
+                     key, key_flags(k), len);
+    }
+    buf_append(&c->out, line, (size_t)n);
+    append_value(b, &c->out, k, version, len);
+}
+
+static void
+issue_get(struct bench *b, struct conn *c, const uint32_t *keys, unsigned nkeys)
+{
+    char key[MAX_KEY_LEN];
+
+    if (b->opt.proto == PROTO_META) {
+        buf_append(&c->out, "mg ", 3);
+        render_key(&b->opt, keys[0], key);
+        buf_append(&c->out, key, b->opt.key_len);
+        buf_append(&c->out, " v f\r\n", 6);
+        return;
+    }
+    buf_append(&c->out, "get", 3);
+    for (unsigned i = 0; i < nkeys; i++) {
+        render_key(&b->opt, keys[i], key);
+        buf_append(&c->out, " ", 1);
+        buf_append(&c->out, key, b->opt.key_len);
+    }
+    buf_append(&c->out, "\r\n", 2);
+}
+
+/* Decide whether connection c may issue one more request, and which. */
+static bool
+next_request(struct bench *b, struct conn *c, struct slot *s, uint32_t *keys)
+{
+    const struct options *o = &b->opt;
+    bool meta = o->proto == PROTO_META;
+
+    s->measured = false;
+    s->nkeys = 1;
+    switch (o->mode) {
+    case MODE_RUN:
+        if (b->phase != PHASE_WARMUP && b->phase != PHASE_MEASURE) {
+            return false;
+        }
+        if (rng_double(c->rng) < o->get_ratio) {
+            s->op = meta ? OP_MG : OP_GET;
+            s->nkeys = o->multiget;
+            for (unsigned i = 0; i < s->nkeys; i++) {
+                keys[i] = pick_key(b, c);
+            }
+        } else {
+            s->op = meta ? OP_MS : OP_SET;
+            keys[0] = pick_key(b, c);
+        }
+        return true;
+    case MODE_FILL:
+        if (b->next_key >= o->nkeys) {
+            return false;
+        }
+        s->op = meta ? OP_MS : OP_SET;
+        s->measured = true;
+        keys[0] = (uint32_t)b->next_key++;
+        return true;
+    case MODE_VERIFY:
+        if (b->next_key >= o->nkeys) {
+            return false;
+        }
+        s->op = OP_GET;
+        s->measured = true;
+        s->nkeys = 0;
+        while (s->nkeys < o->multiget && b->next_key < o->nkeys) {
+            keys[s->nkeys++] = (uint32_t)b->next_key++;
+        }
+        return true;
+    case MODE_HITRATIO:
+        if (b->gets_issued >= o->warmup_requests + o->requests) {
+            return false;
+        }
+        if (c->nmisses > 0) {
+            s->op = meta ? OP_MS : OP_SET;
+            keys[0] = c->misses[--c->nmisses];
+            return true;
+        }
+        s->op = meta ? OP_MG : OP_GET;
+        s->measured = b->gets_issued >= o->warmup_requests;
+        b->gets_issued++;
+        keys[0] = pick_key(b, c);
+        return true;
+    }
+    return false;
+}
+
+static void
+fill_pipeline(struct bench *b, struct conn *c)
+{
+    const struct options *o = &b->opt;
+
+    while (c->count < o->depth) {
+        unsigned idx = (c->head + c->count) % o->depth;
+        struct slot *s = &c->ring[idx];
+        uint32_t *keys = &c->keys[(size_t)idx * o->multiget];
+
+        if (!next_request(b, c, s, keys)) {
+            return;
+        }
+        s->t_issue = b->now;
+        if (s->op == OP_SET || s->op == OP_MS) {
+            uint32_t len;
+            unsigned char version;
+            if (o->mode == MODE_FILL) {
+                len = fill_len(o, keys[0]);
+                version = 'A';
+            } else {
+                len = o->vmin + rng_below(c->rng, o->vmax - o->vmin + 1);
+                version = (unsigned char)('A' + rng_below(c->rng, 26));
+            }
+            if (o->mode == MODE_FILL) {
+                b->c.payload_bytes += o->key_len + len;
+            }
+            issue_store(b, c, keys[0], len, version);
+        } else {
+            issue_get(b, c, keys, s->nkeys);
+        }
+        c->count++;
+    }
+}
+
+/* --- replies --- */
+
+/* Check one value read back for key k against its self-describing form. */
+static void
+check_value(struct bench *b, uint32_t k, uint32_t flags, const char *data,
+            size_t len)
+{
+    const struct options *o = &b->opt;
+    char key[MAX_KEY_LEN + 1];
+
+    render_key(o, k, key);
+    key[o->key_len] = '\0';
+    if (len < o->vmin || len > o->vmax) {
+        record_error(b, &b->verify_errors, "value length out of range", key);
+        return;
+    }
+    if (flags != key_flags(k)) {
+        record_error(b, &b->verify_errors, "wrong client flags", key);
+        return;
+    }
+    unsigned char version = (unsigned char)data[0];
+    if (version < 'A' || version > 'Z') {
+        record_error(b, &b->verify_errors, "bad version byte", key);
+        return;
+    }
+    if (o->mode == MODE_VERIFY && (version != 'A' || len != fill_len(o, k))) {
+        record_error(b, &b->verify_errors, "not the value filled", key);
+        return;
+    }
+    size_t off = value_offset(k, version, (uint32_t)len);
+    if (memcmp(data + 1, b->pattern + off, len - 1) != 0) {
+        record_error(b, &b->verify_errors, "value content mismatch", key);
+    }
+}
+
+static bool
+parse_u64(const char *p, const char *end, uint64_t *v, const char **next)
+{
+    uint64_t x = 0;
+    const char *s = p;
+
+    while (p < end && *p >= '0' && *p <= '9') {
+        if (x > (UINT64_MAX - 9) / 10) {
+            return false;
+        }
+        x = x * 10 + (uint64_t)(*p - '0');
+        p++;
+    }
+    *v = x;
+    *next = p;
+    return p > s;
+}
+
+static void
+complete(struct bench *b, struct conn *c)
+{
+    struct slot *s = &c->ring[c->head];
+    bool measured =
+        b->opt.mode == MODE_RUN ? b->phase == PHASE_MEASURE : s->measured;
+
+    if (measured) {
+        uint64_t lat = b->now > s->t_issue ? b->now - s->t_issue : 0;
+        b->c.hist[hist_index(lat)]++;
+        if (lat > b->c.lat_max) {
+            b->c.lat_max = lat;
+        }
+        b->c.requests++;
+        b->c.keys += s->nkeys;
+        if (s->op == OP_GET || s->op == OP_MG) {
+            b->c.gets++;
+            b->c.hits += c->vfound;
+            b->c.misses += s->nkeys - c->vfound;
+        } else {
+            b->c.sets++;
+        }
+    }
+    if (b->opt.mode == MODE_VERIFY && c->vfound < s->nkeys) {
+        record_error(b, &b->missing, "key missing on read-back", "verify");
+    }
+    if (b->opt.mode == MODE_HITRATIO && (s->op == OP_GET || s->op == OP_MG) &&
+        c->vfound == 0) {
+        c->misses[c->nmisses++] = c->keys[(size_t)c->head * b->opt.multiget];
+    }
+    c->vfound = 0;
+    c->vmatch = 0;
+    c->head = (c->head + 1) % b->opt.depth;
+    c->count--;
+}
+
+/*
+ * A VALUE block of the text protocol, or a VA block of mg: `line` points
+ * past "VALUE " / "VA ", `eol` at the line's CR, `line_len` counts the
+ * whole line with CRLF, `avail` the bytes buffered from the line's start.
+ * Returns bytes consumed, 0 if the data block is not all here yet (nothing
+ * is consumed or remembered, it is parsed again), -1 on a protocol error.
+ */
+static long
+parse_value(struct bench *b, struct conn *c, const char *line, const char *eol,
+            size_t line_len, size_t avail)
+{
+    const struct slot *s = &c->ring[c->head];
+    const uint32_t *keys = &c->keys[(size_t)c->head * b->opt.multiget];
+    const char *p = line;
+    uint64_t flags = 0;
+    uint64_t nbytes = 0;
+    unsigned m = c->vmatch;
+    uint32_t k;
+
+    if (s->op == OP_GET) {
+        const char *sp = memchr(p, ' ', (size_t)(eol - p));
+        char key[MAX_KEY_LEN];
+        if (sp == NULL || (size_t)(sp - p) != b->opt.key_len) {
+            return -1;
+        }
+        /* Replies come in request order, misses skipped. */
+        while (m < s->nkeys) {
+            render_key(&b->opt, keys[m], key);
+            if (memcmp(key, p, b->opt.key_len) == 0) {
+                break;
+            }
+            m++;
+        }
+        if (m == s->nkeys) {
+            return -1;
+        }
+        k = keys[m];
+        p = sp + 1;
+        if (!parse_u64(p, eol, &flags, &p) || *p != ' ' ||
+            !parse_u64(p + 1, eol, &nbytes, &p) || p != eol) {
+            return -1;
+        }
+    } else {
+        k = keys[0];
+        /* "VA <size> f<flags>" */
+        if (!parse_u64(p, eol, &nbytes, &p) || eol - p < 3 || p[0] != ' ' ||
+            p[1] != 'f' || !parse_u64(p + 2, eol, &flags, &p) || p != eol) {
+            return -1;
+        }
+    }
+    if (nbytes == 0 || nbytes > MAX_VALUE) {
+        return -1;
+    }
+    if (avail < line_len + nbytes + 2) {
+        return 0;
+    }
+    const char *data = eol + 2;
+    if (data[nbytes] != '\r' || data[nbytes + 1] != '\n') {
+        return -1;
+    }
+    check_value(b, k, (uint32_t)flags, data, (size_t)nbytes);
+    c->vmatch = m + 1; /* only now: a partial block is parsed again */
+    c->vfound++;
+    return (long)(line_len + nbytes + 2);
+}
+
+static bool
+line_is(const char *line, size_t len, const char *word)
+{
+    return len == strlen(word) && memcmp(line, word, len) == 0;
+}
+
+/* Consume every complete reply in c's input. False on a fatal error. */
+static bool
+parse_replies(struct bench *b, struct conn *c)
+{
+    while (c->count > 0) {
+        const char *p = c->in.data + c->in.off;
+        size_t avail = c->in.len - c->in.off;
+        const char *nl = memchr(p, '\n', avail);
+
+        if (nl == NULL) {
+            if (avail > MAX_LINE) {
+                fail(b, "reply line too long", "");
+                return false;
+            }
+            return true;
+        }
+        if (nl == p || nl[-1] != '\r') {
+            fail_at(b, "reply line not ended by CRLF", p, avail);
+            return false;
+        }
+        const char *eol = nl - 1;
+        size_t len = (size_t)(eol - p);
+        size_t line_len = len + 2;
+        const struct slot *s = &c->ring[c->head];
+        long used = -1;
+
+        if (line_is(p, len, "ERROR") && (s->op == OP_MG || s->op == OP_MS) &&
+            !b->meta_seen_ok) {
+            b->unsupported = true;
+            b->fatal = true;
+            return false;
+        }
+        switch (s->op) {
+        case OP_GET:
+            if (len > 6 && memcmp(p, "VALUE ", 6) == 0) {
+                used = parse_value(b, c, p + 6, eol, line_len, avail);
+            } else if (line_is(p, len, "END")) {
+                used = (long)line_len;
+                complete(b, c);
+            }
+            break;
+        case OP_MG:
+            if (len > 3 && memcmp(p, "VA ", 3) == 0) {
+                used = parse_value(b, c, p + 3, eol, line_len, avail);
+                if (used > 0) {
+                    complete(b, c);
+                }
+            } else if (line_is(p, len, "EN")) {
+                used = (long)line_len;
+                complete(b, c);
+            }
+            b->meta_seen_ok = b->meta_seen_ok || used > 0;
+            break;
+        case OP_SET:
+        case OP_MS:
+            if (line_is(p, len, s->op == OP_SET ? "STORED" : "HD")) {
+                used = (long)line_len;
+                b->meta_seen_ok = b->meta_seen_ok || s->op == OP_MS;
+                complete(b, c);
+            }
+            break;
+        }
+        if (used < 0) {
+            fail_at(b, "unexpected reply", p, avail);
+            return false;
+        }
+        if (used == 0) {
+            return true;
+        }
+        c->in.off += (size_t)used;
+    }
+    if (c->in.off < c->in.len) {
+        fail_at(b, "reply with no request outstanding", c->in.data + c->in.off,
+                c->in.len - c->in.off);
+        return false;
+    }
+    return true;
+}
+
+/* --- connections and the event loop --- */
+
+static void
+set_out_interest(struct bench *b, struct conn *c, bool want)
+{
+    struct epoll_event ev = {0};
+
+    if (c->want_out == want) {
+        return;
+    }
+    ev.events = EPOLLIN | (want ? EPOLLOUT : 0u);
+    ev.data.ptr = c;
+    if (epoll_ctl(b->epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
+        fail(b, "epoll_ctl", strerror(errno));
+    }
+    c->want_out = want;
+}
+
+static void
+flush_out(struct bench *b, struct conn *c)
+{
+    while (c->out.off < c->out.len) {
+        ssize_t n =
+            write(c->fd, c->out.data + c->out.off, c->out.len - c->out.off);
+        if (n > 0) {
+            c->out.off += (size_t)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            set_out_interest(b, c, true);
+            return;
+        } else {
+            fail(b, "write to server failed", strerror(errno));
+            return;
+        }
+    }
+    c->out.off = 0;
+    c->out.len = 0;
+    set_out_interest(b, c, false);
+}
+
+static void
+read_in(struct bench *b, struct conn *c)
+{
+    if (c->in.off == c->in.len) {
+        c->in.off = 0;
+        c->in.len = 0;
+    }
+    buf_reserve(&c->in, 65536);
+    ssize_t n = read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len);
+    if (n > 0) {
+        c->in.len += (size_t)n;
+        parse_replies(b, c);
+    } else if (n == 0) {
+        fail(b, "server closed the connection", "");
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        fail(b, "read from server failed", strerror(errno));
+    }
+}
+
+static int
+connect_one(int port)
+{
+    struct sockaddr_in sa = {0};
+    int one = 1;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    if (fd < 0) {
+        return -1;
+    }
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0 ||
+        fcntl(fd, F_SETFL, O_NONBLOCK) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static bool
+conns_open(struct bench *b)
+{
+    const struct options *o = &b->opt;
+
+    b->conns = calloc(o->conns, sizeof(*b->conns));
+    if (b->conns == NULL) {
+        return false;
+    }
+    for (unsigned i = 0; i < o->conns; i++) {
+        struct conn *c = &b->conns[i];
+        struct epoll_event ev = {0};
+
+        c->id = i;
+        c->fd = connect_one(o->port);
+        if (c->fd < 0) {
+            fprintf(stderr, "loadgen: connect to 127.0.0.1:%d: %s\n", o->port,
+                    strerror(errno));
+            return false;
+        }
+        c->ring = calloc(o->depth, sizeof(*c->ring));
+        c->keys = calloc((size_t)o->depth * o->multiget, sizeof(*c->keys));
+        c->misses = calloc(o->depth, sizeof(*c->misses));
+        if (c->ring == NULL || c->keys == NULL || c->misses == NULL) {
+            return false;
+        }
+        rng_seed(c->rng, o->seed * 1000003u + i);
+        ev.events = EPOLLIN;
+        ev.data.ptr = c;
+        if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void
+conns_close(struct bench *b)
+{
+    if (b->conns == NULL) {
+        return;
+    }
+    for (unsigned i = 0; i < b->opt.conns; i++) {
+        struct conn *c = &b->conns[i];
+        if (c->fd > 0) {
+            close(c->fd);
+        }
+        free(c->in.data);
+        free(c->out.data);
+        free(c->ring);
+        free(c->keys);
+        free(c->misses);
+    }
+    free(b->conns);
+    b->conns = NULL;
+}
+
+static bool
+all_idle(const struct bench *b)
+{
+    for (unsigned i = 0; i < b->opt.conns; i++) {
+        if (b->conns[i].count > 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void
+snapshot_cpu(struct bench *b, uint64_t *ticks)
+{
+    if (b->opt.server_pid > 0 && !read_cpu_ticks(b->opt.server_pid, ticks)) {
+        b->cpu_ok = false;
+    }
+}
+
+/* Move between phases by the clock (run mode) or by work left (others). */
+static void
+advance_phase(struct bench *b, uint64_t t_start)
+{
+    const struct options *o = &b->opt;
+    uint64_t warm_end = t_start + (uint64_t)(o->warmup * 1e9);
+    uint64_t meas_end = warm_end + (uint64_t)(o->duration * 1e9);
+
+    if (b->phase == PHASE_WARMUP &&
+        (o->mode != MODE_RUN || b->now >= warm_end)) {
+        b->phase = PHASE_MEASURE;
+        b->t_measure = b->now;
+        snapshot_cpu(b, &b->cpu_before);
+    }
+    if (b->phase == PHASE_MEASURE) {
+        bool over = o->mode == MODE_RUN ? b->now >= meas_end : all_idle(b);
+        if (over) {
+            b->phase = PHASE_DRAIN;
+            b->t_end = b->now;
+            snapshot_cpu(b, &b->cpu_after);
+        }
+    }
+    if (b->phase == PHASE_DRAIN && all_idle(b)) {
+        b->phase = PHASE_DONE;
+    }
+}
+
+static void
+loop(struct bench *b)
+{
+    const struct options *o = &b->opt;
+    uint64_t t_start = mono_ns();
+    uint64_t hard = t_start + (uint64_t)(o->timeout * 1e9);
+    struct epoll_event evs[256];
+
+    b->now = t_start;
+    for (unsigned i = 0; i < o->conns; i++) {
+        fill_pipeline(b, &b->conns[i]);
+        flush_out(b, &b->conns[i]);
+    }
+    while (!b->fatal) {
+        advance_phase(b, t_start);
+        if (b->phase == PHASE_DONE) {
+            return;
+        }
+        if (b->now >= hard) {
+            fail(b, "hard time bound reached", "--timeout");
+            return;
+        }
+        int n = epoll_wait(b->epfd, evs, 256, 50);
+        if (n < 0 && errno != EINTR) {
+            fail(b, "epoll_wait", strerror(errno));
+            return;
+        }
+        b->now = mono_ns();
+        for (int i = 0; i < n && !b->fatal; i++) {
+            struct conn *c = evs[i].data.ptr;
+            if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+                read_in(b, c);
+            }
+            if (b->fatal) {
+                break;
+            }
+            fill_pipeline(b, c);
+            flush_out(b, c);
+        }
+        /* In count-based modes an idle connection may get new work. */
+        if (o->mode == MODE_HITRATIO || o->mode == MODE_FILL ||
+            o->mode == MODE_VERIFY) {
+            for (unsigned i = 0; i < o->conns && !b->fatal; i++) {
+                struct conn *c = &b->conns[i];
+                if (c->count == 0) {
+                    fill_pipeline(b, c);
+                    flush_out(b, c);
+                }
+            }
+        }
+    }
+}
+
+/* --- setup, options, report --- */
+
+static bool
+build_cdf(struct bench *b)
+{
+    uint32_t n = b->opt.nkeys;
+    double sum = 0.0;
+
+    b->cdf = malloc((size_t)n * sizeof(*b->cdf));
+    if (b->cdf == NULL) {
+        return false;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        sum += 1.0 / pow((double)i + 1.0, b->opt.zipf_s);
+        b->cdf[i] = sum;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        b->cdf[i] /= sum;
+    }
+    b->cdf[n - 1] = 1.0;
+    return true;
+}
+
+static bool
+build_pattern(struct bench *b)
+{
+    static const char alphabet[] =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_";
+    size_t len = PATTERN_SPAN + b->opt.vmax;
+    uint64_t x = 0x6d656d6f726961u; /* fixed: values outlive a run */
+
+    b->pattern = malloc(len);
+    if (b->pattern == NULL) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        x = mix64(x);
+        b->pattern[i] = alphabet[x & 63u];
+    }
+    return true;
+}
+
+static void
+usage(FILE *f)
+{
+    fprintf(f, "usage: loadgen --port P [options]\n"
+               "  --host ADDR          must be 127.0.0.1 (default)\n"
+               "  --mode M             run | fill | verify | hitratio (run)\n"
+               "  --proto P            text | meta (text)\n"
+               "  --conns N            connections (1)\n"
+               "  --depth N            requests in flight per connection (1)\n"
+               "  --multiget M         keys per get request, text only (1)\n"
+               "  --keys K             key space: indices 0..K-1 (1000)\n"
+               "  --key-len L          bytes per key (16)\n"
+               "  --key-prefix S       key prefix (k)\n"
+               "  --value-size N|A-B   value length or range (32)\n"
+               "  --get-ratio R        fraction of gets in run mode (0.9)\n"
+               "  --dist D             uniform | zipf (uniform)\n"
+               "  --zipf-s S           Zipf exponent (0.99)\n"
+               "  --seed N             random seed (1)\n"
+               "  --warmup S           run: seconds not measured (0.5)\n"
+               "  --duration S         run: seconds measured (3)\n"
+               "  --requests N         hitratio: gets measured (100000)\n"
+               "  --warmup-requests N  hitratio: gets before measuring (0)\n"
+               "  --timeout S          hard bound on the whole run\n"
+               "  --server-pid PID     read server CPU time from /proc\n");
+}
+
+static bool
+parse_num(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno != 0 || end == s || *end != '\0' || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "loadgen: bad number '%s' (want %g..%g)\n", s, lo, hi);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static bool
+parse_size_range(const char *s, struct options *o)
+{
+    char *end;
+    unsigned long a;
+    unsigned long z;
+
+    errno = 0;
+    a = strtoul(s, &end, 10);
+    z = a;
+    if (*end == '-') {
+        z = strtoul(end + 1, &end, 10);
+    }
+    if (errno != 0 || *end != '\0' || a < 1 || z < a || z > MAX_VALUE) {
+        fprintf(stderr, "loadgen: bad --value-size '%s'\n", s);
+        return false;
+    }
+    o->vmin = (uint32_t)a;
+    o->vmax = (uint32_t)z;
+    return true;
+}
+
+enum {
+    OPT_HOST = 256,
+    OPT_PORT,
+    OPT_MODE,
+    OPT_PROTO,
+    OPT_CONNS,
+    OPT_DEPTH,
+    OPT_MULTIGET,
+    OPT_KEYS,
+    OPT_KEY_LEN,
+    OPT_KEY_PREFIX,
+    OPT_VALUE_SIZE,
+    OPT_GET_RATIO,
+    OPT_DIST,
+    OPT_ZIPF_S,
+    OPT_SEED,
+    OPT_WARMUP,
+    OPT_DURATION,
+    OPT_REQUESTS,
+    OPT_WARMUP_REQUESTS,
+    OPT_TIMEOUT,
+    OPT_SERVER_PID,
+    OPT_HELP
+};
+
+static const struct option long_opts[] = {
+    {"host", required_argument, NULL, OPT_HOST},
+    {"port", required_argument, NULL, OPT_PORT},
+    {"mode", required_argument, NULL, OPT_MODE},
+    {"proto", required_argument, NULL, OPT_PROTO},
+    {"conns", required_argument, NULL, OPT_CONNS},
+    {"depth", required_argument, NULL, OPT_DEPTH},
+    {"multiget", required_argument, NULL, OPT_MULTIGET},
+    {"keys", required_argument, NULL, OPT_KEYS},
+    {"key-len", required_argument, NULL, OPT_KEY_LEN},
+    {"key-prefix", required_argument, NULL, OPT_KEY_PREFIX},
+    {"value-size", required_argument, NULL, OPT_VALUE_SIZE},
+    {"get-ratio", required_argument, NULL, OPT_GET_RATIO},
+    {"dist", required_argument, NULL, OPT_DIST},
+    {"zipf-s", required_argument, NULL, OPT_ZIPF_S},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"warmup", required_argument, NULL, OPT_WARMUP},
+    {"duration", required_argument, NULL, OPT_DURATION},
+    {"requests", required_argument, NULL, OPT_REQUESTS},
+    {"warmup-requests", required_argument, NULL, OPT_WARMUP_REQUESTS},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"server-pid", required_argument, NULL, OPT_SERVER_PID},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+/* One option; false on a bad value. */
+static bool
+apply_option(struct options *o, int opt, const char *arg)
+{
+    double v = 0;
+
+    switch (opt) {
+    case OPT_HOST: {
+        struct in_addr a;
+        if (inet_pton(AF_INET, arg, &a) != 1 ||
+            a.s_addr != htonl(INADDR_LOOPBACK)) {
+            fprintf(stderr, "loadgen: refusing host '%s': only 127.0.0.1\n",
+                    arg);
+            return false;
+        }
+        return true;
+    }
+    case OPT_PORT:
+        if (!parse_num(arg, 1, 65535, &v)) {
+            return false;
+        }
+        o->port = (int)v;
+        return true;
+    case OPT_MODE:
+        if (strcmp(arg, "run") == 0) {
+            o->mode = MODE_RUN;
+        } else if (strcmp(arg, "fill") == 0) {
+            o->mode = MODE_FILL;
+        } else if (strcmp(arg, "verify") == 0) {
+            o->mode = MODE_VERIFY;
+        } else if (strcmp(arg, "hitratio") == 0) {
+            o->mode = MODE_HITRATIO;
+        } else {
+            fprintf(stderr, "loadgen: unknown mode '%s'\n", arg);
+            return false;
+        }
+        return true;
+    case OPT_PROTO:
+        if (strcmp(arg, "text") != 0 && strcmp(arg, "meta") != 0) {
+            fprintf(stderr, "loadgen: unknown protocol '%s'\n", arg);
+            return false;
+        }
+        o->proto = strcmp(arg, "meta") == 0 ? PROTO_META : PROTO_TEXT;
+        return true;
+    case OPT_CONNS:
+        if (!parse_num(arg, 1, MAX_CONNS, &v)) {
+            return false;
+        }
+        o->conns = (unsigned)v;
+        return true;
+    case OPT_DEPTH:
+        if (!parse_num(arg, 1, MAX_DEPTH, &v)) {
+            return false;
+        }
+        o->depth = (unsigned)v;
+        return true;
+    case OPT_MULTIGET:
+        if (!parse_num(arg, 1, MAX_MULTIGET, &v)) {
+            return false;
+        }
+        o->multiget = (unsigned)v;
+        return true;
+    case OPT_KEYS:
+        if (!parse_num(arg, 1, 200000000, &v)) {
+            return false;
+        }
+        o->nkeys = (uint32_t)v;
+        return true;
+    case OPT_KEY_LEN:
+        if (!parse_num(arg, 1, MAX_KEY_LEN, &v)) {
+            return false;
+        }
+        o->key_len = (unsigned)v;
+        return true;
+    case OPT_KEY_PREFIX:
+        o->key_prefix = arg;
+        return true;
+    case OPT_VALUE_SIZE:
+        return parse_size_range(arg, o);
+    case OPT_GET_RATIO:
+        return parse_num(arg, 0, 1, &o->get_ratio);
+    case OPT_DIST:
+        if (strcmp(arg, "uniform") != 0 && strcmp(arg, "zipf") != 0) {
+            fprintf(stderr, "loadgen: unknown distribution '%s'\n", arg);
+            return false;
+        }
+        o->zipf = strcmp(arg, "zipf") == 0;
+        return true;
+    case OPT_ZIPF_S:
+        return parse_num(arg, 0.01, 10, &o->zipf_s);
+    case OPT_SEED:
+        if (!parse_num(arg, 0, 1e15, &v)) {
+            return false;
+        }
+        o->seed = (uint64_t)v;
+        return true;
+    case OPT_WARMUP:
+        return parse_num(arg, 0, 3600, &o->warmup);
+    case OPT_DURATION:
+        return parse_num(arg, 0.01, 3600, &o->duration);
+    case OPT_REQUESTS:
+        if (!parse_num(arg, 1, 1e12, &v)) {
+            return false;
+        }
+        o->requests = (uint64_t)v;
+        return true;
+    case OPT_WARMUP_REQUESTS:
+        if (!parse_num(arg, 0, 1e12, &v)) {
+            return false;
+        }
+        o->warmup_requests = (uint64_t)v;
+        return true;
+    case OPT_TIMEOUT:
+        return parse_num(arg, 0.1, 36000, &o->timeout);
+    case OPT_SERVER_PID:
+        if (!parse_num(arg, 1, 1e9, &v)) {
+            return false;
+        }
+        o->server_pid = (long)v;
+        return true;
+    default:
+        return false;
+    }
+}
+
+static int
+parse_options(int argc, char **argv, struct options *o)
+{
+    int opt;
+
+    *o = (struct options){
+        .mode = MODE_RUN,
+        .proto = PROTO_TEXT,
+        .conns = 1,
+        .depth = 1,
+        .multiget = 1,
+        .nkeys = 1000,
+        .key_len = 16,
+        .key_prefix = "k",
+        .vmin = 32,
+        .vmax = 32,
+        .get_ratio = 0.9,
+        .zipf_s = 0.99,
+        .seed = 1,
+        .warmup = 0.5,
+        .duration = 3,
+        .requests = 100000,
+    };
+    while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+        if (opt == OPT_HELP) {
+            usage(stdout);
+            exit(0);
+        }
+        if (opt == '?') {
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+        if (!apply_option(o, opt, optarg)) {
+            return EXIT_USAGE;
+        }
+    }
+    if (optind != argc || o->port == 0) {
+        fprintf(stderr, "loadgen: --port is required; no operands\n");
+        return EXIT_USAGE;
+    }
+    if (strlen(o->key_prefix) >= o->key_len) {
+        fprintf(stderr, "loadgen: --key-prefix must be shorter than "
+                        "--key-len\n");
+        return EXIT_USAGE;
+    }
+    double digits = (double)(o->key_len - strlen(o->key_prefix));
+    if (digits < 19 && (double)o->nkeys > pow(10.0, digits)) {
+        fprintf(stderr, "loadgen: --key-len too short for --keys\n");
+        return EXIT_USAGE;
+    }
+    if (o->proto == PROTO_META && o->multiget > 1) {
+        fprintf(stderr, "loadgen: --multiget needs --proto text\n");
+        return EXIT_USAGE;
+    }
+    if (o->mode == MODE_VERIFY && o->proto == PROTO_META) {
+        fprintf(stderr, "loadgen: verify reads back with text multigets\n");
+        return EXIT_USAGE;
+    }
+    if (o->mode == MODE_HITRATIO && o->multiget > 1) {
+        fprintf(stderr, "loadgen: hitratio uses single-key gets\n");
+        return EXIT_USAGE;
+    }
+    if (o->timeout == 0) {
+        o->timeout = o->mode == MODE_RUN ? o->warmup + o->duration + 10 : 600;
+    }
+    return 0;
+}
+
+static const char *
+mode_name(enum mode m)
+{
+    static const char *const names[] = {"run", "fill", "verify", "hitratio"};
+
+    return names[m];
+}
+
+static void
+report(const struct bench *b)
+{
+    const struct options *o = &b->opt;
+    const struct counters *c = &b->c;
+    double secs = (double)(b->t_end - b->t_measure) / 1e9;
+    long tck = sysconf(_SC_CLK_TCK);
+
+    if (secs <= 0) {
+        secs = 1e-9;
+    }
+    printf("{\"mode\":\"%s\",\"proto\":\"%s\",\"conns\":%u,\"depth\":%u,"
+           "\"multiget\":%u,\"keys\":%" PRIu32 ",\"value_size\":[%" PRIu32
+           ",%" PRIu32 "],\"dist\":\"%s\",\"zipf_s\":%g,\"seed\":%" PRIu64,
+           mode_name(o->mode), o->proto == PROTO_META ? "meta" : "text",
+           o->conns, o->depth, o->multiget, o->nkeys, o->vmin, o->vmax,
+           o->zipf ? "zipf" : "uniform", o->zipf ? o->zipf_s : 0.0, o->seed);
+    printf(",\"seconds\":%.6f,\"requests\":%" PRIu64 ",\"ops_per_s\":%.1f,"
+           "\"keys_per_s\":%.1f,\"gets\":%" PRIu64 ",\"sets\":%" PRIu64
+           ",\"hits\":%" PRIu64 ",\"misses\":%" PRIu64 ",\"hit_ratio\":%.6f"
+           ",\"payload_bytes\":%" PRIu64,
+           secs, c->requests, (double)c->requests / secs,
+           (double)c->keys / secs, c->gets, c->sets, c->hits, c->misses,
+           c->hits + c->misses ? (double)c->hits / (double)(c->hits + c->misses)
+                               : 0.0,
+           c->payload_bytes);
+    printf(",\"lat_us\":{\"p50\":%.2f,\"p99\":%.2f,\"p999\":%.2f,\"max\":%.2f}",
+           hist_quantile_us(c, 0.50), hist_quantile_us(c, 0.99),
+           hist_quantile_us(c, 0.999), (double)c->lat_max / 1000.0);
+    if (o->server_pid > 0 && b->cpu_ok && tck > 0 &&
+        b->cpu_after >= b->cpu_before) {
+        double cpu = (double)(b->cpu_after - b->cpu_before) / (double)tck;
+        printf(",\"server_cpu_s\":%.3f,\"cpu_us_per_req\":%.4f", cpu,
+               c->requests ? cpu * 1e6 / (double)c->requests : 0.0);
+    } else {
+        printf(",\"server_cpu_s\":null,\"cpu_us_per_req\":null");
+    }
+    printf(",\"protocol_errors\":%" PRIu64 ",\"verify_errors\":%" PRIu64
+           ",\"missing\":%" PRIu64 ",\"unsupported\":%s,\"ok\":%s",
+           b->protocol_errors, b->verify_errors, b->missing,
+           b->unsupported ? "true" : "false",
+           !b->fatal && b->verify_errors == 0 && b->missing == 0 ? "true"
+                                                                 : "false");
+    printf(",\"error\":\"");
+    for (const char *p = b->first_error; *p != '\0'; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch == '"' || ch == '\\') {
+            printf("\\%c", ch);
+        } else if (ch < 0x20 || ch >= 0x7f) {
+            printf("\\u%04x", ch);
+        } else {
+            putchar(ch);
+        }
+    }
+    printf("\"}\n");
+}
+
+int
+main(int argc, char **argv)
+{
+    static struct bench bench;
+    struct bench *b = &bench;
+    int rc = parse_options(argc, argv, &b->opt);
+
+    if (rc != 0) {
+        return rc;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    /* Last resort if the loop itself wedges: SIGALRM's default kills us. */
+    alarm((unsigned)ceil(b->opt.timeout) + 5u);
+    b->cpu_ok = true;
+    b->epfd = epoll_create1(0);
+    if (b->epfd < 0 || !build_pattern(b) || (b->opt.zipf && !build_cdf(b)) ||
+        !conns_open(b)) {
+        fprintf(stderr, "loadgen: setup failed\n");
+        conns_close(b);
+        return EXIT_FAILED;
+    }
+    loop(b);
+    if (b->phase != PHASE_DONE && b->t_end == 0) {
+        b->t_end = b->now;
+    }
+    if (b->t_measure == 0) {
+        b->t_measure = b->t_end; /* never measured: report zero seconds */
+    }
+    report(b);
+    conns_close(b);
+    close(b->epfd);
+    free(b->pattern);
+    free(b->cdf);
+    if (b->unsupported) {
+        fprintf(stderr, "loadgen: server answered ERROR to a meta command\n");
+        return EXIT_UNSUPPORTED;
+    }
+    if (b->fatal || b->verify_errors > 0 || b->missing > 0) {
+        fprintf(stderr,
+                "loadgen: FAILED: %" PRIu64 " protocol errors, %" PRIu64
+                " bad values, %" PRIu64 " missing keys\n",
+                b->protocol_errors, b->verify_errors, b->missing);
+        return EXIT_FAILED;
+    }
+    return 0;
+}

@@ -1,0 +1,933 @@
+#!/usr/bin/python3
+"""memoria vs memcached, side by side, in one bounded run.
+
+Sections (each server gets the same flags, -t 1, and runs on its own):
+
+  throughput    loadgen workloads; both servers pinned to one CPU, the load
+                generator to another; rounds interleaved A B B A ...;
+                ops/s, server CPU microseconds per request, p99 latency
+  memory        RSS growth per item for 1M items (30-byte keys), every item
+                read back and checked
+  hitratio      get / set-on-miss over a Zipf key space ~3x what fits in
+                -m 64; hit ratio and final RSS
+  instructions  user-space instructions per request under callgrind, idle
+                baseline subtracted
+
+Writes build/bench/results.json and build/bench/results.md;
+--update-doc also rewrites the results block of docs/PERFORMANCE.md.
+Benchmarks are not tests: nothing here compares a number to a threshold.
+A run fails (exit 1) only if a server returned wrong data, broke the
+protocol or died. Python standard library only.
+"""
+
+import argparse
+import glob
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT_DIR = os.path.join(ROOT, "build", "bench")
+LOADGEN_SRC = os.path.join(ROOT, "bench", "loadgen.c")
+LOADGEN = os.path.join(OUT_DIR, "loadgen")
+DOC = os.path.join(ROOT, "docs", "PERFORMANCE.md")
+DOC_BEGIN = "<!-- bench:results:begin (written by bench/run.py --update-doc) -->"
+DOC_END = "<!-- bench:results:end -->"
+
+# Used when the Makefile's WARN cannot be read; keep in step with it.
+WARN_FALLBACK = ("-std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes"
+                 " -Wmissing-prototypes -Wformat=2 -Wvla"
+                 " -Wimplicit-fallthrough -Wpointer-arith").split()
+
+SERVER_NAMES = ("memoria", "memcached")
+
+# Throughput workloads: name, what it is, loadgen arguments. Every one is
+# prefilled with all its keys first, so gets hit unless a set races them.
+WORKLOADS = [
+    ("get_set_small", "get 90% / set 10%, 32 B values, 50 conns, 1 in flight",
+     dict(conns=50, depth=1, get_ratio=0.9, value="32")),
+    ("set_only", "set 100%, 32 B values, 50 conns, 1 in flight",
+     dict(conns=50, depth=1, get_ratio=0.0, value="32")),
+    ("get_set_1k", "get 90% / set 10%, 1 KiB values, 50 conns, 1 in flight",
+     dict(conns=50, depth=1, get_ratio=0.9, value="1024")),
+    ("multiget_100", "get of 100 keys per request, 32 B values, 20 conns",
+     dict(conns=20, depth=1, get_ratio=1.0, value="32", multiget=100)),
+    ("pipeline_16", "text get 90% / set 10%, 32 B, 10 conns x 16 in flight",
+     dict(conns=10, depth=16, get_ratio=0.9, value="32")),
+    ("meta_1", "mg 90% / ms 10%, 32 B values, 50 conns, 1 in flight",
+     dict(conns=50, depth=1, get_ratio=0.9, value="32", proto="meta")),
+    ("meta_16", "mg 90% / ms 10%, 32 B, 10 conns x 16 in flight",
+     dict(conns=10, depth=16, get_ratio=0.9, value="32", proto="meta")),
+    ("zipf_099", "get 90% / set 10%, Zipf s=0.99 keys, 32 B, 50 conns",
+     dict(conns=50, depth=1, get_ratio=0.9, value="32", dist="zipf",
+          zipf_s=0.99)),
+]
+
+MEMORY_VALUES = [("16 B", "16"), ("100 B", "100"), ("1 KiB", "1024"),
+                 ("16-1024 B", "16-1024")]
+
+FULL = dict(rounds=4, duration=3.0, warmup=0.5, keys=100000,
+            mem_items=1000000, hit_mem_mb=64, hit_value=100, zipf=(0.99, 0.9),
+            cg_requests=20000, budget=900)
+QUICK = dict(rounds=2, duration=0.5, warmup=0.2, keys=20000,
+             mem_items=50000, hit_mem_mb=8, hit_value=100, zipf=(0.99,),
+             cg_requests=2000, budget=240)
+
+KEY_LEN_MEM = 30  # memory and hit ratio sections: 30-byte keys
+
+
+class BenchError(Exception):
+    """A server broke: wrong data, protocol error, died, did not start."""
+
+
+class Unsupported(Exception):
+    """The server answered ERROR to a meta command."""
+
+
+def log(msg):
+    print("[bench %6.1fs] %s" % (time.monotonic() - T0, msg),
+          file=sys.stderr, flush=True)
+
+
+T0 = time.monotonic()
+
+
+# ---------------------------------------------------------------- building
+
+def makefile_warn():
+    """The WARN flags of the top-level Makefile (one source of truth)."""
+    try:
+        with open(os.path.join(ROOT, "Makefile")) as f:
+            text = f.read()
+    except OSError:
+        return WARN_FALLBACK
+    m = re.search(r"^WARN\s*:?=\s*((?:.*\\\n)*.*)$", text, re.M)
+    if not m:
+        return WARN_FALLBACK
+    return m.group(1).replace("\\\n", " ").split()
+
+
+def loadgen_command(cc="cc"):
+    return ([cc, "-O2"] + makefile_warn() +
+            ["-o", LOADGEN, LOADGEN_SRC, "-lm"])
+
+
+def build_loadgen():
+    os.makedirs(OUT_DIR, exist_ok=True)
+    if (os.path.exists(LOADGEN) and
+            os.path.getmtime(LOADGEN) >= os.path.getmtime(LOADGEN_SRC)):
+        return
+    cmd = loadgen_command(os.environ.get("CC", "cc"))
+    log("building: " + " ".join(cmd))
+    subprocess.run(cmd, check=True, timeout=120)
+
+
+# ---------------------------------------------------------------- machine
+
+def machine_info():
+    model = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return dict(nproc=os.cpu_count(), cpu=model, kernel=platform.release(),
+                date=time.strftime("%Y-%m-%d %H:%M:%S %Z"))
+
+
+def pick_cpus():
+    """CPU for the servers, CPU for the load generator (or None, None)."""
+    if not shutil.which("taskset"):
+        return None, None
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return cpus[0], cpus[0]
+    return cpus[0], cpus[1]
+
+
+SERVER_CPU, LOADGEN_CPU = pick_cpus()
+
+
+def pinned(cmd, cpu):
+    if cpu is None:
+        return cmd
+    return ["taskset", "-c", str(cpu)] + cmd
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def version_of(binary):
+    try:
+        out = subprocess.run([binary, "-V"], capture_output=True, text=True,
+                             timeout=10)
+        return " / ".join(out.stdout.split("\n")[:2]).strip(" /")
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
+# ---------------------------------------------------------------- servers
+
+LIVE = []  # servers started by this process, stopped on any exit
+
+# Under valgrind the file limit needs care: valgrind only lets its client
+# "set" the hard limit to the value it already shows (our soft limit less
+# the descriptors valgrind keeps). memcached sets soft and hard to exactly
+# -c, so it needs -c equal to that visible limit; a server that only
+# raises the limit when -c plus some reserve exceeds it needs a smaller
+# -c. callgrind_run tries the visible limit first, then 256. The
+# connection limit does not change the per-request counts.
+VALGRIND_NOFILE = 1100
+_valgrind_conns = []
+
+
+def valgrind_limits():
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    soft = VALGRIND_NOFILE if hard == resource.RLIM_INFINITY else min(
+        VALGRIND_NOFILE, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def valgrind_conns():
+    if not _valgrind_conns:
+        out = subprocess.run(
+            ["valgrind", "--tool=none", "--quiet", "/bin/sh", "-c",
+             "ulimit -Hn"], capture_output=True, text=True, timeout=60,
+            preexec_fn=valgrind_limits)
+        _valgrind_conns.append(int(out.stdout.split()[-1]))
+    return _valgrind_conns[0]
+
+
+class Server:
+    """One server process we started; stopped by its PID only."""
+
+    def __init__(self, name, binary, mem_mb, cpu=None, valgrind_out=None,
+                 conns=1024):
+        self.name = name
+        self.conns = conns
+        self.port = free_port()
+        args = [binary]
+        if os.geteuid() == 0:
+            args += ["-u", "root"]
+        args += ["-l", "127.0.0.1", "-p", str(self.port), "-U", "0",
+                 "-t", "1", "-m", str(mem_mb), "-c", str(conns)]
+        if valgrind_out:
+            args = ["valgrind", "--tool=callgrind", "--quiet",
+                    "--separate-threads=yes",
+                    "--callgrind-out-file=" + valgrind_out] + args
+        self.cmd = pinned(args, cpu)
+        os.makedirs(os.path.join(OUT_DIR, "logs"), exist_ok=True)
+        self.log_path = os.path.join(OUT_DIR, "logs", "%s.log" % name)
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            self.cmd, stdout=self.log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=valgrind_limits if valgrind_out else None)
+        self.pid = self.proc.pid  # taskset and valgrind exec in place
+        LIVE.append(self)
+        self.wait_ready(60 if valgrind_out else 10)
+
+    def wait_ready(self, limit):
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self.stop()
+                raise BenchError("%s exited with %s at start (see %s)" %
+                                 (self.name, self.proc.returncode,
+                                  self.log_path))
+            try:
+                with socket.create_connection(("127.0.0.1", self.port),
+                                              timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise BenchError("%s did not listen within %ds" % (self.name, limit))
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def rss_kib(self):
+        with open("/proc/%d/status" % self.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        raise BenchError("no VmRSS for %s" % self.name)
+
+    def stop(self, limit=10):
+        """SIGTERM, wait; SIGKILL only this PID if it will not go."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=limit)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.log.close()
+        if self in LIVE:
+            LIVE.remove(self)
+        return self.proc.returncode
+
+
+def stop_all():
+    for s in list(LIVE):
+        try:
+            s.stop()
+        except Exception as e:  # keep stopping the others
+            print("bench: stopping %s: %s" % (s.name, e), file=sys.stderr)
+
+
+# ---------------------------------------------------------------- loadgen
+
+def loadgen(server, mode, timeout, **kw):
+    """Run the load generator once; its JSON result as a dict."""
+    args = [LOADGEN, "--port", str(server.port), "--mode", mode,
+            "--server-pid", str(server.pid), "--timeout", str(timeout)]
+    for k, v in kw.items():
+        if v is None:
+            continue
+        args += ["--" + k.replace("_", "-"), str(v)]
+    try:
+        p = subprocess.run(pinned(args, LOADGEN_CPU), capture_output=True,
+                           text=True, timeout=timeout + 30)
+    except subprocess.TimeoutExpired:
+        raise BenchError("loadgen did not finish: " + " ".join(args))
+    result = None
+    for line in p.stdout.splitlines():
+        if line.startswith("{"):
+            result = json.loads(line)
+    if p.returncode == 3:
+        raise Unsupported("%s answered ERROR to a meta command" % server.name)
+    if p.returncode != 0 or result is None or not result.get("ok"):
+        raise BenchError("%s: loadgen %s failed (exit %d): %s %s" % (
+            server.name, mode, p.returncode, p.stderr.strip()[-400:],
+            (result or {}).get("error", "")))
+    if not server.alive():
+        raise BenchError("%s died during %s" % (server.name, mode))
+    return result
+
+
+# ---------------------------------------------------------------- sections
+
+def over_budget(cfg):
+    return time.monotonic() - T0 > cfg["budget"]
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def ratio_stats(a, b):
+    """Ratio of medians a/b and min..max of the per-round ratios."""
+    pairs = [x / y for x, y in zip(a, b) if x is not None and y]
+    ma, mb = median(a), median(b)
+    if not pairs or ma is None or not mb:
+        return None
+    return dict(median=ma / mb, min=min(pairs), max=max(pairs))
+
+
+def throughput(cfg, bins, failures):
+    results = {}
+    for name, desc, w in WORKLOADS:
+        if over_budget(cfg):
+            results[name] = dict(desc=desc, skipped="time budget")
+            continue
+        log("throughput: %s" % name)
+        results[name] = throughput_one(cfg, bins, name, desc, w, failures)
+    return results
+
+
+def throughput_one(cfg, bins, name, desc, w, failures):
+    args = dict(conns=w["conns"], depth=w["depth"], get_ratio=w["get_ratio"],
+                value_size=w["value"], multiget=w.get("multiget"),
+                proto=w.get("proto"), dist=w.get("dist"),
+                zipf_s=w.get("zipf_s"), keys=cfg["keys"],
+                warmup=cfg["warmup"], duration=cfg["duration"])
+    entry = dict(desc=desc, args=args)
+    servers = {}
+    state = {}
+    try:
+        for sname in SERVER_NAMES:
+            servers[sname] = Server(sname, bins[sname], 1024, SERVER_CPU)
+            state[sname] = dict(runs=[], status="ok")
+        for sname in SERVER_NAMES:
+            try:
+                loadgen(servers[sname], "fill", 120, keys=cfg["keys"],
+                        value_size=w["value"], conns=4, depth=32)
+            except BenchError as e:
+                state[sname]["status"] = "FAILED: %s" % e
+                failures.append("%s/%s: %s" % (name, sname, e))
+        for r in range(cfg["rounds"]):
+            order = SERVER_NAMES if r % 2 == 0 else SERVER_NAMES[::-1]
+            for sname in order:
+                st = state[sname]
+                if st["status"] != "ok":
+                    continue
+                try:
+                    res = loadgen(servers[sname], "run",
+                                  cfg["warmup"] + cfg["duration"] + 20,
+                                  seed=r + 1, **args)
+                    st["runs"].append(res)
+                except Unsupported:
+                    st["status"] = "unsupported"
+                except BenchError as e:
+                    st["status"] = "FAILED: %s" % e
+                    failures.append("%s/%s: %s" % (name, sname, e))
+    finally:
+        for s in servers.values():
+            s.stop()
+    for sname, st in state.items():
+        runs = st["runs"]
+        st["ops_per_s"] = [x["ops_per_s"] for x in runs]
+        st["keys_per_s"] = [x["keys_per_s"] for x in runs]
+        st["cpu_us_per_req"] = [x["cpu_us_per_req"] for x in runs]
+        st["p99_us"] = [x["lat_us"]["p99"] for x in runs]
+        st["median"] = {k: median([v for v in st[k] if v is not None])
+                        for k in ("ops_per_s", "keys_per_s",
+                                  "cpu_us_per_req", "p99_us")}
+        st["runs"] = runs
+    entry.update(state)
+    entry["ratio"] = {}
+    if all(state.get(s, {}).get("status") == "ok" for s in SERVER_NAMES):
+        for k in ("ops_per_s", "cpu_us_per_req", "p99_us"):
+            entry["ratio"][k] = ratio_stats(state["memoria"][k],
+                                            state["memcached"][k])
+    return entry
+
+
+def memory(cfg, bins, failures):
+    n = cfg["mem_items"]
+    results = {}
+    for label, size in MEMORY_VALUES:
+        row = dict(items=n, key_len=KEY_LEN_MEM, value_size=size)
+        for sname in SERVER_NAMES:
+            if over_budget(cfg):
+                row[sname] = dict(status="skipped: time budget")
+                continue
+            log("memory: %s values, %s" % (label, sname))
+            row[sname] = memory_one(cfg, bins[sname], sname, size, failures)
+        results[label] = row
+    return results
+
+
+def memory_one(cfg, binary, sname, size, failures):
+    n = cfg["mem_items"]
+    keys = dict(keys=n, key_len=KEY_LEN_MEM, value_size=size)
+    server = Server(sname, binary, 4096, SERVER_CPU)
+    try:
+        time.sleep(0.2)
+        rss0 = server.rss_kib()
+        fill = loadgen(server, "fill", 300, conns=4, depth=32, **keys)
+        time.sleep(0.5)
+        rss1 = server.rss_kib()
+        check = loadgen(server, "verify", 300, conns=4, depth=4,
+                        multiget=100, **keys)
+        rss2 = server.rss_kib()
+    except (BenchError, Unsupported) as e:
+        failures.append("memory %s/%s: %s" % (size, sname, e))
+        return dict(status="FAILED: %s" % e)
+    finally:
+        server.stop()
+    payload = fill["payload_bytes"] / n
+    growth = (max(rss1, rss2) - rss0) * 1024 / n
+    return dict(status="ok", rss_before_kib=rss0, rss_after_fill_kib=rss1,
+                rss_after_verify_kib=rss2, payload_per_item=payload,
+                rss_per_item=growth, overhead_per_item=growth - payload,
+                verified=check["hits"], fill_s=fill["seconds"])
+
+
+def hitratio(cfg, bins, failures):
+    mem_mb = cfg["hit_mem_mb"]
+    value = cfg["hit_value"]
+    fit = mem_mb * 1024 * 1024 // (KEY_LEN_MEM + value)
+    nkeys = 3 * fit
+    results = dict(mem_mb=mem_mb, value_size=value, key_len=KEY_LEN_MEM,
+                   payload_fit=fit, keys=nkeys, rows={})
+    for s in cfg["zipf"]:
+        row = {}
+        for sname in SERVER_NAMES:
+            if over_budget(cfg):
+                row[sname] = dict(status="skipped: time budget")
+                continue
+            log("hitratio: zipf %.2f, %s" % (s, sname))
+            server = Server(sname, bins[sname], mem_mb, SERVER_CPU)
+            try:
+                res = loadgen(server, "hitratio", 600, keys=nkeys,
+                              key_len=KEY_LEN_MEM, value_size=value,
+                              dist="zipf", zipf_s=s, conns=8, depth=32,
+                              warmup_requests=nkeys // 2,
+                              requests=nkeys // 2, seed=1)
+                row[sname] = dict(status="ok", hit_ratio=res["hit_ratio"],
+                                  gets=res["gets"],
+                                  final_rss_kib=server.rss_kib(),
+                                  seconds=res["seconds"])
+            except (BenchError, Unsupported) as e:
+                failures.append("hitratio %s/%s: %s" % (s, sname, e))
+                row[sname] = dict(status="FAILED: %s" % e)
+            finally:
+                server.stop()
+        results["rows"]["%.2f" % s] = row
+    return results
+
+
+# ------------------------------------------------------------ instructions
+
+CG_KEYS = 1000
+
+
+class Client:
+    """A blocking text-protocol client for the callgrind sequences."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+        self.buf = b""
+
+    def close(self):
+        self.sock.close()
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise BenchError("server closed the connection")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def exact(self, n):
+        while len(self.buf) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise BenchError("server closed the connection")
+            self.buf += chunk
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def call(self, req, kind, expect=None):
+        """Send one request and check its reply against kind/expect."""
+        self.sock.sendall(req)
+        line = self.line()
+        if line == b"ERROR" and kind in ("mg", "hd"):
+            raise Unsupported("meta")
+        if kind == "get":
+            found = 0
+            while line.startswith(b"VALUE "):
+                nbytes = int(line.split()[3])
+                data = self.exact(nbytes + 2)
+                if data[-2:] != b"\r\n" or data[:-2] != cg_value(
+                        line.split()[1]):
+                    raise BenchError("bad value for %r" % line)
+                found += 1
+                line = self.line()
+            if line != b"END" or found != expect:
+                raise BenchError("get: %r after %d values" % (line, found))
+        elif kind == "mg":
+            if not line.startswith(b"VA "):
+                raise BenchError("mg: %r" % line)
+            data = self.exact(int(line.split()[1]) + 2)
+            if data[:-2] != cg_value(req.split()[1]):
+                raise BenchError("mg: bad value")
+        elif kind == "num":
+            if not line.isdigit():
+                raise BenchError("incr: %r" % line)
+        elif line != expect:
+            raise BenchError("%r: %r (wanted %r)" % (req[:40], line, expect))
+
+
+def cg_key(i):
+    return b"k%015d" % (i % CG_KEYS)
+
+
+def cg_value(key):
+    return (key * 2)[:32]
+
+
+def cg_setup(c):
+    for i in range(CG_KEYS):
+        k = cg_key(i)
+        c.call(b"set %s 0 0 32\r\n%s\r\n" % (k, cg_value(k)), "line",
+               b"STORED")
+        c.call(b"set c%015d 0 0 7\r\n1000000\r\n" % i, "line", b"STORED")
+
+
+def cg_request(kind, i):
+    k = cg_key(i)
+    if kind == "get_hit":
+        return b"get %s\r\n" % k, "get", 1
+    if kind == "get_miss":
+        return b"get m%015d\r\n" % i, "get", 0
+    if kind == "set":
+        return b"set %s 0 0 32\r\n%s\r\n" % (k, cg_value(k)), "line", \
+            b"STORED"
+    if kind == "multiget_10":
+        keys = b" ".join(cg_key(i * 10 + j) for j in range(10))
+        return b"get %s\r\n" % keys, "get", 10
+    if kind == "incr":
+        return b"incr c%015d 1\r\n" % (i % CG_KEYS), "num", None
+    if kind == "mg":
+        return b"mg %s v f\r\n" % k, "mg", None
+    if kind == "ms":
+        return b"ms %s 32 F0\r\n%s\r\n" % (k, cg_value(k)), "hd", b"HD"
+    raise ValueError(kind)
+
+
+CG_KINDS = ["get_hit", "get_miss", "set", "multiget_10", "incr", "mg", "ms"]
+
+
+def callgrind_threads(path):
+    """{thread number: total Ir} from callgrind's per-thread files."""
+    threads = {}
+    for name in glob.glob(glob.escape(path) + "-*"):
+        m = re.search(r"-(\d+)$", name)
+        if not m:
+            continue
+        with open(name) as f:
+            for line in f:
+                if line.startswith(("summary:", "totals:")):
+                    threads[int(m.group(1))] = int(line.split()[1])
+                    break
+    if not threads:
+        raise BenchError("no callgrind totals in %s-*" % path)
+    return threads
+
+
+_cg_conns = {}  # server name -> the -c it accepted under valgrind
+
+
+def callgrind_run(binary, sname, kind, n):
+    """Total Ir of: start, setup sequence, n requests of kind, SIGTERM."""
+    out = os.path.join(OUT_DIR, "callgrind", "%s.%s.%d.out" % (
+        sname, kind or "idle", n))
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    for old in glob.glob(glob.escape(out) + "*"):
+        os.unlink(old)
+    server = None
+    tries = [_cg_conns[sname]] if sname in _cg_conns else [
+        valgrind_conns(), 256]
+    for conns in tries:
+        try:
+            server = Server(sname, binary, 64, None, valgrind_out=out,
+                            conns=conns)
+            _cg_conns[sname] = conns
+            break
+        except BenchError as e:
+            if conns == tries[-1] or "exited with 71" not in str(e):
+                raise
+            log("%s under valgrind refused -c %d; trying -c 256" %
+                (sname, conns))
+    try:
+        c = Client(server.port)
+        cg_setup(c)
+        for i in range(n):
+            req, how, expect = cg_request(kind, i)
+            c.call(req, how, expect)
+        c.close()
+    finally:
+        rc = server.stop(limit=120)
+    if rc != 0:
+        raise BenchError("%s under valgrind exited %s" % (sname, rc))
+    return callgrind_threads(out)
+
+
+def instructions(cfg, bins, failures):
+    """Ir per request: all threads, and the thread that grew the most.
+
+    The second number is there because a server's background threads
+    (memcached's LRU maintainer) run by wall-clock time, and under
+    valgrind a request takes ~50x longer than natively, so their share of
+    the total depends on how fast valgrind ran; the busiest thread is
+    (nearly always) the worker serving the connection.
+    """
+    if not shutil.which("valgrind"):
+        return dict(skipped="valgrind not installed")
+    n = cfg["cg_requests"]
+    results = dict(requests=n, rows={k: {} for k in CG_KINDS},
+                   busiest={k: {} for k in CG_KINDS}, baseline={},
+                   threads={k: {} for k in CG_KINDS})
+    for sname in SERVER_NAMES:
+        if over_budget(cfg):
+            continue
+        log("instructions: %s idle baseline" % sname)
+        try:
+            base = callgrind_run(bins[sname], sname, None, 0)
+        except BenchError as e:
+            failures.append("instructions/%s: %s" % (sname, e))
+            continue
+        results["baseline"][sname] = base
+        for kind in CG_KINDS:
+            if over_budget(cfg):
+                results["rows"][kind][sname] = "skipped: time budget"
+                continue
+            log("instructions: %s %s" % (sname, kind))
+            try:
+                run = callgrind_run(bins[sname], sname, kind, n)
+            except Unsupported:
+                results["rows"][kind][sname] = "unsupported"
+                continue
+            except BenchError as e:
+                failures.append("instructions %s/%s: %s" % (kind, sname, e))
+                results["rows"][kind][sname] = "FAILED"
+                continue
+            delta = {t: (ir - base.get(t, 0)) / n for t, ir in run.items()}
+            results["rows"][kind][sname] = (
+                sum(run.values()) - sum(base.values())) / n
+            results["busiest"][kind][sname] = max(delta.values())
+            results["threads"][kind][sname] = delta
+    return results
+
+
+# ---------------------------------------------------------------- report
+
+def fmt(v, digits=0):
+    if v is None:
+        return "-"
+    if isinstance(v, str):
+        return v
+    if digits == 0:
+        return "{:,.0f}".format(v)
+    return "{:,.{d}f}".format(v, d=digits)
+
+
+def fmt_ratio(r):
+    if not r:
+        return "-"
+    return "%.2f (%.2f..%.2f)" % (r["median"], r["min"], r["max"])
+
+
+def status_cell(st, value):
+    if st is None:
+        return "-"
+    status = st.get("status", "ok")
+    if status == "ok":
+        return value
+    return "unsupported" if status == "unsupported" else "**%s**" % (
+        status.split(":")[0])
+
+
+def markdown(res):
+    m = res["machine"]
+    out = []
+    out.append("Measured %s on %d CPUs (%s), kernel %s; %s mode: %d rounds "
+               "of %.1f s per workload and server. memoria: %s; memcached: "
+               "%s." % (m["date"], m["nproc"], m["cpu"], m["kernel"],
+                        res["mode"], res["config"]["rounds"],
+                        res["config"]["duration"], res["versions"]["memoria"],
+                        res["versions"]["memcached"]))
+    out.append("")
+    tp = res.get("throughput")
+    if tp:
+        metrics = [("ops_per_s", "Requests per second (higher is better)", 0),
+                   ("cpu_us_per_req",
+                    "Server CPU µs per request (lower is better)", 2),
+                   ("p99_us", "p99 latency µs (lower is better)", 0)]
+        for key, title, digits in metrics:
+            out.append("### %s" % title)
+            out.append("")
+            out.append("| workload | memoria | memcached | "
+                       "memoria/memcached (min..max) |")
+            out.append("|---|---:|---:|---:|")
+            for name, _, _ in WORKLOADS:
+                e = tp.get(name, {})
+                if "skipped" in e:
+                    out.append("| %s | skipped | skipped | - |" % name)
+                    continue
+                cells = []
+                for s in SERVER_NAMES:
+                    st = e.get(s)
+                    v = st["median"][key] if st and st.get("median") else None
+                    cells.append(status_cell(st, fmt(v, digits)))
+                out.append("| %s | %s | %s | %s |" % (
+                    name, cells[0], cells[1],
+                    fmt_ratio(e.get("ratio", {}).get(key))))
+            out.append("")
+    mem = res.get("memory")
+    if mem:
+        out.append("### Memory: RSS growth per item (%s items, %d-byte keys, "
+                   "-m 4096)" % (fmt(next(iter(mem.values()))["items"]),
+                                 KEY_LEN_MEM))
+        out.append("")
+        out.append("| values | key+value B | memoria B/item | memcached "
+                   "B/item | memoria overhead | memcached overhead | "
+                   "memoria/memcached |")
+        out.append("|---|---:|---:|---:|---:|---:|---:|")
+        for label, row in mem.items():
+            a, b = row.get("memoria", {}), row.get("memcached", {})
+            payload = a.get("payload_per_item", b.get("payload_per_item"))
+            ratio = "-"
+            if a.get("status") == "ok" and b.get("status") == "ok":
+                ratio = "%.2f" % (a["rss_per_item"] / b["rss_per_item"])
+            out.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+                label, fmt(payload, 1),
+                status_cell(a, fmt(a.get("rss_per_item"), 1)),
+                status_cell(b, fmt(b.get("rss_per_item"), 1)),
+                status_cell(a, fmt(a.get("overhead_per_item"), 1)),
+                status_cell(b, fmt(b.get("overhead_per_item"), 1)), ratio))
+        out.append("")
+    hr = res.get("hitratio")
+    if hr:
+        out.append("### Hit ratio at -m %d (get, set on miss; %s keys of "
+                   "%d+%d B, 3x the %s that fit as raw key+value)" % (
+                       hr["mem_mb"], fmt(hr["keys"]), hr["key_len"],
+                       hr["value_size"], fmt(hr["payload_fit"])))
+        out.append("")
+        out.append("| Zipf s | memoria hit ratio | memcached hit ratio | "
+                   "memoria final RSS MiB | memcached final RSS MiB |")
+        out.append("|---|---:|---:|---:|---:|")
+        for s, row in hr["rows"].items():
+            a, b = row.get("memoria", {}), row.get("memcached", {})
+            out.append("| %s | %s | %s | %s | %s |" % (
+                s, status_cell(a, fmt(a.get("hit_ratio"), 4)),
+                status_cell(b, fmt(b.get("hit_ratio"), 4)),
+                status_cell(a, fmt(a.get("final_rss_kib", 0) / 1024, 1)),
+                status_cell(b, fmt(b.get("final_rss_kib", 0) / 1024, 1))))
+        out.append("")
+    ins = res.get("instructions")
+    if ins and "rows" in ins:
+        out.append("### User-space instructions per request (callgrind, "
+                   "%s requests, idle baseline subtracted)" %
+                   fmt(ins["requests"]))
+        out.append("")
+        out.append("| request | memoria | memcached | memoria/memcached | "
+                   "memoria busiest thread | memcached busiest thread | "
+                   "memoria/memcached |")
+        out.append("|---|---:|---:|---:|---:|---:|---:|")
+        for kind, row in ins["rows"].items():
+            cells = []
+            for r in (row, ins.get("busiest", {}).get(kind, {})):
+                a, b = r.get("memoria"), r.get("memcached")
+                ratio = "-"
+                if isinstance(a, float) and isinstance(b, float) and b > 0:
+                    ratio = "%.2f" % (a / b)
+                cells += [fmt(a), fmt(b), ratio]
+            out.append("| %s | %s |" % (kind, " | ".join(cells)))
+        out.append("")
+    if res.get("failures"):
+        out.append("**FAILURES:**")
+        out.append("")
+        for f in res["failures"]:
+            out.append("- %s" % f)
+        out.append("")
+    return "\n".join(out)
+
+
+def update_doc(md):
+    with open(DOC) as f:
+        text = f.read()
+    if DOC_BEGIN not in text or DOC_END not in text:
+        raise SystemExit("bench: %s lacks the results markers" % DOC)
+    head, rest = text.split(DOC_BEGIN, 1)
+    _, tail = rest.split(DOC_END, 1)
+    with open(DOC, "w") as f:
+        f.write(head + DOC_BEGIN + "\n" + md.rstrip() + "\n" + DOC_END + tail)
+    log("rewrote results in %s" % DOC)
+
+
+# ---------------------------------------------------------------- main
+
+SECTIONS = {"throughput": throughput, "memory": memory,
+            "hitratio": hitratio, "instructions": instructions}
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true",
+                   help="short smoke run (about a minute)")
+    p.add_argument("--update-doc", action="store_true",
+                   help="also rewrite the results in docs/PERFORMANCE.md")
+    p.add_argument("--doc-only", action="store_true",
+                   help="rewrite docs/PERFORMANCE.md from the last "
+                   "results.json without running anything")
+    p.add_argument("--memoria",
+                   default=os.path.join(ROOT, "build", "release", "memoria"))
+    p.add_argument("--memcached", default="/usr/bin/memcached")
+    p.add_argument("--only", default=",".join(SECTIONS),
+                   help="comma-separated sections: " + ",".join(SECTIONS))
+    p.add_argument("--rounds", type=int, help="override rounds per workload")
+    p.add_argument("--duration", type=float, help="override seconds/round")
+    p.add_argument("--print-build-command", action="store_true",
+                   help="print the loadgen compile command and exit")
+    return p.parse_args()
+
+
+def main():
+    opts = parse_args()
+    if opts.print_build_command:
+        print(" ".join(loadgen_command()))
+        return 0
+    json_path = os.path.join(OUT_DIR, "results.json")
+    md_path = os.path.join(OUT_DIR, "results.md")
+    if opts.doc_only:
+        with open(json_path) as f:
+            update_doc(markdown(json.load(f)))
+        return 0
+    cfg = dict(QUICK if opts.quick else FULL)
+    if opts.rounds:
+        cfg["rounds"] = max(1, min(opts.rounds, 50))
+    if opts.duration:
+        cfg["duration"] = max(0.1, min(opts.duration, 60.0))
+    bins = dict(memoria=os.path.abspath(opts.memoria),
+                memcached=os.path.abspath(opts.memcached))
+    for name, path in bins.items():
+        if not os.access(path, os.X_OK):
+            raise SystemExit("bench: %s binary not found: %s (make "
+                             "VARIANT=release?)" % (name, path))
+    sections = [s for s in opts.only.split(",") if s]
+    for s in sections:
+        if s not in SECTIONS:
+            raise SystemExit("bench: unknown section %r" % s)
+    build_loadgen()
+    res = dict(mode="quick" if opts.quick else "full", config=cfg,
+               machine=machine_info(), binaries=bins,
+               versions={k: version_of(v) for k, v in bins.items()},
+               pinning=dict(server_cpu=SERVER_CPU, loadgen_cpu=LOADGEN_CPU),
+               failures=[])
+    try:
+        for s in sections:
+            t = time.monotonic()
+            res[s] = SECTIONS[s](cfg, bins, res["failures"])
+            res.setdefault("seconds", {})[s] = round(time.monotonic() - t, 1)
+    finally:
+        stop_all()
+    res["seconds"]["total"] = round(time.monotonic() - T0, 1)
+    if over_budget(cfg):
+        log("time budget of %ds reached: some work was skipped" %
+            cfg["budget"])
+    md = markdown(res)
+    os.makedirs(OUT_DIR, exist_ok=True)
+    with open(json_path, "w") as f:
+        json.dump(res, f, indent=1)
+    with open(md_path, "w") as f:
+        f.write(md + "\n")
+    print(md)
+    log("wrote %s and %s (%.0f s)" % (json_path, md_path,
+                                       res["seconds"]["total"]))
+    if opts.update_doc:
+        update_doc(md)
+    if res["failures"]:
+        print("bench: FAILED:\n  " + "\n  ".join(res["failures"]),
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        sys.exit(main())
+    finally:
+        stop_all()

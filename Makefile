@@ -13,19 +13,19 @@ CC      ?= cc
 PYTHON  ?= /usr/bin/python3
 BUILD   := build/$(VARIANT)
 
-PKGS    := libevent libevent_pthreads
+PKGS    := libevent
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wformat=2 -Wvla -Wimplicit-fallthrough \
            -Wpointer-arith
 CPPFLAGS := -Isrc -D_GNU_SOURCE -MMD -MP
-CFLAGS_release := -O2 -g -DNDEBUG
+CFLAGS_release := -O2 -g -DNDEBUG -flto=auto
 CFLAGS_debug   := -O0 -g3
 CFLAGS_asan    := -O1 -g -fno-omit-frame-pointer \
                   -fsanitize=address,undefined -fno-sanitize-recover=all
 CFLAGS_tsan    := -O1 -g -fsanitize=thread
 CFLAGS  := $(WARN) $(CFLAGS_$(VARIANT)) -pthread \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDFLAGS := $(filter -fsanitize%,$(CFLAGS_$(VARIANT))) -pthread
+LDFLAGS := $(filter -fsanitize% -flto%,$(CFLAGS_$(VARIANT))) -O2 -pthread
 EVLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 LAYERS  := lib stats engine proto cmd net conf

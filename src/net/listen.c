@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <event2/event.h>
-#include <event2/thread.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -259,7 +258,12 @@ net_create(const struct net_config *cfg, struct cmd_server *srv)
 {
     struct net *n = calloc(1, sizeof(*n));
 
-    if (n == NULL || evthread_use_pthreads() != 0) {
+    /*
+     * No evthread_use_pthreads(): every event base is touched by one thread
+     * only (new sockets and "stop" reach a worker through its own queue and
+     * eventfd), so libevent's internal locks would be pure cost.
+     */
+    if (n == NULL) {
         goto fail;
     }
     n->cfg = *cfg;

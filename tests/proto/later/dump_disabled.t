@@ -1,0 +1,6 @@
+!flags -X
+# -X: no dumping (SERVER.md 1)
+> stats cachedump 1 0
+< CLIENT_ERROR stats cachedump not allowed
+> lru_crawler metadump all
+< ERROR metadump not allowed

@@ -1,0 +1,9 @@
+# shutdown without -A (PROTOCOL-TEXT.md 5.8); note the colon
+> shutdown
+< ERROR: shutdown not enabled
+> shutdown graceful
+< ERROR: shutdown not enabled
+> shutdown foo
+< ERROR: shutdown not enabled
+> version
+< VERSION 1.6.18

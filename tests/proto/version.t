@@ -1,0 +1,7 @@
+# version (PROTOCOL-TEXT.md 5.5): extra tokens are ignored
+> version
+< VERSION 1.6.18
+> version extra tokens
+< VERSION 1.6.18
+>> version\n
+< VERSION 1.6.18

@@ -731,10 +731,7 @@ help_prints_usage_to_stdout_and_exits_0(void **state)
     conf_deinit(&r->cfg);
     assert_int_equal(r->rc, 0);
     assert_string_equal(r->err, "");
-    assert_true(strncmp(r->out,
-                        "memoria 0.1.0 (compatible with memcached "
-                        "1.6.18)\n",
-                        49) == 0);
+    assert_true(strncmp(r->out, "memcached 1.6.18\nmemoria 0.1.0\n", 30) == 0);
     assert_non_null(strstr(r->out, "\n-p, --port=<num>          TCP port"));
     assert_non_null(strstr(r->out, "\n-D <char>                 "));
     assert_non_null(strstr(r->out, "default: 127.0.0.1"));

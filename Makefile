@@ -72,9 +72,12 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o \
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs cmocka) \
 	    $(if $(filter net,$(call layer_of,$*)),$(EVLIBS))
 
+# Like memcached, memoria refuses to run as root without -u: as root,
+# `make run` serves as the unprivileged user nobody.
+RUN_USER := $(if $(filter 0,$(shell id -u)),-u nobody)
 run: deps
 	$(MAKE) VARIANT=release
-	./build/release/memoria -l 127.0.0.1 -p 11211
+	./build/release/memoria -l 127.0.0.1 -p 11211 $(RUN_USER)
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done

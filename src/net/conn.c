@@ -1,5 +1,5 @@
 /*
- * conn - one client connection on its worker's event base: reads into the
+ * conn - one client connection on its worker's epoll loop: reads into the
  * input buffer, lets the session run what arrived, and writes the queued
  * replies with as few writev() calls as possible (one per batch of
  * requests). Input is not read while too many reply bytes are queued, so
@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -21,13 +22,19 @@
 /* Free input space below which we make room before the next read. */
 #define CONN_MIN_READ  2048
 
-static void on_read(evutil_socket_t fd, short what, void *arg);
-static void on_write(evutil_socket_t fd, short what, void *arg);
+static void
+set_events(struct conn *c, uint32_t events)
+{
+    struct epoll_event ev = {.events = events, .data.ptr = c};
+
+    epoll_ctl(c->w->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
 
 struct conn *
 conn_create(struct worker *w, int fd)
 {
     struct conn *c = calloc(1, sizeof(*c));
+    struct epoll_event ev = {.events = EPOLLIN};
 
     if (c == NULL) {
         return NULL;
@@ -39,10 +46,8 @@ conn_create(struct worker *w, int fd)
         goto fail;
     }
     c->session = session_create(w->net->srv, w->stats, &c->out);
-    c->rev = event_new(w->base, fd, EV_READ | EV_PERSIST, on_read, c);
-    c->wev = event_new(w->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
-    if (c->session == NULL || c->rev == NULL || c->wev == NULL ||
-        event_add(c->rev, NULL) != 0) {
+    ev.data.ptr = c;
+    if (c->session == NULL || epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
         goto fail;
     }
     c->next = w->conns;
@@ -54,12 +59,6 @@ conn_create(struct worker *w, int fd)
     return c;
 
 fail:
-    if (c->rev != NULL) {
-        event_free(c->rev);
-    }
-    if (c->wev != NULL) {
-        event_free(c->wev);
-    }
     session_destroy(c->session);
     buf_deinit(&c->in);
     outq_deinit(&c->out);
@@ -68,7 +67,7 @@ fail:
 }
 
 void
-conn_destroy(struct conn *c)
+conn_close(struct conn *c)
 {
     struct worker *w = c->w;
 
@@ -80,14 +79,21 @@ conn_destroy(struct conn *c)
     if (c->next != NULL) {
         c->next->prev = c->prev;
     }
-    event_free(c->rev);
-    event_free(c->wev);
-    close(c->fd);
+    close(c->fd); /* also leaves the epoll set */
+    c->dead = true;
+    c->prev = NULL;
+    c->next = w->dead;
+    w->dead = c;
+    atomic_fetch_sub(&w->net->srv->conns->curr_connections, 1);
+}
+
+void
+conn_free(struct conn *c)
+{
     session_destroy(c->session);
     buf_deinit(&c->in);
     outq_deinit(&c->out);
     free(c);
-    atomic_fetch_sub(&w->net->srv->conns->curr_connections, 1);
 }
 
 /* Writes queued replies: 0 when all sent, 1 when the socket is full. */
@@ -117,8 +123,7 @@ static void
 wait_writable(struct conn *c)
 {
     if (!c->writing) {
-        event_del(c->rev);
-        event_add(c->wev, NULL);
+        set_events(c, EPOLLOUT);
         c->writing = true;
     }
 }
@@ -127,10 +132,31 @@ static void
 wait_readable(struct conn *c)
 {
     if (c->writing) {
-        event_del(c->wev);
-        event_add(c->rev, NULL);
+        set_events(c, EPOLLIN);
         c->writing = false;
     }
+}
+
+/* Puts a connection that used up its -R requests on the ready list. */
+static void
+yield(struct conn *c)
+{
+    struct worker *w = c->w;
+
+    if (c->queued) {
+        return;
+    }
+    c->queued = true;
+    c->ready_next = NULL;
+    if (w->ready == NULL) {
+        w->ready = c;
+        return;
+    }
+    struct conn *t = w->ready;
+    while (t->ready_next != NULL) {
+        t = t->ready_next;
+    }
+    t->ready_next = c;
 }
 
 /* Reads once. Returns false if the connection is finished. */
@@ -168,7 +194,7 @@ drive(struct conn *c, bool do_read)
 
     for (;;) {
         if (do_read && !c->closing && !read_input(c)) {
-            conn_destroy(c);
+            conn_close(c);
             return;
         }
         enum session_status st = SESSION_CLOSE;
@@ -180,7 +206,7 @@ drive(struct conn *c, bool do_read)
         }
         int fr = flush(c);
         if (fr < 0 || (fr == 0 && c->closing)) {
-            conn_destroy(c);
+            conn_close(c);
             return;
         }
         if (fr > 0) {
@@ -200,8 +226,7 @@ drive(struct conn *c, bool do_read)
             break;
         case SESSION_YIELD:
             /* Let other connections run; come back without a read. */
-            c->resume = true;
-            event_active(c->rev, EV_READ, 0);
+            yield(c);
             return;
         default:
             do_read = false; /* BLOCKED, now drained: carry on */
@@ -210,31 +235,26 @@ drive(struct conn *c, bool do_read)
     }
 }
 
-static void
-on_read(evutil_socket_t fd, short what, void *arg)
+void
+conn_resume(struct conn *c)
 {
-    struct conn *c = arg;
-    bool do_read = !c->resume;
-
-    (void)fd;
-    (void)what;
-    c->resume = false;
-    drive(c, do_read);
+    drive(c, false);
 }
 
-static void
-on_write(evutil_socket_t fd, short what, void *arg)
+void
+conn_event(struct conn *c, uint32_t events)
 {
-    struct conn *c = arg;
-
-    (void)fd;
-    (void)what;
-    int fr = flush(c);
-    if (fr < 0 || (fr == 0 && c->closing)) {
-        conn_destroy(c);
+    if (c->writing) {
+        /* Only EPOLLOUT (or an error) is expected while blocked. */
+        int fr = flush(c);
+        if (fr < 0 || (fr == 0 && c->closing)) {
+            conn_close(c);
+        } else if (fr == 0) {
+            drive(c, false);
+        }
         return;
     }
-    if (fr == 0) {
-        drive(c, false);
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+        drive(c, true);
     }
 }

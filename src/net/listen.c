@@ -259,9 +259,9 @@ net_create(const struct net_config *cfg, struct cmd_server *srv)
     struct net *n = calloc(1, sizeof(*n));
 
     /*
-     * No evthread_use_pthreads(): every event base is touched by one thread
-     * only (new sockets and "stop" reach a worker through its own queue and
-     * eventfd), so libevent's internal locks would be pure cost.
+     * No evthread_use_pthreads(): libevent runs on the main thread only
+     * (workers have their own epoll loops and are reached through their
+     * queue and eventfd), so libevent's internal locks would be pure cost.
      */
     if (n == NULL) {
         goto fail;

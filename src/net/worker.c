@@ -1,8 +1,11 @@
 /*
- * worker - worker threads. Each runs its own event base and owns the
+ * worker - worker threads. Each runs its own epoll event loop and owns the
  * connections handed to it. The listener passes sockets through a small
  * mutex-guarded queue and an eventfd; the same path carries the stop
- * request, so no other cross-thread call into libevent is needed.
+ * request. One loop turn: wait for events (or not at all when a yielded
+ * connection is ready to run), handle them, run the ready list, then free
+ * the connections closed during the turn (a later event of the same batch
+ * may still name them).
  */
 #include "cmd/cmd.h"
 #include "net/net_internal.h"
@@ -11,8 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+
+/* epoll events taken per wait. */
+#define WORKER_EVENTS 64
 
 static void
 drain_queue(struct worker *w, int **fds, size_t *n)
@@ -27,21 +34,19 @@ drain_queue(struct worker *w, int **fds, size_t *n)
 }
 
 static void
-on_notify(evutil_socket_t fd, short what, void *arg)
+on_notify(struct worker *w)
 {
-    struct worker *w = arg;
     uint64_t v;
     int *fds = NULL;
     size_t n = 0;
 
-    (void)what;
-    if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN) {
+    if (read(w->notify_fd, &v, sizeof(v)) < 0 && errno != EAGAIN) {
         perror("worker notify read");
     }
     drain_queue(w, &fds, &n);
     for (size_t i = 0; i < n; i++) {
         if (fds[i] < 0) {
-            event_base_loopbreak(w->base);
+            w->stop = true;
             continue;
         }
         if (conn_create(w, fds[i]) == NULL) {
@@ -84,36 +89,82 @@ worker_hand_off(struct worker *w, int fd)
     }
 }
 
+/* Runs the connections that yielded after -R requests, oldest first. */
+static void
+run_ready(struct worker *w)
+{
+    struct conn *c = w->ready;
+
+    w->ready = NULL;
+    while (c != NULL) {
+        struct conn *next = c->ready_next;
+        c->ready_next = NULL;
+        c->queued = false;
+        if (!c->dead) {
+            conn_resume(c);
+        }
+        c = next;
+    }
+}
+
+static void
+free_dead(struct worker *w)
+{
+    while (w->dead != NULL) {
+        struct conn *c = w->dead;
+        w->dead = c->next;
+        conn_free(c);
+    }
+}
+
 static void *
 worker_main(void *arg)
 {
     struct worker *w = arg;
+    struct epoll_event evs[WORKER_EVENTS];
 
-    event_base_dispatch(w->base);
-    while (w->conns != NULL) {
-        conn_destroy(w->conns);
+    while (!w->stop) {
+        int n =
+            epoll_wait(w->epfd, evs, WORKER_EVENTS, w->ready != NULL ? 0 : -1);
+        if (n < 0 && errno != EINTR) {
+            perror("epoll_wait");
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            struct conn *c = evs[i].data.ptr;
+            if (c == NULL) {
+                on_notify(w);
+            } else if (!c->dead) {
+                conn_event(c, evs[i].events);
+            }
+        }
+        run_ready(w);
+        free_dead(w);
     }
+    while (w->conns != NULL) {
+        conn_close(w->conns);
+    }
+    free_dead(w);
     return NULL;
 }
 
 static int
 worker_init(struct net *n, struct worker *w, unsigned id)
 {
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+
     w->net = n;
     w->id = id;
     w->stats = n->srv->threads[id];
     w->notify_fd = -1;
+    w->epfd = -1;
     if (pthread_mutex_init(&w->lock, NULL) != 0) {
         return -1;
     }
-    w->base = event_base_new();
+    w->epfd = epoll_create1(EPOLL_CLOEXEC);
     w->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (w->base == NULL || w->notify_fd < 0) {
-        return -1;
-    }
-    w->notify_ev =
-        event_new(w->base, w->notify_fd, EV_READ | EV_PERSIST, on_notify, w);
-    if (w->notify_ev == NULL || event_add(w->notify_ev, NULL) != 0) {
+    if (w->epfd < 0 || w->notify_fd < 0 ||
+        epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->notify_fd, &ev) != 0) {
         return -1;
     }
     return 0;
@@ -122,11 +173,8 @@ worker_init(struct net *n, struct worker *w, unsigned id)
 static void
 worker_deinit(struct worker *w)
 {
-    if (w->notify_ev != NULL) {
-        event_free(w->notify_ev);
-    }
-    if (w->base != NULL) {
-        event_base_free(w->base);
+    if (w->epfd >= 0) {
+        close(w->epfd);
     }
     if (w->notify_fd >= 0) {
         close(w->notify_fd);

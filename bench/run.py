@@ -70,6 +70,8 @@ WORKLOADS = [
     ("zipf_099", "get 90% / set 10%, Zipf s=0.99 keys, 32 B, 50 conns",
      dict(conns=50, depth=1, get_ratio=0.9, value="32", dist="zipf",
           zipf_s=0.99)),
+    ("threads_2", "get 90% / set 10%, 32 B, 50 conns, -t 2, server unpinned",
+     dict(conns=50, depth=1, get_ratio=0.9, value="32", threads=2)),
 ]
 
 MEMORY_VALUES = [("16 B", "16"), ("100 B", "100"), ("1 KiB", "1024"),
@@ -217,7 +219,7 @@ class Server:
     """One server process we started; stopped by its PID only."""
 
     def __init__(self, name, binary, mem_mb, cpu=None, valgrind_out=None,
-                 conns=1024):
+                 conns=1024, threads=1):
         self.name = name
         self.conns = conns
         self.port = free_port()
@@ -225,7 +227,7 @@ class Server:
         if os.geteuid() == 0:
             args += ["-u", "root"]
         args += ["-l", "127.0.0.1", "-p", str(self.port), "-U", "0",
-                 "-t", "1", "-m", str(mem_mb), "-c", str(conns)]
+                 "-t", str(threads), "-m", str(mem_mb), "-c", str(conns)]
         if valgrind_out:
             args = ["valgrind", "--tool=callgrind", "--quiet",
                     "--separate-threads=yes",
@@ -362,8 +364,12 @@ def throughput_one(cfg, bins, name, desc, w, failures):
     servers = {}
     state = {}
     try:
+        threads = w.get("threads", 1)
         for sname in SERVER_NAMES:
-            servers[sname] = Server(sname, bins[sname], 1024, SERVER_CPU)
+            # -t 1: the server alone on its CPU; -t N: free to use them all.
+            servers[sname] = Server(sname, bins[sname], 1024,
+                                    SERVER_CPU if threads == 1 else None,
+                                    threads=threads)
             state[sname] = dict(runs=[], status="ok")
         for sname in SERVER_NAMES:
             try:

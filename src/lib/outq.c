@@ -4,21 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/*
- * Arena block: copied reply bytes live here until sent. Blocks are used
- * in FIFO order, so a block can be freed once every byte queued from it
- * has been written: `end_pos` is the stream position (q->queued) just
- * past its last byte.
- */
 #define OUTQ_BLOCK_SIZE 8192
-
-struct outq_block {
-    struct outq_block *next;
-    size_t used;
-    size_t cap;
-    uint64_t end_pos;
-    char data[];
-};
 
 void
 outq_init(struct outq *q)
@@ -64,35 +50,14 @@ grow_segs(struct outq *q)
     return true;
 }
 
-static struct outq_seg *
-last_seg(struct outq *q)
+void
+outq_push_grow(struct outq *q, const char *p, size_t len)
 {
-    if (q->nseg == 0) {
-        return NULL;
-    }
-    return &q->segs[(q->head + q->nseg - 1) & (q->nseg_cap - 1)];
-}
-
-static void
-push_seg(struct outq *q, const char *p, size_t len)
-{
-    if (q->nseg == q->nseg_cap && !grow_segs(q)) {
+    if (!grow_segs(q)) {
         q->oom = true;
         return;
     }
-    struct outq_seg *s = &q->segs[(q->head + q->nseg) & (q->nseg_cap - 1)];
-    s->ptr = p;
-    s->len = len;
-    q->nseg++;
-    q->queued += len;
-}
-
-void
-outq_ref(struct outq *q, const void *p, size_t len)
-{
-    if (len > 0) {
-        push_seg(q, p, len);
-    }
+    outq_push(q, p, len);
 }
 
 static struct outq_block *
@@ -124,49 +89,15 @@ new_block(struct outq *q, size_t need)
 }
 
 char *
-outq_reserve(struct outq *q, size_t max)
+outq_reserve_block(struct outq *q, size_t max)
 {
-    struct outq_block *b = q->tail;
+    struct outq_block *b = new_block(q, max);
 
-    if (b == NULL || b->cap - b->used < max) {
-        b = new_block(q, max);
-        if (b == NULL) {
-            q->oom = true;
-            return NULL;
-        }
+    if (b == NULL) {
+        q->oom = true;
+        return NULL;
     }
-    return b->data + b->used;
-}
-
-void
-outq_commit(struct outq *q, size_t n)
-{
-    struct outq_block *b = q->tail;
-    char *p = b->data + b->used;
-    struct outq_seg *last = last_seg(q);
-
-    if (n == 0) {
-        return;
-    }
-    b->used += n;
-    if (last != NULL && last->ptr + last->len == p) {
-        last->len += n;
-        q->queued += n;
-    } else {
-        push_seg(q, p, n);
-    }
-    b->end_pos = q->queued;
-}
-
-void
-outq_copy(struct outq *q, const void *p, size_t len)
-{
-    char *dst = outq_reserve(q, len);
-
-    if (dst != NULL) {
-        memcpy(dst, p, len);
-        outq_commit(q, len);
-    }
+    return b->data;
 }
 
 bool

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/uio.h>
 
 enum outq_status {
@@ -26,7 +27,19 @@ struct outq_seg {
     size_t len;
 };
 
-struct outq_block;
+/*
+ * Arena block: copied reply bytes live here until sent. Blocks are used
+ * in FIFO order, so a block can be freed once every byte queued from it
+ * has been written: `end_pos` is the stream position (q->queued) just
+ * past its last byte.
+ */
+struct outq_block {
+    struct outq_block *next;
+    size_t used;
+    size_t cap;
+    uint64_t end_pos;
+    char data[];
+};
 
 struct outq {
     struct outq_seg *segs; /* ring of pending segments */
@@ -45,19 +58,86 @@ struct outq {
 void outq_init(struct outq *q);
 void outq_deinit(struct outq *q);
 
-/* Copies len bytes into the arena and queues them. */
-void outq_copy(struct outq *q, const void *p, size_t len);
-
-/* Queues len bytes at p by reference; p must stay valid until sent. */
-void outq_ref(struct outq *q, const void *p, size_t len);
+/* The slow paths of the inline functions below (outq.c). */
+char *outq_reserve_block(struct outq *q, size_t max);
+void outq_push_grow(struct outq *q, const char *p, size_t len);
 
 /*
  * Returns a pointer to `max` writable arena bytes for formatting in
  * place; outq_commit(q, n) then queues the first n of them.
  * Returns NULL on allocation failure.
  */
-char *outq_reserve(struct outq *q, size_t max);
-void outq_commit(struct outq *q, size_t n);
+static inline char *
+outq_reserve(struct outq *q, size_t max)
+{
+    struct outq_block *b = q->tail;
+
+    if (b != NULL && b->cap - b->used >= max) {
+        return b->data + b->used;
+    }
+    return outq_reserve_block(q, max);
+}
+
+static inline void
+outq_push(struct outq *q, const char *p, size_t len)
+{
+    if (q->nseg == q->nseg_cap) {
+        outq_push_grow(q, p, len);
+        return;
+    }
+    struct outq_seg *s = &q->segs[(q->head + q->nseg) & (q->nseg_cap - 1)];
+    s->ptr = p;
+    s->len = len;
+    q->nseg++;
+    q->queued += len;
+}
+
+/* Queues the first n bytes of the last outq_reserve(). */
+static inline void
+outq_commit(struct outq *q, size_t n)
+{
+    struct outq_block *b = q->tail;
+    char *p = b->data + b->used;
+
+    if (n == 0) {
+        return;
+    }
+    b->used += n;
+    if (q->nseg > 0) {
+        struct outq_seg *last =
+            &q->segs[(q->head + q->nseg - 1) & (q->nseg_cap - 1)];
+        if (last->ptr + last->len == p) {
+            /* Right after the previous copy: one segment, one iovec. */
+            last->len += n;
+            q->queued += n;
+            b->end_pos = q->queued;
+            return;
+        }
+    }
+    outq_push(q, p, n);
+    b->end_pos = q->queued;
+}
+
+/* Copies len bytes into the arena and queues them. */
+static inline void
+outq_copy(struct outq *q, const void *p, size_t len)
+{
+    char *dst = outq_reserve(q, len);
+
+    if (dst != NULL) {
+        memcpy(dst, p, len);
+        outq_commit(q, len);
+    }
+}
+
+/* Queues len bytes at p by reference; p must stay valid until sent. */
+static inline void
+outq_ref(struct outq *q, const void *p, size_t len)
+{
+    if (len > 0) {
+        outq_push(q, p, len);
+    }
+}
 
 /* True if an append since the last check failed; clears the flag. */
 bool outq_failed(struct outq *q);

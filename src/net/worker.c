@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* epoll events taken per wait. */
@@ -124,8 +125,9 @@ worker_main(void *arg)
     struct epoll_event evs[WORKER_EVENTS];
 
     while (!w->stop) {
-        int n =
-            epoll_wait(w->epfd, evs, WORKER_EVENTS, w->ready != NULL ? 0 : -1);
+        /* syscall(): no cancellation wrapper (see conn.c). */
+        int n = (int)syscall(SYS_epoll_wait, w->epfd, evs, WORKER_EVENTS,
+                             w->ready != NULL ? 0 : -1);
         if (n < 0 && errno != EINTR) {
             perror("epoll_wait");
             break;

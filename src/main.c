@@ -115,6 +115,7 @@ engine_config_from(const struct config *cfg, struct engine_config *ec)
     ec->slab_chunk_max = cfg->slab_chunk_max;
     ec->chunk_min = (size_t)cfg->chunk_size;
     ec->growth_factor = cfg->factor;
+    ec->memcached_classes = cfg->memcached_classes;
     ec->cas_enabled = cfg->use_cas;
     ec->evictions = cfg->evictions;
     ec->hashpower = cfg->hashpower != 0 ? (unsigned)cfg->hashpower : 16;

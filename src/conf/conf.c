@@ -1171,11 +1171,13 @@ set_checked(struct config *cfg, int letter, const char *arg)
                    : fail(1, "Number of requests per event must be greater "
                              "than 0\n");
     case 'f':
+        cfg->memcached_classes = true;
         cfg->factor = strtod(arg, NULL);
         return cfg->factor > 1.0 && !isinf(cfg->factor)
                    ? CONF_RUN
                    : fail(1, "Factor must be greater than 1\n");
     case 'n':
+        cfg->memcached_classes = true;
         cfg->chunk_size = to_int(arg);
         return cfg->chunk_size > 0
                    ? CONF_RUN

@@ -99,6 +99,8 @@ struct conf_listener {
     X(bool,                evictions,               true)                 \
     X(double,              factor,                  1.25)                 \
     X(int,                 chunk_size,              48)                   \
+    /* -f or -n given: memcached's class table instead of memoria's */   \
+    X(bool,                memcached_classes,       false)                \
     X(bool,                largepages,              false)                \
     X(size_t,              item_size_max,           CONF_MB)              \
     X(size_t,              slab_chunk_max,          CONF_PAGE_SIZE / 2)   \

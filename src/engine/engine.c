@@ -24,6 +24,7 @@ engine_config_default(struct engine_config *cfg)
     cfg->evictions = true;
     cfg->hashpower = 16;
     cfg->hash_expand = true;
+    cfg->memcached_classes = false;
 }
 
 /* ---- clock ---------------------------------------------------------- */
@@ -114,9 +115,14 @@ engine_create(const struct engine_config *cfg)
     e->mono_start = mono_seconds();
     e->epoch_unix = (int64_t)time(NULL) - ENGINE_START_TIME;
     atomic_init(&e->now, ENGINE_START_TIME);
-    if (!config_ok(cfg) ||
-        slab_init(&e->slab, cfg->mem_limit, cfg->chunk_min, cfg->growth_factor,
-                  cfg->slab_chunk_max) != SLAB_OK ||
+    struct slab_config sc = {
+        .mem_limit = cfg->mem_limit,
+        .chunk_min = cfg->chunk_min,
+        .factor = cfg->growth_factor,
+        .chunk_max = cfg->slab_chunk_max,
+        .memcached_classes = cfg->memcached_classes,
+    };
+    if (!config_ok(cfg) || slab_init(&e->slab, &sc) != SLAB_OK ||
         hashtable_init(&e->ht, cfg->hashpower, cfg->hash_expand) !=
             HASHTABLE_OK ||
         hashtable_start(&e->ht) != HASHTABLE_OK) {
@@ -161,50 +167,31 @@ engine_item_flushed(const struct engine *e, const struct item *it, uint32_t now)
     if (fcas != 0 && item_cas(it) != 0 && item_cas(it) < fcas) {
         return true;
     }
-    return ftime != 0 && ftime <= now && it->time <= ftime;
+    return ftime != 0 && ftime <= now && item_time(it) <= ftime;
 }
 
-/* new_item: counts in total_items (a store, not a rewrite of a number). */
+/*
+ * Stamps a new item for linking: time, CAS, the link reference, and the
+ * LINKED bit with release order (what the CLOCK hand relies on to read
+ * the header and key, engine_internal.h). new_item: counts in
+ * total_items (a store, not a rewrite of a number).
+ */
 static void
-lru_add(struct engine *e, struct item *it, bool new_item)
+prepare_link(struct engine *e, struct item *it, bool new_item)
 {
-    unsigned id = item_lru_id(e, it);
-
-    slab_lock(&e->slab, id);
-    lru_link_locked(&e->lru[id], it, new_item);
-    slab_unlock(&e->slab, id);
-}
-
-static void
-lru_remove(struct engine *e, struct item *it, unsigned held)
-{
-    unsigned id = item_lru_id(e, it);
-
-    if (id == held) {
-        lru_unlink_locked(&e->lru[id], it);
-        return;
-    }
-    slab_lock(&e->slab, id);
-    lru_unlink_locked(&e->lru[id], it);
-    slab_unlock(&e->slab, id);
-}
-
-/* Stamps a new item for linking: time, CAS, the link reference. */
-static void
-prepare_link(struct engine *e, struct item *it)
-{
-    it->time = engine_clock(e);
+    item_set_time(it, engine_clock(e));
     item_set_cas(it, next_cas(e));
-    item_set_iflags(it, ITEM_LINKED);
     atomic_fetch_add_explicit(&it->refcount, 1, memory_order_relaxed);
+    lru_count_link(&e->lru[item_lru_id(e, it)], it, new_item);
+    atomic_fetch_or_explicit(&it->iflags, (uint8_t)ITEM_LINKED,
+                             memory_order_release);
 }
 
 static void
 link_locked(struct engine *e, struct item *it, uint64_t hv)
 {
-    prepare_link(e, it);
+    prepare_link(e, it, true);
     hashtable_insert_locked(&e->ht, hv, it);
-    lru_add(e, it, true);
 }
 
 /*
@@ -216,22 +203,21 @@ static void
 replace_locked(struct engine *e, struct item *old, struct item *it, uint64_t hv,
                bool new_item)
 {
-    prepare_link(e, it);
+    prepare_link(e, it, new_item);
     hashtable_replace_locked(&e->ht, hv, old, it);
-    lru_remove(e, old, 0);
+    lru_count_unlink(&e->lru[item_lru_id(e, old)], old);
     item_clear_iflags(old, ITEM_LINKED);
-    item_unref(e, old, 0);
-    lru_add(e, it, new_item);
+    item_unref(e, old, NULL);
 }
 
 void
 engine_unlink_locked(struct engine *e, struct item *it, uint64_t hv,
-                     unsigned held)
+                     struct reclaim *r)
 {
     hashtable_unlink_locked(&e->ht, hv, it);
-    lru_remove(e, it, held);
+    lru_count_unlink(&e->lru[item_lru_id(e, it)], it);
     item_clear_iflags(it, ITEM_LINKED);
-    item_unref(e, it, held);
+    item_unref(e, it, r);
 }
 
 /*
@@ -256,7 +242,7 @@ find_live_locked(struct engine *e, struct slice key, uint64_t hv,
     } else {
         return it;
     }
-    engine_unlink_locked(e, it, hv, 0);
+    engine_unlink_locked(e, it, hv, NULL);
     return NULL;
 }
 
@@ -290,8 +276,8 @@ get_locked(struct engine *e, struct slice key, const int64_t *exptime,
     if (it != NULL) {
         mark_accessed(it);
         if (exptime != NULL) {
-            it->exptime = rel_time(e, *exptime);
-            it->time = engine_clock(e);
+            item_set_exptime(it, rel_time(e, *exptime));
+            item_set_time(it, engine_clock(e));
         }
     }
     hashtable_unlock(&e->ht, hv);
@@ -316,7 +302,7 @@ void
 engine_release(struct engine *e, struct item *it)
 {
     if (it != NULL) {
-        item_unref(e, it, 0);
+        item_unref(e, it, NULL);
     }
 }
 
@@ -341,7 +327,7 @@ unlink_key(struct engine *e, struct slice key)
     hashtable_lock(&e->ht, hv);
     struct item *it = hashtable_find_locked(&e->ht, hv, key.ptr, key.len);
     if (it != NULL) {
-        engine_unlink_locked(e, it, hv, 0);
+        engine_unlink_locked(e, it, hv, NULL);
     }
     hashtable_unlock(&e->ht, hv);
 }
@@ -386,7 +372,7 @@ concat_locked(struct engine *e, struct item *old, struct item *frag,
     struct slice key = slice_make(item_key(old), old->nkey);
     struct item *it;
 
-    if (item_create(e, key, item_flags(old), old->exptime,
+    if (item_create(e, key, item_flags(old), item_exptime(old),
                     (size_t)old->nbytes + frag->nbytes, &it) != ENGINE_OK) {
         return ENGINE_NOT_STORED;
     }
@@ -394,7 +380,7 @@ concat_locked(struct engine *e, struct item *old, struct item *frag,
     item_copy_value(it, append ? old->nbytes : frag->nbytes,
                     append ? frag : old);
     replace_locked(e, old, it, hv, true);
-    item_unref(e, it, 0); /* still linked: only our creation pin goes */
+    item_unref(e, it, NULL); /* still linked: only our creation pin goes */
     *linked = it;
     return ENGINE_OK;
 }
@@ -471,7 +457,7 @@ engine_delete(struct engine *e, struct slice key)
     hashtable_lock(&e->ht, hv);
     struct item *it = find_live_locked(e, key, hv, &st);
     if (it != NULL) {
-        engine_unlink_locked(e, it, hv, 0);
+        engine_unlink_locked(e, it, hv, NULL);
         st = ENGINE_OK;
     } else {
         st = ENGINE_NOT_FOUND;
@@ -489,8 +475,8 @@ engine_touch(struct engine *e, struct slice key, int64_t exptime)
     hashtable_lock(&e->ht, hv);
     struct item *it = find_live_locked(e, key, hv, &st);
     if (it != NULL) {
-        it->exptime = rel_time(e, exptime);
-        it->time = engine_clock(e);
+        item_set_exptime(it, rel_time(e, exptime));
+        item_set_time(it, engine_clock(e));
         item_set_iflags(it, ITEM_ACTIVE);
         st = ENGINE_OK;
     } else {
@@ -555,20 +541,20 @@ store_number_locked(struct engine *e, struct item *it, uint64_t hv,
         memcpy(item_value(it), num, len);
         memset(item_value(it) + len, ' ', it->nbytes - len);
         item_set_cas(it, next_cas(e));
-        it->time = engine_clock(e);
+        item_set_time(it, engine_clock(e));
         *cas_out = item_cas(it);
         return ENGINE_OK;
     }
     struct slice key = slice_make(item_key(it), it->nkey);
     struct item *n;
-    if (item_create(e, key, item_flags(it), it->exptime, len, &n) !=
+    if (item_create(e, key, item_flags(it), item_exptime(it), len, &n) !=
         ENGINE_OK) {
         return ENGINE_NO_MEMORY;
     }
     item_write(n, 0, num, len);
     replace_locked(e, it, n, hv, len > it->nbytes);
     *cas_out = item_cas(n);
-    item_unref(e, n, 0);
+    item_unref(e, n, NULL);
     return ENGINE_OK;
 }
 
@@ -671,6 +657,7 @@ engine_stats(struct engine *e, struct engine_stats *out)
         out->evictions += lru_stat(&l->evictions);
         out->reclaimed += lru_stat(&l->reclaimed);
     }
-    out->slab_global_page_pool = 0;
+    out->slab_global_page_pool = slab_pool_pages(&e->slab);
+    out->slabs_moved = slab_pages_moved(&e->slab);
     out->total_malloced = slab_total_malloced(&e->slab);
 }

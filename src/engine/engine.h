@@ -46,6 +46,14 @@ struct engine_config {
     bool evictions;        /* false with -M: a full cache fails stores */
     unsigned hashpower;    /* initial table size 2^hashpower (16) */
     bool hash_expand;      /* grow the table when it fills (default on) */
+    /*
+     * Slab class table: memcached's (-n and -f as memcached uses them)
+     * when true; otherwise the engine's fine table, which ignores
+     * chunk_min and growth_factor and wastes far less memory to rounding
+     * (docs/ENGINE.md). Default false; main sets it when -n or -f is
+     * given explicitly.
+     */
+    bool memcached_classes;
 };
 
 /* How engine_commit() links a reserved item. */
@@ -77,7 +85,10 @@ struct item_view {
     struct slice one; /* storage behind segs when nseg == 1 (not chunked) */
 };
 
-/* Fills the defaults memcached uses (-m 64 -I 1m -n 48 -f 1.25 ...). */
+/*
+ * Fills the defaults memcached uses (-m 64 -I 1m -n 48 -f 1.25 ...), with
+ * the engine's fine class table (memcached_classes false).
+ */
 void engine_config_default(struct engine_config *cfg);
 
 /* NULL on failure (bad config or out of memory); logs nothing. */
@@ -203,6 +214,7 @@ void engine_flush(struct engine *e, int64_t delay);
     X(curr_items,            "items currently linked")                    \
     X(total_items,           "items ever linked")                         \
     X(slab_global_page_pool, "free pages not owned by any class")         \
+    X(slabs_moved,           "pages moved from one class to another")     \
     X(expired_unfetched,     "expired items reclaimed that were never read") \
     X(evicted_unfetched,     "evicted items that were never read")        \
     X(evictions,             "live items evicted to make room")           \

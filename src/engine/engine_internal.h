@@ -7,22 +7,31 @@
  *   1. stripe lock (hashtable.h), chosen by the key's hash: guards hash
  *      chains, the LINKED bit, exptime, time, cas and (for an unpinned
  *      item) its value. Lookups, stores, deletes, incr/decr, touch.
- *   2. class lock (slab.h), one per slab class: guards the class's free
- *      chunks and its LRU list and counters.
- *   3. page lock (slab.h): page accounting, only inside a class lock.
+ *   2. class lock (slab.h), one per slab class: guards the class's
+ *      chunks, free list, pages and CLOCK hand. Never two at once.
+ *   3. page lock (slab.h): the page pool and accounting, only inside a
+ *      class lock.
  *
- * The evictor holds a class lock and needs the victim's stripe: it only
- * trylocks (and skips a busy item), so the order above never inverts.
- * A class lock is never taken while holding another one, with a single
- * exception: evicting a chunked item (on the largest class's LRU) frees
- * its header and last chunks into smaller classes. Nothing ever takes the
- * largest class's lock while holding a smaller one, so that cannot
- * deadlock.
+ * An evictor (the CLOCK hand or page stealing, lru.h) holds a class lock
+ * and needs its victim's stripe: it only trylocks (and skips a busy
+ * item), so the order above never inverts. What it takes may own chunks
+ * in other classes (a chunked item's header, segments and last segment
+ * live in up to three classes); freeing those would need a second class
+ * lock, so such items go on a `struct reclaim` and are freed once the
+ * evictor has dropped its class lock. A chunked item's header chunk is
+ * always freed last, so whoever holds the lock of a class with one of
+ * its segments may still read the header (the owner) safely.
  *
  * References: refcount counts one for being linked plus one per pin. Pins
  * are taken only under the stripe lock (by a lookup), so the evictor,
  * holding the stripe, sees refcount == 1 mean "nobody else can see it".
  * Whoever drops the count to 0 frees the chunks.
+ *
+ * The LINKED bit is set with release order once the item's header and
+ * key are written, and the CLOCK hand reads it with acquire order: that
+ * is what lets the hand read the key of a chunk it finds (to hash it)
+ * without the stripe lock. The chunk cannot be freed under the hand,
+ * which holds its class lock.
  */
 #pragma once
 
@@ -45,14 +54,25 @@ struct item;
 /* `now` at start: process start is 62 s after the epoch, as in memcached. */
 #define ENGINE_START_TIME        62
 
+/*
+ * Items an evictor took while holding class lock `held` whose chunks it
+ * could not free under that lock; chained through h_next (they are
+ * unlinked). item_reclaim_finish() frees them.
+ */
+struct reclaim {
+    unsigned held;
+    struct item *deferred;
+};
+
 struct engine {
-    struct lru lru[SLAB_MAX_CLASSES + 1]; /* [id]: guarded by class id */
+    struct lru lru[SLAB_MAX_CLASSES + 1]; /* [id]: hand under class id */
     struct slab slab;
     struct hashtable ht;
     struct engine_config cfg;
 
-    _Atomic uint64_t cas_last; /* last CAS unique handed out */
-    _Atomic uint32_t now;      /* rel_time: seconds since the epoch */
+    _Atomic uint64_t cas_last;   /* last CAS unique handed out */
+    _Atomic uint32_t now;        /* rel_time: seconds since the epoch */
+    _Atomic uint32_t rebalanced; /* when lru_rebalance last looked */
     _Atomic int64_t debug_offset;
     int64_t mono_start; /* CLOCK_MONOTONIC seconds when now was 62 */
     int64_t epoch_unix; /* Unix time when now was 0 */
@@ -90,9 +110,9 @@ bool engine_item_flushed(const struct engine *e, const struct item *it,
                          uint32_t now);
 
 /*
- * Takes a linked item out of the hash table and its LRU and drops the
- * link reference. The caller holds its stripe lock (hv); `held` is the
- * item's LRU class lock if the caller holds it, else 0.
+ * Takes a linked item out of the hash table and its class's counts and
+ * drops the link reference. The caller holds its stripe lock (hv); `r`
+ * is NULL unless the caller also holds a class lock (an evictor).
  */
 void engine_unlink_locked(struct engine *e, struct item *it, uint64_t hv,
-                          unsigned held);
+                          struct reclaim *r);

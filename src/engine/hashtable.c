@@ -132,10 +132,11 @@ count_add(struct hashtable *ht, uint64_t hv, int delta)
                           memory_order_relaxed);
 }
 
+/* More than HASHTABLE_LOAD_MAX items per bucket (hashtable.h). */
 static bool
 over_threshold(const struct hashtable *ht, uint64_t nitems)
 {
-    return nitems > bucket_count(hashtable_power(ht)) * 3 / 2;
+    return nitems > bucket_count(hashtable_power(ht)) * HASHTABLE_LOAD_MAX;
 }
 
 /*

@@ -1,49 +1,77 @@
 /*
  * item - the layout of one cached key/value and the helpers that read it.
  * An item lives in slab memory (slab.h); item.c creates it from slab
- * chunks (evicting through lru.c when a class is full) and destroys it
- * when its last reference goes. Which lock guards which field is noted
- * beside each field; the rules are in engine_internal.h.
+ * chunks (evicting or stealing a page through lru.c when a class is full)
+ * and destroys it when its last reference goes. Which lock guards which
+ * field is noted beside each field; the rules are in engine_internal.h.
  *
  * Called only from inside engine/.
  *
  * An ordinary item is one chunk:
  *
- *   0        8        16       24     28     32     36   38   39   40
- *   +--------+--------+--------+------+------+------+----+----+----+
- *   | h_next | prev   | next   |exptim| time |nbytes|refs|nkey|iflg|
- *   +--------+--------+--------+------+------+------+----+----+----+
- *   40
- *   +-----------+-----------+-----+-------------+
- *   | cas (8)   | flags (4) | key | value       |
- *   +-----------+-----------+-----+-------------+
- *     only with   only if     no    raw bytes,
- *     ITEM_CAS    flags != 0  NUL   no CRLF
+ *   0        8      12     16        20     22   23   24
+ *   +--------+------+------+---------+------+----+----+
+ *   | h_next |exptim| time |nbytes:30| refs |nkey|iflg|
+ *   |        |      |      |flen:2   |      |    |    |
+ *   +--------+------+------+---------+------+----+----+
+ *   24
+ *   +---------+-------------+-----+-------------+
+ *   | cas (8) | flags 0-4   | key | value       |
+ *   +---------+-------------+-----+-------------+
+ *     only with  0, 1, 2 or 4   no    raw bytes,
+ *     ITEM_CAS   bytes (flen)   NUL   no CRLF
  *
- * so an item takes 40 + (cas ? 8 : 0) + (flags ? 4 : 0) + nkey + nbytes
- * bytes, rounded up to its slab class's chunk size. The slab class is not
- * stored: slab_class_of() finds it from the 1 MiB page the chunk is in.
- * Example: key 30 B, value 16 B, CAS on, flags 0 -> 94 bytes, class 1
- * (96-byte chunk); memcached needs 48 + 8 + 31 + 18 = 105 -> 120.
+ * so an item takes 24 + (cas ? 8 : 0) + flags bytes + nkey + nbytes,
+ * rounded up to its slab class's chunk size. Client flags take the fewest
+ * bytes that hold them: none for 0, 1 below 256, 2 below 65536, else 4.
+ * There is no LRU link: eviction is CLOCK over the class's chunks
+ * (lru.h), so an item needs only its hash chain pointer. The slab class
+ * is not stored either: slab_class_of() finds it from the 1 MiB page.
+ *
+ * Per-item cost with CAS on, key 30 B, 16-bit flags (2 bytes), 8-byte
+ * hash bucket pointers at 1-2 items per bucket (hashtable.h), fine class
+ * table (slab.h):
+ *
+ *   value   item size  chunk  rounding  overhead/item      memcached
+ *   16 B    80         80     0         34 + 4..8 (table)  74 + 5..11
+ *   100 B   164        168    4         38 + 4..8          110 + 5..11
+ *   1 KiB   1088       1088   0         34 + 4..8          130 + 5..11
+ *
+ * ("overhead" = everything but key and value bytes.)
+ *
+ * The iflags byte (offset 23) also tells the CLOCK hand about chunks that
+ * hold no item; their other header bytes mean something else:
+ *
+ *   free chunk (slab.h)                last segment of a chunked item
+ *   0      8      16         23 24     0       8          23   24
+ *   +------+------+-- .. ---+----+     +-------+-- .. ---+----+--------+
+ *   | next | prev |         |FREE|     | owner |         |DATA| value..|
+ *   +------+------+-- .. ---+----+     +-------+-- .. ---+----+--------+
+ *   free-list links, under             the chunked item's header chunk,
+ *   the class lock                     set under the class lock
  *
  * A chunked item (ITEM_CHUNKED: too big for the largest chunk) keeps the
  * same header, cas, flags and key in a header chunk, followed by a table
- * of value segments; each segment is a separate data chunk of raw value
- * bytes (no header), seg_size bytes long except the last:
+ * of value segments:
  *
  *   +--------+-----+-----+-----+-----+------+----------+--------+-----+
  *   | header | cas |flags| key | pad | nseg | seg_size | segs[0]| ... |
  *   +--------+-----+-----+-----+-----+------+----------+--------+-----+
  *                              to 8   u32     u32       struct slice
  *
- * The table doubles as the item_view's segment list. Data chunks come
- * from the largest class (the last one from the smallest class that fits
- * it, when that class has room), and the item sits on the LRU of the
- * largest class.
+ * The table doubles as the item_view's segment list. Every segment but
+ * the last is a whole chunk of the largest class (raw value bytes; the
+ * class's owner table, slab.h, names the header chunk as their owner).
+ * The last segment comes from the smallest class that holds it plus a
+ * 24-byte data header (ITEM_DATA, h_next = the owner; the segment starts
+ * after it), or is a whole largest-class chunk when no smaller class
+ * fits or has room. The item is counted in, and evicted by, the largest
+ * class (lru.h).
  */
 #pragma once
 
 #include "engine/engine.h"
+#include "engine/slab.h"
 #include "lib/slice.h"
 
 #include <stdatomic.h>
@@ -53,14 +81,16 @@
 #include <string.h>
 
 struct engine;
+struct reclaim;
 
 /* iflags bits. */
-#define ITEM_LINKED  0x01u /* in the hash table and an LRU */
+#define ITEM_LINKED  0x01u /* in the hash table */
 #define ITEM_CAS     0x02u /* has a cas field (CAS enabled at creation) */
-#define ITEM_CFLAGS  0x04u /* has a client flags field (flags != 0) */
-#define ITEM_CHUNKED 0x08u /* value lives in separate data chunks */
-#define ITEM_FETCHED 0x10u /* read at least once since it was stored */
-#define ITEM_ACTIVE  0x20u /* read since the LRU last looked (CLOCK bit) */
+#define ITEM_CHUNKED 0x04u /* value lives in separate data chunks */
+#define ITEM_FETCHED 0x08u /* read at least once since it was stored */
+#define ITEM_ACTIVE  0x10u /* read since the CLOCK hand last passed */
+#define ITEM_DATA    0x20u /* not an item: a chunked item's last segment */
+#define ITEM_FREE    SLAB_MARK_FREE /* on its class's free list (slab.h) */
 
 /* memcached's item header size, used for its "too large" formula. */
 #define ITEM_MEMCACHED_HEADER 48
@@ -70,18 +100,21 @@ struct engine;
 
 struct item {
     struct item *h_next;       /* hash chain; stripe lock */
-    struct item *prev;         /* LRU, towards the head; class lock */
-    struct item *next;         /* LRU, towards the tail; class lock */
-    uint32_t exptime;          /* rel_time it dies at, 0 = never; stripe */
-    uint32_t time;             /* rel_time of last store/bump; stripe */
-    uint32_t nbytes;           /* value length; fixed once created */
+    _Atomic uint32_t exptime;  /* rel_time it dies at, 0 = never; stripe */
+    _Atomic uint32_t time;     /* rel_time of last store/bump; stripe */
+    uint32_t nbytes : 30;      /* value length; fixed once created */
+    uint32_t flen : 2;         /* client flags size code; fixed */
     _Atomic uint16_t refcount; /* 1 while linked, + 1 per pin */
     uint8_t nkey;              /* fixed once created */
     _Atomic uint8_t iflags;    /* ITEM_*; atomic bit operations */
     char data[];               /* [cas][flags] key value-or-table */
 };
 
-_Static_assert(sizeof(struct item) == 40, "item header must stay 40 bytes");
+_Static_assert(sizeof(struct item) == 24, "item header must stay 24 bytes");
+_Static_assert(offsetof(struct item, iflags) == SLAB_MARK_OFFSET,
+               "the slab's free mark must be the iflags byte");
+_Static_assert(sizeof(struct item) >= SLAB_CHUNK_MIN,
+               "a chunk must hold a free-list link and the mark");
 
 /* The segment table of a chunked item. */
 struct item_chunks {
@@ -115,17 +148,33 @@ item_clear_iflags(struct item *it, unsigned flags)
                               memory_order_relaxed);
 }
 
+/* The bytes the client flags take for a flen code, and the code. */
+static inline size_t
+item_flags_len(unsigned flen)
+{
+    return flen == 3 ? 4 : flen;
+}
+
+static inline unsigned
+item_flen_for(uint32_t flags)
+{
+    if (flags == 0) {
+        return 0;
+    }
+    return flags < 0x100u ? 1 : flags < 0x10000u ? 2 : 3;
+}
+
 /* Bytes between the header and the key. */
 static inline size_t
-item_prefix_len(unsigned iflags)
+item_prefix_len(const struct item *it)
 {
-    return ((iflags & ITEM_CAS) ? 8 : 0) + ((iflags & ITEM_CFLAGS) ? 4 : 0);
+    return (item_has(it, ITEM_CAS) ? 8 : 0) + item_flags_len(it->flen);
 }
 
 static inline const char *
 item_key(const struct item *it)
 {
-    return it->data + item_prefix_len(item_iflags(it));
+    return it->data + item_prefix_len(it);
 }
 
 static inline uint64_t
@@ -146,13 +195,16 @@ item_set_cas(struct item *it, uint64_t cas)
     }
 }
 
+/* Little-endian, in as many bytes as flen says. */
 static inline uint32_t
 item_flags(const struct item *it)
 {
+    const unsigned char *p =
+        (const unsigned char *)it->data + (item_has(it, ITEM_CAS) ? 8 : 0);
     uint32_t flags = 0;
-    unsigned f = item_iflags(it);
-    if (f & ITEM_CFLAGS) {
-        memcpy(&flags, it->data + ((f & ITEM_CAS) ? 8 : 0), sizeof(flags));
+
+    for (size_t i = item_flags_len(it->flen); i > 0; i--) {
+        flags = flags << 8 | p[i - 1];
     }
     return flags;
 }
@@ -171,8 +223,7 @@ item_mem(const struct item *it)
 static inline char *
 item_value(const struct item *it)
 {
-    return item_mem(it) + sizeof(struct item) +
-           item_prefix_len(item_iflags(it)) + it->nkey;
+    return item_mem(it) + sizeof(struct item) + item_prefix_len(it) + it->nkey;
 }
 
 /* Offset of the segment table from the item start (8-aligned). */
@@ -185,14 +236,44 @@ item_chunks_offset(size_t prefix_len, size_t nkey)
 static inline struct item_chunks *
 item_chunks(const struct item *it)
 {
-    size_t off = item_chunks_offset(item_prefix_len(item_iflags(it)), it->nkey);
+    size_t off = item_chunks_offset(item_prefix_len(it), it->nkey);
     return (struct item_chunks *)(void *)(item_mem(it) + off);
+}
+
+/*
+ * exptime and time are written under the stripe lock but are relaxed
+ * atomics, so that the CLOCK hand may glance at them without it (to skip
+ * the lock for an item that is plainly alive).
+ */
+static inline uint32_t
+item_exptime(const struct item *it)
+{
+    return atomic_load_explicit(&it->exptime, memory_order_relaxed);
+}
+
+static inline void
+item_set_exptime(struct item *it, uint32_t exptime)
+{
+    atomic_store_explicit(&it->exptime, exptime, memory_order_relaxed);
+}
+
+static inline uint32_t
+item_time(const struct item *it)
+{
+    return atomic_load_explicit(&it->time, memory_order_relaxed);
+}
+
+static inline void
+item_set_time(struct item *it, uint32_t time)
+{
+    atomic_store_explicit(&it->time, time, memory_order_relaxed);
 }
 
 static inline bool
 item_is_expired(const struct item *it, uint32_t now)
 {
-    return it->exptime != 0 && it->exptime <= now;
+    uint32_t exptime = item_exptime(it);
+    return exptime != 0 && exptime <= now;
 }
 
 /*
@@ -209,9 +290,8 @@ item_memcached_size(size_t nkey, size_t nbytes, bool has_flags, bool has_cas)
 static inline size_t
 item_msize(const struct item *it)
 {
-    unsigned f = item_iflags(it);
-    return item_memcached_size(it->nkey, it->nbytes, f & ITEM_CFLAGS,
-                               f & ITEM_CAS);
+    return item_memcached_size(it->nkey, it->nbytes, it->flen != 0,
+                               item_has(it, ITEM_CAS));
 }
 
 /*
@@ -220,8 +300,8 @@ item_msize(const struct item *it)
  * `exptime` is already a rel_time. Returns ENGINE_OK, ENGINE_TOO_LARGE
  * (key over ITEM_KEY_MAX, does not fit item_size_max, or a chunk table
  * too big for the largest class: only with a tiny slab_chunk_max)
- * or ENGINE_NO_MEMORY (nothing could be freed). May evict; call with no
- * class lock held (a stripe lock is fine).
+ * or ENGINE_NO_MEMORY (nothing could be freed). May evict or steal a
+ * page; call with no class lock held (a stripe lock is fine).
  */
 enum engine_status item_create(struct engine *e, struct slice key,
                                uint32_t flags, uint32_t exptime, size_t nbytes,
@@ -229,10 +309,15 @@ enum engine_status item_create(struct engine *e, struct slice key,
 
 /*
  * Returns every chunk of an item whose refcount reached 0 to its slab
- * class. `held` is the id of a class lock the caller holds (0 if none);
- * see engine_internal.h for why at most one is ever held.
+ * class. `r` (NULL if the caller holds no class lock) says which class
+ * lock the caller holds: chunks of that class are freed at once, and an
+ * item with chunks elsewhere is queued on r and freed by
+ * item_reclaim_finish() once the lock is dropped (engine_internal.h).
  */
-void item_destroy(struct engine *e, struct item *it, unsigned held);
+void item_destroy(struct engine *e, struct item *it, struct reclaim *r);
+
+/* Frees what item_destroy() queued on r. Call with no class lock held. */
+void item_reclaim_finish(struct engine *e, struct reclaim *r);
 
 /* Takes a pin; false (no pin taken) if the count is saturated. */
 static inline bool
@@ -253,15 +338,15 @@ item_ref(struct item *it)
  * writer that sees the lower count reuses or rewrites the memory.
  */
 static inline void
-item_unref(struct engine *e, struct item *it, unsigned held)
+item_unref(struct engine *e, struct item *it, struct reclaim *r)
 {
     if (atomic_fetch_sub_explicit(&it->refcount, 1, memory_order_acq_rel) ==
         1) {
-        item_destroy(e, it, held);
+        item_destroy(e, it, r);
     }
 }
 
-/* The LRU (class id) the item belongs to while linked. */
+/* The class whose counters and CLOCK the item belongs to while linked. */
 unsigned item_lru_id(const struct engine *e, const struct item *it);
 
 /*

@@ -1,18 +1,51 @@
 /*
- * lru - one recency list per slab class, and the eviction policy that
- * walks it. Owns no memory: items are linked through their prev/next
- * fields. New and replaced items go to the head; eviction looks at the
- * tail.
+ * lru - eviction: a CLOCK hand per slab class, page stealing between
+ * classes, and the per-class item counters. Owns no memory and keeps no
+ * list: the "ring" the hand walks is the class's chunks, page by page in
+ * the order the class got its pages (slab.h), so an item costs no link
+ * fields at all.
  *
- * Reads never touch the list: they set ITEM_ACTIVE (a relaxed atomic
- * bit). At eviction time an active tail item gets a second chance, CLOCK
- * style: its bit is cleared and it moves to the head. So the list order
- * is "last stored or last given a second chance", and an item read at
- * least once per trip around the list is never evicted.
+ * Reads never take a lock here: they set ITEM_ACTIVE (a relaxed atomic
+ * bit). When a class is full the hand moves chunk by chunk:
  *
- * Threads: the list of class i is guarded by slab class i's lock; every
- * function needs it held (hence _locked). The per-class counters below are
- * written only under that lock and read with relaxed loads (stats).
+ *   free chunk, an item being created or pinned, a busy stripe -> skip
+ *   expired or flushed                 -> reclaim (reclaimed, and
+ *                                         expired_unfetched if never read)
+ *   ITEM_ACTIVE set                    -> clear it, move on (second chance)
+ *   otherwise                          -> evict (evictions,
+ *                                         evicted_unfetched if never read)
+ *
+ * A chunk freed by the hand is reused at once (the free list is LIFO),
+ * so a new item lands just behind the hand and gets a whole turn before
+ * it is looked at. Before evicting, the next few chunks ahead of the hand
+ * are searched for a dead item, as memcached searches its LRU tail, so
+ * expired memory goes first. With evictions off (-M) only dead items are
+ * taken. Chunked items (and their segments) are evicted only by the
+ * largest class's hand, as if they lived there; the other classes skip
+ * their headers and last segments.
+ *
+ * Page stealing: when memory is at its limit and a class must grow (it
+ * owns no page, or its hand found nothing to free), lru_steal_page()
+ * empties one page of the class that has the most pages (at least two),
+ * starting with the page under that class's hand (the coldest in CLOCK
+ * order) and skipping pages with pinned or half-made items, then hands
+ * the page over through the slab's pool. So item memory never exceeds
+ * the limit; see item.c for the one exception (a class that owns no page
+ * when nothing can be stolen).
+ *
+ * Rebalancing: a class that keeps evicting while another holds much
+ * older items should get some of that class's memory, or pages stay
+ * where an old workload left them. A class's age is how long its items
+ * live before the hand evicts them: the age (now - last store) of the
+ * last item it evicted, plus the time since that eviction; for a class
+ * that never evicted, the time since its first item. At most once a
+ * second, a class that has just evicted compares its age with the oldest
+ * class that has two pages or more, and if that one is over twice as
+ * old (and LRU_REBALANCE_SLACK seconds more), one of its pages is stolen
+ * for the pool, as memcached's slab automover does once a second.
+ *
+ * Threads: the hand of class i is guarded by slab class i's lock.
+ * Counters are relaxed atomics (stores only link under a stripe lock).
  */
 #pragma once
 
@@ -22,10 +55,11 @@
 
 struct engine;
 struct item;
+struct reclaim;
 
 struct lru {
-    _Alignas(64) struct item *head; /* most recent */
-    struct item *tail;              /* next to evict */
+    _Alignas(64) uint32_t hand_page; /* index into the class's pages */
+    uint32_t hand_chunk;             /* next chunk the hand looks at */
     _Atomic uint64_t curr_items;
     _Atomic uint64_t bytes; /* memcached-equivalent item sizes */
     _Atomic uint64_t total_items;
@@ -33,14 +67,15 @@ struct lru {
     _Atomic uint64_t evicted_unfetched;
     _Atomic uint64_t reclaimed;
     _Atomic uint64_t expired_unfetched;
+    _Atomic uint32_t since;      /* time of the first item ever linked */
+    _Atomic uint32_t evict_age;  /* age of the last item evicted */
+    _Atomic uint32_t evict_when; /* time of that eviction; 0 = never */
 };
 
-/* Adds a counter under the lock that guards it (no atomic RMW needed). */
 static inline void
 lru_stat_add(_Atomic uint64_t *c, uint64_t delta)
 {
-    uint64_t v = atomic_load_explicit(c, memory_order_relaxed);
-    atomic_store_explicit(c, v + delta, memory_order_relaxed);
+    atomic_fetch_add_explicit(c, delta, memory_order_relaxed);
 }
 
 static inline uint64_t
@@ -50,19 +85,35 @@ lru_stat(const _Atomic uint64_t *c)
 }
 
 /*
- * Puts a newly linked item at the head and counts it; new_item also counts
- * it in total_items (false for a stand-in of an in-place rewrite).
+ * Counts a newly linked item; new_item also counts it in total_items
+ * (false for a stand-in of an in-place rewrite).
  */
-void lru_link_locked(struct lru *l, struct item *it, bool new_item);
-/* Takes a linked item off the list and uncounts it. */
-void lru_unlink_locked(struct lru *l, struct item *it);
+void lru_count_link(struct lru *l, const struct item *it, bool new_item);
+/* Uncounts an item being unlinked. */
+void lru_count_unlink(struct lru *l, const struct item *it);
+
+enum lru_result {
+    LRU_NONE = 0, /* nothing could be taken */
+    LRU_FREED,    /* a chunk of the class is free now */
+    LRU_DEFERRED, /* an item was taken; r frees its chunks after unlock */
+};
 
 /*
- * Frees at least one chunk's worth of memory in class `id` by taking one
- * item off that class's LRU: first an expired or flushed item among the
- * few at the tail (counted as reclaimed), otherwise (if evictions are on)
- * the tail-most item that is neither pinned, locked nor active (counted
- * as an eviction). Active items met on the way get their second chance.
- * Returns false if nothing could be freed.
+ * Moves class id's hand until it has taken one item (see above). Holds
+ * the class lock; r->held must be id.
  */
-bool lru_evict_locked(struct engine *e, unsigned id);
+enum lru_result lru_evict_locked(struct engine *e, unsigned id,
+                                 struct reclaim *r);
+
+/*
+ * Empties one page of another class into the pool for class id. Returns
+ * true if the pool has a page now. Call with no class lock held.
+ */
+bool lru_steal_page(struct engine *e, unsigned id);
+
+/*
+ * Called after class id evicted to make room: at most once a second,
+ * moves a page from a much older class to the pool (see above). Call
+ * with no class lock held.
+ */
+void lru_rebalance(struct engine *e, unsigned id);

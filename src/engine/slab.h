@@ -1,7 +1,9 @@
 /*
  * slab - size-classed memory for items. Owns all item memory: 1 MiB
- * pages (1 MiB aligned), each cut into equal chunks of one class. The
- * class table is memcached's, so the same -n/-f give the same classes.
+ * pages (1 MiB aligned, mapped straight from the kernel so that no
+ * allocator header touches them), each cut into equal chunks of one
+ * class. Pages move between classes (page stealing, lru.h) but are never
+ * given back to the kernel before slab_deinit().
  *
  *   page (1 MiB, aligned)
  *   +---------+---------+---------+-----     -----+---------+------+
@@ -9,18 +11,49 @@
  *   +---------+---------+---------+-----     -----+---------+------+
  *     n + 1 = perslab = 1 MiB / size; the tail (< size) is unused.
  *
- * Pages carry no header: a side table (page number -> class id, a
- * two-level radix) answers slab_class_of(), so a 1 MiB class fits a page.
- * Pages are taken lazily, one at a time, and never given back until
- * slab_deinit(). A free chunk holds the free-list link in its first word.
+ * Pages carry no header: a side table (page number -> struct slab_page,
+ * a two-level radix) answers slab_class_of() and holds each page's
+ * bookkeeping. A page is cut lazily, chunk by chunk, so its memory is
+ * touched (and counted in RSS) only as it is used.
  *
- * Memory limit: a class that owns no page may always take its first one;
- * after that a page is taken only while total_malloced + 1 MiB <= limit.
- * So item memory stays within the limit plus one page per class.
+ * Class tables (slab_init):
+ *   - memcached's (cfg.memcached_classes): class 1 = 48 + chunk_min
+ *     rounded up to 8, each next = previous * factor rounded up to 8, a
+ *     last class of exactly chunk_max, at most 63 classes. The same -n
+ *     and -f give the same classes as memcached.
+ *   - fine (the default): 8-byte steps from 32 up to 512 bytes, then
+ *     32 classes per doubling up to 2 KiB (16-, then 32-byte steps) and
+ *     16 per doubling above. Each size is then raised to the largest
+ *     multiple of 8 that still gives the same chunks per page (so the
+ *     page tail is as small as it can be), and duplicates are dropped.
+ *     With the default 512 KiB chunk_max that is 207 classes; rounding
+ *     costs an item under 8 bytes up to 512 bytes, under 1/32 of its
+ *     size up to 2 KiB and about 1/16 above. docs/ENGINE.md has the
+ *     table.
  *
- * Threads: one mutex per class guards its chunks (and, by the engine's
- * convention, its LRU); functions ending in _locked need it held. Page
- * accounting has its own lock, taken inside the class lock.
+ * Chunk states, as the CLOCK hand (lru.h) tells them apart while holding
+ * the class lock:
+ *   - free: on the class's free list. The slab writes a doubly linked
+ *     list link into its first 16 bytes and SLAB_MARK_FREE into byte
+ *     SLAB_MARK_OFFSET (which item.h makes the item header's iflags).
+ *   - in use: anything else. slab_alloc_locked() clears the mark; the
+ *     caller then owns the chunk's bytes.
+ * Chunks of the largest class can hold raw value bytes of chunked items,
+ * where any byte may look like a mark, so its pages also keep an owner
+ * table: owners[i] is NULL for a free chunk, the chunk itself by default
+ * once allocated, or what slab_set_owner_locked() stored there.
+ *
+ * Memory limit: a fresh page is mapped only while total_malloced + 1 MiB
+ * <= mem_limit. Beyond that a class gets pages from the pool (pages that
+ * another class emptied, see slab_drain_locked), and
+ * slab_alloc_first_page_locked() lets a class that owns no page at all
+ * take one beyond the limit, for when nothing can be stolen.
+ *
+ * Threads: one mutex per class guards its chunks, free list, page list,
+ * owner tables and (by the engine's convention) its CLOCK hand; functions
+ * ending in _locked need it held. Never hold two class locks at once.
+ * page_lock guards the pool, the side table's writes and total_malloced;
+ * it is taken inside a class lock, never the other way round.
  */
 #pragma once
 
@@ -30,12 +63,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SLAB_PAGE_SIZE        ((size_t)1 << 20)
-#define SLAB_PAGE_SHIFT       20
-#define SLAB_MAX_CLASSES      63
-#define SLAB_ALIGN            8
+#define SLAB_PAGE_SIZE             ((size_t)1 << 20)
+#define SLAB_PAGE_SHIFT            20
+#define SLAB_MAX_CLASSES           255
+#define SLAB_MEMCACHED_MAX_CLASSES 63
+#define SLAB_ALIGN                 8
 /* memcached's item header size, the base of its class table. */
-#define SLAB_MEMCACHED_HEADER 48
+#define SLAB_MEMCACHED_HEADER      48
+/* The fine table's first class; a free chunk needs 24 bytes. */
+#define SLAB_FINE_MIN              32
+#define SLAB_CHUNK_MIN             24
+/* Where a free chunk carries its mark (item.h: the iflags byte). */
+#define SLAB_MARK_OFFSET           23
+#define SLAB_MARK_FREE             0x80u
 
 enum slab_status {
     SLAB_OK = 0,
@@ -43,14 +83,37 @@ enum slab_status {
     SLAB_NO_MEMORY,
 };
 
+struct slab_config {
+    size_t mem_limit; /* bytes of pages; 0 = unlimited */
+    size_t chunk_min; /* memcached table: -n */
+    double factor;    /* memcached table: -f */
+    size_t chunk_max; /* the largest class; a multiple of 8, <= 1 MiB */
+    bool memcached_classes;
+};
+
+/* One page's bookkeeping; lives as long as the slab. */
+struct slab_page {
+    char *base;          /* the page; fixed */
+    _Atomic uint16_t id; /* owning class, 0 while in the pool */
+    bool draining;       /* being emptied for another class; class lock */
+    uint32_t nused;      /* chunks handed out, not yet freed; class lock */
+    uint32_t ncut;       /* chunks cut so far (perslab once done); class */
+    uint32_t index;      /* position in the class's pages[]; class lock */
+    void **owners;       /* largest class only (see above); class lock */
+    struct slab_page *pool_next; /* page_lock */
+};
+
 struct slab_class {
     _Alignas(64) pthread_mutex_t lock;
     uint32_t size;    /* chunk size in bytes */
     uint32_t perslab; /* chunks per page */
-    void *free;       /* free list, linked through each chunk's first word */
-    char *carve;      /* next uncut chunk of the newest page */
-    uint32_t ncarve;  /* uncut chunks left in that page */
-    uint32_t npages;
+    char *free;       /* head of the free list */
+    uint64_t nfree;
+    struct slab_page *carve; /* page still being cut, or NULL */
+    uint32_t pages_cap;
+    struct slab_page **pages;   /* every page owned, in CLOCK order */
+    _Atomic uint32_t npages;    /* read unlocked when picking a donor */
+    struct slab_page *draining; /* at most one page being emptied */
 };
 
 struct slab {
@@ -59,22 +122,21 @@ struct slab {
     size_t mem_limit;                                /* 0 = unlimited */
     pthread_mutex_t page_lock; /* guards the fields below (but reads) */
     _Atomic uint64_t total_malloced;
-    _Atomic(uint8_t *) *dir; /* page number -> leaf of class ids */
-    void **pages;            /* every page, for slab_deinit */
-    size_t npages;
-    size_t pages_cap;
+    _Atomic uint64_t pool_pages;
+    _Atomic uint64_t pages_moved; /* pool pages taken by a class */
+    struct slab_page *pool;
+    _Atomic(struct slab_page **) *dir; /* page number -> leaf */
+    struct slab_page **all;            /* every page, for slab_deinit */
+    size_t nall;
+    size_t all_cap;
 };
 
 /*
- * Builds memcached's class table: class 1 = SLAB_MEMCACHED_HEADER +
- * chunk_min rounded up to 8; each next = previous * factor rounded up to
- * 8, while the unrounded size < chunk_max / factor; then a last class of
- * exactly chunk_max; at most SLAB_MAX_CLASSES. chunk_max must be a
- * multiple of 8 between 64 and SLAB_PAGE_SIZE; mem_limit 0 = no limit.
+ * Builds the class table (see above). chunk_max must be a multiple of 8
+ * between 64 and SLAB_PAGE_SIZE, factor > 1, chunk_min > 0.
  */
-enum slab_status slab_init(struct slab *s, size_t mem_limit, size_t chunk_min,
-                           double factor, size_t chunk_max);
-/* Frees every page. Nothing may use item memory afterwards. */
+enum slab_status slab_init(struct slab *s, const struct slab_config *cfg);
+/* Unmaps every page. Nothing may use item memory afterwards. */
 void slab_deinit(struct slab *s);
 
 /* Smallest class whose chunk holds `size` bytes; 0 if none does. */
@@ -99,17 +161,97 @@ slab_unlock(struct slab *s, unsigned id)
 }
 
 /*
- * A chunk of class id: from the free list, else the current page, else a
- * new page if the limit allows. NULL when the class must evict first.
+ * A chunk of class id: from the free list, else the page being cut,
+ * else a new page (from the pool, or mapped if the limit allows). NULL
+ * when the class must evict or steal first.
  */
 void *slab_alloc_locked(struct slab *s, unsigned id);
+/*
+ * Like slab_alloc_locked, but a class that owns no page may map one
+ * beyond the memory limit (the last resort when nothing can be stolen).
+ */
+void *slab_alloc_first_page_locked(struct slab *s, unsigned id);
+/*
+ * Gives a chunk back. A chunk of a draining page is not reused; when a
+ * draining page's last chunk comes back the page goes to the pool.
+ */
 void slab_free_locked(struct slab *s, unsigned id, void *chunk);
 
+/* The page holding `addr` (any address inside it). */
+struct slab_page *slab_page_of(const struct slab *s, const void *addr);
+
 /* The class of the page holding `chunk` (any address inside it). */
-unsigned slab_class_of(const struct slab *s, const void *chunk);
+static inline unsigned
+slab_class_of(const struct slab *s, const void *chunk)
+{
+    return atomic_load_explicit(&slab_page_of(s, chunk)->id,
+                                memory_order_relaxed);
+}
+
+/* Largest class only: records who owns an allocated chunk. */
+void slab_set_owner_locked(struct slab *s, void *chunk, void *owner);
+
+/* ---- walking a class (the CLOCK hand, page stealing) ---------------- */
+
+static inline uint32_t
+slab_npages(const struct slab *s, unsigned id)
+{
+    return atomic_load_explicit(&s->classes[id].npages, memory_order_relaxed);
+}
+
+static inline struct slab_page *
+slab_page_locked(const struct slab *s, unsigned id, uint32_t i)
+{
+    return s->classes[id].pages[i];
+}
+
+/* Chunks of the page cut so far: only these may be looked at. */
+static inline uint32_t
+slab_ncut_locked(const struct slab_page *p)
+{
+    return p->ncut;
+}
+
+static inline char *
+slab_chunk_locked(const struct slab *s, unsigned id, const struct slab_page *p,
+                  uint32_t i)
+{
+    return p->base + (size_t)i * s->classes[id].size;
+}
+
+/* True if chunk i of the page is on the free list (or drained free). */
+bool slab_chunk_free_locked(const struct slab *s, unsigned id,
+                            const struct slab_page *p, uint32_t i);
+
+/*
+ * Starts emptying page p of class id: its free chunks leave the free
+ * list, it is cut no further, and no chunk freed into it is reused. Once
+ * every chunk is back the page goes to the pool. A class drains at most
+ * one page at a time (slab_draining_locked()).
+ */
+void slab_drain_locked(struct slab *s, unsigned id, struct slab_page *p);
+
+static inline struct slab_page *
+slab_draining_locked(const struct slab *s, unsigned id)
+{
+    return s->classes[id].draining;
+}
 
 static inline uint64_t
 slab_total_malloced(const struct slab *s)
 {
     return atomic_load_explicit(&s->total_malloced, memory_order_relaxed);
+}
+
+static inline uint64_t
+slab_pool_pages(const struct slab *s)
+{
+    return atomic_load_explicit(&s->pool_pages, memory_order_relaxed);
+}
+
+/* Pages that went from one class to another (through the pool). */
+static inline uint64_t
+slab_pages_moved(const struct slab *s)
+{
+    return atomic_load_explicit(&s->pages_moved, memory_order_relaxed);
 }

@@ -128,6 +128,32 @@ finish(struct run *r)
 /* ---- defaults ---- */
 
 static void
+memcached_class_table_only_when_f_or_n_given(void **state)
+{
+    static const struct {
+        const char *args;
+        bool memcached_classes;
+    } rows[] = {
+        {"-m 64", false},
+        {"-f 1.25", true},
+        {"-n 48", true},
+        {"--slab-growth-factor=2", true},
+        {"--slab-min-size 100", true},
+    };
+    struct run *r = malloc(sizeof(*r));
+    (void)state;
+
+    assert_non_null(r);
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        run(r, rows[i].args);
+        assert_int_equal(r->rc, CONF_RUN);
+        assert_int_equal(r->cfg.memcached_classes, rows[i].memcached_classes);
+        conf_deinit(&r->cfg);
+    }
+    free(r);
+}
+
+static void
 defaults_match_memcached_stats_settings(void **state)
 {
     struct config c;
@@ -1484,6 +1510,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults_match_memcached_stats_settings),
+        cmocka_unit_test(memcached_class_table_only_when_f_or_n_given),
         cmocka_unit_test(no_arguments_listen_on_loopback_only),
         cmocka_unit_test(deinit_after_init_alone_is_safe),
         cmocka_unit_test(every_short_option_sets_its_field),

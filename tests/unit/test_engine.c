@@ -1106,6 +1106,148 @@ threads_hammering_overlapping_keys_always_read_whole_values(void **state)
     engine_destroy(e);
 }
 
+/*
+ * Pages moving between classes while threads read and write: a few value
+ * sizes (so a few classes, each with pages to spare) whose popularity
+ * shifts, big chunked values among them, and a clock that moves so that
+ * rebalancing kicks in too.
+ */
+struct shift {
+    struct engine *e;
+    unsigned seed;
+    unsigned bad;
+    unsigned hits;
+    unsigned failed;
+    bool clock; /* this thread moves the clock */
+};
+
+static void *
+shift_main(void *arg)
+{
+    static const size_t sizes[] = {60, 400, 2500, 30000, 600000};
+    struct shift *s = arg;
+    struct stress st = {s->e, 0, 0, 0};
+    static __thread char buf[700000];
+    char key[16];
+    for (int op = 0; op < STRESS_OPS; op++) {
+        unsigned r = (unsigned)rand_r(&s->seed);
+        size_t size = sizes[(op / 2500 + (r % 7 == 0 ? r >> 4 : 0)) % 5];
+        snprintf(key, sizeof(key), "p%u", r % 2000);
+        if ((r >> 12) % 3 == 0) {
+            size_t len = make_stress_value(buf, key, size + r % 50);
+            s->failed += store_n(s->e, STORE_SET, key, buf, len, 0, 0, 0,
+                                 NULL) != ENGINE_OK;
+        } else {
+            stress_get(&st, key);
+        }
+        if (s->clock && op % 25 == 24) {
+            engine_debug_advance(s->e, 1);
+        }
+    }
+    s->bad = st.bad;
+    s->hits = st.hits;
+    return NULL;
+}
+
+static void
+shift_memory(struct engine_config *cfg)
+{
+    cfg->mem_limit = 24 * MIB;
+}
+
+static void
+threads_with_shifting_sizes_move_pages_and_stay_within_the_limit(void **state)
+{
+    struct engine *e = make_engine(shift_memory);
+    struct shift s[STRESS_THREADS];
+    pthread_t tids[STRESS_THREADS];
+    struct engine_stats st;
+    (void)state;
+    for (int t = 0; t < STRESS_THREADS; t++) {
+        s[t] = (struct shift){e, (unsigned)t + 1, 0, 0, 0, t == 0};
+        pthread_create(&tids[t], NULL, shift_main, &s[t]);
+    }
+    for (int t = 0; t < STRESS_THREADS; t++) {
+        pthread_join(tids[t], NULL);
+        assert_int_equal(s[t].bad, 0);
+        assert_int_equal(s[t].failed, 0);
+        assert_true(s[t].hits > 0);
+    }
+    engine_stats(e, &st);
+    assert_true(st.total_malloced <= 24 * MIB);
+    assert_true(st.slabs_moved > 0);
+    assert_true(st.evictions > 0);
+    engine_destroy(e);
+}
+
+/* ---- class tables --------------------------------------------------- */
+
+static void
+memcached_classes(struct engine_config *cfg)
+{
+    cfg->memcached_classes = true;
+}
+
+static void
+class_table_is_fine_unless_memcached_classes_are_asked_for(void **state)
+{
+    struct engine *fine = make_engine(NULL);
+    struct engine *mc = make_engine(memcached_classes);
+    char key[31];
+    char val[17];
+    struct item *it;
+    (void)state;
+    memset(key, 'k', 30);
+    key[30] = '\0';
+    memset(val, 'v', 16);
+    val[16] = '\0';
+    assert_int_equal(fine->slab.nclasses, 207);
+    assert_int_equal(mc->slab.nclasses, 39);
+    assert_int_equal(mc->slab.classes[1].size, 96);
+    /* 30-byte key, 16 B value, 16-bit flags: 80 bytes, an 80-byte chunk. */
+    assert_int_equal(store_n(fine, STORE_SET, key, val, 16, 0x1234, 0, 0, NULL),
+                     ENGINE_OK);
+    assert_int_equal(engine_get(fine, s_(key), &it), ENGINE_OK);
+    assert_int_equal(
+        slab_chunk_size(&fine->slab, slab_class_of(&fine->slab, it)), 80);
+    engine_release(fine, it);
+    assert_int_equal(store_n(mc, STORE_SET, key, val, 16, 0x1234, 0, 0, NULL),
+                     ENGINE_OK);
+    assert_int_equal(engine_get(mc, s_(key), &it), ENGINE_OK);
+    assert_int_equal(slab_chunk_size(&mc->slab, slab_class_of(&mc->slab, it)),
+                     96);
+    engine_release(mc, it);
+    engine_destroy(fine);
+    engine_destroy(mc);
+}
+
+static void
+client_flags_of_every_width_round_trip(void **state)
+{
+    static const uint32_t flags[] = {0,     1,     255,        256,
+                                     65535, 65536, 0x1000000u, UINT32_MAX};
+    struct engine *e = make_engine(NULL);
+    struct item_view v;
+    char key[16];
+    (void)state;
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+        snprintf(key, sizeof(key), "f%zu", i);
+        assert_int_equal(
+            store_n(e, STORE_SET, key, "value", 5, flags[i], 0, 0, NULL),
+            ENGINE_OK);
+    }
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+        snprintf(key, sizeof(key), "f%zu", i);
+        char *got = get(e, key, &v);
+        assert_string_equal(got, "value");
+        free(got);
+        assert_int_equal(v.flags, flags[i]);
+        assert_int_equal(v.key.len, strlen(key));
+        assert_memory_equal(v.key.ptr, key, strlen(key));
+    }
+    engine_destroy(e);
+}
+
 int
 main(void)
 {
@@ -1155,6 +1297,11 @@ main(void)
         cmocka_unit_test(chunked_items_are_evicted_to_make_room),
         cmocka_unit_test(
             threads_hammering_overlapping_keys_always_read_whole_values),
+        cmocka_unit_test(
+            threads_with_shifting_sizes_move_pages_and_stay_within_the_limit),
+        cmocka_unit_test(
+            class_table_is_fine_unless_memcached_classes_are_asked_for),
+        cmocka_unit_test(client_flags_of_every_width_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include "engine/lru.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /*
@@ -16,15 +17,21 @@
 #define PER_PAGE  10
 
 static struct engine *
-small_engine(bool evictions)
+engine_of(size_t mib, bool evictions)
 {
     struct engine_config cfg;
     engine_config_default(&cfg);
-    cfg.mem_limit = 1 << 20;
+    cfg.mem_limit = mib << 20;
     cfg.evictions = evictions;
     struct engine *e = engine_create(&cfg);
     assert_non_null(e);
     return e;
+}
+
+static struct engine *
+small_engine(bool evictions)
+{
+    return engine_of(1, evictions);
 }
 
 static struct slice
@@ -52,6 +59,21 @@ store(struct engine *e, int i, int64_t exptime)
     return engine_commit(e, it, STORE_SET, 0, NULL);
 }
 
+/* A small item (its own class, far from the 100 kB one). */
+static enum engine_status
+store_small(struct engine *e, int i)
+{
+    char kbuf[16];
+    struct item *it;
+    enum engine_status st =
+        engine_reserve(e, STORE_SET, key_of(kbuf, i), 0, 0, 100, &it);
+    if (st != ENGINE_OK) {
+        return st;
+    }
+    memset(engine_wslice(it, 0).ptr, 's', 100);
+    return engine_commit(e, it, STORE_SET, 0, NULL);
+}
+
 static bool
 present(struct engine *e, int i)
 {
@@ -64,6 +86,21 @@ present(struct engine *e, int i)
     return true;
 }
 
+/* The key is present with a value of len bytes. */
+static bool
+present_key(struct engine *e, const char *key, size_t len)
+{
+    struct item *it;
+    struct item_view v;
+    if (engine_get(e, slice_make(key, strlen(key)), &it) != ENGINE_OK) {
+        return false;
+    }
+    engine_view(it, &v);
+    bool ok = v.nbytes == len;
+    engine_release(e, it);
+    return ok;
+}
+
 static void
 fill(struct engine *e, int from, int to)
 {
@@ -73,7 +110,7 @@ fill(struct engine *e, int from, int to)
 }
 
 static void
-list_keeps_link_order_and_counts(void **state)
+link_and_unlink_keep_counts(void **state)
 {
     struct engine *e = small_engine(true);
     struct lru l;
@@ -91,23 +128,19 @@ list_keeps_link_order_and_counts(void **state)
     assert_int_equal(
         engine_reserve(e, STORE_SET, slice_make("c", 1), 0, 0, 1, &c),
         ENGINE_OK);
-    lru_link_locked(&l, a, true);
-    lru_link_locked(&l, b, true);
-    lru_link_locked(&l, c, true);
-    assert_ptr_equal(l.head, c);
-    assert_ptr_equal(l.tail, a);
+    lru_count_link(&l, a, true);
+    lru_count_link(&l, b, true);
+    lru_count_link(&l, c, false);
     assert_int_equal(lru_stat(&l.curr_items), 3);
+    assert_int_equal(lru_stat(&l.total_items), 2);
     assert_int_equal(lru_stat(&l.bytes), 3 * (48 + 2 + 1 + 2 + 8) + 4);
-    lru_unlink_locked(&l, b);
-    assert_ptr_equal(c->next, a);
-    assert_ptr_equal(a->prev, c);
-    lru_unlink_locked(&l, a);
-    lru_unlink_locked(&l, c);
-    assert_null(l.head);
-    assert_null(l.tail);
+    lru_count_unlink(&l, b);
+    assert_int_equal(lru_stat(&l.bytes), 2 * (48 + 2 + 1 + 2 + 8));
+    lru_count_unlink(&l, a);
+    lru_count_unlink(&l, c);
     assert_int_equal(lru_stat(&l.curr_items), 0);
     assert_int_equal(lru_stat(&l.bytes), 0);
-    assert_int_equal(lru_stat(&l.total_items), 3);
+    assert_int_equal(lru_stat(&l.total_items), 2);
     engine_abort(e, a);
     engine_abort(e, b);
     engine_abort(e, c);
@@ -300,11 +333,311 @@ other_classes_still_get_their_first_page_when_memory_is_full(void **state)
     engine_destroy(e);
 }
 
+/* ---- CLOCK ---------------------------------------------------------- */
+
+static void
+hand_clears_every_bit_in_one_turn_then_evicts_in_chunk_order(void **state)
+{
+    struct engine *e = small_engine(true);
+    struct engine_stats st;
+    (void)state;
+    fill(e, 0, PER_PAGE);
+    for (int i = 0; i < PER_PAGE; i++) {
+        assert_true(present(e, i)); /* every item active */
+    }
+    fill(e, PER_PAGE, PER_PAGE + 2);
+    assert_false(present(e, 0));
+    assert_false(present(e, 1));
+    for (int i = 2; i < PER_PAGE + 2; i++) {
+        assert_true(present(e, i));
+    }
+    engine_stats(e, &st);
+    assert_int_equal(st.evictions, 2);
+    assert_int_equal(st.evicted_unfetched, 0);
+    engine_destroy(e);
+}
+
+static void
+new_items_land_behind_the_hand_and_leave_first_in_first_out(void **state)
+{
+    struct engine *e = small_engine(true);
+    (void)state;
+    fill(e, 0, 2 * PER_PAGE);
+    for (int i = 0; i < PER_PAGE; i++) {
+        assert_false(present(e, i));
+        assert_true(present(e, PER_PAGE + i));
+    }
+    /* Those reads made the survivors active: one more turn clears them. */
+    fill(e, 2 * PER_PAGE, 2 * PER_PAGE + 1);
+    assert_false(present(e, PER_PAGE));
+    assert_true(present(e, PER_PAGE + 1));
+    assert_true(present(e, 2 * PER_PAGE));
+    engine_destroy(e);
+}
+
+static void
+hand_skips_items_being_created(void **state)
+{
+    struct engine *e = small_engine(true);
+    struct item *half;
+    char kbuf[16];
+    (void)state;
+    fill(e, 0, PER_PAGE - 1);
+    /* A reservation holds the last chunk, not linked yet. */
+    assert_int_equal(
+        engine_reserve(e, STORE_SET, key_of(kbuf, 99), 0, 0, VALUE_LEN, &half),
+        ENGINE_OK);
+    for (int i = PER_PAGE; i < 3 * PER_PAGE; i++) {
+        assert_int_equal(store(e, i, 0), ENGINE_OK);
+    }
+    memset(engine_wslice(half, 0).ptr, 'h', VALUE_LEN);
+    assert_int_equal(engine_commit(e, half, STORE_SET, 0, NULL), ENGINE_OK);
+    assert_true(present(e, 99));
+    engine_destroy(e);
+}
+
+/* ---- page stealing -------------------------------------------------- */
+
+static void
+class_with_no_page_steals_one_instead_of_exceeding_the_limit(void **state)
+{
+    struct engine *e = engine_of(4, true);
+    struct engine_stats st;
+    (void)state;
+    fill(e, 0, 4 * PER_PAGE);
+    engine_stats(e, &st);
+    assert_int_equal(st.total_malloced, 4 << 20);
+    assert_int_equal(store_small(e, 1000), ENGINE_OK);
+    engine_stats(e, &st);
+    assert_int_equal(st.total_malloced, 4 << 20);
+    assert_int_equal(st.slabs_moved, 1);
+    /* The page under the big class's hand (its first) went. */
+    assert_int_equal(st.evictions, PER_PAGE);
+    for (int i = 0; i < PER_PAGE; i++) {
+        assert_false(present(e, i));
+    }
+    for (int i = PER_PAGE; i < 4 * PER_PAGE; i++) {
+        assert_true(present(e, i));
+    }
+    assert_true(present(e, 1000));
+    /* The big class keeps working in its three pages. */
+    fill(e, 4 * PER_PAGE, 5 * PER_PAGE);
+    engine_stats(e, &st);
+    assert_int_equal(st.total_malloced, 4 << 20);
+    assert_int_equal(st.curr_items, 3 * PER_PAGE + 1);
+    engine_destroy(e);
+}
+
+static void
+page_with_a_pinned_item_is_not_stolen(void **state)
+{
+    struct engine *e = engine_of(2, true);
+    struct item *pin;
+    char kbuf[16];
+    (void)state;
+    fill(e, 0, 2 * PER_PAGE);
+    assert_int_equal(engine_get(e, key_of(kbuf, 3), &pin), ENGINE_OK);
+    assert_int_equal(store_small(e, 1000), ENGINE_OK);
+    for (int i = 0; i < PER_PAGE; i++) {
+        assert_true(present(e, i));
+        assert_false(present(e, PER_PAGE + i));
+    }
+    struct engine_stats st;
+    engine_stats(e, &st);
+    assert_int_equal(st.total_malloced, 2 << 20);
+    engine_release(e, pin);
+    engine_destroy(e);
+}
+
+static void
+live_pages_are_not_stolen_with_evictions_off(void **state)
+{
+    struct engine *e = engine_of(2, false);
+    struct engine_stats st;
+    (void)state;
+    fill(e, 0, 2 * PER_PAGE);
+    /* Nothing to steal: the new class takes its first page anyway. */
+    assert_int_equal(store_small(e, 1000), ENGINE_OK);
+    engine_stats(e, &st);
+    assert_int_equal(st.total_malloced, 3 << 20);
+    assert_int_equal(st.evictions, 0);
+    assert_int_equal(st.curr_items, 2 * PER_PAGE + 1);
+    engine_destroy(e);
+}
+
+static void
+expired_page_is_stolen_even_with_evictions_off(void **state)
+{
+    struct engine *e = engine_of(2, false);
+    struct engine_stats st;
+    (void)state;
+    for (int i = 0; i < PER_PAGE; i++) {
+        assert_int_equal(store(e, i, 10), ENGINE_OK);
+    }
+    fill(e, PER_PAGE, 2 * PER_PAGE);
+    engine_debug_advance(e, 20);
+    assert_int_equal(store_small(e, 1000), ENGINE_OK);
+    engine_stats(e, &st);
+    assert_int_equal(st.total_malloced, 2 << 20);
+    assert_int_equal(st.reclaimed, PER_PAGE);
+    assert_int_equal(st.evictions, 0);
+    engine_destroy(e);
+}
+
+static void
+chunked_items_give_their_pages_up(void **state)
+{
+    struct engine *e = engine_of(4, true);
+    struct engine_stats st;
+    char key[16];
+    static char big[1000000];
+    (void)state;
+    memset(big, 'B', sizeof(big));
+    for (int i = 0; i < 3; i++) {
+        struct item *it;
+        snprintf(key, sizeof(key), "big%d", i);
+        assert_int_equal(engine_reserve(e, STORE_SET, slice_make(key, 4), 0, 0,
+                                        sizeof(big), &it),
+                         ENGINE_OK);
+        for (size_t off = 0; off < sizeof(big);) {
+            struct wslice w = engine_wslice(it, off);
+            memcpy(w.ptr, big + off, w.len);
+            off += w.len;
+        }
+        assert_int_equal(engine_commit(e, it, STORE_SET, 0, NULL), ENGINE_OK);
+    }
+    /* Headers took a page, the three values three: memory is full. */
+    engine_stats(e, &st);
+    assert_int_equal(st.total_malloced, 4 << 20);
+    assert_int_equal(store_small(e, 1000), ENGINE_OK);
+    engine_stats(e, &st);
+    assert_int_equal(st.total_malloced, 4 << 20);
+    assert_int_equal(st.evictions, 1);
+    struct item *it;
+    assert_int_equal(engine_get(e, slice_make("big0", 4), &it),
+                     ENGINE_NOT_FOUND);
+    for (int i = 1; i < 3; i++) {
+        struct item_view v;
+        snprintf(key, sizeof(key), "big%d", i);
+        assert_int_equal(engine_get(e, slice_make(key, 4), &it), ENGINE_OK);
+        engine_view(it, &v);
+        assert_int_equal(v.nbytes, sizeof(big));
+        for (size_t k = 0; k < v.nseg; k++) {
+            assert_int_equal(v.segs[k].ptr[0], 'B');
+            assert_int_equal(v.segs[k].ptr[v.segs[k].len - 1], 'B');
+        }
+        engine_release(e, it);
+    }
+    assert_true(present(e, 1000));
+    engine_destroy(e);
+}
+
+static void
+memory_stays_within_the_limit_whatever_the_sizes(void **state)
+{
+    static const size_t sizes[] = {100, 700, 3000, 20000, 150000, 700000};
+    struct engine *e = engine_of(16, true);
+    static char buf[700000];
+    char key[32];
+    struct engine_stats st;
+    unsigned seed = 7;
+    (void)state;
+    memset(buf, 'v', sizeof(buf));
+    for (int i = 0; i < 20000; i++) {
+        unsigned r = (unsigned)rand_r(&seed);
+        /* Which sizes are popular shifts every 4000 stores. */
+        size_t len = sizes[(r % 8 == 0 ? r >> 8 : (unsigned)i / 4000) % 6];
+        struct item *it;
+        snprintf(key, sizeof(key), "m%u", r % 5000);
+        assert_int_equal(engine_reserve(e, STORE_SET,
+                                        slice_make(key, strlen(key)), 0, 0, len,
+                                        &it),
+                         ENGINE_OK);
+        for (size_t off = 0; off < len;) {
+            struct wslice w = engine_wslice(it, off);
+            memcpy(w.ptr, buf, w.len);
+            off += w.len;
+        }
+        assert_int_equal(engine_commit(e, it, STORE_SET, 0, NULL), ENGINE_OK);
+        engine_stats(e, &st);
+        assert_true(st.total_malloced <= 16 << 20);
+        assert_true(present_key(e, key, len));
+        if (i % 500 == 499) {
+            engine_debug_advance(e, 1);
+        }
+    }
+    assert_true(st.slabs_moved > 0);
+    assert_true(st.evictions > 0);
+    engine_destroy(e);
+}
+
+/* ---- rebalancing ---------------------------------------------------- */
+
+static void
+idle_class_gives_pages_to_a_class_that_evicts_young_items(void **state)
+{
+    struct engine *e = engine_of(4, true);
+    unsigned big;
+    unsigned small;
+    struct item *it;
+    char kbuf[16];
+    (void)state;
+    fill(e, 0, 4 * PER_PAGE);
+    assert_int_equal(engine_get(e, key_of(kbuf, 20), &it), ENGINE_OK);
+    big = slab_class_of(&e->slab, it);
+    engine_release(e, it);
+    engine_debug_advance(e, 100);
+    /* The small class steals its first page, then evicts its own items. */
+    for (int i = 0; i < 20000; i++) {
+        assert_int_equal(store_small(e, 1000 + i), ENGINE_OK);
+        if (i % 1000 == 999) {
+            engine_debug_advance(e, 1);
+        }
+    }
+    assert_int_equal(engine_get(e, key_of(kbuf, 1000), &it), ENGINE_NOT_FOUND);
+    assert_int_equal(engine_get(e, key_of(kbuf, 20999), &it), ENGINE_OK);
+    small = slab_class_of(&e->slab, it);
+    engine_release(e, it);
+    /* Old items of the idle class lost their pages but for the last. */
+    assert_int_equal(slab_npages(&e->slab, big), 1);
+    assert_int_equal(slab_npages(&e->slab, small), 3);
+    struct engine_stats st;
+    engine_stats(e, &st);
+    assert_int_equal(st.total_malloced, 4 << 20);
+    assert_int_equal(st.slabs_moved, 3);
+    engine_destroy(e);
+}
+
+static void
+busy_classes_of_similar_age_keep_their_pages(void **state)
+{
+    struct engine *e = engine_of(4, true);
+    struct engine_stats st;
+    (void)state;
+    fill(e, 0, 3 * PER_PAGE);
+    for (int i = 0; i < 5000; i++) {
+        assert_int_equal(store_small(e, 1000 + i), ENGINE_OK);
+    }
+    /* Both evict items of the same age: no page moves. */
+    for (int round = 0; round < 5; round++) {
+        engine_debug_advance(e, 1);
+        fill(e, 100 + round * 20, 100 + round * 20 + 20);
+        for (int i = 0; i < 8000; i++) {
+            assert_int_equal(store_small(e, 10000 + round * 8000 + i),
+                             ENGINE_OK);
+        }
+    }
+    engine_stats(e, &st);
+    assert_int_equal(st.slabs_moved, 0);
+    assert_true(st.evictions > 30000);
+    engine_destroy(e);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(list_keeps_link_order_and_counts),
+        cmocka_unit_test(link_and_unlink_keep_counts),
         cmocka_unit_test(evicts_oldest_item_when_class_is_full),
         cmocka_unit_test(referenced_item_gets_second_chance),
         cmocka_unit_test(item_read_between_stores_survives_many_evictions),
@@ -316,6 +649,21 @@ main(void)
         cmocka_unit_test(disabled_evictions_still_reclaim_expired_items),
         cmocka_unit_test(
             other_classes_still_get_their_first_page_when_memory_is_full),
+        cmocka_unit_test(
+            hand_clears_every_bit_in_one_turn_then_evicts_in_chunk_order),
+        cmocka_unit_test(
+            new_items_land_behind_the_hand_and_leave_first_in_first_out),
+        cmocka_unit_test(hand_skips_items_being_created),
+        cmocka_unit_test(
+            class_with_no_page_steals_one_instead_of_exceeding_the_limit),
+        cmocka_unit_test(page_with_a_pinned_item_is_not_stolen),
+        cmocka_unit_test(live_pages_are_not_stolen_with_evictions_off),
+        cmocka_unit_test(expired_page_is_stolen_even_with_evictions_off),
+        cmocka_unit_test(chunked_items_give_their_pages_up),
+        cmocka_unit_test(memory_stays_within_the_limit_whatever_the_sizes),
+        cmocka_unit_test(
+            idle_class_gives_pages_to_a_class_that_evicts_young_items),
+        cmocka_unit_test(busy_classes_of_similar_age_keep_their_pages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,23 @@ static const unsigned n100_f2_sizes[] = {
     152, 304, 608, 1216, 2432, 4864, 9728, 19456, 38912, 77824, 155648, 524288,
 };
 
+/* slab_init with memcached's class table (-n chunk_min -f factor). */
+static enum slab_status
+init_memcached(struct slab *s, size_t limit, size_t chunk_min, double factor,
+               size_t chunk_max)
+{
+    struct slab_config cfg = {limit, chunk_min, factor, chunk_max, true};
+    return slab_init(s, &cfg);
+}
+
+/* slab_init with the fine class table. */
+static enum slab_status
+init_fine(struct slab *s, size_t limit, size_t chunk_max)
+{
+    struct slab_config cfg = {limit, 48, 1.25, chunk_max, false};
+    return slab_init(s, &cfg);
+}
+
 static void
 check_table(const struct slab *s, const unsigned *sizes, unsigned n)
 {
@@ -31,7 +48,8 @@ default_class_table_matches_memcached(void **state)
 {
     struct slab s;
     (void)state;
-    assert_int_equal(slab_init(&s, 64 << 20, 48, 1.25, 512 << 10), SLAB_OK);
+    assert_int_equal(init_memcached(&s, 64 << 20, 48, 1.25, 512 << 10),
+                     SLAB_OK);
     check_table(&s, default_sizes, 39);
     slab_deinit(&s);
 }
@@ -41,7 +59,8 @@ n100_f2_class_table_matches_memcached(void **state)
 {
     struct slab s;
     (void)state;
-    assert_int_equal(slab_init(&s, 64 << 20, 100, 2.0, 512 << 10), SLAB_OK);
+    assert_int_equal(init_memcached(&s, 64 << 20, 100, 2.0, 512 << 10),
+                     SLAB_OK);
     check_table(&s, n100_f2_sizes, 12);
     slab_deinit(&s);
 }
@@ -51,10 +70,11 @@ small_growth_factor_stops_at_63_classes(void **state)
 {
     struct slab s;
     (void)state;
-    assert_int_equal(slab_init(&s, 64 << 20, 48, 1.05, 512 << 10), SLAB_OK);
-    assert_int_equal(s.nclasses, SLAB_MAX_CLASSES);
-    assert_int_equal(s.classes[SLAB_MAX_CLASSES].size, 512 << 10);
-    for (unsigned id = 2; id < SLAB_MAX_CLASSES; id++) {
+    assert_int_equal(init_memcached(&s, 64 << 20, 48, 1.05, 512 << 10),
+                     SLAB_OK);
+    assert_int_equal(s.nclasses, SLAB_MEMCACHED_MAX_CLASSES);
+    assert_int_equal(s.classes[SLAB_MEMCACHED_MAX_CLASSES].size, 512 << 10);
+    for (unsigned id = 2; id < SLAB_MEMCACHED_MAX_CLASSES; id++) {
         assert_true(s.classes[id].size > s.classes[id - 1].size);
         assert_int_equal(s.classes[id].size % 8, 0);
     }
@@ -66,7 +86,7 @@ page_sized_chunk_max_gives_one_chunk_per_page(void **state)
 {
     struct slab s;
     (void)state;
-    assert_int_equal(slab_init(&s, 64 << 20, 48, 1.25, SLAB_PAGE_SIZE),
+    assert_int_equal(init_memcached(&s, 64 << 20, 48, 1.25, SLAB_PAGE_SIZE),
                      SLAB_OK);
     assert_int_equal(s.classes[s.nclasses].size, SLAB_PAGE_SIZE);
     assert_int_equal(s.classes[s.nclasses].perslab, 1);
@@ -84,9 +104,11 @@ rejects_bad_config(void **state)
 {
     struct slab s;
     (void)state;
-    assert_int_equal(slab_init(&s, 0, 0, 1.25, 512 << 10), SLAB_BAD_CONFIG);
-    assert_int_equal(slab_init(&s, 0, 48, 1.0, 512 << 10), SLAB_BAD_CONFIG);
-    assert_int_equal(slab_init(&s, 0, 48, 1.25, 2 << 20), SLAB_BAD_CONFIG);
+    assert_int_equal(init_memcached(&s, 0, 0, 1.25, 512 << 10),
+                     SLAB_BAD_CONFIG);
+    assert_int_equal(init_memcached(&s, 0, 48, 1.0, 512 << 10),
+                     SLAB_BAD_CONFIG);
+    assert_int_equal(init_memcached(&s, 0, 48, 1.25, 2 << 20), SLAB_BAD_CONFIG);
     slab_deinit(&s);
 }
 
@@ -95,7 +117,8 @@ class_for_picks_smallest_class_that_fits(void **state)
 {
     struct slab s;
     (void)state;
-    assert_int_equal(slab_init(&s, 64 << 20, 48, 1.25, 512 << 10), SLAB_OK);
+    assert_int_equal(init_memcached(&s, 64 << 20, 48, 1.25, 512 << 10),
+                     SLAB_OK);
     assert_int_equal(slab_class_for(&s, 1), 1);
     assert_int_equal(slab_class_for(&s, 96), 1);
     assert_int_equal(slab_class_for(&s, 97), 2);
@@ -124,7 +147,7 @@ memory_limit_caps_pages_of_a_class(void **state)
 {
     struct slab s;
     (void)state;
-    assert_int_equal(slab_init(&s, 4 << 20, 48, 1.25, 512 << 10), SLAB_OK);
+    assert_int_equal(init_memcached(&s, 4 << 20, 48, 1.25, 512 << 10), SLAB_OK);
     size_t n = fill_class(&s, 39);
     assert_int_equal(n, 4 * 2);
     assert_int_equal(slab_total_malloced(&s), 4 << 20);
@@ -133,16 +156,29 @@ memory_limit_caps_pages_of_a_class(void **state)
 }
 
 static void
-every_class_gets_its_first_page_beyond_the_limit(void **state)
+only_a_class_with_no_page_may_go_beyond_the_limit(void **state)
 {
     struct slab s;
     (void)state;
-    assert_int_equal(slab_init(&s, 2 << 20, 48, 1.25, 512 << 10), SLAB_OK);
+    assert_int_equal(init_memcached(&s, 2 << 20, 48, 1.25, 512 << 10), SLAB_OK);
     assert_int_equal(fill_class(&s, 39), 4);
     for (unsigned id = 1; id < 39; id++) {
-        assert_int_equal(fill_class(&s, id), s.classes[id].perslab);
+        assert_int_equal(fill_class(&s, id), 0);
+    }
+    assert_int_equal(slab_total_malloced(&s), 2 << 20);
+    for (unsigned id = 1; id < 39; id++) {
+        size_t n = 0;
+        slab_lock(&s, id);
+        while (slab_alloc_first_page_locked(&s, id) != NULL) {
+            n++;
+        }
+        slab_unlock(&s, id);
+        assert_int_equal(n, s.classes[id].perslab);
     }
     assert_int_equal(slab_total_malloced(&s), (size_t)(2 + 38) << 20);
+    slab_lock(&s, 39);
+    assert_null(slab_alloc_first_page_locked(&s, 39));
+    slab_unlock(&s, 39);
     slab_deinit(&s);
 }
 
@@ -151,7 +187,8 @@ pages_are_taken_lazily(void **state)
 {
     struct slab s;
     (void)state;
-    assert_int_equal(slab_init(&s, 64 << 20, 48, 1.25, 512 << 10), SLAB_OK);
+    assert_int_equal(init_memcached(&s, 64 << 20, 48, 1.25, 512 << 10),
+                     SLAB_OK);
     assert_int_equal(slab_total_malloced(&s), 0);
     slab_lock(&s, 1);
     assert_non_null(slab_alloc_locked(&s, 1));
@@ -165,7 +202,7 @@ zero_limit_means_unlimited(void **state)
 {
     struct slab s;
     (void)state;
-    assert_int_equal(slab_init(&s, 0, 48, 1.25, 512 << 10), SLAB_OK);
+    assert_int_equal(init_memcached(&s, 0, 48, 1.25, 512 << 10), SLAB_OK);
     slab_lock(&s, 39);
     for (int i = 0; i < 20; i++) {
         assert_non_null(slab_alloc_locked(&s, 39));
@@ -180,7 +217,8 @@ freed_chunk_is_reused_first(void **state)
 {
     struct slab s;
     (void)state;
-    assert_int_equal(slab_init(&s, 64 << 20, 48, 1.25, 512 << 10), SLAB_OK);
+    assert_int_equal(init_memcached(&s, 64 << 20, 48, 1.25, 512 << 10),
+                     SLAB_OK);
     slab_lock(&s, 3);
     void *a = slab_alloc_locked(&s, 3);
     void *b = slab_alloc_locked(&s, 3);
@@ -196,7 +234,8 @@ chunks_are_distinct_and_map_back_to_their_class(void **state)
 {
     struct slab s;
     (void)state;
-    assert_int_equal(slab_init(&s, 64 << 20, 48, 1.25, 512 << 10), SLAB_OK);
+    assert_int_equal(init_memcached(&s, 64 << 20, 48, 1.25, 512 << 10),
+                     SLAB_OK);
     for (unsigned id = 1; id <= s.nclasses; id += 5) {
         slab_lock(&s, id);
         for (unsigned i = 0; i < s.classes[id].perslab + 1; i++) {
@@ -213,6 +252,176 @@ chunks_are_distinct_and_map_back_to_their_class(void **state)
     slab_deinit(&s);
 }
 
+/* ---- the fine table ------------------------------------------------ */
+
+static void
+fine_table_rounds_items_up_by_at_most_a_32nd(void **state)
+{
+    struct slab s;
+    (void)state;
+    assert_int_equal(init_fine(&s, 64 << 20, 512 << 10), SLAB_OK);
+    assert_int_equal(s.nclasses, 207);
+    assert_int_equal(s.classes[1].size, SLAB_FINE_MIN);
+    for (unsigned id = 1; id <= 61; id++) {
+        assert_int_equal(s.classes[id].size, SLAB_FINE_MIN + 8 * (id - 1));
+    }
+    for (unsigned id = 2; id <= s.nclasses; id++) {
+        uint32_t prev = s.classes[id - 1].size;
+        uint32_t size = s.classes[id].size;
+        assert_true(size > prev);
+        assert_int_equal(size % 8, 0);
+        /*
+         * An item of prev + 1 bytes wastes 7 bytes up to 512, at most
+         * 1/32 of its size up to 2 KiB, 1/16 above, plus what raising
+         * the size to the page's chunk count adds (1/perslab).
+         */
+        if (prev < 512) {
+            assert_int_equal(size - prev, 8);
+        } else if (prev < 2048) {
+            assert_true(size - prev <= prev / 32);
+        } else {
+            assert_true(size - prev <=
+                        prev / 16 + prev / s.classes[id].perslab + 8);
+        }
+        assert_int_equal(s.classes[id].perslab, SLAB_PAGE_SIZE / size);
+    }
+    /* Each size is the largest with its chunks per page. */
+    for (unsigned id = 1; id < s.nclasses; id++) {
+        uint32_t size = s.classes[id].size;
+        assert_true((size_t)(size + 8) * s.classes[id].perslab >
+                    SLAB_PAGE_SIZE);
+    }
+    assert_int_equal(s.classes[s.nclasses].size, 512 << 10);
+    /* The sizes our items of 30-byte keys and 16 B, 100 B, 1 KiB take. */
+    assert_int_equal(s.classes[slab_class_for(&s, 80)].size, 80);
+    assert_int_equal(s.classes[slab_class_for(&s, 164)].size, 168);
+    assert_int_equal(s.classes[slab_class_for(&s, 1088)].size, 1088);
+    slab_deinit(&s);
+}
+
+static void
+fine_table_ends_at_a_small_chunk_max(void **state)
+{
+    struct slab s;
+    (void)state;
+    assert_int_equal(init_fine(&s, 64 << 20, 16384), SLAB_OK);
+    assert_int_equal(s.classes[s.nclasses].size, 16384);
+    assert_true(s.classes[s.nclasses - 1].size < 16384);
+    assert_int_equal(slab_class_for(&s, 16385), 0);
+    slab_deinit(&s);
+}
+
+/* ---- pages moving between classes ----------------------------------- */
+
+static void
+draining_page_goes_to_the_pool_once_its_chunks_are_back(void **state)
+{
+    struct slab s;
+    char *a[4];
+    (void)state;
+    assert_int_equal(init_memcached(&s, 2 << 20, 48, 1.25, 512 << 10), SLAB_OK);
+    slab_lock(&s, 39);
+    for (int i = 0; i < 4; i++) {
+        a[i] = slab_alloc_locked(&s, 39);
+        assert_non_null(a[i]);
+    }
+    assert_null(slab_alloc_locked(&s, 39));
+    struct slab_page *p = slab_page_of(&s, a[0]);
+    assert_ptr_equal(slab_page_of(&s, a[1]), p);
+    assert_int_equal(slab_npages(&s, 39), 2);
+    slab_free_locked(&s, 39, a[0]);
+    slab_free_locked(&s, 39, a[2]);
+    assert_true(slab_chunk_free_locked(&s, 39, p, 0));
+    assert_false(slab_chunk_free_locked(&s, 39, p, 1));
+    slab_drain_locked(&s, 39, p);
+    assert_ptr_equal(slab_draining_locked(&s, 39), p);
+    /* a[0] left the free list with its page; a[2] (other page) did not. */
+    assert_ptr_equal(slab_alloc_locked(&s, 39), a[2]);
+    assert_null(slab_alloc_locked(&s, 39));
+    assert_int_equal(slab_pool_pages(&s), 0);
+    slab_free_locked(&s, 39, a[1]);
+    assert_null(slab_draining_locked(&s, 39));
+    assert_int_equal(slab_npages(&s, 39), 1);
+    assert_int_equal(slab_pool_pages(&s), 1);
+    slab_unlock(&s, 39);
+    /* Another class gets the page without going over the limit. */
+    slab_lock(&s, 1);
+    char *c = slab_alloc_locked(&s, 1);
+    slab_unlock(&s, 1);
+    assert_ptr_equal(c, p->base);
+    assert_int_equal(slab_class_of(&s, c), 1);
+    assert_int_equal(slab_pool_pages(&s), 0);
+    assert_int_equal(slab_total_malloced(&s), 2 << 20);
+    slab_deinit(&s);
+}
+
+static void
+free_list_unlinks_chunks_from_its_middle(void **state)
+{
+    struct slab s;
+    char *a[6];
+    (void)state;
+    assert_int_equal(init_memcached(&s, 8 << 20, 48, 1.25, 512 << 10), SLAB_OK);
+    slab_lock(&s, 39);
+    for (int i = 0; i < 6; i++) {
+        a[i] = slab_alloc_locked(&s, 39);
+    }
+    /* Free list, newest first: a[4] (page 2), a[3] (page 1), a[0]. */
+    slab_free_locked(&s, 39, a[0]);
+    slab_free_locked(&s, 39, a[3]);
+    slab_free_locked(&s, 39, a[4]);
+    slab_drain_locked(&s, 39, slab_page_of(&s, a[3]));
+    assert_ptr_equal(slab_alloc_locked(&s, 39), a[4]);
+    assert_ptr_equal(slab_alloc_locked(&s, 39), a[0]);
+    slab_unlock(&s, 39);
+    slab_deinit(&s);
+}
+
+static void
+draining_an_empty_page_frees_it_at_once(void **state)
+{
+    struct slab s;
+    (void)state;
+    assert_int_equal(init_fine(&s, 4 << 20, 512 << 10), SLAB_OK);
+    slab_lock(&s, 5);
+    char *a = slab_alloc_locked(&s, 5);
+    struct slab_page *p = slab_page_of(&s, a);
+    slab_free_locked(&s, 5, a);
+    slab_drain_locked(&s, 5, p);
+    assert_int_equal(slab_npages(&s, 5), 0);
+    assert_int_equal(slab_pool_pages(&s), 1);
+    assert_null(slab_draining_locked(&s, 5));
+    /* The class takes its own page back from the pool. */
+    assert_ptr_equal(slab_alloc_locked(&s, 5), p->base);
+    slab_unlock(&s, 5);
+    slab_deinit(&s);
+}
+
+static void
+largest_class_keeps_an_owner_per_chunk(void **state)
+{
+    struct slab s;
+    int owner;
+    (void)state;
+    assert_int_equal(init_fine(&s, 4 << 20, 512 << 10), SLAB_OK);
+    unsigned big = s.nclasses;
+    slab_lock(&s, big);
+    char *a = slab_alloc_locked(&s, big);
+    char *b = slab_alloc_locked(&s, big);
+    struct slab_page *p = slab_page_of(&s, a);
+    assert_ptr_equal(p->owners[0], a);
+    slab_set_owner_locked(&s, b, &owner);
+    assert_ptr_equal(p->owners[1], &owner);
+    /* Value bytes that look like a free mark do not make a chunk free. */
+    memset(b, 0xff, 64);
+    assert_false(slab_chunk_free_locked(&s, big, p, 1));
+    slab_free_locked(&s, big, a);
+    assert_true(slab_chunk_free_locked(&s, big, p, 0));
+    assert_null(p->owners[0]);
+    slab_unlock(&s, big);
+    slab_deinit(&s);
+}
+
 int
 main(void)
 {
@@ -224,11 +433,18 @@ main(void)
         cmocka_unit_test(rejects_bad_config),
         cmocka_unit_test(class_for_picks_smallest_class_that_fits),
         cmocka_unit_test(memory_limit_caps_pages_of_a_class),
-        cmocka_unit_test(every_class_gets_its_first_page_beyond_the_limit),
+        cmocka_unit_test(only_a_class_with_no_page_may_go_beyond_the_limit),
         cmocka_unit_test(pages_are_taken_lazily),
         cmocka_unit_test(zero_limit_means_unlimited),
         cmocka_unit_test(freed_chunk_is_reused_first),
         cmocka_unit_test(chunks_are_distinct_and_map_back_to_their_class),
+        cmocka_unit_test(fine_table_rounds_items_up_by_at_most_a_32nd),
+        cmocka_unit_test(fine_table_ends_at_a_small_chunk_max),
+        cmocka_unit_test(
+            draining_page_goes_to_the_pool_once_its_chunks_are_back),
+        cmocka_unit_test(free_list_unlinks_chunks_from_its_middle),
+        cmocka_unit_test(draining_an_empty_page_frees_it_at_once),
+        cmocka_unit_test(largest_class_keeps_an_owner_per_chunk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -769,20 +769,23 @@ def markdown(res):
         out.append("")
         out.append("| values | key+value B | memoria B/item | memcached "
                    "B/item | memoria overhead | memcached overhead | "
-                   "memoria/memcached |")
-        out.append("|---|---:|---:|---:|---:|---:|---:|")
+                   "overhead memoria/memcached | B/item memoria/memcached |")
+        out.append("|---|---:|---:|---:|---:|---:|---:|---:|")
         for label, row in mem.items():
             a, b = row.get("memoria", {}), row.get("memcached", {})
             payload = a.get("payload_per_item", b.get("payload_per_item"))
-            ratio = "-"
+            ratio = oratio = "-"
             if a.get("status") == "ok" and b.get("status") == "ok":
                 ratio = "%.2f" % (a["rss_per_item"] / b["rss_per_item"])
-            out.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+                oratio = "%.2f" % (a["overhead_per_item"] /
+                                   b["overhead_per_item"])
+            out.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 label, fmt(payload, 1),
                 status_cell(a, fmt(a.get("rss_per_item"), 1)),
                 status_cell(b, fmt(b.get("rss_per_item"), 1)),
                 status_cell(a, fmt(a.get("overhead_per_item"), 1)),
-                status_cell(b, fmt(b.get("overhead_per_item"), 1)), ratio))
+                status_cell(b, fmt(b.get("overhead_per_item"), 1)), oratio,
+                ratio))
         out.append("")
     hr = res.get("hitratio")
     if hr:

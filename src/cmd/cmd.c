@@ -342,6 +342,7 @@ stats_general(struct cmd_ctx *c)
     stat_u64(q, "hash_power_level", es.hash_power_level);
     stat_u64(q, "hash_bytes", es.hash_bytes);
     stat_u64(q, "hash_is_expanding", es.hash_is_expanding);
+    stat_u64(q, "slabs_moved", es.slabs_moved);
     stat_u64(q, "malloc_fails", t.conn_oom);
     stat_u64(q, "bytes", es.bytes);
     stat_u64(q, "curr_items", es.curr_items);

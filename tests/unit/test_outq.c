@@ -1,24 +1,10 @@
 #include "unit.h"
 
+#include "outq_gather.h"
+
 #include "lib/outq.h"
 
 #include <string.h>
-
-/* Gathers everything pending into dst, as writev would send it. */
-static size_t
-gather(const struct outq *q, char *dst, size_t cap)
-{
-    struct iovec iov[64];
-    int n = outq_iov(q, iov, 64);
-    size_t len = 0;
-
-    for (int i = 0; i < n; i++) {
-        assert_true(len + iov[i].iov_len <= cap);
-        memcpy(dst + len, iov[i].iov_base, iov[i].iov_len);
-        len += iov[i].iov_len;
-    }
-    return len;
-}
 
 static void
 consecutive_copies_merge_into_one_segment(void **state)
@@ -50,7 +36,7 @@ references_stay_separate_and_keep_order(void **state)
     outq_copy(&q, "B", 1);
     assert_int_equal(outq_iov(&q, iov, 8), 3);
     assert_ptr_equal(iov[1].iov_base, value);
-    size_t n = gather(&q, out, sizeof(out));
+    size_t n = outq_gather(&q, out, sizeof(out));
     assert_int_equal(n, 11);
     assert_memory_equal(out, "Athe valueB", 11);
     outq_deinit(&q);
@@ -69,7 +55,7 @@ partial_send_resumes_mid_segment(void **state)
     outq_ref(&q, value, 10);
     outq_copy(&q, "\r\n", 2);
     outq_sent(&q, 7);
-    size_t n = gather(&q, out, sizeof(out));
+    size_t n = outq_gather(&q, out, sizeof(out));
     assert_int_equal(n, 9);
     assert_memory_equal(out, "3456789\r\n", 9);
     assert_int_equal(q.sent, 7);
@@ -119,7 +105,7 @@ reserve_and_commit_format_in_place(void **state)
     assert_non_null(p);
     memcpy(p, "12345\r\n", 7);
     outq_commit(&q, 7);
-    assert_int_equal(gather(&q, out, sizeof(out)), 7);
+    assert_int_equal(outq_gather(&q, out, sizeof(out)), 7);
     assert_memory_equal(out, "12345\r\n", 7);
     outq_deinit(&q);
 }

@@ -1,5 +1,7 @@
 #include "unit.h"
 
+#include "outq_gather.h"
+
 #include "lib/outq.h"
 #include "proto/text.h"
 
@@ -727,27 +729,11 @@ fills_every_field_on_each_call(void **state)
 
 /* ---- composing ---------------------------------------------------------- */
 
-/* Gathers everything pending into dst, as writev would send it. */
-static size_t
-gather(const struct outq *q, char *dst, size_t cap)
-{
-    struct iovec iov[64];
-    int n = outq_iov(q, iov, 64);
-    size_t len = 0;
-
-    for (int i = 0; i < n; i++) {
-        assert_true(len + iov[i].iov_len <= cap);
-        memcpy(dst + len, iov[i].iov_base, iov[i].iov_len);
-        len += iov[i].iov_len;
-    }
-    return len;
-}
-
 static void
 assert_queued(struct outq *q, const char *want, size_t nwant)
 {
     char got[1024];
-    size_t n = gather(q, got, sizeof(got));
+    size_t n = outq_gather(q, got, sizeof(got));
 
     assert_false(outq_failed(q));
     assert_int_equal(n, nwant);
@@ -864,7 +850,7 @@ value_header_numbers_parse_back_as_a_cas_command(void **state)
         outq_init(&q);
         text_compose_value(&q, slice_make("rt", 2), flags, nbytes, NULL, 0,
                            true, nums[i]);
-        n = gather(&q, out, sizeof(out));
+        n = outq_gather(&q, out, sizeof(out));
         outq_deinit(&q);
         /* "VALUE rt F N C\r\n\r\n" -> "cas rt F 0 N C\r\n" */
         assert_true(n > 8 && memcmp(out, "VALUE rt ", 9) == 0);

@@ -88,7 +88,7 @@ rel_time(const struct engine *e, int64_t exptime)
         return 1;
     }
     int64_t rel = exptime - e->epoch_unix;
-    return rel > UINT32_MAX ? UINT32_MAX : (uint32_t)rel;
+    return rel > ITEM_EXP_MASK ? ITEM_EXP_MASK : (uint32_t)rel;
 }
 
 /* ---- create / destroy ----------------------------------------------- */
@@ -385,11 +385,24 @@ concat_locked(struct engine *e, struct item *old, struct item *frag,
     return ENGINE_OK;
 }
 
+/*
+ * ms C.. I with a CAS older than the item's: the new value goes in
+ * anyway but is marked stale, keeping the old expiry and token bit.
+ */
+static void
+stale_store(struct item *it, const struct item *old)
+{
+    item_set_exptime(it, item_exptime(old));
+    item_set_state(it, ITEM_EXP_STALE, true);
+    item_set_state(it, ITEM_EXP_TOKEN, item_has_state(old, ITEM_EXP_TOKEN));
+}
+
 static enum engine_status
 store_locked(struct engine *e, struct item *it, struct item *old,
-             enum engine_store_mode mode, uint64_t cas, uint64_t hv,
-             struct item **linked)
+             const struct engine_store *s, uint64_t hv, struct item **linked)
 {
+    enum engine_store_mode mode = s->mode;
+
     *linked = it;
     switch (mode) {
     case STORE_ADD:
@@ -407,14 +420,24 @@ store_locked(struct engine *e, struct item *it, struct item *old,
         if (old == NULL) {
             return ENGINE_NOT_FOUND;
         }
-        if (!e->cfg.cas_enabled || item_cas(old) != cas) {
+        if (!e->cfg.cas_enabled) {
             return ENGINE_EXISTS;
+        }
+        if (item_cas(old) != s->cas) {
+            if (!s->stale_ok || s->cas > item_cas(old)) {
+                return ENGINE_EXISTS;
+            }
+            stale_store(it, old);
         }
         break;
     case STORE_APPEND:
     case STORE_PREPEND:
         if (old == NULL) {
             return ENGINE_NOT_STORED;
+        }
+        /* without CAS (-C) memcached has nothing to compare */
+        if (s->cas_compare && e->cfg.cas_enabled && item_cas(old) != s->cas) {
+            return ENGINE_EXISTS;
         }
         return concat_locked(e, old, it, mode == STORE_APPEND, hv, linked);
     case STORE_SET:
@@ -432,6 +455,15 @@ enum engine_status
 engine_commit(struct engine *e, struct item *it, enum engine_store_mode mode,
               uint64_t cas, uint64_t *cas_out)
 {
+    struct engine_store s = {.mode = mode, .cas = cas};
+
+    return engine_commit_ex(e, it, &s, cas_out);
+}
+
+enum engine_status
+engine_commit_ex(struct engine *e, struct item *it,
+                 const struct engine_store *s, uint64_t *cas_out)
+{
     struct slice key = slice_make(item_key(it), it->nkey);
     uint64_t hv = engine_hash(key);
     enum engine_status st;
@@ -439,7 +471,7 @@ engine_commit(struct engine *e, struct item *it, enum engine_store_mode mode,
 
     hashtable_lock(&e->ht, hv);
     struct item *old = find_live_locked(e, key, hv, &st);
-    st = store_locked(e, it, old, mode, cas, hv, &linked);
+    st = store_locked(e, it, old, s, hv, &linked);
     if (st == ENGINE_OK && cas_out != NULL) {
         *cas_out = item_cas(linked);
     }
@@ -534,15 +566,15 @@ parse_u64(const char *p, size_t len, uint64_t *out)
 /* Writes the new number into `it`, in place or as a replacement item. */
 static enum engine_status
 store_number_locked(struct engine *e, struct item *it, uint64_t hv,
-                    const char *num, size_t len, uint64_t *cas_out)
+                    const char *num, size_t len, struct item **linked)
 {
+    *linked = it;
     if (len <= it->nbytes &&
         atomic_load_explicit(&it->refcount, memory_order_acquire) == 1) {
         memcpy(item_value(it), num, len);
         memset(item_value(it) + len, ' ', it->nbytes - len);
         item_set_cas(it, next_cas(e));
         item_set_time(it, engine_clock(e));
-        *cas_out = item_cas(it);
         return ENGINE_OK;
     }
     struct slice key = slice_make(item_key(it), it->nkey);
@@ -553,20 +585,31 @@ store_number_locked(struct engine *e, struct item *it, uint64_t hv,
     }
     item_write(n, 0, num, len);
     replace_locked(e, it, n, hv, len > it->nbytes);
-    *cas_out = item_cas(n);
-    item_unref(e, n, NULL);
+    item_unref(e, n, NULL); /* still linked: only our creation pin goes */
+    *linked = n;
     return ENGINE_OK;
 }
 
+/*
+ * incr/decr of a live item; *linked is the item now holding the number
+ * (`it`, or its replacement). A CAS test (ma C) comes after the cheap
+ * "cannot be a number" test and before parsing, as in memcached.
+ */
 static enum engine_status
 arith_locked(struct engine *e, struct item *it, uint64_t hv, bool incr,
-             uint64_t delta, uint64_t *result, uint64_t *cas_out)
+             uint64_t delta, const uint64_t *cas, uint64_t *result,
+             struct item **linked)
 {
     uint64_t v;
     char num[24];
 
-    if (item_has(it, ITEM_CHUNKED) ||
-        !parse_u64(item_value(it), it->nbytes, &v)) {
+    if (item_has(it, ITEM_CHUNKED) || it->nbytes == 0) {
+        return ENGINE_NOT_NUMBER;
+    }
+    if (cas != NULL && item_cas(it) != *cas) {
+        return ENGINE_EXISTS;
+    }
+    if (!parse_u64(item_value(it), it->nbytes, &v)) {
         return ENGINE_NOT_NUMBER;
     }
     if (incr) {
@@ -576,7 +619,7 @@ arith_locked(struct engine *e, struct item *it, uint64_t hv, bool incr,
     }
     int len = snprintf(num, sizeof(num), "%" PRIu64, v);
     enum engine_status st =
-        store_number_locked(e, it, hv, num, (size_t)len, cas_out);
+        store_number_locked(e, it, hv, num, (size_t)len, linked);
     if (st == ENGINE_OK) {
         *result = v;
     }
@@ -594,7 +637,11 @@ engine_arith(struct engine *e, struct slice key, bool incr, uint64_t delta,
     hashtable_lock(&e->ht, hv);
     struct item *it = find_live_locked(e, key, hv, &st);
     if (it != NULL) {
-        st = arith_locked(e, it, hv, incr, delta, result, &cas);
+        struct item *linked;
+        st = arith_locked(e, it, hv, incr, delta, NULL, result, &linked);
+        if (st == ENGINE_OK) {
+            cas = item_cas(linked);
+        }
     } else {
         st = ENGINE_NOT_FOUND;
     }
@@ -602,6 +649,285 @@ engine_arith(struct engine *e, struct slice key, bool incr, uint64_t delta,
     if (st == ENGINE_OK && cas_out != NULL) {
         *cas_out = cas;
     }
+    return st;
+}
+
+/* ---- meta commands -------------------------------------------------- */
+
+/*
+ * Remaining TTL as mg/ma report it: -1 without expiry. An expiry this
+ * very request put in the past wraps as memcached's unsigned subtraction
+ * does (t4294967232).
+ */
+static int64_t
+ttl_of(const struct engine *e, const struct item *it)
+{
+    uint32_t exp = item_exptime(it);
+    return exp == 0 ? -1 : (int64_t)(uint32_t)(exp - engine_clock(e));
+}
+
+bool
+engine_binary_key(const struct item *it)
+{
+    return item_has(it, ITEM_BINKEY);
+}
+
+void
+engine_set_binary_key(struct item *it)
+{
+    item_set_iflags(it, ITEM_BINKEY);
+}
+
+/*
+ * mg N: links an empty item for key; NULL if none could be allocated.
+ * Like memcached, it is not marked as having a base64 key even when the
+ * request's key was one.
+ */
+static struct item *
+vivify_locked(struct engine *e, struct slice key, uint64_t hv)
+{
+    struct item *it;
+
+    if (item_create(e, key, 0, 0, 0, &it) != ENGINE_OK) {
+        return NULL;
+    }
+    link_locked(e, it, hv);
+    return it; /* the creation pin is now the caller's */
+}
+
+/* The flag loop of PROTOCOL-META.md 7.3-7.4 over a pinned, linked item. */
+static void
+mget_state_locked(struct engine *e, struct item *it, struct engine_mget *m)
+{
+    bool won = false;
+
+    for (size_t i = 0; i < m->nops; i++) {
+        switch (m->ops[i]) {
+        case EMETA_TOUCH:
+            item_set_exptime(it, rel_time(e, m->touch_exptime));
+            break;
+        case EMETA_VIVIFY:
+            if (m->created) {
+                item_set_exptime(it, rel_time(e, m->vivify_exptime));
+                won = true;
+            }
+            break;
+        case EMETA_RECACHE: {
+            uint32_t exp = item_exptime(it);
+            if (!item_has_state(it, ITEM_EXP_TOKEN) && !m->created &&
+                exp != 0 && exp < rel_time(e, m->recache_exptime)) {
+                won = true;
+            }
+            break;
+        }
+        case EMETA_TTL:
+            m->ttl = ttl_of(e, it);
+            break;
+        }
+    }
+    if (m->no_token) {
+        return;
+    }
+    m->token_seen = item_has_state(it, ITEM_EXP_TOKEN);
+    m->stale = item_has_state(it, ITEM_EXP_STALE);
+    if (m->stale && !m->token_seen) {
+        won = true;
+    }
+    if (won) {
+        item_set_state(it, ITEM_EXP_TOKEN, true);
+    }
+    m->won = won;
+}
+
+enum engine_status
+engine_mget(struct engine *e, struct slice key, struct engine_mget *m,
+            struct item **out)
+{
+    uint64_t hv = engine_hash(key);
+    enum engine_status st = ENGINE_OK;
+
+    m->created = m->fetched = m->token_seen = m->stale = m->won = false;
+    m->last_access = 0;
+    m->ttl = -1;
+    hashtable_lock(&e->ht, hv);
+    struct item *it = find_live_locked(e, key, hv, &st);
+    if (it != NULL && !item_ref(it)) {
+        it = NULL;
+        st = ENGINE_NOT_FOUND;
+    }
+    if (it == NULL && m->vivify) {
+        it = vivify_locked(e, key, hv);
+        if (it != NULL) {
+            m->created = true;
+            st = ENGINE_OK;
+        }
+    }
+    if (it != NULL) {
+        uint32_t now = engine_clock(e);
+        uint32_t time = item_time(it);
+        m->fetched = item_has(it, ITEM_FETCHED);
+        m->last_access = now > time ? now - time : 0;
+        mget_state_locked(e, it, m);
+        if (!m->no_bump) {
+            mark_accessed(it);
+        }
+    }
+    hashtable_unlock(&e->ht, hv);
+    *out = it;
+    return st;
+}
+
+/*
+ * md I: the item stays, marked stale with token-sent cleared and a new
+ * CAS. Rewritten in place when nobody has it pinned (a reader may be
+ * sending its CAS), else replaced by a copy.
+ */
+static enum engine_status
+invalidate_locked(struct engine *e, struct item *it, uint64_t hv,
+                  const struct engine_mdelete *d)
+{
+    if (atomic_load_explicit(&it->refcount, memory_order_acquire) != 1) {
+        struct slice key = slice_make(item_key(it), it->nkey);
+        struct item *n;
+        if (item_create(e, key, item_flags(it), item_exptime(it), it->nbytes,
+                        &n) != ENGINE_OK) {
+            return ENGINE_NO_MEMORY;
+        }
+        item_copy_value(n, 0, it);
+        if (item_has(it, ITEM_BINKEY)) {
+            item_set_iflags(n, ITEM_BINKEY);
+        }
+        replace_locked(e, it, n, hv, false);
+        item_unref(e, n, NULL); /* still linked: only our creation pin goes */
+        it = n;
+    } else {
+        item_set_cas(it, next_cas(e));
+    }
+    if (d->has_exptime) {
+        item_set_exptime(it, rel_time(e, d->exptime));
+    }
+    item_set_state(it, ITEM_EXP_STALE, true);
+    item_set_state(it, ITEM_EXP_TOKEN, false);
+    return ENGINE_OK;
+}
+
+enum engine_status
+engine_mdelete(struct engine *e, struct slice key,
+               const struct engine_mdelete *d)
+{
+    uint64_t hv = engine_hash(key);
+    enum engine_status st;
+
+    hashtable_lock(&e->ht, hv);
+    struct item *it = find_live_locked(e, key, hv, &st);
+    if (it == NULL) {
+        st = ENGINE_NOT_FOUND;
+    } else if (d->cas_compare && item_cas(it) != d->cas) {
+        st = ENGINE_EXISTS;
+    } else if (d->invalidate) {
+        st = invalidate_locked(e, it, hv, d);
+    } else {
+        engine_unlink_locked(e, it, hv, NULL);
+        st = ENGINE_OK;
+    }
+    hashtable_unlock(&e->ht, hv);
+    return st;
+}
+
+/* ma N: links a new item holding `initial`; NULL if it cannot. */
+static struct item *
+vivify_number_locked(struct engine *e, struct slice key, uint64_t initial,
+                     uint64_t hv)
+{
+    char num[24];
+    int len = snprintf(num, sizeof(num), "%" PRIu64, initial);
+    struct item *it;
+
+    if (item_create(e, key, 0, 0, (size_t)len, &it) != ENGINE_OK) {
+        return NULL;
+    }
+    item_write(it, 0, num, (size_t)len);
+    link_locked(e, it, hv);
+    item_unref(e, it, NULL); /* still linked: only our creation pin goes */
+    return it;
+}
+
+enum engine_status
+engine_marith(struct engine *e, struct slice key, struct engine_marith *a)
+{
+    uint64_t hv = engine_hash(key);
+    enum engine_status st;
+    struct item *linked = NULL;
+
+    a->created = false;
+    a->value = 0;
+    a->cas_out = 0;
+    a->ttl = -1;
+    hashtable_lock(&e->ht, hv);
+    struct item *it = find_live_locked(e, key, hv, &st);
+    if (it != NULL) {
+        st = arith_locked(e, it, hv, a->incr, a->delta,
+                          a->cas_compare ? &a->cas : NULL, &a->value, &linked);
+    } else if (!a->vivify) {
+        st = ENGINE_NOT_FOUND;
+    } else {
+        linked = vivify_number_locked(e, key, a->initial, hv);
+        st = linked != NULL ? ENGINE_OK : ENGINE_NOT_STORED;
+        a->created = linked != NULL;
+        a->value = a->initial;
+    }
+    if (st == ENGINE_OK) {
+        for (size_t i = 0; i < a->nops; i++) {
+            switch (a->ops[i]) {
+            case EMETA_TOUCH:
+                item_set_exptime(linked, rel_time(e, a->touch_exptime));
+                break;
+            case EMETA_VIVIFY:
+                if (a->created) {
+                    item_set_exptime(linked, rel_time(e, a->vivify_exptime));
+                }
+                break;
+            case EMETA_RECACHE:
+                break;
+            case EMETA_TTL:
+                a->ttl = ttl_of(e, linked);
+                break;
+            }
+        }
+        a->cas_out = item_cas(linked);
+    }
+    hashtable_unlock(&e->ht, hv);
+    return st;
+}
+
+enum engine_status
+engine_debug(struct engine *e, struct slice key, struct engine_debug *d)
+{
+    uint64_t hv = engine_hash(key);
+    enum engine_status st;
+
+    hashtable_lock(&e->ht, hv);
+    struct item *it = find_live_locked(e, key, hv, &st);
+    if (it != NULL) {
+        uint32_t now = engine_clock(e);
+        uint32_t exp = item_exptime(it);
+        uint32_t time = item_time(it);
+        d->exp = exp == 0 ? -1 : (int64_t)now - (int64_t)exp;
+        d->la = now > time ? now - time : 0;
+        d->cas = item_cas(it);
+        d->fetched = item_has(it, ITEM_FETCHED);
+        d->binary = item_has(it, ITEM_BINKEY);
+        d->size = item_msize(it);
+        d->cls =
+            slab_memcached_class_for(e->cfg.chunk_min, e->cfg.growth_factor,
+                                     e->cfg.slab_chunk_max, d->size);
+        memcpy(d->keybuf, item_key(it), it->nkey);
+        d->key = slice_make(d->keybuf, it->nkey);
+        st = ENGINE_OK;
+    } else {
+        st = ENGINE_NOT_FOUND;
+    }
+    hashtable_unlock(&e->ht, hv);
     return st;
 }
 

@@ -191,6 +191,142 @@ enum engine_status engine_arith(struct engine *e, struct slice key, bool incr,
 enum engine_status engine_touch(struct engine *e, struct slice key,
                                 int64_t exptime);
 
+/* ---- meta commands (PROTOCOL-META.md) ------------------------------ */
+
+/*
+ * The state-changing flags of mg and ma, and the TTL report, in the
+ * order the request listed them: a TTL reported before a touch shows the
+ * old expiry, after it the new one, and mg's recache test sees the expiry
+ * as of its own position.
+ */
+enum engine_meta_op {
+    EMETA_TOUCH,   /* T: new expiry (touch_exptime) */
+    EMETA_VIVIFY,  /* N: expiry of an item this request created */
+    EMETA_RECACHE, /* R: mg only, win if the remaining TTL is below */
+    EMETA_TTL,     /* t: report the remaining TTL here */
+};
+
+#define ENGINE_META_OPS_MAX 4
+
+/* mg. Times are wire values (0, relative seconds, absolute, negative). */
+struct engine_mget {
+    /* in */
+    bool no_bump; /* u: no LRU bump, not marked fetched */
+    bool vivify;  /* N: on a miss, link an empty item */
+    /*
+     * The reply fails part-way (a long opaque): skip the win check that
+     * follows the ops, so no W token is handed out.
+     */
+    bool no_token;
+    int64_t touch_exptime;
+    int64_t vivify_exptime;
+    int64_t recache_exptime;
+    size_t nops;
+    enum engine_meta_op ops[ENGINE_META_OPS_MAX];
+    /* out, on a hit; fetched and last_access as before this request */
+    bool created;         /* linked by this request (N) */
+    bool fetched;         /* h */
+    bool token_seen;      /* Z: some client had already won */
+    bool stale;           /* X */
+    bool won;             /* W: this client wins (and token-sent is now set) */
+    uint32_t last_access; /* l: seconds since last store or touch */
+    int64_t ttl;          /* t: remaining seconds, -1 = no expiry */
+};
+
+/*
+ * mg: engine_get plus the meta state machine (PROTOCOL-META.md 7.3-7.5),
+ * all under the item's lock. ENGINE_OK: *out is pinned (a hit, or an
+ * item N created). Misses as engine_get (a failed vivify is a plain miss).
+ */
+enum engine_status engine_mget(struct engine *e, struct slice key,
+                               struct engine_mget *m, struct item **out);
+
+/* True when the item was stored through a base64 (b) key. */
+bool engine_binary_key(const struct item *it);
+/* Marks a reserved, not yet committed item as having a base64 key. */
+void engine_set_binary_key(struct item *it);
+
+/*
+ * How a meta store (ms) links a reserved item: engine_commit()'s modes,
+ * plus a CAS test for append/prepend and the stale store of ms C.. I.
+ */
+struct engine_store {
+    enum engine_store_mode mode;
+    uint64_t cas;     /* STORE_CAS: the client's unique */
+    bool cas_compare; /* append/prepend: EXISTS unless the item's CAS == cas */
+    /*
+     * STORE_CAS: a cas lower than the item's stores anyway, marked stale,
+     * with the old expiry and token-sent bit.
+     */
+    bool stale_ok;
+};
+
+/* engine_commit() with the options above; same results. */
+enum engine_status engine_commit_ex(struct engine *e, struct item *it,
+                                    const struct engine_store *s,
+                                    uint64_t *cas_out);
+
+/*
+ * md: ENGINE_OK (deleted, or invalidated: marked stale, token-sent
+ * cleared, new CAS, and the new expiry when has_exptime), ENGINE_NOT_FOUND,
+ * or ENGINE_EXISTS (cas_compare and the item's CAS differs).
+ */
+struct engine_mdelete {
+    bool cas_compare;
+    uint64_t cas;
+    bool invalidate;
+    bool has_exptime;
+    int64_t exptime;
+};
+
+enum engine_status engine_mdelete(struct engine *e, struct slice key,
+                                  const struct engine_mdelete *d);
+
+/* ma: engine_arith() plus CAS test, vivify, touch and TTL report. */
+struct engine_marith {
+    /* in */
+    bool incr;
+    uint64_t delta;
+    bool cas_compare; /* EXISTS unless the item's CAS == cas */
+    uint64_t cas;
+    bool vivify; /* N: on a miss, create the item holding initial */
+    uint64_t initial;
+    int64_t touch_exptime;
+    int64_t vivify_exptime;
+    size_t nops; /* EMETA_TOUCH, EMETA_VIVIFY and EMETA_TTL only */
+    enum engine_meta_op ops[ENGINE_META_OPS_MAX];
+    /* out */
+    bool created;
+    uint64_t value; /* the number now stored */
+    uint64_t cas_out;
+    int64_t ttl;
+};
+
+/*
+ * ENGINE_OK (updated or created), ENGINE_NOT_FOUND (miss, no vivify),
+ * ENGINE_EXISTS, ENGINE_NOT_NUMBER, ENGINE_NO_MEMORY (the longer number
+ * did not fit), ENGINE_NOT_STORED (vivify could not allocate).
+ */
+enum engine_status engine_marith(struct engine *e, struct slice key,
+                                 struct engine_marith *a);
+
+/* me: what memcached's meta debug reports; the item is not bumped. */
+struct engine_debug {
+    int64_t exp; /* -1 without expiry, else now - expiry (<= 0) */
+    uint32_t la; /* seconds since last store or touch */
+    uint64_t cas;
+    bool fetched;
+    bool binary;
+    unsigned cls;     /* memcached's slab class id for this item */
+    size_t size;      /* memcached's item size */
+    struct slice key; /* valid until the next engine call: copied out */
+    char keybuf[256];
+};
+
+/* ENGINE_OK or ENGINE_NOT_FOUND. */
+enum engine_status engine_debug(struct engine *e, struct slice key,
+                                struct engine_debug *d);
+
 /*
  * flush_all [delay]: delay <= 0 invalidates every item stored before this
  * call, immediately; delay > 0 (relative or absolute like exptime) makes

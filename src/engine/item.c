@@ -222,7 +222,9 @@ init_item(struct item *it, unsigned iflags, struct slice key, uint32_t flags,
     unsigned char *p = (unsigned char *)it->data;
 
     it->h_next = NULL;
-    item_set_exptime(it, exptime);
+    /* a plain store: a reused chunk's old state bits must go */
+    atomic_store_explicit(&it->exptime, exptime & ITEM_EXP_MASK,
+                          memory_order_relaxed);
     item_set_time(it, 0);
     it->nbytes = (uint32_t)nbytes;
     it->flen = flen;

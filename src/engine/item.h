@@ -21,6 +21,10 @@
  *     only with  0, 1, 2 or 4   no    raw bytes,
  *     ITEM_CAS   bytes (flen)   NUL   no CRLF
  *
+ * exptim also holds two meta-protocol bits (stale, token sent) in its
+ * top bits, see item_exptime(); iflags has ITEM_BINKEY for keys stored
+ * in base64 by meta commands.
+ *
  * so an item takes 24 + (cas ? 8 : 0) + flags bytes + nkey + nbytes,
  * rounded up to its slab class's chunk size. Client flags take the fewest
  * bytes that hold them: none for 0, 1 below 256, 2 below 65536, else 4.
@@ -90,6 +94,7 @@ struct reclaim;
 #define ITEM_FETCHED 0x08u /* read at least once since it was stored */
 #define ITEM_ACTIVE  0x10u /* read since the CLOCK hand last passed */
 #define ITEM_DATA    0x20u /* not an item: a chunked item's last segment */
+#define ITEM_BINKEY  0x40u /* stored by a meta command with a base64 key */
 #define ITEM_FREE    SLAB_MARK_FREE /* on its class's free list (slab.h) */
 
 /* memcached's item header size, used for its "too large" formula. */
@@ -244,17 +249,48 @@ item_chunks(const struct item *it)
  * exptime and time are written under the stripe lock but are relaxed
  * atomics, so that the CLOCK hand may glance at them without it (to skip
  * the lock for an item that is plainly alive).
+ *
+ * The exptime word also carries the two meta-protocol state bits
+ * (PROTOCOL-META.md 7.4), changed only under the stripe lock: an expiry
+ * needs 30 bits (rel_time clamps there: 34 years), so the top two are
+ * free and the header stays 24 bytes.
  */
+#define ITEM_EXP_MASK  0x3fffffffu
+#define ITEM_EXP_STALE 0x80000000u /* invalidated (md I, ms C.. I) */
+#define ITEM_EXP_TOKEN 0x40000000u /* a client was sent the W token */
+
 static inline uint32_t
 item_exptime(const struct item *it)
 {
-    return atomic_load_explicit(&it->exptime, memory_order_relaxed);
+    return atomic_load_explicit(&it->exptime, memory_order_relaxed) &
+           ITEM_EXP_MASK;
 }
 
+/* Replaces the expiry, keeping the state bits. */
 static inline void
 item_set_exptime(struct item *it, uint32_t exptime)
 {
-    atomic_store_explicit(&it->exptime, exptime, memory_order_relaxed);
+    uint32_t old = atomic_load_explicit(&it->exptime, memory_order_relaxed);
+    atomic_store_explicit(&it->exptime,
+                          (old & ~ITEM_EXP_MASK) | (exptime & ITEM_EXP_MASK),
+                          memory_order_relaxed);
+}
+
+static inline bool
+item_has_state(const struct item *it, uint32_t bit)
+{
+    return (atomic_load_explicit(&it->exptime, memory_order_relaxed) & bit) !=
+           0;
+}
+
+static inline void
+item_set_state(struct item *it, uint32_t bit, bool on)
+{
+    if (on) {
+        atomic_fetch_or_explicit(&it->exptime, bit, memory_order_relaxed);
+    } else {
+        atomic_fetch_and_explicit(&it->exptime, ~bit, memory_order_relaxed);
+    }
 }
 
 static inline uint32_t

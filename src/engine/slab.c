@@ -34,9 +34,12 @@ round_up(size_t n, size_t align)
 
 /* ---- class tables --------------------------------------------------- */
 
-/* memcached's table; see slab.h. Returns the class count. */
+/*
+ * memcached's table (see slab.h) into sizes[1..]; returns the class
+ * count. sizes needs SLAB_MEMCACHED_MAX_CLASSES + 1 slots.
+ */
 static unsigned
-build_memcached(struct slab *s, size_t chunk_min, double factor,
+memcached_table(uint32_t *sizes, size_t chunk_min, double factor,
                 size_t chunk_max)
 {
     double limit = (double)chunk_max / factor;
@@ -45,10 +48,37 @@ build_memcached(struct slab *s, size_t chunk_min, double factor,
 
     while (++id < SLAB_MEMCACHED_MAX_CLASSES && (double)size < limit) {
         size = round_up(size, SLAB_ALIGN);
-        s->classes[id].size = (uint32_t)size;
+        sizes[id] = (uint32_t)size;
         size = (size_t)((double)size * factor);
     }
-    s->classes[id].size = (uint32_t)chunk_max;
+    sizes[id] = (uint32_t)chunk_max;
+    return id;
+}
+
+static unsigned
+build_memcached(struct slab *s, size_t chunk_min, double factor,
+                size_t chunk_max)
+{
+    uint32_t sizes[SLAB_MEMCACHED_MAX_CLASSES + 1];
+    unsigned n = memcached_table(sizes, chunk_min, factor, chunk_max);
+
+    for (unsigned id = 1; id <= n; id++) {
+        s->classes[id].size = sizes[id];
+    }
+    return n;
+}
+
+unsigned
+slab_memcached_class_for(size_t chunk_min, double factor, size_t chunk_max,
+                         size_t size)
+{
+    uint32_t sizes[SLAB_MEMCACHED_MAX_CLASSES + 1];
+    unsigned n = memcached_table(sizes, chunk_min, factor, chunk_max);
+    unsigned id = 1;
+
+    while (id < n && size > sizes[id]) {
+        id++;
+    }
     return id;
 }
 

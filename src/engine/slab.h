@@ -142,6 +142,14 @@ void slab_deinit(struct slab *s);
 /* Smallest class whose chunk holds `size` bytes; 0 if none does. */
 unsigned slab_class_for(const struct slab *s, size_t size);
 
+/*
+ * The class memcached's own table (-n chunk_min, -f factor) would give
+ * an item of `size` bytes, whichever table this slab uses: what meta
+ * debug (me) reports as cls. Sizes above the largest class give it.
+ */
+unsigned slab_memcached_class_for(size_t chunk_min, double factor,
+                                  size_t chunk_max, size_t size);
+
 static inline size_t
 slab_chunk_size(const struct slab *s, unsigned id)
 {

@@ -1248,6 +1248,313 @@ client_flags_of_every_width_round_trip(void **state)
     engine_destroy(e);
 }
 
+/* ---- meta commands -------------------------------------------------- */
+
+static void
+mget_ops(struct engine_mget *m, const char *ops)
+{
+    m->nops = 0;
+    for (const char *p = ops; *p != '\0'; p++) {
+        m->ops[m->nops++] = *p == 'T'   ? EMETA_TOUCH
+                            : *p == 'N' ? EMETA_VIVIFY
+                            : *p == 'R' ? EMETA_RECACHE
+                                        : EMETA_TTL;
+    }
+}
+
+static enum engine_status
+mget(struct engine *e, const char *key, struct engine_mget *m)
+{
+    struct item *it = NULL;
+    enum engine_status st = engine_mget(e, s_(key), m, &it);
+    if (st == ENGINE_OK) {
+        engine_release(e, it);
+    }
+    return st;
+}
+
+static void
+mget_vivify_wins_once_and_reports_ttl_in_flag_order(void **state)
+{
+    (void)state;
+    struct engine *e = make_engine(NULL);
+    struct engine_mget m = {.vivify = true, .vivify_exptime = 30};
+
+    mget_ops(&m, "Nt");
+    assert_int_equal(mget(e, "vv", &m), ENGINE_OK);
+    assert_true(m.created && m.won && !m.token_seen && !m.fetched);
+    assert_int_equal(m.ttl, 30);
+
+    struct engine_mget again = {.vivify = true, .vivify_exptime = 30};
+    mget_ops(&again, "tN");
+    assert_int_equal(mget(e, "vv", &again), ENGINE_OK);
+    assert_true(!again.created && !again.won && again.token_seen);
+    assert_true(again.fetched);
+    assert_int_equal(again.ttl, 30);
+
+    /* t before N on a miss: the new item has no expiry yet */
+    struct engine_mget late = {.vivify = true, .vivify_exptime = 30};
+    mget_ops(&late, "tN");
+    assert_int_equal(mget(e, "v2", &late), ENGINE_OK);
+    assert_int_equal(late.ttl, -1);
+
+    /* a fresh store clears the token */
+    assert_int_equal(set(e, "vv", "new"), ENGINE_OK);
+    struct engine_mget plain = {0};
+    assert_int_equal(mget(e, "vv", &plain), ENGINE_OK);
+    assert_false(plain.token_seen || plain.won || plain.stale);
+    engine_destroy(e);
+}
+
+static void
+mget_recache_wins_below_the_threshold_and_touch_applies_in_order(void **state)
+{
+    (void)state;
+    struct engine *e = make_engine(NULL);
+
+    assert_int_equal(store_n(e, STORE_SET, "rr", "abc", 3, 0, 10, 0, NULL),
+                     ENGINE_OK);
+    struct engine_mget hi = {.recache_exptime = 5};
+    mget_ops(&hi, "R");
+    assert_int_equal(mget(e, "rr", &hi), ENGINE_OK);
+    assert_false(hi.won);
+
+    struct engine_mget m = {.recache_exptime = 30};
+    mget_ops(&m, "Rt");
+    assert_int_equal(mget(e, "rr", &m), ENGINE_OK);
+    assert_true(m.won);
+    assert_int_equal(m.ttl, 10);
+    assert_int_equal(mget(e, "rr", &m), ENGINE_OK);
+    assert_true(m.token_seen && !m.won);
+
+    struct engine_mget t = {.touch_exptime = 100};
+    mget_ops(&t, "tT");
+    assert_int_equal(mget(e, "rr", &t), ENGINE_OK);
+    assert_int_equal(t.ttl, 10);
+    mget_ops(&t, "Tt");
+    t.touch_exptime = 50;
+    assert_int_equal(mget(e, "rr", &t), ENGINE_OK);
+    assert_int_equal(t.ttl, 50);
+
+    /* the state bits survive touches and are not part of the expiry */
+    engine_debug_advance(e, 49);
+    struct engine_mget z = {0};
+    mget_ops(&z, "t");
+    assert_int_equal(mget(e, "rr", &z), ENGINE_OK);
+    assert_true(z.token_seen);
+    assert_int_equal(z.ttl, 1);
+    engine_debug_advance(e, 1);
+    assert_int_equal(mget(e, "rr", &z), ENGINE_EXPIRED);
+    engine_destroy(e);
+}
+
+static void
+mget_no_bump_leaves_fetched_clear_and_reports_last_access(void **state)
+{
+    (void)state;
+    struct engine *e = make_engine(NULL);
+    struct engine_mget m = {.no_bump = true};
+
+    assert_int_equal(set(e, "k", "v"), ENGINE_OK);
+    engine_debug_advance(e, 7);
+    assert_int_equal(mget(e, "k", &m), ENGINE_OK);
+    assert_false(m.fetched);
+    assert_int_equal(m.last_access, 7);
+    assert_int_equal(mget(e, "k", &m), ENGINE_OK);
+    assert_false(m.fetched);
+    m.no_bump = false;
+    assert_int_equal(mget(e, "k", &m), ENGINE_OK);
+    assert_false(m.fetched);
+    assert_int_equal(mget(e, "k", &m), ENGINE_OK);
+    assert_true(m.fetched);
+    engine_destroy(e);
+}
+
+static void
+mdelete_invalidates_in_place_or_by_copy_when_pinned(void **state)
+{
+    (void)state;
+    struct engine *e = make_engine(NULL);
+    struct engine_mdelete inval = {
+        .invalidate = true, .has_exptime = true, .exptime = 30};
+    uint64_t cas = 0;
+
+    assert_int_equal(store_n(e, STORE_SET, "foo", "bar", 3, 0, 0, 0, &cas),
+                     ENGINE_OK);
+    struct engine_mdelete wrong = {.cas_compare = true, .cas = cas + 1};
+    assert_int_equal(engine_mdelete(e, s_("foo"), &wrong), ENGINE_EXISTS);
+    assert_int_equal(engine_mdelete(e, s_("foo"), &inval), ENGINE_OK);
+
+    struct engine_mget m = {0};
+    mget_ops(&m, "t");
+    struct item *it = NULL;
+    assert_int_equal(engine_mget(e, s_("foo"), &m, &it), ENGINE_OK);
+    assert_true(m.stale && m.won && !m.token_seen);
+    assert_int_equal(m.ttl, 30);
+    struct item_view v;
+    engine_view(it, &v);
+    assert_true(v.cas > cas);
+    uint64_t stale_cas = v.cas;
+
+    /* pinned now: invalidating again must leave our view untouched */
+    assert_int_equal(engine_mdelete(e, s_("foo"), &inval), ENGINE_OK);
+    engine_view(it, &v);
+    assert_int_equal(v.cas, stale_cas);
+    assert_memory_equal(v.segs[0].ptr, "bar", 3);
+    engine_release(e, it);
+    assert_int_equal(mget(e, "foo", &m), ENGINE_OK);
+    assert_true(m.stale && m.won);
+    assert_int_equal(mget(e, "foo", &m), ENGINE_OK);
+    assert_true(m.stale && m.token_seen && !m.won);
+
+    struct engine_mdelete del = {0};
+    assert_int_equal(engine_mdelete(e, s_("foo"), &del), ENGINE_OK);
+    assert_int_equal(engine_mdelete(e, s_("foo"), &del), ENGINE_NOT_FOUND);
+    engine_destroy(e);
+}
+
+static enum engine_status
+commit_ex(struct engine *e, const char *key, const char *val,
+          const struct engine_store *s, uint64_t *cas_out)
+{
+    struct item *it;
+    size_t len = strlen(val);
+    enum engine_status st =
+        engine_reserve(e, STORE_SET, s_(key), 0, 0, len, &it);
+    if (st != ENGINE_OK) {
+        return st;
+    }
+    write_value(it, val, len);
+    return engine_commit_ex(e, it, s, cas_out);
+}
+
+static void
+stale_cas_store_and_compared_append(void **state)
+{
+    (void)state;
+    struct engine *e = make_engine(NULL);
+    uint64_t old_cas = 0;
+    uint64_t cas = 0;
+
+    assert_int_equal(store_n(e, STORE_SET, "k", "one", 3, 0, 0, 0, &old_cas),
+                     ENGINE_OK);
+    assert_int_equal(store_n(e, STORE_SET, "k", "two", 3, 0, 40, 0, &cas),
+                     ENGINE_OK);
+    struct engine_store older = {.mode = STORE_CAS, .cas = old_cas};
+    assert_int_equal(commit_ex(e, "k", "x", &older, NULL), ENGINE_EXISTS);
+    older.stale_ok = true;
+    assert_int_equal(commit_ex(e, "k", "three", &older, NULL), ENGINE_OK);
+    struct engine_mget m = {0};
+    mget_ops(&m, "t");
+    assert_int_equal(mget(e, "k", &m), ENGINE_OK);
+    assert_true(m.stale && m.won);
+    assert_int_equal(m.ttl, 40); /* the old expiry is kept */
+    struct engine_store newer = {
+        .mode = STORE_CAS, .cas = UINT64_MAX, .stale_ok = true};
+    assert_int_equal(commit_ex(e, "k", "x", &newer, NULL), ENGINE_EXISTS);
+
+    uint64_t now_cas = 0;
+    assert_int_equal(store_n(e, STORE_SET, "a", "1", 1, 0, 0, 0, &now_cas),
+                     ENGINE_OK);
+    struct engine_store app = {
+        .mode = STORE_APPEND, .cas = now_cas + 5, .cas_compare = true};
+    assert_int_equal(commit_ex(e, "a", "2", &app, NULL), ENGINE_EXISTS);
+    app.cas = now_cas;
+    assert_int_equal(commit_ex(e, "a", "2", &app, NULL), ENGINE_OK);
+    struct item_view v;
+    char *got = get(e, "a", &v);
+    assert_string_equal(got, "12");
+    free(got);
+    app.cas_compare = false;
+    assert_int_equal(commit_ex(e, "missing", "2", &app, NULL),
+                     ENGINE_NOT_STORED);
+    engine_destroy(e);
+}
+
+static void
+marith_vivifies_compares_and_touches(void **state)
+{
+    (void)state;
+    struct engine *e = make_engine(NULL);
+    struct engine_marith a = {.incr = true,
+                              .delta = 5,
+                              .vivify = true,
+                              .initial = 42,
+                              .vivify_exptime = 100};
+
+    a.nops = 2;
+    a.ops[0] = EMETA_VIVIFY;
+    a.ops[1] = EMETA_TTL;
+    assert_int_equal(engine_marith(e, s_("n"), &a), ENGINE_OK);
+    assert_true(a.created);
+    assert_int_equal(a.value, 42);
+    assert_int_equal(a.ttl, 100);
+    uint64_t cas = a.cas_out;
+    assert_true(cas != 0);
+
+    struct engine_marith b = {
+        .incr = true, .delta = 5, .cas_compare = true, .cas = cas + 1};
+    assert_int_equal(engine_marith(e, s_("n"), &b), ENGINE_EXISTS);
+    b.cas = cas;
+    b.touch_exptime = 7;
+    b.nops = 2;
+    b.ops[0] = EMETA_TTL;
+    b.ops[1] = EMETA_TOUCH;
+    assert_int_equal(engine_marith(e, s_("n"), &b), ENGINE_OK);
+    assert_false(b.created);
+    assert_int_equal(b.value, 47);
+    assert_int_equal(b.ttl, 100);
+    assert_true(b.cas_out > cas);
+
+    struct engine_marith d = {.incr = false, .delta = 500};
+    d.nops = 1;
+    d.ops[0] = EMETA_TTL;
+    assert_int_equal(engine_marith(e, s_("n"), &d), ENGINE_OK);
+    assert_int_equal(d.value, 0);
+    assert_int_equal(d.ttl, 7);
+
+    struct engine_marith miss = {.incr = true, .delta = 1};
+    assert_int_equal(engine_marith(e, s_("nope"), &miss), ENGINE_NOT_FOUND);
+    assert_int_equal(set(e, "txt", "abc"), ENGINE_OK);
+    assert_int_equal(engine_marith(e, s_("txt"), &miss), ENGINE_NOT_NUMBER);
+    engine_destroy(e);
+}
+
+static void
+debug_reports_memcached_sizes_and_classes(void **state)
+{
+    (void)state;
+    struct engine *e = make_engine(NULL);
+    struct engine_debug d;
+    char big[600];
+
+    memset(big, 'x', sizeof(big));
+    assert_int_equal(engine_debug(e, s_("foo"), &d), ENGINE_NOT_FOUND);
+    assert_int_equal(store_n(e, STORE_SET, "foo", "baz", 3, 0, 25, 0, NULL),
+                     ENGINE_OK);
+    engine_debug_advance(e, 2);
+    assert_int_equal(engine_debug(e, s_("foo"), &d), ENGINE_OK);
+    assert_int_equal(d.exp, -23);
+    assert_int_equal(d.la, 2);
+    assert_false(d.fetched);
+    assert_false(d.binary);
+    /* 48 header + 3 key + 1 + 3 value + 2 + 8 cas = 65: class 1 (96) */
+    assert_int_equal(d.size, 65);
+    assert_int_equal(d.cls, 1);
+    assert_int_equal(d.key.len, 3);
+    assert_memory_equal(d.key.ptr, "foo", 3);
+
+    /* 48 + 3 + 1 + 4 (flags) + 600 + 2 + 8 = 666: memcached's class 10 */
+    assert_int_equal(
+        store_n(e, STORE_SET, "bar", big, sizeof(big), 5, 0, 0, NULL),
+        ENGINE_OK);
+    assert_int_equal(engine_debug(e, s_("bar"), &d), ENGINE_OK);
+    assert_int_equal(d.exp, -1);
+    assert_int_equal(d.size, 666);
+    assert_int_equal(d.cls, 10);
+    engine_destroy(e);
+}
+
 int
 main(void)
 {
@@ -1302,6 +1609,15 @@ main(void)
         cmocka_unit_test(
             class_table_is_fine_unless_memcached_classes_are_asked_for),
         cmocka_unit_test(client_flags_of_every_width_round_trip),
+        cmocka_unit_test(mget_vivify_wins_once_and_reports_ttl_in_flag_order),
+        cmocka_unit_test(
+            mget_recache_wins_below_the_threshold_and_touch_applies_in_order),
+        cmocka_unit_test(
+            mget_no_bump_leaves_fetched_clear_and_reports_last_access),
+        cmocka_unit_test(mdelete_invalidates_in_place_or_by_copy_when_pinned),
+        cmocka_unit_test(stale_cas_store_and_compared_append),
+        cmocka_unit_test(marith_vivifies_compares_and_touches),
+        cmocka_unit_test(debug_reports_memcached_sizes_and_classes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

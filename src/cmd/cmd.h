@@ -74,3 +74,43 @@ void cmd_store_finish(struct cmd_ctx *c, const struct request *req,
 /* Queues the reply to a request that failed to parse. */
 void cmd_text_parse_error(struct cmd_ctx *c, enum parse_status st,
                           const struct request *req);
+
+/* ---- meta commands (cmd/meta_run.c) --------------------------------- */
+
+struct meta_request;
+
+/*
+ * What an ms needs once its data block has arrived; cmd_meta_run() fills
+ * it and the session keeps it (the request's slices die with the input).
+ */
+struct cmd_mset {
+    struct engine_store store;
+    bool quiet;
+    bool binary;
+    uint32_t nbytes; /* the data block, CRLF excluded */
+    uint8_t nechos;
+    char echos[3]; /* 'O', 'k', 'c' in request order */
+    uint8_t nopaque;
+    char opaque[32]; /* the O token, 'O' included */
+};
+
+/*
+ * Runs a parsed meta request. For ms it reserves the item and returns
+ * CMD_DATA with *reserved and *ms set (the session fills the item and
+ * calls cmd_meta_store_finish()), or CMD_SWALLOW with *swallow bytes to
+ * skip after queueing an error.
+ */
+enum cmd_next cmd_meta_run(struct cmd_ctx *c, const struct meta_request *req,
+                           struct item **reserved, struct cmd_mset *ms,
+                           size_t *swallow);
+
+/* ms once its data block is in: commit, or bad data chunk. */
+void cmd_meta_store_finish(struct cmd_ctx *c, const struct cmd_mset *ms,
+                           struct item *it, bool terminated);
+
+/*
+ * Queues the reply to a meta line that failed to parse; returns the
+ * bytes of data block to skip (ms errors memcached swallows), else 0.
+ */
+size_t cmd_meta_parse_error(struct cmd_ctx *c, enum parse_status st,
+                            const struct meta_request *req);

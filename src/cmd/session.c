@@ -3,6 +3,7 @@
 #include "cmd/cmd.h"
 #include "lib/buf.h"
 #include "lib/outq.h"
+#include "proto/meta.h"
 #include "proto/text.h"
 
 #include <stdlib.h>
@@ -28,6 +29,8 @@ struct session {
     enum session_state state;
     /* Data phase: the storage request (its slices are no longer valid). */
     struct request req;
+    bool meta; /* the data block is an ms's: see mset */
+    struct cmd_mset mset;
     struct item *reserved;
     size_t value_off;
     size_t value_len;
@@ -150,7 +153,11 @@ feed_data(struct session *s, struct buf *in)
     struct item *it = s->reserved;
     s->reserved = NULL;
     s->state = S_CMD;
-    cmd_store_finish(&s->ctx, &s->req, it, terminated);
+    if (s->meta) {
+        cmd_meta_store_finish(&s->ctx, &s->mset, it, terminated);
+    } else {
+        cmd_store_finish(&s->ctx, &s->req, it, terminated);
+    }
     return true;
 }
 
@@ -177,6 +184,7 @@ begin_data(struct session *s, const struct request *req, enum cmd_next next,
     s->req.key = slice_make(NULL, 0);
     s->req.keys = slice_make(NULL, 0);
     s->req.args = slice_make(NULL, 0);
+    s->meta = false;
     if (next == CMD_DATA) {
         s->state = S_DATA;
         s->reserved = reserved;
@@ -187,6 +195,58 @@ begin_data(struct session *s, const struct request *req, enum cmd_next next,
         s->state = S_SWALLOW;
         s->swallow = (size_t)req->nbytes + 2;
     }
+}
+
+/* An ms's data phase: into `reserved` (CMD_DATA) or skipped. */
+static void
+begin_meta_data(struct session *s, enum cmd_next next, struct item *reserved,
+                size_t swallow)
+{
+    if (next == CMD_DATA) {
+        s->meta = true;
+        s->state = S_DATA;
+        s->reserved = reserved;
+        s->value_off = 0;
+        s->value_len = s->mset.nbytes;
+        s->term_got = 0;
+    } else if (swallow > 0) {
+        s->state = S_SWALLOW;
+        s->swallow = swallow;
+    }
+}
+
+/*
+ * Runs one meta command line. Returns false, with *stop set, when
+ * session_process() must return (the line is incomplete, or the
+ * connection closes); true to go on with the next request.
+ */
+static bool
+process_meta(struct session *s, struct buf *in, unsigned *nreq,
+             enum session_status *stop)
+{
+    struct meta_request req;
+    size_t used = 0;
+    enum parse_status st = meta_parse(buf_rptr(in), buf_rlen(in), &req, &used);
+
+    if (st == PARSE_AGAIN || st == PARSE_CLOSE) {
+        *stop = st == PARSE_AGAIN ? SESSION_NEED_INPUT : SESSION_CLOSE;
+        return false;
+    }
+    (*nreq)++;
+    if (st != PARSE_OK) {
+        size_t swallow = cmd_meta_parse_error(&s->ctx, st, &req);
+        buf_consume(in, used);
+        begin_meta_data(s, CMD_SWALLOW, NULL, swallow);
+        return true;
+    }
+    struct item *reserved = NULL;
+    size_t swallow = 0;
+    enum cmd_next next =
+        cmd_meta_run(&s->ctx, &req, &reserved, &s->mset, &swallow);
+    /* The request's slices point into `in`: consume only now. */
+    buf_consume(in, used);
+    begin_meta_data(s, next, reserved, swallow);
+    return true;
 }
 
 enum session_status
@@ -210,6 +270,13 @@ session_process(struct session *s, struct buf *in, unsigned max_reqs)
         if (nreq == max_reqs) {
             STATS_INCR(s->ctx.st, conn_yields);
             return SESSION_YIELD;
+        }
+        if (meta_is_meta(buf_rptr(in), buf_rlen(in))) {
+            enum session_status stop;
+            if (!process_meta(s, in, &nreq, &stop)) {
+                return stop;
+            }
+            continue;
         }
 
         struct request req;

@@ -177,3 +177,65 @@ def test_many_pipelined_noreply_sets_then_get(server):
         c.send(b"get pn_%d\r\n" % (n - 1))
         c.expect(b"VALUE pn_%d 0 1\r\nx\r\nEND\r\n" % (n - 1))
         c.assert_quiet(0.1)
+
+
+@pytest.mark.threaded
+def test_meta_commands_from_many_threads(start_server):
+    """mg/ms/md/ma from several threads on overlapping keys: the stale and
+    win bits, invalidation of items others are reading, counters and
+    self-checking values must all stay consistent."""
+    srv = start_server()
+    keys = [b"mt_%d" % i for i in range(16)]
+    with srv.connect() as c:
+        for k in keys:
+            v = make_value(k, 0, random.Random(1))
+            c.send(b"ms %s %d T60\r\n%s\r\n" % (k, len(v), v))
+            assert c.readline() == b"HD"
+        c.send(b"ms mt_n 1\r\n0\r\n")
+        assert c.readline() == b"HD"
+    n, per = 6, 400
+    errors = []
+    incrs = [0] * n
+
+    def worker(t):
+        rnd = random.Random(t)
+        try:
+            with Conn(srv.port) as c:
+                for op in range(per):
+                    k = rnd.choice(keys)
+                    r = rnd.random()
+                    if r < 0.5:
+                        c.send(b"mg %s v k R30 t O%d\r\n" % (k, op))
+                        head = c.readline().split()
+                        assert head[0] == b"VA", head
+                        data = c.read_exact(int(head[1]) + 2)[:-2]
+                        assert head[2] == b"k" + k and head[4] == b"O%d" % op, head
+                        assert set(head[5:]) <= {b"W", b"X", b"Z"}, head
+                        assert not (b"W" in head and b"Z" in head), head
+                        check_value(k, data)
+                    elif r < 0.7:
+                        v = make_value(k, op, rnd)
+                        c.send(b"ms %s %d T60 c\r\n%s\r\n" % (k, len(v), v))
+                        assert c.readline().startswith(b"HD c"), k
+                    elif r < 0.85:
+                        c.send(b"md %s I T30 q\r\nmn\r\n" % k)
+                        assert c.readline() == b"MN"
+                    else:
+                        c.send(b"ma mt_n v\r\n")
+                        head = c.readline().split()
+                        assert head[0] == b"VA", head
+                        assert len(c.readline()) == int(head[1])
+                        incrs[t] += 1
+        except Exception as e:
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(n)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(TIME_LIMIT)
+    assert not errors, errors
+    with srv.connect() as c:
+        c.send(b"mg mt_n v\r\n")
+        head = c.readline().split()
+        assert c.readline() == b"%d" % sum(incrs), head

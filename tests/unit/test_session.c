@@ -254,6 +254,48 @@ counts_commands_in_the_workers_block(void **state)
     assert_int_equal(f->stats.cas_badval, 1);
 }
 
+static void
+meta_commands_split_at_every_byte_give_the_same_replies(void **state)
+{
+    struct fixture *f = *state;
+    const char *req = "ms mk 5 T0 F3 k O1 c\r\nhello\r\nmg mk v f s k\r\n"
+                      "set t 0 0 1\r\nx\r\nmn\r\nma n N0 J9 v\r\n";
+    size_t len = strlen(req);
+
+    for (size_t i = 0; i < len; i++) {
+        feed(f, req + i, 1);
+        assert_int_equal(session_process(f->s, &f->in, 1000),
+                         SESSION_NEED_INPUT);
+    }
+    expect(f, "HD kmk O1 c1\r\nVA 5 f3 s5 kmk\r\nhello\r\nSTORED\r\nMN\r\n"
+              "VA 1\r\n9\r\n");
+}
+
+static void
+meta_set_errors_swallow_the_data_block_only_when_memcached_does(void **state)
+{
+    struct fixture *f = *state;
+
+    /* a flag error swallows the block; a bad datalen does not */
+    run(f, "ms a 3 k k\r\nabc\r\nms a -1\r\nmn\r\nms a 2 q\r\nxyz\r\n"
+           "mg a v\r\n");
+    expect(f, "CLIENT_ERROR duplicate flag\r\n"
+              "CLIENT_ERROR bad command line format\r\nMN\r\n"
+              "CLIENT_ERROR bad data chunk\r\nERROR\r\nEN\r\n");
+    assert_int_equal(f->stats.cmd_set, 1);
+}
+
+static void
+a_meta_value_queued_for_sending_survives_its_replacement(void **state)
+{
+    struct fixture *f = *state;
+
+    run(f, "ms v 3\r\nold\r\nmg v v\r\nms v 3\r\nnew\r\nmd v q\r\n");
+    expect(f, "HD\r\nVA 3\r\nold\r\nHD\r\n");
+    run(f, "mg v v\r\n");
+    expect(f, "EN\r\n");
+}
+
 int
 main(void)
 {
@@ -269,6 +311,9 @@ main(void)
         T(stops_taking_requests_while_too_much_output_is_queued),
         T(quit_closes_after_earlier_replies),
         T(counts_commands_in_the_workers_block),
+        T(meta_commands_split_at_every_byte_give_the_same_replies),
+        T(meta_set_errors_swallow_the_data_block_only_when_memcached_does),
+        T(a_meta_value_queued_for_sending_survives_its_replacement),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

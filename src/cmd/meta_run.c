@@ -1,0 +1,564 @@
+/*
+ * meta_run - runs the meta commands (mg ms md ma mn me) against the
+ * engine and composes their replies. Behaviour: PROTOCOL-META.md.
+ */
+#include "cmd/cmd.h"
+
+#include "cmd/session.h"
+#include "lib/outq.h"
+#include "proto/meta.h"
+#include "proto/text.h"
+
+#include <string.h>
+
+static bool
+has(const struct meta_request *req, char flag)
+{
+    return META_HAS(req, flag);
+}
+
+/*
+ * The flags of mg/ma that change state or report the TTL, in order; with
+ * upto_opaque only those before the O flag (memcached stops its flag loop
+ * at a long opaque).
+ */
+static size_t
+meta_ops(const struct meta_request *req, bool recache, bool upto_opaque,
+         enum engine_meta_op ops[ENGINE_META_OPS_MAX])
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < req->nflags && n < ENGINE_META_OPS_MAX; i++) {
+        if (upto_opaque && req->flags[i].name == 'O') {
+            break;
+        }
+        switch (req->flags[i].name) {
+        case 'T':
+            ops[n++] = EMETA_TOUCH;
+            break;
+        case 'N':
+            ops[n++] = EMETA_VIVIFY;
+            break;
+        case 'R':
+            if (recache) {
+                ops[n++] = EMETA_RECACHE;
+            }
+            break;
+        case 't':
+            ops[n++] = EMETA_TTL;
+            break;
+        default:
+            break;
+        }
+    }
+    return n;
+}
+
+/* The O and k echoes every reply carries, hits or not. */
+static void
+echo_opaque_key(struct meta_line *l, const struct meta_request *req, char flag)
+{
+    if (flag == 'O') {
+        meta_line_token(l, req->opaque);
+    } else if (flag == 'k') {
+        meta_line_key(l, req->key, req->binary);
+    }
+}
+
+/* "<code>[ O..][ k..]": a miss or a refusal. */
+static void
+reply_short(struct cmd_ctx *c, const struct meta_request *req, const char *code)
+{
+    struct meta_line l;
+
+    meta_line_init(&l, code);
+    for (size_t i = 0; i < req->nflags; i++) {
+        echo_opaque_key(&l, req, req->flags[i].name);
+    }
+    meta_compose_line(c->out, &l);
+}
+
+/* ---- mg ------------------------------------------------------------- */
+
+/* A hit with T counts as a touch; everything else, a miss with T too, as a get.
+ */
+static void
+count_get(struct cmd_ctx *c, bool touch, enum engine_status s)
+{
+    if (touch && s == ENGINE_OK) {
+        STATS_INCR(c->st, cmd_touch);
+        STATS_INCR(c->st, touch_hits);
+        return;
+    }
+    STATS_INCR(c->st, cmd_get);
+    if (s == ENGINE_OK) {
+        STATS_INCR(c->st, get_hits);
+        return;
+    }
+    STATS_INCR(c->st, get_misses);
+    if (s == ENGINE_EXPIRED) {
+        STATS_INCR(c->st, get_expired);
+    } else if (s == ENGINE_FLUSHED) {
+        STATS_INCR(c->st, get_flushed);
+    }
+}
+
+static void
+mg_flags(struct meta_line *l, const struct meta_request *req,
+         const struct item_view *v, const struct engine_mget *m, bool binary)
+{
+    for (size_t i = 0; i < req->nflags; i++) {
+        switch (req->flags[i].name) {
+        case 's':
+            meta_line_num(l, 's', v->nbytes);
+            break;
+        case 't':
+            meta_line_ttl(l, 't', m->ttl);
+            break;
+        case 'c':
+            meta_line_num(l, 'c', v->cas);
+            break;
+        case 'f':
+            meta_line_num(l, 'f', v->flags);
+            break;
+        case 'l':
+            meta_line_num(l, 'l', m->last_access);
+            break;
+        case 'h':
+            meta_line_num(l, 'h', m->fetched ? 1 : 0);
+            break;
+        case 'O':
+            meta_line_token(l, req->opaque);
+            break;
+        case 'k':
+            meta_line_key(l, v->key, binary);
+            break;
+        default:
+            break;
+        }
+    }
+    if (m->token_seen) {
+        meta_line_char(l, 'Z');
+    }
+    if (m->stale) {
+        meta_line_char(l, 'X');
+    }
+    if (m->won) {
+        meta_line_char(l, 'W');
+    }
+}
+
+/*
+ * silent: run for the side effects only (the opaque-too-long error comes
+ * after the work, see meta.h).
+ */
+static void
+run_mg(struct cmd_ctx *c, const struct meta_request *req, bool silent)
+{
+    bool touch = has(req, 'T');
+    struct engine_mget m = {
+        .no_bump = has(req, 'u'),
+        .vivify = has(req, 'N'),
+        .touch_exptime = req->exptime,
+        .vivify_exptime = req->vivify,
+        .recache_exptime = req->recache,
+    };
+    struct item *it = NULL;
+
+    m.nops = meta_ops(req, true, silent, m.ops);
+    m.no_token = silent;
+    enum engine_status s = engine_mget(c->srv->engine, req->key, &m, &it);
+    count_get(c, touch, s);
+    if (s != ENGINE_OK) {
+        if (!has(req, 'q') && !silent) {
+            reply_short(c, req, "EN");
+        }
+        return;
+    }
+    if (silent) {
+        engine_release(c->srv->engine, it);
+        return;
+    }
+
+    struct item_view v;
+    struct meta_line l;
+    bool value = has(req, 'v');
+
+    engine_view(it, &v);
+    if (value) {
+        meta_line_init_value(&l, v.nbytes);
+    } else {
+        meta_line_init(&l, "HD");
+    }
+    mg_flags(&l, req, &v, &m, engine_binary_key(it));
+    if (value && v.nbytes > 0) {
+        if (!session_pin_reserve(c->session)) {
+            STATS_INCR(c->st, conn_oom);
+            engine_release(c->srv->engine, it);
+            return;
+        }
+        meta_compose_value(c->out, &l, v.segs, v.nseg);
+        session_pin(c->session, it);
+        return;
+    }
+    if (value) {
+        meta_compose_value(c->out, &l, v.segs, 0);
+    } else {
+        meta_compose_line(c->out, &l);
+    }
+    engine_release(c->srv->engine, it);
+}
+
+/* ---- ms ------------------------------------------------------------- */
+
+static enum engine_store_mode
+ms_mode(char mode)
+{
+    switch (mode) {
+    case 'E':
+        return STORE_ADD;
+    case 'A':
+        return STORE_APPEND;
+    case 'P':
+        return STORE_PREPEND;
+    case 'R':
+        return STORE_REPLACE;
+    default:
+        return STORE_SET;
+    }
+}
+
+static void
+ms_prepare(const struct meta_request *req, struct cmd_mset *ms)
+{
+    enum engine_store_mode mode = ms_mode(req->mode);
+
+    memset(ms, 0, sizeof(*ms));
+    ms->store.mode = mode;
+    if (has(req, 'C')) {
+        if (mode == STORE_SET || mode == STORE_REPLACE) {
+            ms->store.mode = STORE_CAS;
+            ms->store.cas = req->cas;
+            ms->store.stale_ok = has(req, 'I');
+        } else if ((mode == STORE_APPEND || mode == STORE_PREPEND) &&
+                   req->cas != 0) {
+            ms->store.cas = req->cas;
+            ms->store.cas_compare = true;
+        }
+    }
+    ms->quiet = has(req, 'q');
+    ms->binary = req->binary;
+    ms->nbytes = req->datalen;
+    for (size_t i = 0; i < req->nflags; i++) {
+        char f = req->flags[i].name;
+        if ((f == 'O' || f == 'k' || f == 'c') && ms->nechos < 3) {
+            ms->echos[ms->nechos++] = f;
+        }
+    }
+    if (has(req, 'O')) {
+        size_t n = req->opaque.len < sizeof(ms->opaque) ? req->opaque.len
+                                                        : sizeof(ms->opaque);
+        memcpy(ms->opaque, req->opaque.ptr, n);
+        ms->nopaque = (uint8_t)n;
+    }
+}
+
+static enum cmd_next
+run_ms(struct cmd_ctx *c, const struct meta_request *req,
+       struct item **reserved, struct cmd_mset *ms, size_t *swallow)
+{
+    /*
+     * STORE_SET whatever the mode: a failed allocation removes the old
+     * item in every mode (PROTOCOL-META.md 8.2).
+     */
+    enum engine_status s = engine_reserve(c->srv->engine, STORE_SET, req->key,
+                                          has(req, 'F') ? req->client_flags : 0,
+                                          has(req, 'T') ? req->exptime : 0,
+                                          req->datalen, reserved);
+
+    switch (s) {
+    case ENGINE_OK:
+        ms_prepare(req, ms);
+        if (req->binary) {
+            engine_set_binary_key(*reserved);
+        }
+        return CMD_DATA;
+    case ENGINE_TOO_LARGE:
+        STATS_INCR(c->st, store_too_large);
+        text_compose_server_error(c->out, "object too large for cache");
+        break;
+    default:
+        STATS_INCR(c->st, store_no_memory);
+        text_compose_server_error(c->out, "out of memory storing object");
+        break;
+    }
+    *swallow = (size_t)req->datalen + 2;
+    return CMD_SWALLOW;
+}
+
+void
+cmd_meta_store_finish(struct cmd_ctx *c, const struct cmd_mset *ms,
+                      struct item *it, bool terminated)
+{
+    STATS_INCR(c->st, cmd_set);
+    if (!terminated) {
+        engine_abort(c->srv->engine, it);
+        text_compose_client_error(c->out, "bad data chunk");
+        return;
+    }
+
+    char key[256];
+    struct item_view v;
+    engine_view(it, &v);
+    memcpy(key, v.key.ptr, v.key.len);
+    size_t nkey = v.key.len;
+
+    uint64_t cas = 0;
+    enum engine_status s =
+        engine_commit_ex(c->srv->engine, it, &ms->store, &cas);
+    const char *code = "NS";
+    bool is_cas = ms->store.mode == STORE_CAS;
+    switch (s) {
+    case ENGINE_OK:
+        if (is_cas) {
+            STATS_INCR(c->st, cas_hits);
+        }
+        code = "HD";
+        break;
+    case ENGINE_EXISTS:
+        if (is_cas) {
+            STATS_INCR(c->st, cas_badval);
+        }
+        code = "EX";
+        break;
+    case ENGINE_NOT_FOUND:
+        if (is_cas) {
+            STATS_INCR(c->st, cas_misses);
+        }
+        code = "NF";
+        break;
+    default:
+        break;
+    }
+    if (s == ENGINE_OK && ms->quiet) {
+        return;
+    }
+
+    struct meta_line l;
+    meta_line_init(&l, code);
+    for (size_t i = 0; i < ms->nechos; i++) {
+        switch (ms->echos[i]) {
+        case 'O':
+            meta_line_token(&l, slice_make(ms->opaque, ms->nopaque));
+            break;
+        case 'k':
+            meta_line_key(&l, slice_make(key, nkey), ms->binary);
+            break;
+        default:
+            meta_line_num(&l, 'c', s == ENGINE_OK ? cas : 0);
+            break;
+        }
+    }
+    meta_compose_line(c->out, &l);
+}
+
+/* ---- md ------------------------------------------------------------- */
+
+static void
+run_md(struct cmd_ctx *c, const struct meta_request *req)
+{
+    struct engine_mdelete d = {
+        .cas_compare = has(req, 'C'),
+        .cas = req->cas,
+        .invalidate = has(req, 'I'),
+        .has_exptime = has(req, 'I') && has(req, 'T'),
+        .exptime = req->exptime,
+    };
+    enum engine_status s = engine_mdelete(c->srv->engine, req->key, &d);
+
+    switch (s) {
+    case ENGINE_OK:
+        if (!d.invalidate) { /* memcached counts no hit for md I */
+            STATS_INCR(c->st, delete_hits);
+        }
+        if (!has(req, 'q')) {
+            reply_short(c, req, "HD");
+        }
+        break;
+    case ENGINE_NOT_FOUND:
+        STATS_INCR(c->st, delete_misses);
+        reply_short(c, req, "NF");
+        break;
+    case ENGINE_EXISTS:
+        STATS_INCR(c->st, delete_misses);
+        reply_short(c, req, "EX");
+        break;
+    default:
+        text_compose_server_error(c->out, "out of memory");
+        break;
+    }
+}
+
+/* ---- ma ------------------------------------------------------------- */
+
+static void
+ma_reply(struct cmd_ctx *c, const struct meta_request *req,
+         const struct engine_marith *a)
+{
+    char num[24];
+    struct meta_line l;
+    size_t len = 0;
+    uint64_t v = a->value;
+
+    do {
+        num[sizeof(num) - 1 - len++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    if (has(req, 'v')) {
+        meta_line_init_value(&l, len);
+    } else {
+        meta_line_init(&l, "HD");
+    }
+    for (size_t i = 0; i < req->nflags; i++) {
+        switch (req->flags[i].name) {
+        case 'c':
+            meta_line_num(&l, 'c', a->cas_out);
+            break;
+        case 't':
+            meta_line_ttl(&l, 't', a->ttl);
+            break;
+        default:
+            echo_opaque_key(&l, req, req->flags[i].name);
+            break;
+        }
+    }
+    meta_compose_line(c->out, &l);
+    if (has(req, 'v')) {
+        text_compose_number(c->out, a->value);
+    }
+}
+
+/*
+ * silent: as for run_mg, except that an error of the run itself is
+ * still sent; returns true when one was.
+ */
+static bool
+run_ma(struct cmd_ctx *c, const struct meta_request *req, bool silent)
+{
+    bool incr = req->mode != '-';
+    struct engine_marith a = {
+        .incr = incr,
+        .delta = has(req, 'D') ? req->delta : 1,
+        .cas_compare = has(req, 'C') && req->cas != 0,
+        .cas = req->cas,
+        .vivify = has(req, 'N'),
+        .initial = has(req, 'J') ? req->initial : 0,
+        .touch_exptime = req->exptime,
+        .vivify_exptime = req->vivify,
+    };
+
+    a.nops = meta_ops(req, false, silent, a.ops);
+    enum engine_status s = engine_marith(c->srv->engine, req->key, &a);
+    switch (s) {
+    case ENGINE_OK:
+        if (!a.created) {
+            if (incr) {
+                STATS_INCR(c->st, incr_hits);
+            } else {
+                STATS_INCR(c->st, decr_hits);
+            }
+        }
+        if (!silent && (!has(req, 'q') || a.created)) {
+            ma_reply(c, req, &a);
+        }
+        return false;
+    case ENGINE_NOT_FOUND:
+        if (incr) {
+            STATS_INCR(c->st, incr_misses);
+        } else {
+            STATS_INCR(c->st, decr_misses);
+        }
+        if (!silent) {
+            reply_short(c, req, "NF");
+        }
+        return false;
+    case ENGINE_EXISTS:
+        if (!silent) {
+            reply_short(c, req, "EX");
+        }
+        return false;
+    case ENGINE_NOT_NUMBER:
+        text_compose_client_error(
+            c->out, "cannot increment or decrement non-numeric value");
+        return true;
+    case ENGINE_NOT_STORED:
+        text_compose_server_error(c->out, "Out of memory allocating new item");
+        return true;
+    default:
+        text_compose_server_error(c->out, "out of memory");
+        return true;
+    }
+}
+
+/* ---- me, mn --------------------------------------------------------- */
+
+static void
+run_me(struct cmd_ctx *c, const struct meta_request *req)
+{
+    struct engine_debug d;
+
+    STATS_INCR(c->st, cmd_meta);
+    if (engine_debug(c->srv->engine, req->key, &d) != ENGINE_OK) {
+        text_compose_raw(c->out, "EN\r\n", 4);
+        return;
+    }
+    meta_compose_debug(c->out, d.key, d.binary, d.exp, d.la, d.cas, d.fetched,
+                       d.cls, d.size);
+}
+
+enum cmd_next
+cmd_meta_run(struct cmd_ctx *c, const struct meta_request *req,
+             struct item **reserved, struct cmd_mset *ms, size_t *swallow)
+{
+    switch (req->cmd) {
+    case META_GET:
+        run_mg(c, req, false);
+        break;
+    case META_SET:
+        return run_ms(c, req, reserved, ms, swallow);
+    case META_DELETE:
+        run_md(c, req);
+        break;
+    case META_ARITH:
+        run_ma(c, req, false);
+        break;
+    case META_DEBUG:
+        run_me(c, req);
+        break;
+    case META_NOOP:
+    case META_NONE:
+        text_compose_raw(c->out, "MN\r\n", 4);
+        break;
+    }
+    return CMD_NEXT;
+}
+
+size_t
+cmd_meta_parse_error(struct cmd_ctx *c, enum parse_status st,
+                     const struct meta_request *req)
+{
+    if (st == PARSE_CLIENT_ERROR) {
+        /* mg and ma do their work before they notice a long opaque */
+        bool late = req->opaque.len > META_OPAQUE_MAX &&
+                    strcmp(req->error, "opaque token too long") == 0;
+        if (late && req->cmd == META_GET) {
+            run_mg(c, req, true);
+        } else if (late && req->cmd == META_ARITH && run_ma(c, req, true)) {
+            return 0;
+        }
+        text_compose_client_error(c->out, req->error);
+        return req->swallow;
+    }
+    text_compose_reply(c->out, TEXT_ERROR);
+    return 0;
+}

@@ -55,7 +55,7 @@ struct meta_flag {
  *
  * key is the key as the engine sees it: the token itself, or its base64
  * decoding (in keybuf) when `binary` (flag b; me: a bare "b" token).
- * Decoded keys are at most 187 bytes and never empty.
+ * Decoded keys are at most 186 bytes and never empty.
  */
 struct meta_request {
     enum meta_cmd cmd;

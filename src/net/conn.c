@@ -13,7 +13,9 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -104,6 +106,25 @@ conn_free(struct conn *c)
     free(c);
 }
 
+/*
+ * The socket calls, not read/writev: those go through the VFS layer
+ * (fdget_pos, rw_verify_area, the iter wrappers) before reaching the
+ * socket, about 100 ns more per request on loopback. One contiguous
+ * reply, the common case, goes out with sendto(), which also skips
+ * sendmsg's copy of the msghdr.
+ */
+static ssize_t
+send_iov(int fd, const struct iovec *iov, int n)
+{
+    if (n == 1) {
+        return syscall(SYS_sendto, fd, iov[0].iov_base, iov[0].iov_len,
+                       MSG_NOSIGNAL, NULL, 0);
+    }
+    struct msghdr msg = {.msg_iov = (struct iovec *)(uintptr_t)iov,
+                         .msg_iovlen = (size_t)n};
+    return syscall(SYS_sendmsg, fd, &msg, MSG_NOSIGNAL);
+}
+
 /* Writes queued replies: 0 when all sent, 1 when the socket is full. */
 static int
 flush(struct conn *c)
@@ -112,7 +133,7 @@ flush(struct conn *c)
 
     while (outq_pending(&c->out) > 0) {
         int n = outq_iov(&c->out, iov, CONN_IOV_BATCH);
-        ssize_t w = syscall(SYS_writev, c->fd, iov, n);
+        ssize_t w = send_iov(c->fd, iov, n);
         if (w < 0) {
             if (errno == EINTR) {
                 continue;
@@ -177,7 +198,8 @@ read_input(struct conn *c)
         return false;
     }
     size_t room = buf_wlen(&c->in);
-    ssize_t n = syscall(SYS_read, c->fd, buf_wptr(&c->in), room);
+    ssize_t n = syscall(SYS_recvfrom, c->fd, buf_wptr(&c->in), room, 0, NULL,
+                        NULL);
     if (n > 0) {
         buf_commit(&c->in, (size_t)n);
         stats_add(&c->w->stats->bytes_read, (uint64_t)n);

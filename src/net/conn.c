@@ -12,8 +12,8 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdlib.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -198,8 +198,8 @@ read_input(struct conn *c)
         return false;
     }
     size_t room = buf_wlen(&c->in);
-    ssize_t n = syscall(SYS_recvfrom, c->fd, buf_wptr(&c->in), room, 0, NULL,
-                        NULL);
+    ssize_t n =
+        syscall(SYS_recvfrom, c->fd, buf_wptr(&c->in), room, 0, NULL, NULL);
     if (n > 0) {
         buf_commit(&c->in, (size_t)n);
         stats_add(&c->w->stats->bytes_read, (uint64_t)n);

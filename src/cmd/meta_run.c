@@ -549,8 +549,7 @@ cmd_meta_parse_error(struct cmd_ctx *c, enum parse_status st,
 {
     if (st == PARSE_CLIENT_ERROR) {
         /* mg and ma do their work before they notice a long opaque */
-        bool late = req->opaque.len > META_OPAQUE_MAX &&
-                    strcmp(req->error, "opaque token too long") == 0;
+        bool late = req->error == meta_err_opaque;
         if (late && req->cmd == META_GET) {
             run_mg(c, req, true);
         } else if (late && req->cmd == META_ARITH && run_ma(c, req, true)) {

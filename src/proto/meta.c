@@ -55,7 +55,7 @@ static const char ERR_M_LENGTH[] = "incorrect length for M token";
 static const char ERR_INITIAL[] = "invalid numeric initial value";
 static const char ERR_DELTA[] = "invalid numeric delta value";
 static const char ERR_DECODE[] = "error decoding key";
-static const char ERR_OPAQUE[] = "opaque token too long";
+const char meta_err_opaque[] = "opaque token too long";
 static const char ERR_MS_MODE[] = "invalid mode for ms M token";
 static const char ERR_MA_MODE[] = "invalid mode for ma M token";
 static const char ERR_MD_MA_FLAG[] = "invalid or duplicate flag";
@@ -267,7 +267,7 @@ parse_command(const struct line *l, struct meta_request *req)
      * meta.h); everything else in req is already filled in.
      */
     if (req->opaque.len > META_OPAQUE_MAX) {
-        return client_error(req, ERR_OPAQUE);
+        return client_error(req, meta_err_opaque);
     }
     return PARSE_OK;
 }

@@ -91,6 +91,12 @@ struct meta_request {
 };
 
 /*
+ * The error text of an over-long O token (req->error points at it): mg
+ * and ma run before they report it, see struct meta_request.
+ */
+extern const char meta_err_opaque[];
+
+/*
  * True when the line at in[0..len) starts a meta command: its first token
  * is exactly two bytes and the first is 'm' ("mg ", "mn\r\n", "mz\n"...).
  * Needs at least 3 bytes to say yes; text_parse() handles the rest.

@@ -27,8 +27,6 @@
 > lru_crawler metadump 0
 < BADCLASS invalid class id
 # (metadump output is checked by test_admin.py)
-> lru_crawler crawl all
-<~ OK|BUSY currently processing crawler request
 > lru_crawler foo
 < ERROR
 > lru_crawler
@@ -43,3 +41,7 @@
 < CLIENT_ERROR lru crawler disabled
 > lru_crawler enable
 < OK
+# last: a crawl still running when the crawler is disabled makes
+# memcached answer a later crawl with "ERROR an unknown error happened"
+> lru_crawler crawl all
+<~ OK|BUSY currently processing crawler request

@@ -6,6 +6,7 @@
 
 #include "cmd/session.h"
 #include "lib/outq.h"
+#include "proto/lex.h"
 #include "proto/meta.h"
 #include "proto/text.h"
 
@@ -405,17 +406,11 @@ static void
 ma_reply(struct cmd_ctx *c, const struct meta_request *req,
          const struct engine_marith *a)
 {
-    char num[24];
     struct meta_line l;
-    size_t len = 0;
-    uint64_t v = a->value;
 
-    do {
-        num[sizeof(num) - 1 - len++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
     if (has(req, 'v')) {
-        meta_line_init_value(&l, len);
+        char num[LEX_U64_DIGITS];
+        meta_line_init_value(&l, (size_t)(lex_put_u64(num, a->value) - num));
     } else {
         meta_line_init(&l, "HD");
     }

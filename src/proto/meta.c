@@ -3,6 +3,7 @@
 #include "lib/base64.h"
 #include "lib/outq.h"
 #include "lib/slice.h"
+#include "proto/lex.h"
 #include "proto/number.h"
 #include "proto/text.h"
 
@@ -39,8 +40,6 @@
  * From step 7 on, an ms error swallows the data block (req->swallow).
  */
 
-/* memcached's 24 token slots, minus the terminator it keeps in one. */
-#define META_TOKENS_MAX   23
 /* memcached's MFLAG_MAX_OPT_LENGTH (20) less its terminator token. */
 #define META_TOKENS_LIMIT 19
 
@@ -68,12 +67,6 @@ static const char ERR_MD_MA_FLAG[] = "invalid or duplicate flag";
      META_BIT('D') | META_BIT('F') | META_BIT('I') | META_BIT('J') | \
      META_BIT('L') | META_BIT('M') | META_BIT('N') | META_BIT('O') | \
      META_BIT('P') | META_BIT('R') | META_BIT('T'))
-
-/* One command line, cut into tokens. */
-struct line {
-    struct slice tok[META_TOKENS_MAX];
-    size_t ntok;
-};
 
 /* ---- flags -------------------------------------------------------------- */
 
@@ -110,7 +103,7 @@ decode_key(struct meta_request *req, struct slice token)
  * memcached gives mg and ms.
  */
 static const char *
-read_flags(const struct line *l, size_t first, struct meta_request *req)
+read_flags(const struct lex_line *l, size_t first, struct meta_request *req)
 {
     const char *err = ERR_FORMAT; /* what a bad F reports */
     bool failed = false;
@@ -231,7 +224,7 @@ read_datalen(struct slice t, uint32_t *out)
 
 /* mg ms md ma: steps 2 to 9 of the comment at the top. */
 static enum parse_status
-parse_command(const struct line *l, struct meta_request *req)
+parse_command(const struct lex_line *l, struct meta_request *req)
 {
     bool set = req->cmd == META_SET;
     size_t first = set ? 3 : 2;
@@ -277,7 +270,7 @@ parse_command(const struct line *l, struct meta_request *req)
  * Every failure has the one text.
  */
 static enum parse_status
-parse_debug(const struct line *l, struct meta_request *req)
+parse_debug(const struct lex_line *l, struct meta_request *req)
 {
     if (l->ntok < 2 || l->tok[1].len > META_KEY_MAX) {
         return client_error(req, ERR_FORMAT);
@@ -291,7 +284,7 @@ parse_debug(const struct line *l, struct meta_request *req)
 }
 
 static enum parse_status
-parse_line(const struct line *l, struct meta_request *req)
+parse_line(const struct lex_line *l, struct meta_request *req)
 {
     static const enum meta_cmd by_letter[] = {
         ['g'] = META_GET,   ['s'] = META_SET,  ['d'] = META_DELETE,
@@ -320,28 +313,6 @@ parse_line(const struct line *l, struct meta_request *req)
     }
     req->cmd = by_letter[c];
     return parse_command(l, req);
-}
-
-/* ---- line framing (as text.c) ------------------------------------------- */
-
-static void
-tokenize(const char *p, const char *end, struct line *l)
-{
-    l->ntok = 0;
-    while (l->ntok < META_TOKENS_MAX) {
-        const char *start;
-        while (p < end && *p == ' ') {
-            p++;
-        }
-        if (p == end) {
-            return;
-        }
-        start = p;
-        while (p < end && *p != ' ') {
-            p++;
-        }
-        l->tok[l->ntok++] = slice_make(start, (size_t)(p - start));
-    }
 }
 
 /* Every field but the flag array and keybuf, which only grow as used. */
@@ -395,10 +366,9 @@ meta_is_meta(const char *in, size_t len)
 enum parse_status
 meta_parse(const char *in, size_t len, struct meta_request *req, size_t *used)
 {
-    const char *nl = len > 0 ? memchr(in, '\n', len) : NULL;
-    const char *nul;
-    size_t n;
-    struct line l;
+    size_t n = 0;
+    const char *nl = lex_find_line(in, len, &n);
+    struct lex_line l;
     enum parse_status st;
 
     request_init(req);
@@ -406,15 +376,7 @@ meta_parse(const char *in, size_t len, struct meta_request *req, size_t *used)
     if (nl == NULL) {
         return len > TEXT_LINE_MAX ? PARSE_CLOSE : PARSE_AGAIN;
     }
-    n = (size_t)(nl - in);
-    if (n > 1 && in[n - 1] == '\r') {
-        n--;
-    }
-    nul = memchr(in, '\0', n);
-    if (nul != NULL) {
-        n = (size_t)(nul - in);
-    }
-    tokenize(in, in + n, &l);
+    lex_tokenize(in, in + n, &l);
     st = parse_line(&l, req);
     if (st == PARSE_ERROR) {
         req->cmd = META_NONE;
@@ -428,43 +390,14 @@ meta_parse(const char *in, size_t len, struct meta_request *req, size_t *used)
 
 /* ---- composing replies -------------------------------------------------- */
 
-/* Longest decimal uint64_t. */
-#define META_U64_DIGITS 20
-
-static char *
-put_u64(char *p, uint64_t v)
-{
-    char tmp[META_U64_DIGITS];
-    size_t n = 0;
-
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    while (n > 0) {
-        *p++ = tmp[--n];
-    }
-    return p;
-}
-
 static char *
 put_s64(char *p, int64_t v)
 {
     if (v < 0) {
         *p++ = '-';
-        return put_u64(p, 0 - (uint64_t)v);
+        return lex_put_u64(p, 0 - (uint64_t)v);
     }
-    return put_u64(p, (uint64_t)v);
-}
-
-/* An empty slice may have a NULL ptr, which memcpy must not see. */
-static char *
-put_mem(char *p, const void *src, size_t len)
-{
-    if (len > 0) {
-        memcpy(p, src, len);
-    }
-    return p + len;
+    return lex_put_u64(p, (uint64_t)v);
 }
 
 /*
@@ -501,25 +434,25 @@ void
 meta_line_init_value(struct meta_line *l, size_t nbytes)
 {
     l->len = 0;
-    line_done(l, put_u64(put_mem(l->buf, "VA ", 3), nbytes));
+    line_done(l, lex_put_u64(lex_put_mem(l->buf, "VA ", 3), nbytes));
 }
 
 void
 meta_line_num(struct meta_line *l, char flag, uint64_t v)
 {
-    char *p = line_room(l, 2 + META_U64_DIGITS);
+    char *p = line_room(l, 2 + LEX_U64_DIGITS);
 
     if (p != NULL) {
         p[0] = ' ';
         p[1] = flag;
-        line_done(l, put_u64(p + 2, v));
+        line_done(l, lex_put_u64(p + 2, v));
     }
 }
 
 void
 meta_line_ttl(struct meta_line *l, char flag, int64_t v)
 {
-    char *p = line_room(l, 3 + META_U64_DIGITS);
+    char *p = line_room(l, 3 + LEX_U64_DIGITS);
 
     if (p != NULL) {
         p[0] = ' ';
@@ -541,9 +474,9 @@ meta_line_key(struct meta_line *l, struct slice key, bool binary)
     *p++ = 'k';
     if (binary) {
         p += base64_encode(key.ptr, key.len, p, nkey);
-        p = put_mem(p, " b", 2);
+        p = lex_put_mem(p, " b", 2);
     } else {
-        p = put_mem(p, key.ptr, key.len);
+        p = lex_put_mem(p, key.ptr, key.len);
     }
     line_done(l, p);
 }
@@ -555,7 +488,7 @@ meta_line_token(struct meta_line *l, struct slice token)
 
     if (p != NULL) {
         *p = ' ';
-        line_done(l, put_mem(p + 1, token.ptr, token.len));
+        line_done(l, lex_put_mem(p + 1, token.ptr, token.len));
     }
 }
 
@@ -580,8 +513,8 @@ meta_compose_line(struct outq *q, const struct meta_line *l)
     if (start == NULL) {
         return;
     }
-    p = put_mem(start, l->buf, l->len);
-    p = put_mem(p, "\r\n", 2);
+    p = lex_put_mem(start, l->buf, l->len);
+    p = lex_put_mem(p, "\r\n", 2);
     outq_commit(q, (size_t)(p - start));
 }
 
@@ -609,24 +542,25 @@ meta_compose_debug(struct outq *q, struct slice key, bool binary, int64_t exp,
     static const char fixed[] = "ME  exp= la= cas= fetch=yes cls= size=\r\n";
     size_t nkey = binary ? base64_encoded_len(key.len) : key.len;
     char *start = outq_reserve(q, sizeof(fixed) + nkey +
-                                      5 * (size_t)(1 + META_U64_DIGITS));
+                                      5 * (size_t)(1 + LEX_U64_DIGITS));
     char *p;
 
     if (start == NULL) {
         return;
     }
-    p = put_mem(start, "ME ", 3);
+    p = lex_put_mem(start, "ME ", 3);
     if (binary) {
         p += base64_encode(key.ptr, key.len, p, nkey);
     } else {
-        p = put_mem(p, key.ptr, key.len);
+        p = lex_put_mem(p, key.ptr, key.len);
     }
-    p = put_s64(put_mem(p, " exp=", 5), exp);
-    p = put_u64(put_mem(p, " la=", 4), la);
-    p = put_u64(put_mem(p, " cas=", 5), cas);
-    p = fetched ? put_mem(p, " fetch=yes", 10) : put_mem(p, " fetch=no", 9);
-    p = put_u64(put_mem(p, " cls=", 5), cls);
-    p = put_u64(put_mem(p, " size=", 6), size);
-    p = put_mem(p, "\r\n", 2);
+    p = put_s64(lex_put_mem(p, " exp=", 5), exp);
+    p = lex_put_u64(lex_put_mem(p, " la=", 4), la);
+    p = lex_put_u64(lex_put_mem(p, " cas=", 5), cas);
+    p = fetched ? lex_put_mem(p, " fetch=yes", 10)
+                : lex_put_mem(p, " fetch=no", 9);
+    p = lex_put_u64(lex_put_mem(p, " cls=", 5), cls);
+    p = lex_put_u64(lex_put_mem(p, " size=", 6), size);
+    p = lex_put_mem(p, "\r\n", 2);
     outq_commit(q, (size_t)(p - start));
 }

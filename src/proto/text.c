@@ -2,6 +2,7 @@
 
 #include "lib/outq.h"
 #include "lib/slice.h"
+#include "proto/lex.h"
 #include "proto/number.h"
 
 #include <assert.h>
@@ -21,12 +22,10 @@
  * The line ends at the first '\n'; a '\r' before it is dropped, and an
  * embedded NUL ends the line early (memcached handles it as a C string).
  * Tokens are runs of non-space bytes (only 0x20 separates). At most
- * TEXT_TOKENS_MAX are cut; anything after them is left in one piece, and
- * only the get family reads it (as more keys).
+ * LEX_TOKENS_MAX are cut; anything after them is left in one piece, and
+ * only the get family reads it (as more keys). lex.c does the cutting.
  */
 
-/* memcached's 24 token slots, minus the terminator it keeps in one. */
-#define TEXT_TOKENS_MAX     23
 /* A long unterminated line may start with this many spaces, then "get ". */
 #define TEXT_GET_SPACES_MAX 100
 
@@ -37,14 +36,7 @@ static const char ERR_DELETE[] =
 static const char ERR_EXPTIME[] = "invalid exptime argument";
 static const char ERR_DELTA[] = "invalid numeric delta argument";
 
-/* One command line, cut into tokens. */
-struct line {
-    struct slice tok[TEXT_TOKENS_MAX];
-    size_t ntok;
-    const char *end; /* just past the line's last byte */
-};
-
-typedef enum parse_status (*parse_args_fn)(const struct line *l,
+typedef enum parse_status (*parse_args_fn)(const struct lex_line *l,
                                            struct request *req);
 
 struct command {
@@ -67,7 +59,7 @@ client_error(struct request *req, const char *msg)
 
 /* memcached's set_noreply_maybe: the last cut token is exactly "noreply". */
 static bool
-ends_in_noreply(const struct line *l)
+ends_in_noreply(const struct lex_line *l)
 {
     return slice_eq_str(l->tok[l->ntok - 1], "noreply");
 }
@@ -90,7 +82,7 @@ trim_spaces(const char *p, const char *end)
  * fails the whole command (memcached discards what it gathered).
  */
 static enum parse_status
-parse_retrieval(const struct line *l, struct request *req)
+parse_retrieval(const struct lex_line *l, struct request *req)
 {
     size_t first = 1;
     struct slice rest;
@@ -122,7 +114,7 @@ parse_retrieval(const struct line *l, struct request *req)
  * A trailing token other than "noreply" is ignored.
  */
 static enum parse_status
-parse_storage(const struct line *l, struct request *req)
+parse_storage(const struct lex_line *l, struct request *req)
 {
     int64_t nbytes;
 
@@ -151,7 +143,7 @@ parse_storage(const struct line *l, struct request *req)
  * The usage check comes before the key-length check.
  */
 static enum parse_status
-parse_delete(const struct line *l, struct request *req)
+parse_delete(const struct lex_line *l, struct request *req)
 {
     req->key = l->tok[1];
     if (l->ntok > 2) {
@@ -170,7 +162,7 @@ parse_delete(const struct line *l, struct request *req)
 
 /* incr|decr <key> <delta> [noreply] */
 static enum parse_status
-parse_arith(const struct line *l, struct request *req)
+parse_arith(const struct lex_line *l, struct request *req)
 {
     req->noreply = ends_in_noreply(l);
     req->key = l->tok[1];
@@ -185,7 +177,7 @@ parse_arith(const struct line *l, struct request *req)
 
 /* touch <key> <exptime> [noreply] */
 static enum parse_status
-parse_touch(const struct line *l, struct request *req)
+parse_touch(const struct lex_line *l, struct request *req)
 {
     req->noreply = ends_in_noreply(l);
     req->key = l->tok[1];
@@ -203,7 +195,7 @@ parse_touch(const struct line *l, struct request *req)
  * "flush_all" or "flush_all noreply"; a third token is ignored.
  */
 static enum parse_status
-parse_flush_all(const struct line *l, struct request *req)
+parse_flush_all(const struct lex_line *l, struct request *req)
 {
     req->noreply = ends_in_noreply(l);
     if (l->ntok != (req->noreply ? 2 : 1) &&
@@ -215,7 +207,7 @@ parse_flush_all(const struct line *l, struct request *req)
 
 /* verbosity <level> [noreply]; a third token is ignored. */
 static enum parse_status
-parse_verbosity(const struct line *l, struct request *req)
+parse_verbosity(const struct lex_line *l, struct request *req)
 {
     req->noreply = ends_in_noreply(l);
     if (!num_parse_u32(l->tok[1], &req->level)) {
@@ -226,7 +218,7 @@ parse_verbosity(const struct line *l, struct request *req)
 
 /* version, quit: extra tokens are ignored. */
 static enum parse_status
-parse_nothing(const struct line *l, struct request *req)
+parse_nothing(const struct lex_line *l, struct request *req)
 {
     (void)l;
     (void)req;
@@ -235,7 +227,7 @@ parse_nothing(const struct line *l, struct request *req)
 
 /* stats, shutdown: cmd/ reads the sub-command from the rest of the line. */
 static enum parse_status
-parse_rest(const struct line *l, struct request *req)
+parse_rest(const struct lex_line *l, struct request *req)
 {
     req->args = trim_spaces(l->tok[0].ptr + l->tok[0].len, l->end);
     return PARSE_OK;
@@ -293,28 +285,7 @@ static const struct command commands[] = {
 #undef TEXT_CMD
 #undef TEXT_ANY
 
-/* ---- line framing ------------------------------------------------------ */
-
-static void
-tokenize(const char *p, const char *end, struct line *l)
-{
-    l->ntok = 0;
-    l->end = end;
-    while (l->ntok < TEXT_TOKENS_MAX) {
-        const char *start;
-        while (p < end && *p == ' ') {
-            p++;
-        }
-        if (p == end) {
-            return;
-        }
-        start = p;
-        while (p < end && *p != ' ') {
-            p++;
-        }
-        l->tok[l->ntok++] = slice_make(start, (size_t)(p - start));
-    }
-}
+/* ---- dispatch ----------------------------------------------------------- */
 
 static const struct command *
 find_command(struct slice name)
@@ -335,7 +306,7 @@ find_command(struct slice name)
  * names starting with m (meta), were already answered with ERROR.
  */
 static bool
-is_http(const struct line *l)
+is_http(const struct lex_line *l)
 {
     struct slice name = l->tok[0];
     struct slice last = l->tok[l->ntok - 1];
@@ -361,7 +332,7 @@ is_http(const struct line *l)
 }
 
 static enum parse_status
-parse_line(const struct line *l, struct request *req)
+parse_line(const struct lex_line *l, struct request *req)
 {
     const struct command *cmd;
     enum parse_status st;
@@ -411,10 +382,9 @@ unterminated(const char *in, size_t len)
 enum parse_status
 text_parse(const char *in, size_t len, struct request *req, size_t *used)
 {
-    const char *nl = len > 0 ? memchr(in, '\n', len) : NULL;
-    const char *nul;
-    size_t n;
-    struct line l;
+    size_t n = 0;
+    const char *nl = lex_find_line(in, len, &n);
+    struct lex_line l;
     enum parse_status st;
 
     memset(req, 0, sizeof(*req));
@@ -422,15 +392,7 @@ text_parse(const char *in, size_t len, struct request *req, size_t *used)
     if (nl == NULL) {
         return unterminated(in, len);
     }
-    n = (size_t)(nl - in);
-    if (n > 1 && in[n - 1] == '\r') {
-        n--;
-    }
-    nul = memchr(in, '\0', n);
-    if (nul != NULL) {
-        n = (size_t)(nul - in);
-    }
-    tokenize(in, in + n, &l);
+    lex_tokenize(in, in + n, &l);
     st = parse_line(&l, req);
     if (st != PARSE_CLOSE) {
         *used = (size_t)(nl - in) + 1;
@@ -469,32 +431,6 @@ static const struct slice replies[] = {
 #undef TEXT_REPLY_SLICE
 };
 
-/* Longest decimal uint64_t. */
-#define TEXT_U64_DIGITS 20
-
-static char *
-put_mem(char *p, const void *src, size_t len)
-{
-    memcpy(p, src, len);
-    return p + len;
-}
-
-static char *
-put_u64(char *p, uint64_t v)
-{
-    char tmp[TEXT_U64_DIGITS];
-    size_t n = 0;
-
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    while (n > 0) {
-        *p++ = tmp[--n];
-    }
-    return p;
-}
-
 static char *
 put_crlf(char *p)
 {
@@ -517,11 +453,11 @@ put_line(struct outq *q, const char *word, size_t nword, const char *a,
     if (start == NULL) {
         return;
     }
-    p = put_mem(start, word, nword);
-    p = put_mem(p, a, na);
+    p = lex_put_mem(start, word, nword);
+    p = lex_put_mem(p, a, na);
     if (b != NULL) {
         *p++ = ' ';
-        p = put_mem(p, b, nb);
+        p = lex_put_mem(p, b, nb);
     }
     p = put_crlf(p);
     outq_commit(q, (size_t)(p - start));
@@ -560,22 +496,22 @@ text_compose_value(struct outq *q, struct slice key, uint32_t flags,
 {
     static const char word[] = "VALUE ";
     size_t max =
-        sizeof(word) - 1 + key.len + 3 * (size_t)(1 + TEXT_U64_DIGITS) + 2;
+        sizeof(word) - 1 + key.len + 3 * (size_t)(1 + LEX_U64_DIGITS) + 2;
     char *start = outq_reserve(q, max);
     char *p;
 
     if (start == NULL) {
         return;
     }
-    p = put_mem(start, word, sizeof(word) - 1);
-    p = put_mem(p, key.ptr, key.len);
+    p = lex_put_mem(start, word, sizeof(word) - 1);
+    p = lex_put_mem(p, key.ptr, key.len);
     *p++ = ' ';
-    p = put_u64(p, flags);
+    p = lex_put_u64(p, flags);
     *p++ = ' ';
-    p = put_u64(p, nbytes);
+    p = lex_put_u64(p, nbytes);
     if (with_cas) {
         *p++ = ' ';
-        p = put_u64(p, cas);
+        p = lex_put_u64(p, cas);
     }
     p = put_crlf(p);
     outq_commit(q, (size_t)(p - start));
@@ -588,13 +524,13 @@ text_compose_value(struct outq *q, struct slice key, uint32_t flags,
 void
 text_compose_number(struct outq *q, uint64_t n)
 {
-    char *start = outq_reserve(q, TEXT_U64_DIGITS + 2);
+    char *start = outq_reserve(q, LEX_U64_DIGITS + 2);
     char *p;
 
     if (start == NULL) {
         return;
     }
-    p = put_crlf(put_u64(start, n));
+    p = put_crlf(lex_put_u64(start, n));
     outq_commit(q, (size_t)(p - start));
 }
 

@@ -1,6 +1,8 @@
 /*
  * meta_run - runs the meta commands (mg ms md ma mn me) against the
- * engine and composes their replies. Behaviour: PROTOCOL-META.md.
+ * engine and composes their replies. Behaviour: memcached's doc/protocol.txt
+ * (Meta Commands and the Meta ... sections) as memcached 1.6.18 runs it;
+ * docs/COMPAT.md#meta-protocol lists where the two differ.
  */
 #include "cmd/cmd.h"
 
@@ -81,8 +83,7 @@ reply_short(struct cmd_ctx *c, const struct meta_request *req, const char *code)
 
 /* ---- mg ------------------------------------------------------------- */
 
-/* A hit with T counts as a touch; everything else, a miss with T too, as a get.
- */
+/* A hit with T counts as a touch; anything else (a miss with T too), a get. */
 static void
 count_get(struct cmd_ctx *c, bool touch, enum engine_status s)
 {
@@ -270,7 +271,7 @@ run_ms(struct cmd_ctx *c, const struct meta_request *req,
 {
     /*
      * STORE_SET whatever the mode: a failed allocation removes the old
-     * item in every mode (PROTOCOL-META.md 8.2).
+     * item in every mode (docs/COMPAT.md#meta-set-ms).
      */
     enum engine_status s = engine_reserve(c->srv->engine, STORE_SET, req->key,
                                           has(req, 'F') ? req->client_flags : 0,

@@ -69,7 +69,8 @@ engine_debug_advance(struct engine *e, uint32_t seconds)
 }
 
 /*
- * Wire exptime -> rel_time (PROTOCOL-TEXT.md 1.7). 1 means "already
+ * Wire exptime -> rel_time (protocol.txt, Expiration times;
+ * docs/COMPAT.md#expiry-and-the-clock). 1 means "already
  * expired", since now >= ENGINE_START_TIME > 1.
  */
 static uint32_t
@@ -695,7 +696,10 @@ vivify_locked(struct engine *e, struct slice key, uint64_t hv)
     return it; /* the creation pin is now the caller's */
 }
 
-/* The flag loop of PROTOCOL-META.md 7.3-7.4 over a pinned, linked item. */
+/*
+ * mg's flags in request order, then the win/stale tokens, over a pinned,
+ * linked item (protocol.txt, Meta Get; docs/COMPAT.md#meta-get-mg).
+ */
 static void
 mget_state_locked(struct engine *e, struct item *it, struct engine_mget *m)
 {

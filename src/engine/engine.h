@@ -191,7 +191,7 @@ enum engine_status engine_arith(struct engine *e, struct slice key, bool incr,
 enum engine_status engine_touch(struct engine *e, struct slice key,
                                 int64_t exptime);
 
-/* ---- meta commands (PROTOCOL-META.md) ------------------------------ */
+/* ---- meta commands (protocol.txt, Meta Commands) ------------------- */
 
 /*
  * The state-changing flags of mg and ma, and the TTL report, in the
@@ -234,7 +234,7 @@ struct engine_mget {
 };
 
 /*
- * mg: engine_get plus the meta state machine (PROTOCOL-META.md 7.3-7.5),
+ * mg: engine_get plus the meta state machine (docs/COMPAT.md#meta-get-mg),
  * all under the item's lock. ENGINE_OK: *out is pinned (a hit, or an
  * item N created). Misses as engine_get (a failed vivify is a plain miss).
  */
@@ -319,7 +319,7 @@ struct engine_debug {
     bool binary;
     unsigned cls;     /* memcached's slab class id for this item */
     size_t size;      /* memcached's item size */
-    struct slice key; /* valid until the next engine call: copied out */
+    struct slice key; /* points into keybuf: valid as long as this struct */
     char keybuf[256];
 };
 
@@ -332,7 +332,7 @@ enum engine_status engine_debug(struct engine *e, struct slice key,
  * call, immediately; delay > 0 (relative or absolute like exptime) makes
  * everything last stored/bumped before the deadline (minus one second)
  * invisible once the deadline arrives, with memcached's exact semantics
- * (PROTOCOL-TEXT.md 5.4). Memory is reclaimed lazily.
+ * (docs/COMPAT.md#flushing). Memory is reclaimed lazily.
  */
 void engine_flush(struct engine *e, int64_t delay);
 

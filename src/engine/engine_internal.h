@@ -78,7 +78,7 @@ struct engine {
     int64_t epoch_unix; /* Unix time when now was 0 */
 
     /*
-     * flush_all state (PROTOCOL-TEXT.md 5.4). An item is flushed if its
+     * flush_all state (docs/COMPAT.md#flushing). An item is flushed if its
      * cas < flush_cas, or if flush_time != 0, flush_time <= now and its
      * time <= flush_time. Written under flush_lock, read relaxed.
      */

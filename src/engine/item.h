@@ -251,7 +251,7 @@ item_chunks(const struct item *it)
  * the lock for an item that is plainly alive).
  *
  * The exptime word also carries the two meta-protocol state bits
- * (PROTOCOL-META.md 7.4), changed only under the stripe lock: an expiry
+ * (docs/COMPAT.md#meta-get-mg), changed only under the stripe lock: an expiry
  * needs 30 bits (rel_time clamps there: 34 years), so the top two are
  * free and the header stays 24 bytes.
  */

@@ -15,7 +15,7 @@
 
 /*
  * How memcached 1.6.18 reads a meta command, reproduced in its order
- * (checked against the running server where PROTOCOL-META.md is silent):
+ * (checked against the running server where protocol.txt is silent):
  *
  *   ms <key> <datalen> <flag>*\r\n       mg|md|ma <key> <flag>*\r\n
  *

@@ -3,7 +3,9 @@
  * command line into struct meta_request, and composing reply lines into
  * an outq. Pure and thread-agnostic like text.h; cmd/ runs the request.
  *
- * Exact behaviour: ../shared/spec/PROTOCOL-META.md (memcached 1.6.18).
+ * Exact behaviour: memcached 1.6.18 as it runs, which is protocol.txt's
+ * Meta Commands sections plus the differences in
+ * docs/COMPAT.md#meta-protocol.
  */
 #pragma once
 

@@ -3,7 +3,8 @@
  * struct request, and composing replies into an outq. Pure and
  * thread-agnostic; state lives in the caller (cmd/session.c).
  *
- * Exact behaviour: ../shared/spec/PROTOCOL-TEXT.md (memcached 1.6.18).
+ * Exact behaviour: memcached 1.6.18 as it runs, which is memcached's
+ * doc/protocol.txt plus the differences in docs/COMPAT.md#text-protocol.
  */
 #pragma once
 

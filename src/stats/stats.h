@@ -5,8 +5,12 @@
  * blocks with relaxed loads from any thread. Connection gauges shared by
  * the listener and the workers are true atomics (rarely written).
  *
- * Names are memcached's `stats` names exactly; the X-macro order is the
- * order memcached prints them in.
+ * The `stats` output is not generated from this table: cmd.c's
+ * stats_general() lists each line by hand, in memcached's order. Most
+ * fields print under their own name, which is memcached's; conn_oom
+ * prints as memcached's `malloc_fails`, and parse_errors is counted but
+ * not printed (memcached has no such line). The help strings are not
+ * printed either.
  */
 #pragma once
 

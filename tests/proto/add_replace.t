@@ -1,4 +1,4 @@
-# add / replace (PROTOCOL-TEXT.md 3.2)
+# add / replace (protocol.txt, Storage commands)
 > add ar_a 1 0 3
 > one
 < STORED

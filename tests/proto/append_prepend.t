@@ -1,5 +1,5 @@
-# append / prepend (PROTOCOL-TEXT.md 3.2): supplied flags and exptime are
-# ignored, the old item's are kept
+# append / prepend (protocol.txt, Storage commands): supplied flags and
+# exptime are ignored, the old item's are kept
 > append ap_a 0 0 1
 > x
 < NOT_STORED

@@ -1,7 +1,7 @@
 !private
-# cas (PROTOCOL-TEXT.md 3.2; SERVER.md 6). A fresh server: the CAS counter
-# starts at 0 and every store takes the next value, so the first stored
-# item gets unique 1.
+# cas (protocol.txt, Storage commands; docs/COMPAT.md#cas-uniques). A fresh
+# server: the CAS counter starts at 0 and every store takes the next value,
+# so the first stored item gets unique 1.
 > cas cas_a 0 0 1 1
 > x
 < NOT_FOUND

@@ -1,5 +1,6 @@
 !flags -C
-# -C: no CAS uniques (SERVER.md 6): gets shows 0, cas never matches
+# -C: no CAS uniques (docs/COMPAT.md#cas-uniques): gets shows 0, cas
+# never matches
 > set cd_a 0 0 1
 > a
 < STORED

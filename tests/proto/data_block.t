@@ -1,6 +1,6 @@
-# Data blocks (PROTOCOL-TEXT.md 1.5, 6): exactly <bytes>+2 bytes are read and
-# the last two must be \r\n; else "bad data chunk", nothing stored, and
-# parsing resumes right after those bytes.
+# Data blocks (docs/COMPAT.md#storage-commands): exactly <bytes>+2 bytes
+# are read and the last two must be \r\n; else "bad data chunk", nothing
+# stored, and parsing resumes right after those bytes.
 > set db_a 0 0 3
 > abcde
 < CLIENT_ERROR bad data chunk

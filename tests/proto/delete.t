@@ -1,4 +1,4 @@
-# delete (PROTOCOL-TEXT.md 5.1)
+# delete (protocol.txt, Deletion; docs/COMPAT.md#delete-incr-decr-touch)
 > set del_a 0 0 1
 > a
 < STORED

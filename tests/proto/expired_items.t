@@ -1,4 +1,5 @@
-# Items that are already expired (PROTOCOL-TEXT.md 1.7) are invisible to
+# Items that are already expired (protocol.txt, Expiration times;
+# docs/COMPAT.md#expiry-and-the-clock) are invisible to
 # every command. A negative exptime, an absolute time in the past and
 # 4000000000 (a negative signed 32-bit number) all expire at once.
 > set ex_a 0 -1 1

@@ -1,8 +1,8 @@
 !mark slow
-# Relative expiry over real time (PROTOCOL-TEXT.md 1.7, 3.2, 4, 5.2, 5.3;
-# SERVER.md 9). The clock ticks once per second, so a TTL of 1 may expire
-# anywhere within 0-2 s: everything checks only after one shared sleep of
-# 2.5 s, and what must survive has a TTL of 100 or none.
+# Relative expiry over real time (protocol.txt, Expiration times;
+# docs/COMPAT.md#expiry-and-the-clock). The clock ticks once per second, so
+# a TTL of 1 may expire anywhere within 0-2 s: everything checks only after
+# one shared sleep of 2.5 s, and what must survive has a TTL of 100 or none.
 > set et_ttl1 0 1 1
 > a
 < STORED

@@ -1,4 +1,5 @@
-# flush_all, immediate form (PROTOCOL-TEXT.md 5.4)
+# flush_all, immediate form (protocol.txt, Other commands;
+# docs/COMPAT.md#flushing)
 > set fl_a 0 0 1
 > a
 < STORED

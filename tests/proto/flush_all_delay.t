@@ -1,6 +1,6 @@
 !private
 !mark slow
-# flush_all <delay> (PROTOCOL-TEXT.md 5.4): at now+delay (minus one second)
+# flush_all <delay> (docs/COMPAT.md#flushing): at now+delay (minus one second)
 # every item last stored before that moment dies, including items stored
 # after the command. A private server: a pending flush must not reach
 # other transcripts.

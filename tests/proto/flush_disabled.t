@@ -1,5 +1,6 @@
 !flags -F
-# -F: flush_all is refused, even with noreply (SERVER.md 1)
+# -F: flush_all is refused, even with noreply (memcached -h;
+# docs/COMPAT.md#flushing)
 > set fdis_a 0 0 1
 > a
 < STORED

@@ -1,4 +1,5 @@
-# gat / gats: get and touch (PROTOCOL-TEXT.md 4)
+# gat / gats: get and touch (protocol.txt, Get And Touch;
+# docs/COMPAT.md#retrieval-commands)
 > set gat_a 3 0 1
 > a
 < STORED

@@ -1,4 +1,5 @@
-# Retrieval: get, gets, bget (PROTOCOL-TEXT.md 4)
+# Retrieval: get, gets, bget (protocol.txt, Retrieval command;
+# docs/COMPAT.md#retrieval-commands)
 > set g_a 1 0 1
 > A
 < STORED

@@ -1,4 +1,5 @@
-# incr / decr (PROTOCOL-TEXT.md 5.2)
+# incr / decr (protocol.txt, Increment/Decrement;
+# docs/COMPAT.md#delete-incr-decr-touch)
 > incr id_x 1
 < NOT_FOUND
 > decr id_x 1

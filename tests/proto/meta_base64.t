@@ -1,4 +1,5 @@
-# base64 keys (b) and the sticky binary-key marking (PROTOCOL-META.md 3)
+# base64 keys (b) and the sticky binary-key marking
+# (docs/COMPAT.md#base64-keys)
 # bWJfZm9v = "mb_foo"
 > ms bWJfZm9v 3 b k c O1
 > baz

@@ -1,4 +1,5 @@
-# Meta command dispatch and framing (PROTOCOL-META.md 1, 2, 5)
+# Meta command dispatch and framing (protocol.txt, Meta Commands, Meta No-Op;
+# docs/COMPAT.md#meta-dispatch-and-flags)
 # mn: always MN, extra tokens ignored
 > mn
 < MN

@@ -1,5 +1,5 @@
 # meta commands on expired items (negative TTL: already expired;
-# PROTOCOL-META.md 1): every command sees a miss
+# docs/COMPAT.md#expiry-and-the-clock): every command sees a miss
 > ms mex_a 1 T-1
 > a
 < HD

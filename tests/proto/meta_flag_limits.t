@@ -1,6 +1,6 @@
-# Flag-count limits (PROTOCOL-META.md 4.1): at most 17 flags for mg/md/ma,
-# 16 for ms; the ms error is raised before the datalen is read, so the data
-# block is not swallowed
+# Flag-count limits (docs/COMPAT.md#meta-dispatch-and-flags): at most 17
+# flags for mg/md/ma, 16 for ms; the ms error is raised before the datalen
+# is read, so the data block is not swallowed
 > ms mlim_a 1
 > 1
 < HD

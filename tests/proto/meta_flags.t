@@ -1,4 +1,4 @@
-# Flag syntax and validation (PROTOCOL-META.md 4.1)
+# Flag syntax and validation (docs/COMPAT.md#meta-dispatch-and-flags)
 > ms mfl_a 1
 > 1
 < HD

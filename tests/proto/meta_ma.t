@@ -1,4 +1,5 @@
-# ma: meta arithmetic (PROTOCOL-META.md 10)
+# ma: meta arithmetic (protocol.txt, Meta Arithmetic;
+# docs/COMPAT.md#meta-arithmetic-ma)
 > ma mma_a
 < NF
 > ma mma_a q

@@ -1,4 +1,4 @@
-# md: meta delete (PROTOCOL-META.md 9)
+# md: meta delete (protocol.txt, Meta Delete; docs/COMPAT.md#meta-delete-md)
 > ms mmd_a 3
 > abc
 < HD

@@ -1,4 +1,5 @@
-# mg: flags, output order, misses, q (PROTOCOL-META.md 7)
+# mg: flags, output order, misses, q (protocol.txt, Meta Get;
+# docs/COMPAT.md#meta-get-mg)
 > mg mmg_a
 < EN
 > mg mmg_a v

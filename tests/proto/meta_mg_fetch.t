@@ -1,5 +1,6 @@
 !private
-# mg h, l, u and me fetch= (PROTOCOL-META.md 7.1, 7.3, 6)
+# mg h, l, u and me fetch= (protocol.txt, Meta Get and Meta Debug;
+# docs/COMPAT.md#meta-get-mg)
 > ms mfe_a 3
 > abc
 < HD

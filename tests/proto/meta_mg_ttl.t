@@ -1,5 +1,5 @@
 # mg t / T: remaining TTL and touch, processed left to right
-# (PROTOCOL-META.md 1, 7.1, 7.3)
+# (protocol.txt, Meta Get; docs/COMPAT.md#meta-get-mg)
 > ms mtt_a 3
 > abc
 < HD

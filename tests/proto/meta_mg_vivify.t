@@ -1,4 +1,5 @@
-# mg N (vivify) and R (recache), W/Z flags (PROTOCOL-META.md 7.4, 7.5)
+# mg N (vivify) and R (recache), W/Z flags (protocol.txt, Meta Get;
+# docs/COMPAT.md#meta-get-mg)
 # a miss with N creates an empty item; this client wins (W)
 > mg mvv_a N30 v t
 <~ VA 0 t(29|30) W

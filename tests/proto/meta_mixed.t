@@ -1,6 +1,6 @@
 !private
 # meta and classic commands on one connection, on the same items
-# (PROTOCOL-META.md intro, 11)
+# (protocol.txt, Meta Commands; docs/COMPAT.md#cas-uniques)
 > set mx_a 9 100 3
 > abc
 < STORED

@@ -1,4 +1,5 @@
-# ms: meta set, modes without CAS, replies (PROTOCOL-META.md 8)
+# ms: meta set, modes without CAS, replies (protocol.txt, Meta Set;
+# docs/COMPAT.md#meta-set-ms)
 > ms mms_a 3
 > abc
 < HD

@@ -1,4 +1,5 @@
-# ms validation: which errors swallow the data block (PROTOCOL-META.md 8.2)
+# ms validation: which errors swallow the data block
+# (docs/COMPAT.md#meta-set-ms)
 > ms mse_a 3
 > old
 < HD

@@ -1,7 +1,7 @@
-# Opaque tokens (PROTOCOL-META.md 4.1): O<opaque> is echoed verbatim, the
-# whole token may be at most 32 bytes. The length is checked while the reply
-# is built: mg and ma have already done their work by then (touch, vivify,
-# fetch mark, increment), ms and md have not.
+# Opaque tokens (docs/COMPAT.md#meta-dispatch-and-flags): O<opaque> is
+# echoed verbatim, the whole token may be at most 32 bytes. The length is
+# checked while the reply is built: mg and ma have already done their work
+# by then (touch, vivify, fetch mark, increment), ms and md have not.
 > ms mop_a 1
 > 1
 < HD

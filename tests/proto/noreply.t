@@ -1,4 +1,4 @@
-# noreply (PROTOCOL-TEXT.md 1.8): the last token "noreply" hides every
+# noreply (docs/COMPAT.md#noreply): the last token "noreply" hides every
 # reply of that command, errors included; a token-count ERROR is never
 # hidden
 > set nr_a 0 0 1 noreply

@@ -1,5 +1,5 @@
-# Pipelining (PROTOCOL-TEXT.md 1.2): all of this goes out in one write; the
-# replies come back complete and in request order.
+# Pipelining (docs/COMPAT.md#lines-and-tokens): all of this goes out in one
+# write; the replies come back complete and in request order.
 > set pl_0 0 0 2
 > v0
 > get pl_0 pl_nope

@@ -1,5 +1,5 @@
-# quit (PROTOCOL-TEXT.md 5.7): replies to earlier pipelined commands are
-# flushed, then the connection is closed; later commands are not run
+# quit (protocol.txt, Other commands): replies to earlier pipelined commands
+# are flushed, then the connection is closed; later commands are not run
 > set quit_a 0 0 1
 > a
 > get quit_a

@@ -1,5 +1,6 @@
 !flags -R 2
-# -R 2: a connection yields after 2 commands per wake-up (SERVER.md 7.3);
+# -R 2: a connection yields after 2 commands per wake-up
+# (docs/COMPAT.md#fairness-and-back-pressure);
 # clients see no difference: a long pipeline is answered fully, in order.
 > set rpe_0 0 0 2
 > v0

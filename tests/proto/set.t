@@ -1,4 +1,5 @@
-# set: store unconditionally (PROTOCOL-TEXT.md 3, 1.4, 1.8)
+# set: store unconditionally (protocol.txt, Storage commands;
+# docs/COMPAT.md#keys-and-numbers, docs/COMPAT.md#noreply)
 > set set_a 0 0 5
 > hello
 < STORED

@@ -1,4 +1,4 @@
-# shutdown without -A (PROTOCOL-TEXT.md 5.8); note the colon
+# shutdown without -A (docs/COMPAT.md#other-commands); note the colon
 > shutdown
 < ERROR: shutdown not enabled
 > shutdown graceful

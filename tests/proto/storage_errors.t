@@ -1,4 +1,4 @@
-# Storage command errors (PROTOCOL-TEXT.md 2.1, 3.1, 6)
+# Storage command errors (docs/COMPAT.md#storage-commands)
 # wrong token count: ERROR, and the data block is NOT swallowed: it is read
 # as the next command line
 > set se_a 0 0

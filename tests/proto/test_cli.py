@@ -1,4 +1,5 @@
-"""Command line, startup validation, signals (SERVER.md 1, 1.1, 16)."""
+"""Command line, startup validation, signals (memcached -h;
+docs/COMPAT.md#command-line, docs/COMPAT.md#process-life)."""
 
 import os
 import signal

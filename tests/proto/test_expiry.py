@@ -1,5 +1,5 @@
 """Absolute expiry times, which depend on the real clock
-(PROTOCOL-TEXT.md 1.7; SERVER.md 9)."""
+(protocol.txt, Expiration times; docs/COMPAT.md#expiry-and-the-clock)."""
 
 import time
 

@@ -1,5 +1,5 @@
 """Size limits, large values, memory limits, eviction, connection limit
-(PROTOCOL-TEXT.md 3.1, 4; SERVER.md 4, 5.4, 7.1, 7.3)."""
+(docs/COMPAT.md#memory-and-eviction, docs/COMPAT.md#connections)."""
 
 import random
 import time

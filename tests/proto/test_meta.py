@@ -1,7 +1,7 @@
 """Meta protocol (mg ms md ma mn me) wire tests that need values captured
 from replies (CAS uniques), exact stats, large values, several
-connections or generated pipelines (PROTOCOL-META.md; the fixed-reply
-parts are in meta_*.t)."""
+connections or generated pipelines (protocol.txt, Meta Commands;
+docs/COMPAT.md#meta-protocol; the fixed-reply parts are in meta_*.t)."""
 
 import itertools
 import random
@@ -272,7 +272,8 @@ def test_ma_cas(server):
 
 def test_cas_counter_shared_by_all_commands(start_server):
     """Every store, arithmetic update, md I and vivify takes the next unique
-    of one counter shared with the classic commands (PROTOCOL-META.md 11)."""
+    of one counter shared with the classic commands
+    (docs/COMPAT.md#cas-uniques)."""
     srv = start_server()
     with srv.connect() as c:
         n = int(flag(ms(c, "a", "1", "c"), "c"))
@@ -409,7 +410,8 @@ def test_oversized_ms_deletes_existing_item(server, mode):
 
 def test_ms_size_limit(server):
     with server.connect() as c:
-        # 1048517 - keylen bytes fit (SERVER.md 4.5); nonzero flags take 4
+        # 1048517 - keylen bytes fit (docs/COMPAT.md#item-size); nonzero
+        # flags take 4
         assert ms(c, "tm_lim", b"y" * 1048511) == "HD"
         assert ms(c, "tm_lim", b"y" * 1048512) == TOO_LARGE
         assert call(c, "mg tm_lim") == "EN"
@@ -735,12 +737,12 @@ def test_stats_cas_disabled(start_server):
         assert call(c, "ma n C1 v") == "EX"
 
 
-# -- the worked examples of PROTOCOL-META.md -----------------------------------
+# -- worked examples: a session of each command, as memcached 1.6.18 answers --
 
 def test_worked_examples(start_server):
     srv = start_server()
     with srv.connect() as c:
-        # 8.4
+        # ms: the reply flags
         r = ms(c, "Zm9v", "baz", "b k c O1")
         m = re.fullmatch(r"HD kZm9v b c([0-9]+) O1", r)
         assert m, r
@@ -749,16 +751,15 @@ def test_worked_examples(start_server):
         assert ms(c, "zzq", "bar", "c k O5 C99") == "NF c0 kzzq O5"
         assert ms(c, "zzq", "bar") == "HD"
         assert ms(c, "zzq", "bar", "c k O5 C%d" % (cas_of(c, "zzq") + 1)) == "EX c0 kzzq O5"
-        # 7.3: the first fetch says h0, the second h1
+        # mg: the first fetch says h0, the second h1
         head, data = va(c, "mg foo k v c f s t h l O999 q")
         assert re.fullmatch(r"VA 3 kZm9v b c%d f0 s3 t-1 h0 l[01] O999" % cas, head), head
         head, data = va(c, "mg foo k v c f s t h l O999 q")
         assert re.fullmatch(r"VA 3 kZm9v b c%d f0 s3 t-1 h1 l[01] O999" % cas, head), head
         assert data == b"baz"
-        # 7.2
+        # mg: a miss echoes k and O
         assert call(c, "mg nope k O5 v") == "EN knope O5"
-        # 10
-        # (the spec's example leaves out one plain increment before D10)
+        # ma: create, increment, decrement to the floor, flags
         assert call(c, "ma cnt N0") == "HD"
         assert va(c, "ma cnt v") == ("VA 1", b"1")
         assert va(c, "ma cnt v D10") == ("VA 2", b"11")
@@ -767,7 +768,7 @@ def test_worked_examples(start_server):
         assert re.fullmatch(r"VA 1 t-1 c[0-9]+ kcnt O9", head) and data == b"5", head
         head, data = va(c, "ma cnt2 N100 J42 v t")
         assert re.fullmatch(r"VA 2 t(99|100)", head) and data == b"42", head
-        # 7.4
+        # mg: vivify, win and stale tokens
         head, data = va(c, "mg vv N30 v c t")
         m = re.fullmatch(r"VA 0 c([0-9]+) t(29|30) W", head)
         assert m and data == b"", head

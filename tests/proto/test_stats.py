@@ -1,4 +1,5 @@
-"""The general `stats` command (PROTOCOL-TEXT.md 5.14, 7.1, 7.7)."""
+"""The general `stats` command (protocol.txt, General-purpose statistics;
+docs/COMPAT.md#general-stats)."""
 
 import re
 import time
@@ -143,7 +144,8 @@ def test_counters_move_by_the_right_amounts(start_server):
 
 
 def test_item_bytes(start_server):
-    # SERVER.md 4.1: key foo, 3-byte value, flags 0 -> 65 bytes; flags add 4
+    # docs/COMPAT.md#item-size: key foo, 3-byte value, flags 0 -> 65 bytes;
+    # flags add 4
     srv = start_server()
     with srv.connect() as c:
         assert c.set("foo", "abc") == "STORED"

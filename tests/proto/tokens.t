@@ -1,4 +1,4 @@
-# Line framing and tokenizing (PROTOCOL-TEXT.md 1.2, 1.3, 6)
+# Line framing and tokenizing (docs/COMPAT.md#lines-and-tokens)
 > set tk_a 0 0 1
 > a
 < STORED

@@ -1,4 +1,4 @@
-# touch (PROTOCOL-TEXT.md 5.3)
+# touch (protocol.txt, Touch)
 > set to_a 2 0 1
 > a
 < STORED

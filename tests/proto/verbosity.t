@@ -1,6 +1,6 @@
 !private
-# verbosity (PROTOCOL-TEXT.md 5.6); a private server because it changes the
-# server-wide log level
+# verbosity (docs/COMPAT.md#other-commands); a private server because it
+# changes the server-wide log level
 > verbosity 1
 < OK
 > verbosity 0

@@ -1,4 +1,4 @@
-# version (PROTOCOL-TEXT.md 5.5): extra tokens are ignored
+# version (protocol.txt, Other commands): extra tokens are ignored
 > version
 < VERSION 1.6.18
 > version extra tokens

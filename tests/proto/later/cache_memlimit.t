@@ -1,5 +1,5 @@
 !private
-# cache_memlimit (PROTOCOL-TEXT.md 5.9); private: it changes the limit
+# cache_memlimit (protocol.txt, Other commands); private: it changes the limit
 > cache_memlimit 7
 < MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m
 > cache_memlimit 1000000001

@@ -1,5 +1,5 @@
 !flags -X
-# -X: no dumping (SERVER.md 1)
+# -X: no dumping (memcached -h)
 > stats cachedump 1 0
 < CLIENT_ERROR stats cachedump not allowed
 > lru_crawler metadump all

@@ -1,5 +1,5 @@
 !private
-# lru (PROTOCOL-TEXT.md 5.12)
+# lru (protocol.txt, LRU Tuning)
 > lru tune 10 10 0.1 2
 < OK
 > lru tune 50 40 0.1 2

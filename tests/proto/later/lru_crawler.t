@@ -1,5 +1,5 @@
 !private
-# lru_crawler (PROTOCOL-TEXT.md 5.11)
+# lru_crawler (protocol.txt, LRU_Crawler)
 > lru_crawler enable
 < ERROR failed to start lru crawler thread
 > lru_crawler sleep 2000000

@@ -1,5 +1,5 @@
 !flags -o no_lru_crawler
-# crawler thread not started (PROTOCOL-TEXT.md 5.11)
+# crawler thread not started (protocol.txt, LRU_Crawler)
 > lru_crawler crawl all
 < CLIENT_ERROR lru crawler disabled
 > lru_crawler metadump all

@@ -1,5 +1,5 @@
 !flags -o no_lru_maintainer
-# lru mode and temp_ttl need the LRU maintainer (PROTOCOL-TEXT.md 5.12)
+# lru mode and temp_ttl need the LRU maintainer (protocol.txt, LRU Tuning)
 > lru mode flat
 < ERROR
 > lru temp_ttl 5

@@ -1,5 +1,5 @@
 # extstore, refresh_certs, watch errors, debug-only commands
-# (PROTOCOL-TEXT.md 5.13, 5.15, 5.16, 5.18)
+# (protocol.txt, Watchers and Security restrictions; memcached -h)
 > extstore item_size 1024
 < OK
 > extstore max_frag 0.5

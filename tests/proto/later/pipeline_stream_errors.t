@@ -1,5 +1,5 @@
 # watch and lru_crawler metadump refuse to start while earlier replies are
-# still queued (PROTOCOL-TEXT.md 2.1); the connection stays usable
+# still queued; the connection stays usable
 > version
 > watch
 < VERSION 1.6.18

@@ -1,5 +1,5 @@
 !flags -B binary
-# -B binary (PROTOCOL-TEXT.md 1.1): text is taken as a bad binary header;
+# -B binary (memcached -h): text is taken as a bad binary header;
 # the connection is closed once 24 bytes are buffered
 >> version\r\n
 >> get aaaaaaaaaaaaaaaaaaaa\r\n

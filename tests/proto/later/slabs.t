@@ -1,5 +1,5 @@
 !private
-# slabs (PROTOCOL-TEXT.md 5.10) on an empty cache
+# slabs (protocol.txt, Slabs Reassign, Slabs Automove) on an empty cache
 > slabs reassign 1 1
 < SAME src and dst class are identical
 > slabs reassign 99 1

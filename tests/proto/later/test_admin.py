@@ -1,6 +1,7 @@
 """Admin commands whose replies need more than a transcript: watch,
 lru_crawler metadump, stats sub-commands, ASCII auth
-(PROTOCOL-TEXT.md 5.11, 5.13, 5.14, 5.17, 7.3-7.7)."""
+(protocol.txt: LRU_Crawler, Watchers, Authentication, Statistics and the
+sections on each stats sub-command)."""
 
 import re
 import time

@@ -1,5 +1,6 @@
-"""`stats reset` and `stats settings` (PROTOCOL-TEXT.md 7.2, 7.7): stats
-sub-commands come with a later issue; see ../README.md."""
+"""`stats reset` and `stats settings` (protocol.txt, Statistics and
+Settings statistics): stats sub-commands come with a later issue; see
+../README.md."""
 
 
 

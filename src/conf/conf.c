@@ -16,10 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* memcached's exit codes (sysexits.h). */
-#define EXIT_USAGE 64
-#define EXIT_OSERR 71
+#include <sysexits.h>
 
 #define HELP_COLUMN 26 /* where help text starts in -h */
 
@@ -325,7 +322,7 @@ add_listen(struct config *cfg, const char *arg)
         cfg->listen = strdup(arg);
         return cfg->listen != NULL
                    ? CONF_RUN
-                   : conf_fail(1, "Failed to allocate memory\n");
+                   : conf_fail(EXIT_FAILURE, "Failed to allocate memory\n");
     }
     if (strstr(cfg->listen, arg) != NULL) {
         return CONF_RUN;
@@ -333,7 +330,7 @@ add_listen(struct config *cfg, const char *arg)
     len = strlen(cfg->listen) + strlen(arg) + 2;
     joined = malloc(len);
     if (joined == NULL) {
-        return conf_fail(1, "Failed to allocate memory\n");
+        return conf_fail(EXIT_FAILURE, "Failed to allocate memory\n");
     }
     snprintf(joined, len, "%s,%s", cfg->listen, arg);
     free(cfg->listen);
@@ -346,7 +343,8 @@ set_threads(struct config *cfg, const char *arg)
 {
     cfg->num_threads = conf_atoi(arg);
     if (cfg->num_threads <= 0) {
-        return conf_fail(1, "Number of threads must be greater than 0\n");
+        return conf_fail(EXIT_FAILURE,
+                         "Number of threads must be greater than 0\n");
     }
     if (cfg->num_threads > 64) {
         fprintf(stderr, "WARNING: Setting a high number of worker"
@@ -368,7 +366,7 @@ set_protocol(struct config *cfg, struct parse *ps, const char *arg)
     } else if (strcmp(arg, "ascii") == 0) {
         cfg->protocol = CONF_PROTO_ASCII;
     } else {
-        return conf_fail(EXIT_USAGE,
+        return conf_fail(EX_USAGE,
                          "Invalid value for binding protocol: %s\n"
                          " -- should be one of auto, binary, or ascii\n",
                          arg);
@@ -389,13 +387,13 @@ set_checked(struct config *cfg, int letter, const char *arg)
         cfg->maxconns = conf_atoi(arg);
         return cfg->maxconns > 0
                    ? CONF_RUN
-                   : conf_fail(1,
+                   : conf_fail(EXIT_FAILURE,
                                "Maximum connections must be greater than 0\n");
     case 'R':
         cfg->reqs_per_event = conf_atoi(arg);
         return cfg->reqs_per_event > 0
                    ? CONF_RUN
-                   : conf_fail(1,
+                   : conf_fail(EXIT_FAILURE,
                                "Number of requests per event must be greater "
                                "than 0\n");
     case 'f':
@@ -403,22 +401,23 @@ set_checked(struct config *cfg, int letter, const char *arg)
         cfg->factor = strtod(arg, NULL);
         return cfg->factor > 1.0 && !isinf(cfg->factor)
                    ? CONF_RUN
-                   : conf_fail(1, "Factor must be greater than 1\n");
+                   : conf_fail(EXIT_FAILURE, "Factor must be greater than 1\n");
     case 'n':
         cfg->memcached_classes = true;
         cfg->chunk_size = conf_atoi(arg);
         return cfg->chunk_size > 0
                    ? CONF_RUN
-                   : conf_fail(1, "Chunk size must be greater than 0\n");
+                   : conf_fail(EXIT_FAILURE,
+                               "Chunk size must be greater than 0\n");
     case 'N':
         cfg->napi_ids = conf_atoi(arg);
         return cfg->napi_ids > 0
                    ? CONF_RUN
-                   : conf_fail(1, "Maximum number of NAPI IDs must "
-                                  "be greater than 0\n");
+                   : conf_fail(EXIT_FAILURE, "Maximum number of NAPI IDs must "
+                                             "be greater than 0\n");
     case 'D':
         if (arg[0] == '\0') {
-            return conf_fail(1, "No delimiter specified\n");
+            return conf_fail(EXIT_FAILURE, "No delimiter specified\n");
         }
         cfg->prefix_delimiter = arg[0];
         cfg->detail_enabled = true;
@@ -566,7 +565,7 @@ apply_option(struct config *cfg, struct parse *ps, int letter, const char *arg)
         }
     }
     /* getopt has already said what was wrong. */
-    return conf_fail(1, "Illegal argument \"%c\"\n", letter);
+    return conf_fail(EXIT_FAILURE, "Illegal argument \"%c\"\n", letter);
 }
 
 /* ---- Checks once every option is read, in memcached's order ---- */
@@ -577,37 +576,36 @@ check_item_size(struct config *cfg, struct parse *ps)
     int size = ps->item_size_max;
 
     if (size < 1024) {
-        return conf_fail(EXIT_USAGE,
+        return conf_fail(EX_USAGE,
                          "Item max size cannot be less than 1024 bytes.\n");
     }
     if ((size_t)size > cfg->maxbytes / 2) {
-        return conf_fail(EXIT_USAGE,
-                         "Cannot set item size limit higher than 1/2 "
-                         "of memory max.\n");
+        return conf_fail(EX_USAGE, "Cannot set item size limit higher than 1/2 "
+                                   "of memory max.\n");
     }
     if (size > 1024 * 1024 * 1024) {
-        return conf_fail(EXIT_USAGE, "Cannot set item size limit higher than a "
-                                     "gigabyte.\n");
+        return conf_fail(EX_USAGE, "Cannot set item size limit higher than a "
+                                   "gigabyte.\n");
     }
     if (size > CONF_PAGE_SIZE && !ps->chunk_max_changed) {
         ps->slab_chunk_max = CONF_PAGE_SIZE / 2;
     }
     if (ps->slab_chunk_max > size) {
-        return conf_fail(EXIT_USAGE,
+        return conf_fail(EX_USAGE,
                          "slab_chunk_max (bytes: %d) cannot be larger than -I "
                          "(item_size_max %d)\n",
                          ps->slab_chunk_max, size);
     }
     /* memcached divides by zero here and takes negative sizes. */
     if (ps->slab_chunk_max > 0 && size % ps->slab_chunk_max != 0) {
-        return conf_fail(EXIT_USAGE,
+        return conf_fail(EX_USAGE,
                          "-I (item_size_max: %d) must be evenly divisible by "
                          "slab_chunk_max (bytes: %d)\n",
                          size, ps->slab_chunk_max);
     }
     if (ps->slab_chunk_max <= 0 || CONF_PAGE_SIZE % ps->slab_chunk_max != 0) {
         return conf_fail(
-            EXIT_USAGE,
+            EX_USAGE,
             "slab_chunk_max (bytes: %d) must divide evenly into %d "
             "(slab_page_size)\n",
             ps->slab_chunk_max, CONF_PAGE_SIZE);
@@ -628,7 +626,7 @@ check_slab_sizes(struct config *cfg, struct parse *ps)
         return CONF_RUN;
     }
     if (ps->slab_sizes[0] == '\0') {
-        return conf_fail(EXIT_USAGE, "Missing slab_sizes argument\n");
+        return conf_fail(EX_USAGE, "Missing slab_sizes argument\n");
     }
     for (char *t = strtok_r(ps->slab_sizes, "-", &save); t != NULL;
          t = strtok_r(NULL, "-", &save)) {
@@ -636,24 +634,24 @@ check_slab_sizes(struct config *cfg, struct parse *ps)
 
         if (!conf_parse_u32(t, &size) || size < (uint32_t)cfg->chunk_size ||
             size > cfg->slab_chunk_max) {
-            return conf_fail(EXIT_USAGE, "slab size %u is out of valid range\n",
+            return conf_fail(EX_USAGE, "slab size %u is out of valid range\n",
                              size);
         }
         if (last >= size) {
-            return conf_fail(EXIT_USAGE,
+            return conf_fail(EX_USAGE,
                              "slab size %u cannot be lower than or equal to a "
                              "previous class size\n",
                              size);
         }
         if (size <= last + 8) {
             return conf_fail(
-                EXIT_USAGE,
+                EX_USAGE,
                 "slab size %u must be at least 8 bytes larger than "
                 "previous class\n",
                 size);
         }
         if (cfg->nslab_sizes == CONF_MAX_SLAB_SIZES) {
-            return conf_fail(EXIT_USAGE, "too many slab classes specified\n");
+            return conf_fail(EX_USAGE, "too many slab classes specified\n");
         }
         cfg->slab_sizes[cfg->nslab_sizes++] = size;
         last = size;
@@ -665,14 +663,12 @@ static int
 check_lru(struct config *cfg)
 {
     if (cfg->hot_lru_pct + cfg->warm_lru_pct > 80) {
-        return conf_fail(EXIT_USAGE,
-                         "hot_lru_pct + warm_lru_pct cannot be more "
-                         "than 80%% combined\n");
+        return conf_fail(EX_USAGE, "hot_lru_pct + warm_lru_pct cannot be more "
+                                   "than 80%% combined\n");
     }
     if (cfg->temp_lru && !cfg->lru_maintainer) {
         return conf_fail(
-            EXIT_USAGE,
-            "temporary_ttl requires lru_maintainer to be enabled\n");
+            EX_USAGE, "temporary_ttl requires lru_maintainer to be enabled\n");
     }
     return CONF_RUN;
 }
@@ -685,12 +681,12 @@ check_auth_and_ports(struct config *cfg, struct parse *ps)
         if (!ps->protocol_specified) {
             cfg->protocol = CONF_PROTO_BINARY;
         } else if (cfg->protocol != CONF_PROTO_BINARY) {
-            return conf_fail(EXIT_USAGE, "ERROR: You cannot allow the ASCII "
-                                         "protocol while using SASL.\n");
+            return conf_fail(EX_USAGE, "ERROR: You cannot allow the ASCII "
+                                       "protocol while using SASL.\n");
         }
         if (cfg->udp_port != 0) {
-            return conf_fail(EXIT_USAGE, "ERROR: Cannot enable UDP while using "
-                                         "binary SASL authentication.\n");
+            return conf_fail(EX_USAGE, "ERROR: Cannot enable UDP while using "
+                                       "binary SASL authentication.\n");
         }
     }
     if (cfg->auth_file != NULL) {
@@ -698,8 +694,8 @@ check_auth_and_ports(struct config *cfg, struct parse *ps)
             cfg->protocol = CONF_PROTO_ASCII;
         } else if (cfg->protocol != CONF_PROTO_ASCII) {
             return conf_fail(
-                EXIT_USAGE, "ERROR: You cannot allow the BINARY protocol while "
-                            "using ascii authentication tokens.\n");
+                EX_USAGE, "ERROR: You cannot allow the BINARY protocol while "
+                          "using ascii authentication tokens.\n");
         }
     }
     if (ps->udp_specified && cfg->udp_port != 0 && !ps->tcp_specified) {
@@ -707,16 +703,16 @@ check_auth_and_ports(struct config *cfg, struct parse *ps)
     }
     /* memcached only catches > 65535; a negative port fails at bind. */
     if (cfg->port > 65535 || cfg->port < 0) {
-        return conf_fail(EXIT_USAGE, "ERROR: Invalid port number %d.\n",
+        return conf_fail(EX_USAGE, "ERROR: Invalid port number %d.\n",
                          cfg->port);
     }
     if (cfg->ssl_enabled && cfg->port == 0) {
-        return conf_fail(EXIT_USAGE,
+        return conf_fail(EX_USAGE,
                          "ERROR: You cannot enable SSL without a TCP port.\n");
     }
     if (cfg->auth_file != NULL && cfg->udp_port != 0) {
-        return conf_fail(EXIT_USAGE, "Cannot use UDP with ascii authentication "
-                                     "enabled (-U 0 to disable)\n");
+        return conf_fail(EX_USAGE, "Cannot use UDP with ascii authentication "
+                                   "enabled (-U 0 to disable)\n");
     }
     return CONF_RUN;
 }
@@ -749,7 +745,7 @@ check_hashpower(const struct config *cfg)
 
     if (locks >= power) {
         return conf_fail(
-            1,
+            EXIT_FAILURE,
             "Hash table power size (%d) cannot be equal to or less "
             "than item lock table (%d)\n"
             "Item lock table grows with `-t N` (worker threadcount)\n"
@@ -766,7 +762,7 @@ add_listener(struct config *cfg, const struct conf_listener *l)
         realloc(cfg->listeners, (cfg->nlisteners + 1) * sizeof(*grown));
 
     if (grown == NULL) {
-        return conf_fail(1, "Failed to allocate memory\n");
+        return conf_fail(EXIT_FAILURE, "Failed to allocate memory\n");
     }
     cfg->listeners = grown;
     cfg->listeners[cfg->nlisteners++] = *l;
@@ -787,13 +783,13 @@ build_listeners(struct config *cfg)
            (st = conf_listen_next(&spec, &l, err, sizeof(err))) !=
                CONF_LISTEN_END) {
         if (st == CONF_LISTEN_BAD) {
-            return conf_fail(EXIT_OSERR,
+            return conf_fail(EX_OSERR,
                              "%s\nfailed to listen on one of interface(s) %s\n",
                              err, cfg->listen);
         }
         if (l.notls && !cfg->ssl_enabled) {
             return conf_fail(
-                EXIT_OSERR,
+                EX_OSERR,
                 "'notls' option is valid only when SSL is enabled\n"
                 "failed to listen on one of interface(s) %s\n",
                 cfg->listen);
@@ -849,7 +845,7 @@ check_all(struct config *cfg, struct parse *ps)
 
     if (cfg->napi_ids > cfg->num_threads) {
         return conf_fail(
-            EXIT_USAGE,
+            EX_USAGE,
             "Number of napi_ids(%d) cannot be greater than number of "
             "threads(%d)\n",
             cfg->napi_ids, cfg->num_threads);
@@ -864,7 +860,7 @@ check_all(struct config *cfg, struct parse *ps)
     }
     missing = unsupported(cfg, ps);
     if (missing != NULL) {
-        return conf_fail(EXIT_USAGE, "memoria: %s is not supported yet\n",
+        return conf_fail(EX_USAGE, "memoria: %s is not supported yet\n",
                          missing);
     }
     /* One thread per UDP port when several are given, as in memcached. */

@@ -177,12 +177,14 @@ void conf_deinit(struct config *cfg);
  * Parses argv (argv[0] names the program in getopt's messages) into cfg,
  * which conf_init has prepared. Returns CONF_RUN to start the server, or
  * an exit code once it has printed what memcached prints: -h, -i and -V
- * write to stdout and return 0; errors write to stderr and return 1 (a
- * bad value), 64 (a bad combination or a feature memoria lacks) or 71 (a
- * bad -l, as memcached's failed listen). A -t above 64 only warns.
+ * write to stdout and return EXIT_SUCCESS; errors write to stderr and
+ * return <sysexits.h>'s codes as memcached does: EXIT_FAILURE (1, a bad
+ * value), EX_USAGE (64, a bad combination or a feature memoria lacks) or
+ * EX_OSERR (71, a bad -l, as memcached's failed listen). A -t above 64
+ * only warns.
  *
  * Left to main: the root check (-u, memcached's "can't run as root
- * without the -u switch", exit 64, and "can't find the user", exit 67),
+ * without the -u switch", EX_USAGE, and "can't find the user", EX_NOUSER),
  * -c's RLIMIT_NOFILE, -r's core limit and -k's mlockall, in that order.
  *
  * May be called again after conf_deinit + conf_init (it resets getopt).

@@ -195,11 +195,12 @@ ext_missing(enum ext_id id)
 
     switch (ext_options[id].value) {
     case EXT_ARG:
-        return conf_fail(1, "Missing %s argument\n", name);
+        return conf_fail(EXIT_FAILURE, "Missing %s argument\n", name);
     case EXT_NUMERIC:
-        return conf_fail(1, "Missing numeric argument for %s\n", name);
+        return conf_fail(EXIT_FAILURE, "Missing numeric argument for %s\n",
+                         name);
     case EXT_VALUE:
-        return conf_fail(1, "Missing %s value\n", name);
+        return conf_fail(EXIT_FAILURE, "Missing %s value\n", name);
     case EXT_FLAG:
     case EXT_OPTIONAL:
         break;
@@ -210,7 +211,7 @@ ext_missing(enum ext_id id)
 static int
 cant_parse(const char *name)
 {
-    return conf_fail(1, "could not parse argument to %s\n", name);
+    return conf_fail(EXIT_FAILURE, "could not parse argument to %s\n", name);
 }
 
 /* A size given in units (KB, MB) of a u32, stored in bytes. */
@@ -243,11 +244,12 @@ set_hashpower(struct config *cfg, const char *v)
 {
     cfg->hashpower = conf_atoi(v);
     if (cfg->hashpower < 12) {
-        return conf_fail(1, "Initial hashtable multiplier of %d is too low\n",
+        return conf_fail(EXIT_FAILURE,
+                         "Initial hashtable multiplier of %d is too low\n",
                          cfg->hashpower);
     }
     if (cfg->hashpower > 32) {
-        return conf_fail(1,
+        return conf_fail(EXIT_FAILURE,
                          "Initial hashtable multiplier of %d is too high\n"
                          "Choose a value based on \"STAT hash_power_level\" "
                          "from a running instance\n",
@@ -267,7 +269,8 @@ set_hash_algorithm(struct config *cfg, const char *v)
         cfg->hash_algorithm = CONF_HASH_XXH3;
     } else {
         return conf_fail(
-            1, "Unknown hash_algorithm option (jenkins, murmur3, xxh3)\n");
+            EXIT_FAILURE,
+            "Unknown hash_algorithm option (jenkins, murmur3, xxh3)\n");
     }
     return CONF_RUN;
 }
@@ -278,7 +281,7 @@ set_lru_pct(int *field, const char *name, const char *v)
 {
     *field = conf_atoi(v);
     if (*field < 1 || *field >= 80) {
-        return conf_fail(1, "%s must be > 1 and < 80\n", name);
+        return conf_fail(EXIT_FAILURE, "%s must be > 1 and < 80\n", name);
     }
     return CONF_RUN;
 }
@@ -288,7 +291,7 @@ set_max_factor(double *field, const char *name, const char *v)
 {
     *field = strtod(v, NULL);
     if (!(*field > 0)) {
-        return conf_fail(1, "%s must be > 0\n", name);
+        return conf_fail(EXIT_FAILURE, "%s must be > 0\n", name);
     }
     return CONF_RUN;
 }
@@ -316,19 +319,22 @@ set_slab_option(struct config *cfg, struct parse *ps, enum ext_id id,
     case EXT_slab_automove:
         cfg->slab_automove = v == NULL ? 1 : conf_atoi(v);
         if (cfg->slab_automove < 0 || cfg->slab_automove > 2) {
-            return conf_fail(1, "slab_automove must be between 0 and 2\n");
+            return conf_fail(EXIT_FAILURE,
+                             "slab_automove must be between 0 and 2\n");
         }
         return CONF_RUN;
     case EXT_slab_automove_ratio:
         cfg->slab_automove_ratio = strtod(v, NULL);
         if (!(cfg->slab_automove_ratio > 0) || cfg->slab_automove_ratio > 1) {
-            return conf_fail(1, "slab_automove_ratio must be > 0 and < 1\n");
+            return conf_fail(EXIT_FAILURE,
+                             "slab_automove_ratio must be > 0 and < 1\n");
         }
         return CONF_RUN;
     case EXT_slab_automove_window:
         cfg->slab_automove_window = conf_atoi(v);
         if (cfg->slab_automove_window < 3) {
-            return conf_fail(1, "slab_automove_window must be > 2\n");
+            return conf_fail(EXIT_FAILURE,
+                             "slab_automove_window must be > 2\n");
         }
         return CONF_RUN;
     case EXT_slab_chunk_max:
@@ -342,7 +348,7 @@ set_slab_option(struct config *cfg, struct parse *ps, enum ext_id id,
         ps->slab_sizes = strdup(v);
         return ps->slab_sizes != NULL
                    ? CONF_RUN
-                   : conf_fail(1, "Failed to allocate memory\n");
+                   : conf_fail(EXIT_FAILURE, "Failed to allocate memory\n");
     default:
         break;
     }
@@ -356,21 +362,24 @@ set_lru_option(struct config *cfg, enum ext_id id, const char *v)
     case EXT_tail_repair_time:
         cfg->tail_repair_time = conf_atoi(v);
         if (cfg->tail_repair_time < 10) {
-            return conf_fail(1, "Cannot set tail_repair_time to less than 10 "
-                                "seconds\n");
+            return conf_fail(EXIT_FAILURE,
+                             "Cannot set tail_repair_time to less than 10 "
+                             "seconds\n");
         }
         return CONF_RUN;
     case EXT_lru_crawler_sleep:
         cfg->lru_crawler_sleep = conf_atoi(v);
         if (cfg->lru_crawler_sleep < 0 || cfg->lru_crawler_sleep > 1000000) {
-            return conf_fail(1, "LRU crawler sleep must be between 0 and 1 "
-                                "second\n");
+            return conf_fail(EXIT_FAILURE,
+                             "LRU crawler sleep must be between 0 and 1 "
+                             "second\n");
         }
         return CONF_RUN;
     case EXT_lru_crawler_tocrawl:
         if (!conf_parse_u32(v, &cfg->lru_crawler_tocrawl)) {
             return conf_fail(
-                1, "lru_crawler_tocrawl takes a numeric 32bit value\n");
+                EXIT_FAILURE,
+                "lru_crawler_tocrawl takes a numeric 32bit value\n");
         }
         return CONF_RUN;
     case EXT_hot_lru_pct:
@@ -401,8 +410,8 @@ set_ext_option(struct config *cfg, struct parse *ps, enum ext_id id,
     switch (id) {
     case EXT_ext_path:
         if (v == NULL) {
-            return conf_fail(1, "missing argument to ext_path, ie: "
-                                "ext_path=/d/file:5G\n");
+            return conf_fail(EXIT_FAILURE, "missing argument to ext_path, ie: "
+                                           "ext_path=/d/file:5G\n");
         }
         ps->ext_path = true;
         return CONF_RUN;
@@ -548,7 +557,7 @@ conf_ext_parse(struct config *cfg, struct parse *ps, const char *arg)
     int rc = CONF_RUN;
 
     if (copy == NULL) {
-        return conf_fail(1, "Failed to allocate memory\n");
+        return conf_fail(EXIT_FAILURE, "Failed to allocate memory\n");
     }
     while (rc == CONF_RUN && *p != '\0') {
         char *token = p;
@@ -569,7 +578,7 @@ conf_ext_parse(struct config *cfg, struct parse *ps, const char *arg)
             if (eq != NULL) {
                 *eq = '=';
             }
-            rc = conf_fail(1, "Illegal suboption \"%s\"\n", token);
+            rc = conf_fail(EXIT_FAILURE, "Illegal suboption \"%s\"\n", token);
         } else if (eq != NULL) {
             rc = apply_extended(cfg, ps, id, eq + 1);
         } else {

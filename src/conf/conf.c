@@ -18,118 +18,126 @@
 #include <string.h>
 #include <sysexits.h>
 
-#define HELP_COLUMN 26 /* where help text starts in -h */
+#define HELP_COLUMN 26 /* where -o help text starts in -h */
 
 /*
- * The command-line options, in -h order. arg is the placeholder -h shows,
- * NULL for a flag. A "\n" in help continues it on the next line, aligned.
- * Only -D has no long form, as in memcached.
+ * The command-line options, in memcached's -h order. Columns: the short
+ * option, its long name (NULL: none, as -D), a sample value (NULL: a flag
+ * that takes none), disposition (CONF_*; see conf_internal.h), why
+ * (REFUSED: the feature, COMPAT: the reason) and what -h prints for it,
+ * memcached's lines where memoria does the same (NULL: not listed).
  */
 /* clang-format off */
-/*      short long arg, then help */
-#define CONF_OPTIONS(X)                                                       \
-    X('p', "port", "<num>",                                                   \
-      "TCP port to listen on (default: 11211, 0: off)")                       \
-    X('U', "udp-port", "<num>",                                               \
-      "UDP port to listen on (default: 0, off)\n"                             \
-      "UDP is not supported yet: only 0 is accepted")                         \
-    X('s', "unix-socket", "<file>",                                           \
-      "UNIX socket to listen on (not supported yet)")                         \
-    X('a', "unix-mask", "<mask>",                                             \
-      "access mask for UNIX socket, in octal (default: 700)")                 \
-    X('A', "enable-shutdown", NULL,                                           \
-      "enable ascii \"shutdown\" command")                                    \
-    X('l', "listen", "<addr>",                                                \
-      "interface to listen on (default: 127.0.0.1, which\n"                   \
-      "differs from memcached; -l 0.0.0.0 or -l '*' for all)\n"               \
-      "repeatable; comma separated; host, host:port,\n"                       \
-      "[ipv6]:port, with optional proto[ascii]: prefix")                      \
-    X('d', "daemon", NULL,                                                    \
-      "run as a daemon")                                                      \
-    X('r', "enable-coredumps", NULL,                                          \
-      "maximize core file limit")                                             \
-    X('u', "user", "<user>",                                                  \
-      "assume identity of <username> (only when run as root)")                \
-    X('m', "memory-limit", "<num>",                                           \
-      "item memory in megabytes (default: 64)")                               \
-    X('M', "disable-evictions", NULL,                                         \
-      "return error on memory exhausted instead of evicting")                 \
-    X('c', "conn-limit", "<num>",                                             \
-      "max simultaneous connections (default: 1024)")                         \
-    X('k', "lock-memory", NULL,                                               \
-      "lock down all paged memory")                                           \
-    X('v', "verbose", NULL,                                                   \
-      "verbose (print errors/warnings while in event loop)\n"                 \
-      "-vv: very verbose (also client commands/responses)\n"                  \
-      "-vvv: extremely verbose (internal state transitions)")                 \
-    X('h', "help", NULL,                                                      \
-      "print this help and exit")                                             \
-    X('i', "license", NULL,                                                   \
-      "print license information and exit")                                   \
-    X('V', "version", NULL,                                                   \
-      "print version and exit")                                               \
-    X('P', "pidfile", "<file>",                                               \
-      "save PID in <file>")                                                   \
-    X('f', "slab-growth-factor", "<num>",                                     \
-      "chunk size growth factor (default: 1.25)")                             \
-    X('n', "slab-min-size", "<bytes>",                                        \
-      "min space used for key+value+flags (default: 48)")                     \
-    X('L', "enable-largepages", NULL,                                         \
-      "try to use large memory pages (not supported yet)")                    \
-    X('D', NULL, "<char>",                                                    \
-      "delimiter between key prefixes and IDs for\n"                          \
-      "per-prefix stats (not supported yet)")                                 \
-    X('t', "threads", "<num>",                                                \
-      "number of threads to use (default: 4)")                                \
-    X('R', "max-reqs-per-event", "<num>",                                     \
-      "maximum number of requests per event, limits the\n"                    \
-      "requests processed per connection to prevent\n"                        \
-      "starvation (default: 20)")                                             \
-    X('C', "disable-cas", NULL,                                               \
-      "disable use of CAS")                                                   \
-    X('b', "listen-backlog", "<num>",                                         \
-      "set the backlog queue limit (default: 1024)")                          \
-    X('B', "protocol", "<name>",                                              \
-      "protocol - one of ascii or auto (default: auto);\n"                    \
-      "binary is not supported yet")                                          \
-    X('I', "max-item-size", "<num>",                                          \
-      "adjusts max item size\n"                                               \
-      "(default: 1m, min: 1k, max: 1024m)")                                   \
-    X('S', "enable-sasl", NULL,                                               \
-      "turn on SASL authentication (not supported yet)")                      \
-    X('F', "disable-flush-all", NULL,                                         \
-      "disable flush_all command")                                            \
-    X('X', "disable-dumping", NULL,                                           \
-      "disable stats cachedump and lru_crawler metadump")                     \
-    X('W', "disable-watch", NULL,                                             \
-      "disable watch commands (live logging)")                                \
-    X('Y', "auth-file", "<file>",                                             \
-      "ASCII protocol authentication (not supported yet)")                    \
-    X('e', "memory-file", "<file>",                                           \
-      "mmap a file for item memory (not supported yet)")                      \
-    X('Z', "enable-ssl", NULL,                                                \
-      "enable TLS/SSL (not supported yet, nor -o ssl_*)")                     \
-    X('o', "extended", "<list>",                                              \
-      "comma separated list of extended options\n"                            \
-      "most options have a 'no_' prefix to disable")                          \
-    X('N', "napi-ids", "<num>",                                               \
-      "number of napi ids (not supported yet)")
+#define CONF_OPTIONS(X)                                                        \
+    X('p', "port", "11211", APPLIED, NULL,                                     \
+      "-p, --port=<num>          TCP port to listen on (default: 11211)")      \
+    X('U', "udp-port", "11211", APPLIED, NULL,                                 \
+      "-U, --udp-port=<num>      UDP port to listen on (default: 0, off)")     \
+    X('s', "unix-socket", "/tmp/memoria.sock", APPLIED, NULL,                  \
+      "-s, --unix-socket=<file>  UNIX socket to listen on (disables network "  \
+      "support)")                                                              \
+    X('a', "unix-mask", "700", APPLIED, NULL,                                  \
+      "-a, --unix-mask=<mask>    access mask for UNIX socket, in octal "       \
+      "(default: 700)")                                                        \
+    X('A', "enable-shutdown", NULL, APPLIED, NULL,                             \
+      "-A, --enable-shutdown     enable ascii \"shutdown\" command")           \
+    X('l', "listen", "127.0.0.1", APPLIED, NULL,                               \
+      "-l, --listen=<addr>       interface to listen on (default: 127.0.0.1)") \
+    X('d', "daemon", NULL, APPLIED, NULL,                                      \
+      "-d, --daemon              run as a daemon")                             \
+    X('r', "enable-coredumps", NULL, APPLIED, NULL,                            \
+      "-r, --enable-coredumps    maximize core file limit")                    \
+    X('u', "user", "nobody", APPLIED, NULL,                                    \
+      "-u, --user=<user>         assume identity of <username> (only when "   \
+      "run as root)")                                                          \
+    X('m', "memory-limit", "64", APPLIED, NULL,                                \
+      "-m, --memory-limit=<num>  item memory in megabytes (default: 64)")      \
+    X('M', "disable-evictions", NULL, APPLIED, NULL,                           \
+      "-M, --disable-evictions   return error on memory exhausted instead of " \
+      "evicting")                                                              \
+    X('c', "conn-limit", "1024", APPLIED, NULL,                                \
+      "-c, --conn-limit=<num>    max simultaneous connections (default: "      \
+      "1024)")                                                                 \
+    X('k', "lock-memory", NULL, APPLIED, NULL,                                 \
+      "-k, --lock-memory         lock down all paged memory")                  \
+    X('v', "verbose", NULL, APPLIED, NULL,                                     \
+      "-v, --verbose             verbose (print errors/warnings while in "     \
+      "event loop)\n"                                                          \
+      "-vv                       very verbose (also print client "             \
+      "commands/responses)\n"                                                  \
+      "-vvv                      extremely verbose (internal state "           \
+      "transitions)")                                                          \
+    X('h', "help", NULL, APPLIED, NULL,                                        \
+      "-h, --help                print this help and exit")                    \
+    X('i', "license", NULL, APPLIED, NULL,                                     \
+      "-i, --license             print memoria and libevent license")          \
+    X('V', "version", NULL, APPLIED, NULL,                                     \
+      "-V, --version             print version and exit")                      \
+    X('P', "pidfile", "/tmp/memoria.pid", APPLIED, NULL,                       \
+      "-P, --pidfile=<file>      save PID in <file>, only used with -d "       \
+      "option")                                                                \
+    X('f', "slab-growth-factor", "1.25", APPLIED, NULL,                        \
+      "-f, --slab-growth-factor=<num> chunk size growth factor (default: "     \
+      "1.25)")                                                                 \
+    X('n', "slab-min-size", "48", APPLIED, NULL,                               \
+      "-n, --slab-min-size=<bytes> min space used for key+value+flags "        \
+      "(default: 48)")                                                         \
+    X('L', "enable-largepages", NULL, APPLIED, NULL,                           \
+      "-L, --enable-largepages  try to use large memory pages (if "            \
+      "available)")                                                            \
+    X('D', NULL, ":", REFUSED, "detail stats", NULL)                           \
+    X('t', "threads", "4", APPLIED, NULL,                                      \
+      "-t, --threads=<num>       number of threads to use (default: 4)")       \
+    X('R', "max-reqs-per-event", "20", APPLIED, NULL,                          \
+      "-R, --max-reqs-per-event  maximum number of requests per event, "       \
+      "limits the\n"                                                           \
+      "                          requests processed per connection to "        \
+      "prevent \n"                                                             \
+      "                          starvation (default: 20)")                    \
+    X('C', "disable-cas", NULL, APPLIED, NULL,                                 \
+      "-C, --disable-cas         disable use of CAS")                          \
+    X('b', "listen-backlog", "1024", APPLIED, NULL,                            \
+      "-b, --listen-backlog=<num> set the backlog queue limit (default: "      \
+      "1024)")                                                                 \
+    X('B', "protocol", "auto", APPLIED, NULL,                                  \
+      "-B, --protocol=<name>     protocol - one of ascii or auto (default: "   \
+      "auto-negotiate)")                                                       \
+    X('I', "max-item-size", "1m", APPLIED, NULL,                               \
+      "-I, --max-item-size=<num> adjusts max item size\n"                      \
+      "                          (default: 1m, min: 1k, max: 1024m)")          \
+    X('S', "enable-sasl", NULL, REFUSED, "SASL", NULL)                         \
+    X('F', "disable-flush-all", NULL, APPLIED, NULL,                           \
+      "-F, --disable-flush-all   disable flush_all command")                   \
+    X('X', "disable-dumping", NULL, COMPAT,                                    \
+      "memoria has no dump commands (stats cachedump, lru_crawler "            \
+      "metadump) yet",                                                         \
+      "-X, --disable-dumping     disable stats cachedump and lru_crawler "     \
+      "metadump")                                                              \
+    X('W', "disable-watch", NULL, APPLIED, NULL,                               \
+      "-W  --disable-watch       disable watch commands (live logging)")       \
+    X('Y', "auth-file", "/tmp/memoria.auth", REFUSED,                          \
+      "ASCII authentication", NULL)                                            \
+    X('e', "memory-file", "/tmp/memoria.mem", REFUSED, "memory file", NULL)    \
+    X('Z', "enable-ssl", NULL, REFUSED, "TLS", NULL)                           \
+    X('o', "extended", "modern", APPLIED, NULL,                                \
+      "-o, --extended            comma separated list of extended options\n"   \
+      "                          most options have a 'no_' prefix to "         \
+      "disable")                                                               \
+    X('N', "napi-ids", "1", REFUSED, "NAPI ids", NULL)
 /* clang-format on */
 
-struct cli_option {
-    char letter;
-    const char *name;
-    const char *arg;
-    const char *help;
-};
-
-static const struct cli_option cli_options[] = {
-#define CLI_ROW(letter, name, arg, help) {letter, name, arg, help},
+const struct conf_option conf_cli_options[] = {
+#define CLI_ROW(letter, name, sample, disp, why, help)                         \
+    {name,        letter, (sample) != NULL ? CONF_VALUE_ARG : CONF_VALUE_NONE, \
+     CONF_##disp, why,    sample,                                              \
+     help},
     CONF_OPTIONS(CLI_ROW)
 #undef CLI_ROW
 };
 
-#define NCLI (sizeof(cli_options) / sizeof(cli_options[0]))
+#define NCLI (sizeof(conf_cli_options) / sizeof(conf_cli_options[0]))
+
+const size_t conf_ncli = NCLI;
 
 int
 conf_fail(int code, const char *fmt, ...)
@@ -251,6 +259,32 @@ conf_deinit(struct config *cfg)
     cfg->nlisteners = 0;
 }
 
+void
+conf_parse_init(struct parse *ps, const struct config *cfg)
+{
+    memset(ps, 0, sizeof(*ps));
+    ps->item_size_max = (int)cfg->item_size_max;
+    ps->slab_chunk_max = (int)cfg->slab_chunk_max;
+    ps->lru_maintainer = true;
+    ps->hot_lru_pct = 20;
+    ps->warm_lru_pct = 40;
+}
+
+void
+conf_note_refused(struct parse *ps, const struct conf_option *opt)
+{
+    if (ps->refused[0] != '\0') {
+        return;
+    }
+    if (opt->letter != 0) {
+        snprintf(ps->refused, sizeof(ps->refused), "-%c (%s)", opt->letter,
+                 opt->why);
+    } else {
+        snprintf(ps->refused, sizeof(ps->refused), "-o %s (%s)", opt->name,
+                 opt->why);
+    }
+}
+
 /* Prints left, pads to the help column and prints help, aligning lines. */
 void
 conf_print_help_row(const char *left, const char *help)
@@ -274,21 +308,15 @@ conf_print_help_row(const char *left, const char *help)
 static void
 print_usage(void)
 {
-    char left[64];
-
     /* Tools read the first line as memcached's; ours comes second. */
     printf("memcached %s\nmemoria %s\n", MEMCACHED_COMPAT_VERSION,
            MEMORIA_VERSION);
     for (size_t i = 0; i < NCLI; i++) {
-        const struct cli_option *o = &cli_options[i];
+        const struct conf_option *o = &conf_cli_options[i];
 
-        if (o->name == NULL) {
-            snprintf(left, sizeof(left), "-%c %s", o->letter, o->arg);
-        } else {
-            snprintf(left, sizeof(left), "-%c, --%s%s%s", o->letter, o->name,
-                     o->arg != NULL ? "=" : "", o->arg != NULL ? o->arg : "");
+        if (o->help != NULL) {
+            printf("%s\n", o->help);
         }
-        conf_print_help_row(left, o->help);
         if (o->letter == 'o') {
             conf_ext_print_help();
         }
@@ -380,7 +408,7 @@ set_protocol(struct config *cfg, struct parse *ps, const char *arg)
  * negative -R and -n and a NaN -f, which its own messages forbid.
  */
 static int
-set_checked(struct config *cfg, int letter, const char *arg)
+set_checked(struct config *cfg, struct parse *ps, int letter, const char *arg)
 {
     switch (letter) {
     case 'c':
@@ -410,8 +438,8 @@ set_checked(struct config *cfg, int letter, const char *arg)
                    : conf_fail(EXIT_FAILURE,
                                "Chunk size must be greater than 0\n");
     case 'N':
-        cfg->napi_ids = conf_atoi(arg);
-        return cfg->napi_ids > 0
+        ps->napi_ids = conf_atoi(arg);
+        return ps->napi_ids > 0
                    ? CONF_RUN
                    : conf_fail(EXIT_FAILURE, "Maximum number of NAPI IDs must "
                                              "be greater than 0\n");
@@ -419,8 +447,6 @@ set_checked(struct config *cfg, int letter, const char *arg)
         if (arg[0] == '\0') {
             return conf_fail(EXIT_FAILURE, "No delimiter specified\n");
         }
-        cfg->prefix_delimiter = arg[0];
-        cfg->detail_enabled = true;
         return CONF_RUN;
     default:
         break;
@@ -456,9 +482,6 @@ set_value(struct config *cfg, struct parse *ps, int letter, const char *arg)
     case 'P':
         cfg->pidfile = arg;
         break;
-    case 'e':
-        cfg->memory_file = arg;
-        break;
     case 'b':
         cfg->backlog = conf_atoi(arg);
         break;
@@ -466,7 +489,7 @@ set_value(struct config *cfg, struct parse *ps, int letter, const char *arg)
         ps->item_size_max = parse_item_size(arg);
         break;
     case 'Y':
-        cfg->auth_file = arg;
+        ps->auth_file = true;
         break;
     default:
         break;
@@ -475,14 +498,14 @@ set_value(struct config *cfg, struct parse *ps, int letter, const char *arg)
 
 /* Options without a value. */
 static void
-set_switch(struct config *cfg, int letter)
+set_switch(struct config *cfg, struct parse *ps, int letter)
 {
     switch (letter) {
     case 'A':
         cfg->enable_shutdown = true;
         break;
     case 'Z':
-        cfg->ssl_enabled = true;
+        ps->ssl_enabled = true;
         break;
     case 'M':
         cfg->evictions = false;
@@ -506,13 +529,10 @@ set_switch(struct config *cfg, int letter)
         cfg->use_cas = false;
         break;
     case 'S':
-        cfg->sasl = true;
+        ps->sasl = true;
         break;
     case 'F':
         cfg->flush_enabled = false;
-        break;
-    case 'X':
-        cfg->dump_enabled = false;
         break;
     case 'W':
         cfg->watch_enabled = false;
@@ -522,9 +542,29 @@ set_switch(struct config *cfg, int letter)
     }
 }
 
+static const struct conf_option *
+cli_lookup(int letter)
+{
+    for (size_t i = 0; i < NCLI; i++) {
+        if (conf_cli_options[i].letter == letter) {
+            return &conf_cli_options[i];
+        }
+    }
+    return NULL;
+}
+
 static int
 apply_option(struct config *cfg, struct parse *ps, int letter, const char *arg)
 {
+    const struct conf_option *opt = cli_lookup(letter);
+
+    if (opt == NULL) {
+        /* getopt has already said what was wrong. */
+        return conf_fail(EXIT_FAILURE, "Illegal argument \"%c\"\n", letter);
+    }
+    if (opt->disposition == CONF_REFUSED) {
+        conf_note_refused(ps, opt);
+    }
     switch (letter) {
     case 'h':
         print_usage();
@@ -550,22 +590,16 @@ apply_option(struct config *cfg, struct parse *ps, int letter, const char *arg)
     case 'n':
     case 'N':
     case 'D':
-        return set_checked(cfg, letter, arg);
+        return set_checked(cfg, ps, letter, arg);
     default:
         break;
     }
-    for (size_t i = 0; i < NCLI; i++) {
-        if (cli_options[i].letter == letter) {
-            if (cli_options[i].arg != NULL) {
-                set_value(cfg, ps, letter, arg);
-            } else {
-                set_switch(cfg, letter);
-            }
-            return CONF_RUN;
-        }
+    if (opt->sample != NULL) {
+        set_value(cfg, ps, letter, arg);
+    } else {
+        set_switch(cfg, ps, letter);
     }
-    /* getopt has already said what was wrong. */
-    return conf_fail(EXIT_FAILURE, "Illegal argument \"%c\"\n", letter);
+    return CONF_RUN;
 }
 
 /* ---- Checks once every option is read, in memcached's order ---- */
@@ -620,20 +654,17 @@ static int
 check_slab_sizes(struct config *cfg, struct parse *ps)
 {
     uint32_t last = 0;
-    char *save = NULL;
 
-    if (ps->slab_sizes == NULL) {
+    if (!ps->slab_sizes_given) {
         return CONF_RUN;
     }
-    if (ps->slab_sizes[0] == '\0') {
+    if (ps->slab_sizes_empty) {
         return conf_fail(EX_USAGE, "Missing slab_sizes argument\n");
     }
-    for (char *t = strtok_r(ps->slab_sizes, "-", &save); t != NULL;
-         t = strtok_r(NULL, "-", &save)) {
-        uint32_t size = 0;
+    for (size_t i = 0; i < ps->nslab_sizes; i++) {
+        uint32_t size = ps->slab_sizes[i];
 
-        if (!conf_parse_u32(t, &size) || size < (uint32_t)cfg->chunk_size ||
-            size > cfg->slab_chunk_max) {
+        if (size < (uint32_t)cfg->chunk_size || size > cfg->slab_chunk_max) {
             return conf_fail(EX_USAGE, "slab size %u is out of valid range\n",
                              size);
         }
@@ -660,13 +691,13 @@ check_slab_sizes(struct config *cfg, struct parse *ps)
 }
 
 static int
-check_lru(struct config *cfg)
+check_lru(const struct parse *ps)
 {
-    if (cfg->hot_lru_pct + cfg->warm_lru_pct > 80) {
+    if (ps->hot_lru_pct + ps->warm_lru_pct > 80) {
         return conf_fail(EX_USAGE, "hot_lru_pct + warm_lru_pct cannot be more "
                                    "than 80%% combined\n");
     }
-    if (cfg->temp_lru && !cfg->lru_maintainer) {
+    if (ps->temp_lru && !ps->lru_maintainer) {
         return conf_fail(
             EX_USAGE, "temporary_ttl requires lru_maintainer to be enabled\n");
     }
@@ -677,7 +708,7 @@ check_lru(struct config *cfg)
 static int
 check_auth_and_ports(struct config *cfg, struct parse *ps)
 {
-    if (cfg->sasl) {
+    if (ps->sasl) {
         if (!ps->protocol_specified) {
             cfg->protocol = CONF_PROTO_BINARY;
         } else if (cfg->protocol != CONF_PROTO_BINARY) {
@@ -689,7 +720,7 @@ check_auth_and_ports(struct config *cfg, struct parse *ps)
                                        "binary SASL authentication.\n");
         }
     }
-    if (cfg->auth_file != NULL) {
+    if (ps->auth_file) {
         if (!ps->protocol_specified) {
             cfg->protocol = CONF_PROTO_ASCII;
         } else if (cfg->protocol != CONF_PROTO_ASCII) {
@@ -706,11 +737,11 @@ check_auth_and_ports(struct config *cfg, struct parse *ps)
         return conf_fail(EX_USAGE, "ERROR: Invalid port number %d.\n",
                          cfg->port);
     }
-    if (cfg->ssl_enabled && cfg->port == 0) {
+    if (ps->ssl_enabled && cfg->port == 0) {
         return conf_fail(EX_USAGE,
                          "ERROR: You cannot enable SSL without a TCP port.\n");
     }
-    if (cfg->auth_file != NULL && cfg->udp_port != 0) {
+    if (ps->auth_file && cfg->udp_port != 0) {
         return conf_fail(EX_USAGE, "Cannot use UDP with ascii authentication "
                                    "enabled (-U 0 to disable)\n");
     }
@@ -771,7 +802,7 @@ add_listener(struct config *cfg, const struct conf_listener *l)
 
 /* memcached reports a bad -l only when it tries to listen: exit 71. */
 static int
-build_listeners(struct config *cfg)
+build_listeners(struct config *cfg, const struct parse *ps)
 {
     struct conf_listener l;
     char err[CONF_HOST_MAX + 64];
@@ -787,7 +818,7 @@ build_listeners(struct config *cfg)
                              "%s\nfailed to listen on one of interface(s) %s\n",
                              err, cfg->listen);
         }
-        if (l.notls && !cfg->ssl_enabled) {
+        if (l.notls && !ps->ssl_enabled) {
             return conf_fail(
                 EX_OSERR,
                 "'notls' option is valid only when SSL is enabled\n"
@@ -799,32 +830,18 @@ build_listeners(struct config *cfg)
     return rc;
 }
 
-/* The first feature memoria cannot honour yet, or NULL. */
+/*
+ * The first REFUSED option given, else a value memoria refuses (-B binary,
+ * a binary or proxy listener), else NULL.
+ */
 static const char *
 unsupported(const struct config *cfg, const struct parse *ps)
 {
-    const struct {
-        bool given;
-        const char *what;
-    } features[] = {
-        {cfg->sasl, "-S (SASL)"},
-        {cfg->auth_file != NULL, "-Y (ASCII authentication)"},
-        {cfg->ssl_enabled, "-Z (TLS)"},
-        {ps->ssl_option[0] != '\0', ps->ssl_option},
-        {cfg->udp_port != 0, "-U (UDP)"},
-        {cfg->unix_socket != NULL, "-s (unix socket)"},
-        {cfg->memory_file != NULL, "-e (memory file)"},
-        {cfg->largepages, "-L (large pages)"},
-        {cfg->napi_ids != 0, "-N (NAPI ids)"},
-        {cfg->detail_enabled, "-D (detail stats)"},
-        {cfg->protocol == CONF_PROTO_BINARY, "-B binary"},
-        {ps->ext_path, "-o ext_path (extstore)"},
-    };
-
-    for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++) {
-        if (features[i].given) {
-            return features[i].what;
-        }
+    if (ps->refused[0] != '\0') {
+        return ps->refused;
+    }
+    if (cfg->protocol == CONF_PROTO_BINARY) {
+        return "-B binary";
     }
     for (size_t i = 0; i < cfg->nlisteners; i++) {
         if (cfg->listeners[i].proto == CONF_PROTO_BINARY) {
@@ -843,19 +860,19 @@ check_all(struct config *cfg, struct parse *ps)
     int rc = CONF_RUN;
     const char *missing;
 
-    if (cfg->napi_ids > cfg->num_threads) {
+    if (ps->napi_ids > cfg->num_threads) {
         return conf_fail(
             EX_USAGE,
             "Number of napi_ids(%d) cannot be greater than number of "
             "threads(%d)\n",
-            cfg->napi_ids, cfg->num_threads);
+            ps->napi_ids, cfg->num_threads);
     }
     if ((rc = check_item_size(cfg, ps)) != CONF_RUN ||
         (rc = check_slab_sizes(cfg, ps)) != CONF_RUN ||
-        (rc = check_lru(cfg)) != CONF_RUN ||
+        (rc = check_lru(ps)) != CONF_RUN ||
         (rc = check_auth_and_ports(cfg, ps)) != CONF_RUN ||
         (rc = check_hashpower(cfg)) != CONF_RUN ||
-        (rc = build_listeners(cfg)) != CONF_RUN) {
+        (rc = build_listeners(cfg, ps)) != CONF_RUN) {
         return rc;
     }
     missing = unsupported(cfg, ps);
@@ -878,24 +895,22 @@ conf_parse(struct config *cfg, int argc, char **argv)
     char shortopts[2 * NCLI + 1];
     size_t nlong = 0;
     size_t nshort = 0;
-    struct parse ps = {
-        .item_size_max = (int)cfg->item_size_max,
-        .slab_chunk_max = (int)cfg->slab_chunk_max,
-    };
+    struct parse ps;
     int c;
     int rc = CONF_RUN;
 
+    conf_parse_init(&ps, cfg);
     for (size_t i = 0; i < NCLI; i++) {
-        const struct cli_option *o = &cli_options[i];
+        const struct conf_option *o = &conf_cli_options[i];
 
         shortopts[nshort++] = o->letter;
-        if (o->arg != NULL) {
+        if (o->sample != NULL) {
             shortopts[nshort++] = ':';
         }
         if (o->name != NULL) {
             longopts[nlong++] = (struct option){
-                o->name, o->arg != NULL ? required_argument : no_argument, NULL,
-                o->letter};
+                o->name, o->sample != NULL ? required_argument : no_argument,
+                NULL, o->letter};
         }
     }
     shortopts[nshort] = '\0';
@@ -909,7 +924,6 @@ conf_parse(struct config *cfg, int argc, char **argv)
     if (rc == CONF_RUN) {
         rc = check_all(cfg, &ps);
     }
-    free(ps.slab_sizes);
     fflush(stdout);
     return rc;
 }

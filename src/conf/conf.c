@@ -800,6 +800,12 @@ add_listener(struct config *cfg, const struct conf_listener *l)
     return CONF_RUN;
 }
 
+/*
+ * memcached reports a bad -l only when it tries to listen: exit 71, with
+ * perror's suffix for an errno that nothing has set (": Success").
+ */
+#define LISTEN_FAILED "failed to listen on one of interface(s) %s: Success\n"
+
 /* memcached reports a bad -l only when it tries to listen: exit 71. */
 static int
 build_listeners(struct config *cfg, const struct parse *ps)
@@ -810,20 +816,21 @@ build_listeners(struct config *cfg, const struct parse *ps)
     enum conf_listen_status st;
     int rc = CONF_RUN;
 
+    /* No TCP or UDP port, or a unix socket: memcached never reads -l. */
+    if (cfg->unix_socket != NULL || (cfg->port == 0 && cfg->udp_port == 0)) {
+        return CONF_RUN;
+    }
     while (rc == CONF_RUN &&
            (st = conf_listen_next(&spec, &l, err, sizeof(err))) !=
                CONF_LISTEN_END) {
         if (st == CONF_LISTEN_BAD) {
-            return conf_fail(EX_OSERR,
-                             "%s\nfailed to listen on one of interface(s) %s\n",
-                             err, cfg->listen);
+            return conf_fail(EX_OSERR, "%s\n" LISTEN_FAILED, err, cfg->listen);
         }
         if (l.notls && !ps->ssl_enabled) {
-            return conf_fail(
-                EX_OSERR,
-                "'notls' option is valid only when SSL is enabled\n"
-                "failed to listen on one of interface(s) %s\n",
-                cfg->listen);
+            return conf_fail(EX_OSERR,
+                             "'notls' option is valid only when SSL is "
+                             "enabled\n" LISTEN_FAILED,
+                             cfg->listen);
         }
         rc = add_listener(cfg, &l);
     }

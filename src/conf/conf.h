@@ -116,7 +116,11 @@ struct config {
     CONF_FIELDS(CONF_FIELD_DECLARE)
 #undef CONF_FIELD_DECLARE
 
-    /* Parsed -l; one CONF_DEFAULT_LISTEN entry when -l is absent. Owned. */
+    /*
+     * Parsed -l; one CONF_DEFAULT_LISTEN entry when -l is absent; none
+     * when there is no TCP or UDP port or -s is given (memcached never
+     * reads -l then). Owned.
+     */
     struct conf_listener *listeners;
     size_t nlisteners;
 

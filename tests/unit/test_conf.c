@@ -994,21 +994,29 @@ bad_listen_exits_71_as_a_failed_listen(void **state)
     static const struct expect rows[] = {
         {"-l notls:127.0.0.1", 71,
          "'notls' option is valid only when SSL is enabled\n"
-         "failed to listen on one of interface(s) notls:127.0.0.1\n"},
+         "failed to listen on one of interface(s) notls:127.0.0.1: Success\n"},
         {"-l 127.0.0.1,notls:127.0.0.2", 71,
          "'notls' option is valid only when SSL is enabled\n"
          "failed to listen on one of interface(s) "
-         "127.0.0.1,notls:127.0.0.2\n"},
+         "127.0.0.1,notls:127.0.0.2: Success\n"},
         {"-l proto[ascii", 71,
          "Invalid protocol spec: \"[ascii\"\n"
-         "failed to listen on one of interface(s) proto[ascii\n"},
+         "failed to listen on one of interface(s) proto[ascii: Success\n"},
         {"-l tag[123456789]:127.0.0.1", 71,
          "Listener tags must be between 1 and 8 characters: \"123456789\"\n"
          "failed to listen on one of interface(s) "
-         "tag[123456789]:127.0.0.1\n"},
+         "tag[123456789]:127.0.0.1: Success\n"},
         {"-l 127.0.0.1 -l 127.0.0.2:abc", 71,
          "Invalid port number: \"abc\"\n"
-         "failed to listen on one of interface(s) 127.0.0.1,127.0.0.2:abc\n"},
+         "failed to listen on one of interface(s) 127.0.0.1,127.0.0.2:abc: "
+         "Success\n"},
+        /* without a TCP or UDP port, or with -s, -l is never read */
+        {"-l 127.0.0.1:abc -p 0", CONF_RUN, ""},
+        {"-l proto[ascii -p 0 -U 0", CONF_RUN, ""},
+        {"-l notls:127.0.0.1 -s /tmp/memoria.sock", CONF_RUN, ""},
+        {"-l 127.0.0.1:abc -p 0 -U 11211", 71,
+         "Invalid port number: \"abc\"\n"
+         "failed to listen on one of interface(s) 127.0.0.1:abc: Success\n"},
         /* -l is checked after everything else, as memcached binds last */
         {"-l 127.0.0.1:abc -t 0", 1,
          "Number of threads must be greater than 0\n"},
@@ -1016,7 +1024,7 @@ bad_listen_exits_71_as_a_failed_listen(void **state)
          "ERROR: Invalid port number 70000.\n"},
         {"-l 127.0.0.1:abc -S", 71,
          "Invalid port number: \"abc\"\n"
-         "failed to listen on one of interface(s) 127.0.0.1:abc\n"},
+         "failed to listen on one of interface(s) 127.0.0.1:abc: Success\n"},
     };
     (void)state;
 

@@ -172,6 +172,25 @@ def test_compat_options_are_accepted(start_server):
     assert srv.stderr() == "", srv.stderr()
 
 
+# Values memcached takes without a word (atoi/strtol turn garbage into 0).
+SILENT_ARGS = [
+    ["-U", "abc"],
+    ["-a", "9"],
+    ["-a", "abc"],
+    ["-b", "0"],
+    ["-o", "idle_timeout=abc,sock_cookie_id=x"],
+    ["-o", "maxconns_fast=7,no_hashexpand=x"],
+]
+
+
+@pytest.mark.parametrize("args", SILENT_ARGS, ids=[" ".join(a) for a in SILENT_ARGS])
+def test_values_memcached_takes_silently(start_server, args):
+    srv = start_server(*args)
+    with srv.connect() as c:
+        assert c.call("version").startswith("VERSION ")
+    assert srv.stderr() == "", srv.stderr()
+
+
 def test_resp_obj_mem_limit_is_deprecated(start_server):
     srv = start_server("-o", "resp_obj_mem_limit")
     with srv.connect() as c:

@@ -101,8 +101,11 @@ FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_BIN := $(patsubst fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 FUZZ_CFLAGS := $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=all
+# The layers each target links: proto and lib unless it says otherwise.
+fuzz_layers_conf := conf lib
 fuzz: $(FUZZ_BIN)
-build/fuzz/fuzz_%: fuzz/fuzz_%.c $$(call src_of,proto) $$(call src_of,lib)
+build/fuzz/fuzz_%: fuzz/fuzz_%.c \
+    $$(foreach l,$$(or $$(fuzz_layers_$$*),proto lib),$$(call src_of,$$(l)))
 	@mkdir -p $(dir $@)
 	clang $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
 

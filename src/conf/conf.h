@@ -2,9 +2,12 @@
  * conf - the command line. Parses memcached 1.6.18's options (short and
  * long forms), the -o extended options and the -l listener syntax into a
  * struct config, printing memcached's own messages and choosing its exit
- * codes for bad values. Features memoria does not implement yet are
- * refused with "memoria: <option> is not supported yet" (exit 64) rather
- * than silently ignored.
+ * codes for bad values. Every option has a disposition in the option
+ * tables (conf.c, conf_ext.c), listed in docs/OPTIONS.md: applied (its
+ * value is in struct config), refused with "memoria: <option> is not
+ * supported yet" (EX_USAGE), or accepted for compatibility: checked as
+ * memcached checks it, then dropped, for the documented reason. Nothing
+ * else is parsed and dropped.
  *
  * Only main.c includes this header: it turns struct config into each
  * module's own config struct. Not thread safe (getopt keeps global
@@ -39,12 +42,6 @@ enum conf_proto {
     CONF_PROTO_PROXY, /* -l proto[proxy]; conf_parse refuses it */
 };
 
-enum conf_hash {
-    CONF_HASH_MURMUR3 = 0,
-    CONF_HASH_JENKINS,
-    CONF_HASH_XXH3,
-};
-
 /*
  * One element of -l:
  *   [notls:][proto[ascii|binary|negotiating|proxy]:][tag[<1-8>]:]<host>[:port]
@@ -61,8 +58,9 @@ struct conf_listener {
 };
 
 /*
- * Every setting, with memcached's default (SERVER.md section 18). Sizes
- * are in bytes even where the option takes megabytes or kilobytes.
+ * Every applied setting, with memcached's default (its `stats settings`
+ * shows them). Sizes are in bytes even where the option takes megabytes
+ * or kilobytes.
  */
 /* clang-format off */
 /*      type               name                     default              */
@@ -79,12 +77,11 @@ struct conf_listener {
     X(bool,                maxconns_fast,           true)                 \
     X(int,                 reqs_per_event,          20)                   \
     X(int,                 num_threads,             4)                    \
+    /* derived: 1 when -l lists several addresses, else -t (UDP) */      \
     X(int,                 num_threads_per_udp,     4)                    \
-    X(int,                 napi_ids,                0)                    \
     X(int,                 idle_timeout,            0)                    \
     X(uint64_t,            read_buf_mem_limit,      0)                    \
     X(int,                 sock_cookie_id,          0)                    \
-    X(bool,                ssl_enabled,             false)                \
     /* process */                                                        \
     X(bool,                daemonize,               false)                \
     X(bool,                coredumps,               false)                \
@@ -93,7 +90,6 @@ struct conf_listener {
     X(const char *,        pidfile,                 NULL)                 \
     X(int,                 verbose,                 0)                    \
     X(bool,                enable_shutdown,         false)                \
-    X(bool,                drop_privileges,         false)                \
     /* item memory */                                                    \
     X(size_t,              maxbytes,                64 * CONF_MB)         \
     X(bool,                evictions,               true)                 \
@@ -105,52 +101,14 @@ struct conf_listener {
     X(size_t,              item_size_max,           CONF_MB)              \
     X(size_t,              slab_chunk_max,          CONF_PAGE_SIZE / 2)   \
     X(bool,                use_cas,                 true)                 \
-    X(const char *,        memory_file,             NULL)                 \
     X(int,                 hashpower,               0) /* 0: 16 */        \
     X(bool,                hash_expand,             true)                 \
-    X(enum conf_hash,      hash_algorithm,          CONF_HASH_MURMUR3)    \
-    /* slab mover, LRU, crawler */                                       \
-    X(bool,                slab_reassign,           true)                 \
-    X(int,                 slab_automove,           1)                    \
-    X(double,              slab_automove_ratio,     0.8)                  \
-    X(int,                 slab_automove_window,    30)                   \
-    X(double,              slab_automove_freeratio, 0.01)                 \
-    X(int,                 tail_repair_time,        0)                    \
-    X(bool,                lru_crawler,             true)                 \
-    X(int,                 lru_crawler_sleep,       100) /* us */         \
-    X(uint32_t,            lru_crawler_tocrawl,     0)                    \
-    X(bool,                lru_maintainer,          true) /* segmented */ \
-    X(int,                 hot_lru_pct,             20)                   \
-    X(int,                 warm_lru_pct,            40)                   \
-    X(double,              hot_max_factor,          0.2)                  \
-    X(double,              warm_max_factor,         2.0)                  \
-    X(bool,                temp_lru,                false)                \
-    X(int,                 temporary_ttl,           61)                   \
-    X(bool,                track_sizes,             false)                \
+    /* logging (watch) */                                                \
     X(uint64_t,            watcher_logbuf_size,     256 * CONF_KB)        \
     X(uint64_t,            worker_logbuf_size,      64 * CONF_KB)         \
     /* commands */                                                       \
-    X(char,                prefix_delimiter,        ':')                  \
-    X(bool,                detail_enabled,          false)                \
-    X(bool,                sasl,                    false)                \
-    X(const char *,        auth_file,               NULL)                 \
     X(bool,                flush_enabled,           true)                 \
-    X(bool,                dump_enabled,            true)                 \
-    X(bool,                watch_enabled,           true)                 \
-    /* extstore (accepted for stats; ext_path itself is refused) */      \
-    X(uint64_t,            ext_page_size,           64 * CONF_MB)         \
-    X(uint64_t,            ext_wbuf_size,           4 * CONF_MB)          \
-    X(uint32_t,            ext_threads,             1)                    \
-    X(uint32_t,            ext_io_depth,            1)                    \
-    X(uint32_t,            ext_item_size,           512)                  \
-    X(uint32_t,            ext_item_age,            UINT32_MAX)           \
-    X(uint32_t,            ext_low_ttl,             0)                    \
-    X(uint32_t,            ext_recache_rate,        2000)                 \
-    X(uint32_t,            ext_compact_under,       0)                    \
-    X(uint32_t,            ext_drop_under,          0)                    \
-    X(uint32_t,            ext_max_sleep,           1000000)              \
-    X(double,              ext_max_frag,            0.8)                  \
-    X(bool,                ext_drop_unread,         false)
+    X(bool,                watch_enabled,           true)
 /* clang-format on */
 
 struct config {
@@ -158,7 +116,11 @@ struct config {
     CONF_FIELDS(CONF_FIELD_DECLARE)
 #undef CONF_FIELD_DECLARE
 
-    /* Parsed -l; one CONF_DEFAULT_LISTEN entry when -l is absent. Owned. */
+    /*
+     * Parsed -l; one CONF_DEFAULT_LISTEN entry when -l is absent; none
+     * when there is no TCP or UDP port or -s is given (memcached never
+     * reads -l then). Owned.
+     */
     struct conf_listener *listeners;
     size_t nlisteners;
 
@@ -177,12 +139,14 @@ void conf_deinit(struct config *cfg);
  * Parses argv (argv[0] names the program in getopt's messages) into cfg,
  * which conf_init has prepared. Returns CONF_RUN to start the server, or
  * an exit code once it has printed what memcached prints: -h, -i and -V
- * write to stdout and return 0; errors write to stderr and return 1 (a
- * bad value), 64 (a bad combination or a feature memoria lacks) or 71 (a
- * bad -l, as memcached's failed listen). A -t above 64 only warns.
+ * write to stdout and return EXIT_SUCCESS; errors write to stderr and
+ * return <sysexits.h>'s codes as memcached does: EXIT_FAILURE (1, a bad
+ * value), EX_USAGE (64, a bad combination or a feature memoria lacks) or
+ * EX_OSERR (71, a bad -l, as memcached's failed listen). A -t above 64
+ * only warns.
  *
  * Left to main: the root check (-u, memcached's "can't run as root
- * without the -u switch", exit 64, and "can't find the user", exit 67),
+ * without the -u switch", EX_USAGE, and "can't find the user", EX_NOUSER),
  * -c's RLIMIT_NOFILE, -r's core limit and -k's mlockall, in that order.
  *
  * May be called again after conf_deinit + conf_init (it resets getopt).

@@ -154,6 +154,7 @@ open_spec(struct net *n, const struct net_listen *l)
     int rc = getaddrinfo(host, port, &hints, &res);
     if (rc != 0) {
         fprintf(stderr, "getaddrinfo(): %s\n", gai_strerror(rc));
+        listen_failed(n, l->port, 0); /* memcached: "...: Success" */
         return -1;
     }
     for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {

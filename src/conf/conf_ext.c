@@ -1,0 +1,633 @@
+/* The -o options: their table, -h rows and handlers. */
+#include "conf/conf.h"
+#include "conf/conf_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Why the COMPAT rows change nothing; docs/OPTIONS.md repeats each one. */
+#define WHY_LRU                                                        \
+    "memoria evicts by CLOCK per class: no HOT/WARM/COLD segments or " \
+    "maintainer thread to tune (docs/ENGINE.md)"
+#define WHY_CRAWLER                                                           \
+    "memoria has no LRU crawler: dead items are reclaimed on access or when " \
+    "their class needs room (docs/ENGINE.md)"
+#define WHY_MOVER                                                     \
+    "memoria moves pages between classes by eviction age on its own " \
+    "(docs/ENGINE.md)"
+#define WHY_EXT "extstore tuning; without ext_path memcached ignores it too"
+#define WHY_SANDBOX                                                           \
+    "the reference Debian build has no sandbox either; seccomp comes with a " \
+    "later issue"
+
+/*
+ * The -o options, in memcached's -h order; help NULL hides a row from -h
+ * (memcached does not list it, or memoria refuses it). Columns: name, how
+ * it takes a value (CONF_VALUE_*), disposition (CONF_*), why (REFUSED:
+ * the feature, COMPAT: the reason), a sample value, then the -h text.
+ */
+/* clang-format off */
+#define CONF_EXTENDED(X)                                                       \
+    X(maxconns_fast, NONE, APPLIED, NULL, NULL,                                \
+      "immediately close new connections after limit (default: enabled)")      \
+    X(no_maxconns_fast, NONE, APPLIED, NULL, NULL, NULL)                       \
+    X(hashpower, NUMERIC, APPLIED, NULL, "16",                                 \
+      "an integer multiplier for how large the hash\n"                         \
+      "table should be. normally grows at runtime. (default starts at: 0)\n"   \
+      "set based on \"STAT hash_power_level\"")                                \
+    X(tail_repair_time, NUMERIC, COMPAT,                                       \
+      "memoria's eviction skips pinned items instead of stalling on them at "  \
+      "an LRU tail: nothing to repair (docs/ENGINE.md)", "30",                 \
+      "time in seconds for how long to wait before\n"                          \
+      "forcefully killing LRU tail item.\n"                                    \
+      "disabled by default; very dangerous option.")                           \
+    X(hash_algorithm, ARG, COMPAT,                                             \
+      "memoria's hash table uses its own hash; the choice changes no answer",  \
+      "murmur3",                                                               \
+      "the hash table algorithm\n"                                             \
+      "default is murmur3 hash. options: jenkins, murmur3, xxh3")              \
+    X(lru_crawler, NONE, COMPAT, WHY_CRAWLER, NULL, NULL)                      \
+    X(no_lru_crawler, NONE, COMPAT, WHY_CRAWLER, NULL,                         \
+      "disable LRU Crawler background thread.")                                \
+    X(lru_crawler_sleep, VALUE, COMPAT, WHY_CRAWLER, "100",                    \
+      "microseconds to sleep between items\n"                                  \
+      "default is 100.")                                                       \
+    X(lru_crawler_tocrawl, VALUE, COMPAT, WHY_CRAWLER, "0",                    \
+      "max items to crawl per slab per run\n"                                  \
+      "default is 0 (unlimited)")                                              \
+    X(read_buf_mem_limit, ARG, APPLIED, NULL, "0",                             \
+      "limit in megabytes for connection read/response buffers.\n"             \
+      "do not adjust unless you have high (20k+) conn. limits.\n"              \
+      "0 means unlimited (default: 0)")                                        \
+    X(lru_maintainer, NONE, COMPAT, WHY_LRU, NULL, NULL)                       \
+    X(no_lru_maintainer, NONE, COMPAT, WHY_LRU, NULL,                          \
+      "disable new LRU system + background thread.")                           \
+    X(hot_lru_pct, ARG, COMPAT, WHY_LRU, "20",                                 \
+      "pct of slab memory to reserve for hot lru.\n"                           \
+      "(requires lru_maintainer, default pct: 20)")                            \
+    X(warm_lru_pct, ARG, COMPAT, WHY_LRU, "40",                                \
+      "pct of slab memory to reserve for warm lru.\n"                          \
+      "(requires lru_maintainer, default pct: 40)")                            \
+    X(hot_max_factor, ARG, COMPAT, WHY_LRU, "0.2",                             \
+      "items idle > cold lru age * drop from hot lru. (default: 0.20)")        \
+    X(warm_max_factor, ARG, COMPAT, WHY_LRU, "2.0",                            \
+      "items idle > cold lru age * this drop from warm. (default: 2.00)")      \
+    X(temporary_ttl, ARG, COMPAT, WHY_LRU, "61",                               \
+      "TTL's below get separate LRU, can't be evicted.\n"                      \
+      "(requires lru_maintainer, default: 61)")                                \
+    X(idle_timeout, NUMERIC, APPLIED, NULL, "0",                               \
+      "timeout for idle connections. (default: 0, no timeout)")                \
+    X(slab_chunk_max, ARG, APPLIED, NULL, "524288",                            \
+      "(EXPERIMENTAL) maximum slab size in kilobytes. use extreme care. "      \
+      "(default: 512)")                                                        \
+    X(watcher_logbuf_size, ARG, APPLIED, NULL, "256",                          \
+      "size in kilobytes of per-watcher write buffer. (default: 256)")         \
+    X(worker_logbuf_size, ARG, APPLIED, NULL, "64",                            \
+      "size in kilobytes of per-worker-thread buffer\n"                        \
+      "read by background thread, then written to watchers. (default: 64)")    \
+    X(track_sizes, NONE, COMPAT,                                               \
+      "stats sizes arrives with a later issue", NULL,                          \
+      "enable dynamic reports for 'stats sizes' command.")                     \
+    X(no_hashexpand, NONE, APPLIED, NULL, NULL,                                \
+      "disables hash table expansion (dangerous)")                             \
+    X(modern, NONE, COMPAT, "a no-op in memcached 1.6.18 too", NULL,           \
+      "enables options which will be default in future.\n"                     \
+      "currently: nothing")                                                    \
+    X(no_modern, NONE, APPLIED, NULL, NULL,                                    \
+      "uses defaults of previous major version (1.4.x)")                       \
+    X(sock_cookie_id, ARG, APPLIED, NULL, "0",                                 \
+      "attributes an ID to a socket for ip filtering/firewalls ")              \
+    X(slab_reassign, NONE, COMPAT, WHY_MOVER, NULL, NULL)                      \
+    X(no_slab_reassign, NONE, COMPAT, WHY_MOVER, NULL, NULL)                   \
+    X(slab_automove, OPTIONAL, COMPAT, WHY_MOVER, "1", NULL)                   \
+    X(no_slab_automove, NONE, COMPAT, WHY_MOVER, NULL, NULL)                   \
+    X(slab_automove_ratio, ARG, COMPAT, WHY_MOVER, "0.8", NULL)                \
+    X(slab_automove_window, ARG, COMPAT, WHY_MOVER, "30", NULL)                \
+    X(no_chunked_items, NONE, APPLIED, NULL, NULL, NULL)                       \
+    X(slab_sizes, ARG, APPLIED, NULL, "100-200-300", NULL)                     \
+    X(inline_ascii_resp, NONE, COMPAT,                                         \
+      "no effect in memcached 1.6.18 either", NULL, NULL)                      \
+    X(no_inline_ascii_resp, NONE, COMPAT,                                      \
+      "no effect in memcached 1.6.18 either", NULL, NULL)                      \
+    X(resp_obj_mem_limit, NONE, APPLIED, NULL, NULL, NULL)                     \
+    X(drop_privileges, NONE, COMPAT, WHY_SANDBOX, NULL, NULL)                  \
+    X(no_drop_privileges, NONE, COMPAT, WHY_SANDBOX, NULL, NULL)               \
+    X(ext_path, OPTIONAL, REFUSED, "extstore", "/tmp/memoria.ext:1G", NULL)    \
+    X(ext_page_size, ARG, COMPAT, WHY_EXT, "64",                               \
+      "size in megabytes of storage pages. (default: 64)")                     \
+    X(ext_wbuf_size, ARG, COMPAT, WHY_EXT, "4",                                \
+      "size in megabytes of page write buffers. (default: 4)")                 \
+    X(ext_threads, ARG, COMPAT, WHY_EXT, "1",                                  \
+      "number of IO threads to run. (default: 1)")                             \
+    X(ext_io_depth, ARG, COMPAT, WHY_EXT, "1", NULL)                           \
+    X(ext_item_size, ARG, COMPAT, WHY_EXT, "512",                              \
+      "store items larger than this (bytes, default 512)")                     \
+    X(ext_item_age, ARG, COMPAT, WHY_EXT, "3600",                              \
+      "store items idle at least this long (seconds, default: no age limit)")  \
+    X(ext_low_ttl, ARG, COMPAT, WHY_EXT, "0",                                  \
+      "consider TTLs lower than this specially (default: 0)")                  \
+    X(ext_drop_unread, NONE, COMPAT, WHY_EXT, NULL,                            \
+      "don't re-write unread values during compaction (default: disabled)")    \
+    X(ext_recache_rate, ARG, COMPAT, WHY_EXT, "2000",                          \
+      "recache an item every N accesses (default: 2000)")                      \
+    X(ext_compact_under, ARG, COMPAT, WHY_EXT, "4",                            \
+      "compact when fewer than this many free pages\n"                         \
+      "(default: 1/4th of the assigned storage)")                              \
+    X(ext_drop_under, ARG, COMPAT, WHY_EXT, "4",                               \
+      "drop COLD items when fewer than this many free pages\n"                 \
+      "(default: 1/4th of the assigned storage)")                              \
+    X(ext_max_frag, ARG, COMPAT, WHY_EXT, "0.8",                               \
+      "max page fragmentation to tolerate (default: 0.80)")                    \
+    X(ext_max_sleep, ARG, COMPAT, WHY_EXT, "1000000",                          \
+      "max sleep time of background threads in us (default: 1000000)")        \
+    X(slab_automove_freeratio, ARG, COMPAT, WHY_MOVER, "0.01",                 \
+      "ratio of memory to hold free as buffer.\n"                              \
+      "(see doc/storage.txt for more info, default: 0.010)")                   \
+    X(ssl_chain_cert, ARG, REFUSED, "TLS", "/tmp/memoria.crt", NULL)           \
+    X(ssl_key, ARG, REFUSED, "TLS", "/tmp/memoria.key", NULL)                  \
+    X(ssl_keyformat, ARG, REFUSED, "TLS", "1", NULL)                           \
+    X(ssl_verify_mode, ARG, REFUSED, "TLS", "0", NULL)                         \
+    X(ssl_ciphers, ARG, REFUSED, "TLS", "HIGH", NULL)                          \
+    X(ssl_ca_cert, ARG, REFUSED, "TLS", "/tmp/memoria.ca", NULL)               \
+    X(ssl_wbuf_size, ARG, REFUSED, "TLS", "16", NULL)                          \
+    X(ssl_session_cache, NONE, REFUSED, "TLS", NULL, NULL)                     \
+    X(ssl_kernel_tls, NONE, REFUSED, "TLS", NULL, NULL)                        \
+    X(ssl_min_version, ARG, REFUSED, "TLS", "2", NULL)
+/* clang-format on */
+
+enum ext_id {
+#define EXT_ENUM(name, value, disp, why, sample, help) EXT_##name,
+    CONF_EXTENDED(EXT_ENUM)
+#undef EXT_ENUM
+        EXT_UNKNOWN
+};
+
+const struct conf_option conf_ext_options[] = {
+#define EXT_ROW(name, value, disp, why, sample, help) \
+    {#name, 0, CONF_VALUE_##value, CONF_##disp, why, sample, help},
+    CONF_EXTENDED(EXT_ROW)
+#undef EXT_ROW
+};
+
+const size_t conf_next = EXT_UNKNOWN;
+
+void
+conf_ext_print_help(void)
+{
+    char left[64];
+    bool ext_header = false;
+
+    for (size_t i = 0; i < EXT_UNKNOWN; i++) {
+        const struct conf_option *o = &conf_ext_options[i];
+
+        if (o->help == NULL) {
+            continue;
+        }
+        /* memcached's header names extstore, which memoria lacks. */
+        if (!ext_header && strncmp(o->name, "ext_", 4) == 0) {
+            printf("\n   - External storage (ext_*) related options "
+                   "(accepted, without effect)\n");
+            ext_header = true;
+        }
+        snprintf(left, sizeof(left), "   - %s:", o->name);
+        conf_print_help_row(left, o->help);
+    }
+}
+
+/* ---- Elements ---- */
+
+static int say(struct parse *ps, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Keeps the message for the caller to print; returns code. */
+static int
+say(struct parse *ps, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(ps->msg, sizeof(ps->msg), fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static enum ext_id
+ext_lookup(const char *name, size_t len)
+{
+    for (size_t i = 0; i < EXT_UNKNOWN; i++) {
+        if (strlen(conf_ext_options[i].name) == len &&
+            memcmp(conf_ext_options[i].name, name, len) == 0) {
+            return (enum ext_id)i;
+        }
+    }
+    return EXT_UNKNOWN;
+}
+
+static int
+ext_missing(struct parse *ps, enum ext_id id)
+{
+    const char *name = conf_ext_options[id].name;
+
+    switch (conf_ext_options[id].value) {
+    case CONF_VALUE_ARG:
+        return say(ps, EXIT_FAILURE, "Missing %s argument\n", name);
+    case CONF_VALUE_NUMERIC:
+        return say(ps, EXIT_FAILURE, "Missing numeric argument for %s\n", name);
+    case CONF_VALUE_VALUE:
+        return say(ps, EXIT_FAILURE, "Missing %s value\n", name);
+    case CONF_VALUE_NONE:
+    case CONF_VALUE_OPTIONAL:
+        break;
+    }
+    return CONF_RUN;
+}
+
+static int
+cant_parse(struct parse *ps, const char *name)
+{
+    return say(ps, EXIT_FAILURE, "could not parse argument to %s\n", name);
+}
+
+/* A size given in units (KB, MB) of a u32, stored in bytes. */
+static int
+ext_size(struct parse *ps, uint64_t *field, const char *name, const char *v,
+         uint64_t unit)
+{
+    uint32_t n;
+
+    if (!conf_parse_u32(v, &n)) {
+        return cant_parse(ps, name);
+    }
+    *field = (uint64_t)n * unit;
+    return CONF_RUN;
+}
+
+static int
+set_hashpower(struct config *cfg, struct parse *ps, const char *v)
+{
+    cfg->hashpower = conf_atoi(v);
+    if (cfg->hashpower < 12) {
+        return say(ps, EXIT_FAILURE,
+                   "Initial hashtable multiplier of %d is too low\n",
+                   cfg->hashpower);
+    }
+    if (cfg->hashpower > 32) {
+        return say(ps, EXIT_FAILURE,
+                   "Initial hashtable multiplier of %d is too high\n"
+                   "Choose a value based on \"STAT hash_power_level\" "
+                   "from a running instance\n",
+                   cfg->hashpower);
+    }
+    return CONF_RUN;
+}
+
+/*
+ * -o slab_sizes=a-b-c: kept as numbers (0 for a token that is none) and
+ * checked once -n and slab_chunk_max are final. One past the limit is
+ * kept so that the check can say "too many".
+ */
+static int
+set_slab_sizes(struct parse *ps, const char *v)
+{
+    const char *p = v;
+
+    ps->slab_sizes_given = true;
+    ps->slab_sizes_empty = *v == '\0';
+    ps->nslab_sizes = 0;
+    while (*p != '\0' && ps->nslab_sizes <= CONF_MAX_SLAB_SIZES) {
+        size_t len = strcspn(p, "-");
+        char num[32];
+        uint32_t size = 0;
+
+        if (len > 0) {
+            if (len < sizeof(num)) {
+                memcpy(num, p, len);
+                num[len] = '\0';
+                if (!conf_parse_u32(num, &size)) {
+                    size = 0;
+                }
+            }
+            ps->slab_sizes[ps->nslab_sizes++] = size;
+        }
+        p += len + (p[len] == '-');
+    }
+    return CONF_RUN;
+}
+
+/* no_modern: memcached 1.4's defaults, the parts memoria has. */
+static void
+set_no_modern(struct config *cfg, struct parse *ps)
+{
+    if (!ps->chunk_max_changed) {
+        ps->slab_chunk_max = CONF_PAGE_SIZE;
+    }
+    cfg->maxconns_fast = false;
+    /* COMPAT parts: slab_reassign, slab_automove=0, jenkins, no crawler. */
+    ps->lru_maintainer = false;
+}
+
+static int
+apply_flag(struct config *cfg, struct parse *ps, enum ext_id id)
+{
+    switch (id) {
+    case EXT_maxconns_fast:
+    case EXT_no_maxconns_fast:
+        cfg->maxconns_fast = id == EXT_maxconns_fast;
+        break;
+    case EXT_no_hashexpand:
+        cfg->hash_expand = false;
+        break;
+    case EXT_no_chunked_items:
+        ps->slab_chunk_max = CONF_PAGE_SIZE;
+        break;
+    case EXT_no_modern:
+        set_no_modern(cfg, ps);
+        break;
+    case EXT_resp_obj_mem_limit:
+        /* Applied as memcached applies it: a warning, then nothing. */
+        return say(ps, CONF_RUN,
+                   "DEPRECATED: resp_obj_mem_limit no longer used. "
+                   "See read_buf_mem_limit,\n");
+    default:
+        break;
+    }
+    return CONF_RUN;
+}
+
+static int
+apply(struct config *cfg, struct parse *ps, enum ext_id id, const char *v)
+{
+    const char *name = conf_ext_options[id].name;
+
+    switch (id) {
+    case EXT_hashpower:
+        return set_hashpower(cfg, ps, v);
+    case EXT_idle_timeout:
+        cfg->idle_timeout = conf_atoi(v);
+        return CONF_RUN;
+    case EXT_sock_cookie_id:
+        cfg->sock_cookie_id = conf_atoi(v);
+        return CONF_RUN;
+    case EXT_read_buf_mem_limit:
+        return ext_size(ps, &cfg->read_buf_mem_limit, name, v, CONF_MB);
+    case EXT_watcher_logbuf_size:
+        return ext_size(ps, &cfg->watcher_logbuf_size, name, v, CONF_KB);
+    case EXT_worker_logbuf_size:
+        /* memcached falls through into slab_sizes here; we do not. */
+        return ext_size(ps, &cfg->worker_logbuf_size, name, v, CONF_KB);
+    case EXT_slab_chunk_max:
+        if (!conf_parse_i32(v, &ps->slab_chunk_max)) {
+            return cant_parse(ps, name);
+        }
+        ps->chunk_max_changed = true;
+        return CONF_RUN;
+    case EXT_slab_sizes:
+        return set_slab_sizes(ps, v);
+    default:
+        break;
+    }
+    return apply_flag(cfg, ps, id);
+}
+
+/* hot_lru_pct and warm_lru_pct share memcached's bounds and message. */
+static int
+check_lru_pct(struct parse *ps, int *field, const char *name, const char *v)
+{
+    *field = conf_atoi(v);
+    if (*field < 1 || *field >= 80) {
+        return say(ps, EXIT_FAILURE, "%s must be > 1 and < 80\n", name);
+    }
+    return CONF_RUN;
+}
+
+static int
+check_hash_algorithm(struct parse *ps, const char *v)
+{
+    if (strcmp(v, "jenkins") != 0 && strcmp(v, "murmur3") != 0 &&
+        strcmp(v, "xxh3") != 0) {
+        return say(ps, EXIT_FAILURE,
+                   "Unknown hash_algorithm option (jenkins, murmur3, xxh3)\n");
+    }
+    return CONF_RUN;
+}
+
+/* The page mover's knobs: checked as memcached checks them. */
+static int
+check_mover(struct parse *ps, enum ext_id id, const char *v)
+{
+    double f;
+
+    switch (id) {
+    case EXT_slab_automove:
+        if (v != NULL && (conf_atoi(v) < 0 || conf_atoi(v) > 2)) {
+            return say(ps, EXIT_FAILURE,
+                       "slab_automove must be between 0 and 2\n");
+        }
+        return CONF_RUN;
+    case EXT_slab_automove_ratio:
+        f = strtod(v, NULL);
+        if (!(f > 0) || f > 1) {
+            return say(ps, EXIT_FAILURE,
+                       "slab_automove_ratio must be > 0 and < 1\n");
+        }
+        return CONF_RUN;
+    case EXT_slab_automove_window:
+        if (conf_atoi(v) < 3) {
+            return say(ps, EXIT_FAILURE, "slab_automove_window must be > 2\n");
+        }
+        return CONF_RUN;
+    case EXT_slab_automove_freeratio:
+        return conf_parse_double(v, &f) ? CONF_RUN
+                                        : cant_parse(ps, "slab_automove_"
+                                                         "freeratio");
+    default:
+        break;
+    }
+    return CONF_RUN;
+}
+
+/* The LRU and crawler knobs: checked as memcached checks them. */
+static int
+check_lru(struct parse *ps, enum ext_id id, const char *v)
+{
+    uint32_t n;
+
+    switch (id) {
+    case EXT_tail_repair_time:
+        if (conf_atoi(v) < 10) {
+            return say(ps, EXIT_FAILURE,
+                       "Cannot set tail_repair_time to less than 10 "
+                       "seconds\n");
+        }
+        return CONF_RUN;
+    case EXT_lru_crawler_sleep:
+        if (conf_atoi(v) < 0 || conf_atoi(v) > 1000000) {
+            return say(ps, EXIT_FAILURE,
+                       "LRU crawler sleep must be between 0 and 1 second\n");
+        }
+        return CONF_RUN;
+    case EXT_lru_crawler_tocrawl:
+        if (!conf_parse_u32(v, &n)) {
+            return say(ps, EXIT_FAILURE,
+                       "lru_crawler_tocrawl takes a numeric 32bit value\n");
+        }
+        return CONF_RUN;
+    case EXT_hot_lru_pct:
+        return check_lru_pct(ps, &ps->hot_lru_pct, "hot_lru_pct", v);
+    case EXT_warm_lru_pct:
+        return check_lru_pct(ps, &ps->warm_lru_pct, "warm_lru_pct", v);
+    case EXT_hot_max_factor:
+    case EXT_warm_max_factor:
+        if (!(strtod(v, NULL) > 0)) {
+            return say(ps, EXIT_FAILURE, "%s must be > 0\n",
+                       conf_ext_options[id].name);
+        }
+        return CONF_RUN;
+    case EXT_temporary_ttl:
+        ps->temp_lru = true;
+        return CONF_RUN;
+    case EXT_lru_maintainer:
+    case EXT_no_lru_maintainer:
+        ps->lru_maintainer = id == EXT_lru_maintainer;
+        return CONF_RUN;
+    default:
+        break;
+    }
+    return CONF_RUN;
+}
+
+/*
+ * A COMPAT option: memcached's checks of its value, then nothing. The
+ * ext_* numbers are u32s (ext_max_frag a double) as in memcached.
+ */
+static int
+check_compat(struct parse *ps, enum ext_id id, const char *v)
+{
+    int rc;
+    uint32_t n;
+    double f;
+
+    if (id == EXT_hash_algorithm) {
+        return check_hash_algorithm(ps, v);
+    }
+    if ((rc = check_mover(ps, id, v)) != CONF_RUN ||
+        (rc = check_lru(ps, id, v)) != CONF_RUN) {
+        return rc;
+    }
+    if (id == EXT_ext_max_frag) {
+        return conf_parse_double(v, &f) ? CONF_RUN
+                                        : cant_parse(ps, "ext_max_frag");
+    }
+    if (strncmp(conf_ext_options[id].name, "ext_", 4) == 0 && v != NULL &&
+        conf_ext_options[id].value != CONF_VALUE_NONE &&
+        !conf_parse_u32(v, &n)) {
+        return cant_parse(ps, conf_ext_options[id].name);
+    }
+    return CONF_RUN;
+}
+
+/* TLS numbers, checked as memcached checks them before refusing TLS. */
+static int
+check_tls(struct parse *ps, enum ext_id id, const char *v)
+{
+    const char *name = conf_ext_options[id].name;
+    uint32_t n;
+    int i;
+
+    switch (id) {
+    case EXT_ssl_keyformat:
+    case EXT_ssl_verify_mode:
+    case EXT_ssl_min_version:
+        if (!conf_parse_i32(v, &i)) {
+            return cant_parse(ps, name);
+        }
+        if (id != EXT_ssl_keyformat && (i < 0 || i > 3)) {
+            return say(ps, EXIT_FAILURE,
+                       "Invalid %s. Use help to see valid options.\n", name);
+        }
+        return CONF_RUN;
+    case EXT_ssl_wbuf_size:
+        return conf_parse_u32(v, &n) ? CONF_RUN : cant_parse(ps, name);
+    default:
+        break;
+    }
+    return CONF_RUN;
+}
+
+static int
+check_refused(struct parse *ps, enum ext_id id, const char *v)
+{
+    if (id == EXT_ext_path) {
+        if (v == NULL) {
+            return say(ps, EXIT_FAILURE,
+                       "missing argument to ext_path, ie: "
+                       "ext_path=/d/file:5G\n");
+        }
+        if (*v == '\0') {
+            return say(ps, EXIT_FAILURE, "failed to parse ext_path argument\n");
+        }
+    }
+    conf_note_refused(ps, &conf_ext_options[id]);
+    return check_tls(ps, id, v);
+}
+
+int
+conf_ext_element(struct config *cfg, struct parse *ps, const char *elem)
+{
+    const char *eq = strchr(elem, '=');
+    size_t len = eq != NULL ? (size_t)(eq - elem) : strlen(elem);
+    enum ext_id id = ext_lookup(elem, len);
+    const char *v = eq != NULL ? eq + 1 : NULL;
+    int rc;
+
+    ps->msg[0] = '\0';
+    if (id == EXT_UNKNOWN) {
+        return say(ps, EXIT_FAILURE, "Illegal suboption \"%s\"\n", elem);
+    }
+    if (v == NULL && (rc = ext_missing(ps, id)) != CONF_RUN) {
+        return rc;
+    }
+    if (conf_ext_options[id].value == CONF_VALUE_NONE) {
+        v = NULL; /* a flag ignores its value, as in memcached */
+    }
+    switch (conf_ext_options[id].disposition) {
+    case CONF_REFUSED:
+        return check_refused(ps, id, v);
+    case CONF_COMPAT:
+        return check_compat(ps, id, v);
+    case CONF_APPLIED:
+        break;
+    }
+    return apply(cfg, ps, id, v);
+}
+
+/*
+ * One -o argument: "name[=value],..." as getsubopt(3) splits it. An empty
+ * name (",," or a leading ",") is an illegal suboption, as in memcached.
+ */
+int
+conf_ext_parse(struct config *cfg, struct parse *ps, const char *arg)
+{
+    char *copy = strdup(arg);
+    char *p = copy;
+    int rc = CONF_RUN;
+
+    if (copy == NULL) {
+        return conf_fail(EXIT_FAILURE, "Failed to allocate memory\n");
+    }
+    while (rc == CONF_RUN && *p != '\0') {
+        char *elem = p;
+        char *comma = strchr(p, ',');
+
+        p = comma != NULL ? comma + 1 : p + strlen(p);
+        if (comma != NULL) {
+            *comma = '\0';
+        }
+        rc = conf_ext_element(cfg, ps, elem);
+        fputs(ps->msg, stderr);
+    }
+    free(copy);
+    return rc;
+}

@@ -29,8 +29,7 @@
     X('p', "port", "<num>",                                                   \
       "TCP port to listen on (default: 11211, 0: off)")                       \
     X('U', "udp-port", "<num>",                                               \
-      "UDP port to listen on (default: 0, off)\n"                             \
-      "UDP is not supported yet: only 0 is accepted")                         \
+      "UDP port to listen on (default: 0, off)")                              \
     X('s', "unix-socket", "<file>",                                           \
       "UNIX socket to listen on (not supported yet)")                         \
     X('a', "unix-mask", "<mask>",                                             \
@@ -1578,7 +1577,6 @@ unsupported(const struct config *cfg, const struct parse *ps)
         {cfg->auth_file != NULL, "-Y (ASCII authentication)"},
         {cfg->ssl_enabled, "-Z (TLS)"},
         {ps->ssl_option[0] != '\0', ps->ssl_option},
-        {cfg->udp_port != 0, "-U (UDP)"},
         {cfg->unix_socket != NULL, "-s (unix socket)"},
         {cfg->memory_file != NULL, "-e (memory file)"},
         {cfg->largepages, "-L (large pages)"},

@@ -326,8 +326,8 @@ session_process(struct session *s, struct buf *in, unsigned max_reqs)
         enum cmd_next next = cmd_text_run(&s->ctx, &req, &reserved);
         /* The request's slices point into `in`: consume only now. */
         buf_consume(in, used);
-        if (flushes(req.verb)) {
-            outq_mark(s->ctx.out, OUTQ_MARK_FLUSH); /* see session_reset() */
+        if (s->ctx.out->marking && flushes(req.verb)) {
+            outq_mark_add(s->ctx.out, OUTQ_MARK_FLUSH); /* session_reset() */
         }
         if (next == CMD_CLOSE) {
             return SESSION_CLOSE;

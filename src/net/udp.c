@@ -75,7 +75,7 @@ struct udp_conn {
     bool pending;             /* requests since the last flush */
     bool discard;             /* consume replies without sending */
     unsigned nreqs_seen;
-    int budget; /* memcached's requests left before it yields */
+    int64_t budget; /* memcached's requests left before it yields */
     uint64_t yields;
 
     unsigned nbatch;
@@ -175,7 +175,7 @@ count_request(struct udp_conn *c)
     if (--c->budget < 0) {
         c->yields++;
         c->burst_start = true;
-        c->budget = (int)c->w->net->cfg.reqs_per_event - 1;
+        c->budget = (int64_t)c->w->net->cfg.reqs_per_event - 1;
     }
 }
 
@@ -272,7 +272,7 @@ run_datagram(struct udp_conn *c)
     c->pending = false;
     c->discard = false;
     c->nreqs_seen = 0;
-    c->budget = (int)c->w->net->cfg.reqs_per_event;
+    c->budget = (int64_t)c->w->net->cfg.reqs_per_event;
     c->yields = 0;
     for (;;) {
         enum session_status st = session_process(c->session, &c->in, UINT_MAX);

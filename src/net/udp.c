@@ -26,9 +26,13 @@
  *
  * Replies are copied into datagram buffers (at most 1400 bytes each, so
  * the copy is cheap next to the syscall) and sent with sendmmsg(); pins
- * are released as soon as the bytes are copied. If the socket buffer is
- * full the rest of that reply is dropped: UDP is lossy anyway, and the
- * worker never waits (memcached instead waits for the socket to drain).
+ * are released as soon as the bytes are copied. When the socket buffer is
+ * full the endpoint parks, as memcached's connection does: it waits for
+ * EPOLLOUT (re-registering, since EPOLLEXCLUSIVE forbids EPOLL_CTL_MOD)
+ * and reads no datagram meanwhile; the worker and the socket's other
+ * endpoints go on. What a parked endpoint holds is bounded: one datagram,
+ * the replies queued since the last write-out (SESSION_OUT_HIGH_WATER
+ * plus one request's), their pins, and one batch.
  */
 #include "proto/udp.h"
 #include "cmd/cmd.h"
@@ -56,6 +60,14 @@
 /* memcached asks for this send buffer; the kernel caps it at wmem_max. */
 #define UDP_SNDBUF   (256 * 1024 * 1024)
 
+/* What an endpoint is doing with its current datagram. */
+enum udp_phase {
+    PHASE_IDLE = 0, /* waiting for a datagram */
+    PHASE_RUN,      /* running its requests */
+    PHASE_DROP,     /* closed or cut short: lose the last burst */
+    PHASE_END,      /* every reply planned: finish once sent */
+};
+
 struct udp_conn {
     struct udp_conn *next; /* the worker's endpoints */
     struct worker *w;
@@ -66,64 +78,44 @@ struct udp_conn {
     struct sockaddr_storage peer;
     socklen_t peerlen;
     uint16_t id; /* the current request's id */
+    enum udp_phase phase;
+    bool clean;   /* the datagram ended between requests */
+    bool parked;  /* the socket was full: waiting for EPOLLOUT */
+    bool reg_out; /* registered for EPOLLOUT instead of EPOLLIN */
 
-    /* Slicing the current datagram's replies (see plan()). */
-    size_t nmark;             /* marks of `out` already planned */
-    enum outq_mark_kind kind; /* kind of the object being built */
+    /* Cutting the queued replies into datagrams (next_datagram()). */
+    size_t nmark;             /* marks of `out` already taken */
+    size_t upto;              /* take marks up to this index, */
+    bool close_open;          /* then end the open object there */
+    enum outq_mark_kind kind; /* kind of the open object */
     uint64_t obj_start;       /* stream position where it starts */
-    bool burst_start;         /* nothing sent since the last burst began */
-    bool pending;             /* requests since the last flush */
-    bool discard;             /* consume replies without sending */
+    uint64_t obj_left;        /* bytes of the current message not cut */
+    uint16_t obj_seq;
+    uint16_t obj_total;
+    bool burst_start; /* nothing sent since the last burst began */
+    bool pending;     /* requests since the last flush */
+    bool discard;     /* consume replies without sending */
     unsigned nreqs_seen;
     int64_t budget; /* memcached's requests left before it yields */
     uint64_t yields;
 
+    /* Datagrams cut and not yet sent: [bhead, nbatch). */
+    unsigned bhead;
     unsigned nbatch;
     struct mmsghdr msgs[UDP_BATCH];
     struct iovec iov[UDP_BATCH];
     char dgram[UDP_BATCH][UDP_DATAGRAM_MAX];
 };
 
-/* ---- sending ------------------------------------------------------- */
+/* ---- cutting replies into datagrams -------------------------------- */
 
-static void
-send_batch(struct udp_conn *c)
-{
-    unsigned done = 0;
-
-    while (done < c->nbatch && !c->discard) {
-        int n = sendmmsg(c->fd, c->msgs + done, c->nbatch - done, 0);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            c->discard = true; /* full or failing: drop the rest */
-            break;
-        }
-        for (int i = 0; i < n; i++) {
-            stats_add(&c->w->stats->bytes_written,
-                      c->msgs[done + (unsigned)i].msg_len);
-        }
-        done += (unsigned)n;
-    }
-    c->nbatch = 0;
-    session_sent(c->session);
-}
-
-/* Queues one datagram: header, then len bytes taken from the queue. */
+/* Cuts one datagram: header, then len bytes taken from the queue. */
 static void
 add_datagram(struct udp_conn *c, uint16_t seq, uint16_t total, size_t len)
 {
     if (c->discard) {
         outq_sent(&c->out, len);
         return;
-    }
-    if (c->nbatch == UDP_BATCH) {
-        send_batch(c);
-        if (c->discard) {
-            outq_sent(&c->out, len);
-            return;
-        }
     }
     unsigned i = c->nbatch++;
     struct udp_header h = {.id = c->id, .seq = seq, .total = total};
@@ -140,29 +132,28 @@ add_datagram(struct udp_conn *c, uint16_t seq, uint16_t total, size_t len)
     c->msgs[i].msg_hdr.msg_iovlen = 1;
 }
 
-/* Sends one reply object of len queued bytes as its own message. */
-static void
-emit_object(struct udp_conn *c, uint64_t len, enum outq_mark_kind kind)
+/*
+ * Starts a reply object of len queued bytes as its own message. An empty
+ * one is sent as a bare header (total 0) only if it is a get's and opens
+ * a burst; true when it cut that datagram.
+ */
+static bool
+start_object(struct udp_conn *c, uint64_t len, enum outq_mark_kind kind)
 {
     if (len == 0) {
-        /* Only a get's empty object, and only first in a burst. */
         if (kind == OUTQ_MARK_VALUE && c->burst_start) {
             add_datagram(c, 0, 0, 0);
             c->burst_start = false;
+            return true;
         }
-        return;
+        return false;
     }
-    uint16_t total = udp_total(len);
-    uint16_t seq = 0;
-    while (len > 0) {
-        size_t n = len < UDP_PAYLOAD_MAX ? (size_t)len : UDP_PAYLOAD_MAX;
-        add_datagram(c, seq++, total, n);
-        len -= n;
-    }
+    c->obj_left = len;
+    c->obj_seq = 0;
+    c->obj_total = udp_total(len);
     c->burst_start = false;
+    return false;
 }
-
-/* ---- slicing by marks ---------------------------------------------- */
 
 /* A request starts: memcached's -R budget, and its yield bursts. */
 static void
@@ -179,41 +170,114 @@ count_request(struct udp_conn *c)
     }
 }
 
-/*
- * Turns the marks from c->nmark up to `upto` into messages, then the open
- * object (up to the end of the queue) unless it will grow further.
- */
-static void
-plan(struct udp_conn *c, size_t upto, bool close_open)
+/* Takes the next mark: ends the open object there, opens the next. */
+static bool
+take_mark(struct udp_conn *c)
 {
-    const struct outq_mark *marks = c->out.marks;
+    const struct outq_mark *m = &c->out.marks[c->nmark++];
+    bool cut = start_object(c, m->pos - c->obj_start, c->kind);
 
-    for (size_t i = c->nmark; i < upto; i++) {
-        emit_object(c, marks[i].pos - c->obj_start, c->kind);
-        c->obj_start = marks[i].pos;
-        c->kind = OUTQ_MARK_REPLY;
-        switch (marks[i].kind) {
-        case OUTQ_MARK_REPLY:
-            count_request(c);
-            break;
-        case OUTQ_MARK_VALUE:
-            c->kind = OUTQ_MARK_VALUE;
-            break;
-        case OUTQ_MARK_FLUSH:
-            c->burst_start = true;
-            c->pending = false;
-            break;
-        }
+    c->obj_start = m->pos;
+    c->kind = OUTQ_MARK_REPLY;
+    switch (m->kind) {
+    case OUTQ_MARK_REPLY:
+        count_request(c);
+        break;
+    case OUTQ_MARK_VALUE:
+        c->kind = OUTQ_MARK_VALUE;
+        break;
+    case OUTQ_MARK_FLUSH:
+        c->burst_start = true;
+        c->pending = false;
+        break;
     }
-    c->nmark = upto;
-    if (close_open) {
-        emit_object(c, c->out.queued - c->obj_start, c->kind);
+    return cut;
+}
+
+/* Cuts the next datagram into the batch; false when nothing is left. */
+static bool
+next_datagram(struct udp_conn *c)
+{
+    for (;;) {
+        if (c->obj_left > 0) {
+            size_t n = c->obj_left < UDP_PAYLOAD_MAX ? (size_t)c->obj_left
+                                                     : UDP_PAYLOAD_MAX;
+            add_datagram(c, c->obj_seq++, c->obj_total, n);
+            c->obj_left -= n;
+            return true;
+        }
+        if (c->nmark < c->upto) {
+            if (take_mark(c)) {
+                return true;
+            }
+            continue;
+        }
+        if (!c->close_open) {
+            return false;
+        }
+        c->close_open = false;
+        uint64_t len = c->out.queued - c->obj_start;
+        bool cut = start_object(c, len, c->kind);
         c->obj_start = c->out.queued;
         c->kind = OUTQ_MARK_REPLY;
+        if (cut) {
+            return true;
+        }
     }
 }
 
-/* Index just past the last flush mark not yet planned, or c->nmark. */
+/* Sends the batch. False if the socket is full (the rest stays). */
+static bool
+send_batch(struct udp_conn *c)
+{
+    while (c->bhead < c->nbatch && !c->discard) {
+        int n = sendmmsg(c->fd, c->msgs + c->bhead, c->nbatch - c->bhead, 0);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                return false;
+            }
+            c->discard = true; /* failing: drop the rest of the reply */
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            stats_add(&c->w->stats->bytes_written,
+                      c->msgs[c->bhead + (unsigned)i].msg_len);
+        }
+        c->bhead += (unsigned)n;
+    }
+    c->bhead = 0;
+    c->nbatch = 0;
+    return true;
+}
+
+/* Cuts and sends what is planned; false if parked on a full socket. */
+static bool
+pump(struct udp_conn *c)
+{
+    for (;;) {
+        while (c->nbatch < UDP_BATCH && next_datagram(c)) {
+        }
+        session_sent(c->session); /* the copied bytes no longer need pins */
+        if (c->nbatch == 0) {
+            return true;
+        }
+        if (!send_batch(c)) {
+            return false;
+        }
+    }
+}
+
+static void
+plan(struct udp_conn *c, size_t upto, bool close_open)
+{
+    c->upto = upto;
+    c->close_open = close_open;
+}
+
+/* Index just past the last flush mark not yet taken, or c->nmark. */
 static size_t
 last_flush(const struct udp_conn *c)
 {
@@ -226,74 +290,139 @@ last_flush(const struct udp_conn *c)
 }
 
 /*
- * The datagram is done. A clean end writes out the rest (and costs
- * memcached one or two more steps of its budget); a close or a datagram
- * that stopped inside a data block loses its last burst.
+ * A clean end costs memcached one or two more steps of its budget (its
+ * next-command state runs once more, and again after writing out).
  */
 static void
-finish(struct udp_conn *c, bool clean)
+count_end(struct udp_conn *c)
 {
-    if (clean) {
-        plan(c, c->out.nmarks, true);
-        if (c->nreqs_seen > 0) {
-            if (--c->budget >= 0) {
-                if (c->pending && --c->budget < 0) {
-                    c->yields++;
-                }
-            } else {
-                c->yields++;
-            }
+    if (c->nreqs_seen == 0) {
+        return;
+    }
+    if (--c->budget >= 0) {
+        if (c->pending && --c->budget < 0) {
+            c->yields++;
         }
     } else {
-        plan(c, last_flush(c), false);
-        send_batch(c);
-        c->discard = true;
-        plan(c, c->out.nmarks, true);
+        c->yields++;
     }
-    send_batch(c);
+}
+
+static void
+finish(struct udp_conn *c)
+{
+    if (c->clean) {
+        count_end(c);
+    }
     outq_sent(&c->out, outq_pending(&c->out));
     session_sent(c->session);
     outq_marks_clear(&c->out);
     c->nmark = 0;
+    c->upto = 0;
     if (c->yields > 0) {
         stats_add(&c->w->stats->conn_yields, c->yields);
     }
+    session_reset(c->session);
+    buf_consume(&c->in, buf_rlen(&c->in));
+    c->phase = PHASE_IDLE;
 }
 
-/* ---- receiving ------------------------------------------------------ */
+/*
+ * Runs the datagram's requests and sends their replies until done or the
+ * socket is full (then c->parked is set and EPOLLOUT brings us back).
+ */
+static void
+drive(struct udp_conn *c)
+{
+    for (;;) {
+        if (!pump(c)) {
+            c->parked = true;
+            return;
+        }
+        switch (c->phase) {
+        case PHASE_RUN: {
+            enum session_status st =
+                session_process(c->session, &c->in, UINT_MAX);
+            if (st == SESSION_BLOCKED) {
+                /* Bounded memory: write out what is queued, then go on. */
+                plan(c, c->out.nmarks, true);
+                break;
+            }
+            c->clean = st != SESSION_CLOSE && !session_mid_request(c->session);
+            if (c->clean) {
+                plan(c, c->out.nmarks, true);
+                c->phase = PHASE_END;
+            } else {
+                plan(c, last_flush(c), false);
+                c->phase = PHASE_DROP;
+            }
+            break;
+        }
+        case PHASE_DROP:
+            c->discard = true;
+            plan(c, c->out.nmarks, true);
+            c->phase = PHASE_END;
+            break;
+        case PHASE_END:
+            finish(c);
+            return;
+        case PHASE_IDLE:
+            return;
+        }
+    }
+}
 
 static void
 run_datagram(struct udp_conn *c)
 {
     session_reset(c->session);
+    c->phase = PHASE_RUN;
     c->kind = OUTQ_MARK_REPLY;
     c->obj_start = c->out.queued;
+    c->obj_left = 0;
+    c->nmark = 0;
+    plan(c, 0, false);
     c->burst_start = true;
     c->pending = false;
     c->discard = false;
     c->nreqs_seen = 0;
     c->budget = (int64_t)c->w->net->cfg.reqs_per_event;
     c->yields = 0;
-    for (;;) {
-        enum session_status st = session_process(c->session, &c->in, UINT_MAX);
-        if (st == SESSION_BLOCKED) {
-            /* Bounded memory: write out what is queued, then go on. */
-            plan(c, c->out.nmarks, true);
-            send_batch(c);
-            continue;
-        }
-        finish(c, st != SESSION_CLOSE && !session_mid_request(c->session));
-        break;
-    }
-    session_reset(c->session);
-    buf_consume(&c->in, buf_rlen(&c->in));
+    drive(c);
 }
+
+/* Waits for EPOLLOUT (out) or EPOLLIN: EPOLLEXCLUSIVE rules out a MOD. */
+static void
+listen_for(struct udp_conn *c, bool out)
+{
+    struct epoll_event ev = {
+        .events = out ? EPOLLOUT : EPOLLIN | EPOLLEXCLUSIVE,
+        .data.ptr = (void *)((uintptr_t)c | NET_UDP_TAG),
+    };
+
+    if (c->reg_out == out) {
+        return;
+    }
+    epoll_ctl(c->w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    if (epoll_ctl(c->w->epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
+        perror("epoll_ctl (udp)");
+    }
+    c->reg_out = out;
+}
+
+/* ---- receiving ------------------------------------------------------ */
 
 void
 udp_event(struct udp_conn *c, uint32_t events)
 {
-    (void)events;
-    for (int i = 0; i < UDP_READS; i++) {
+    if (c->parked) {
+        if ((events & (EPOLLOUT | EPOLLERR)) == 0) {
+            return;
+        }
+        c->parked = false;
+        drive(c);
+    }
+    for (int i = 0; i < UDP_READS && !c->parked; i++) {
         struct udp_header h;
         c->peerlen = sizeof(c->peer);
         ssize_t n = recvfrom(c->fd, buf_wptr(&c->in), buf_wlen(&c->in), 0,
@@ -302,7 +431,7 @@ udp_event(struct udp_conn *c, uint32_t events)
             if (errno == EINTR) {
                 continue;
             }
-            return; /* EAGAIN: another worker took it, or none left */
+            break; /* EAGAIN: another worker took it, or none left */
         }
         enum udp_status st = udp_parse(buf_wptr(&c->in), (size_t)n, &h);
         if (st == UDP_SHORT) {
@@ -317,6 +446,7 @@ udp_event(struct udp_conn *c, uint32_t events)
         buf_consume(&c->in, UDP_HEADER_LEN);
         run_datagram(c);
     }
+    listen_for(c, c->parked);
 }
 
 /* ---- sockets and endpoints ----------------------------------------- */

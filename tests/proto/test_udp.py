@@ -26,9 +26,19 @@ HDR = struct.Struct(">HHHH")
 
 
 def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free for both UDP and TCP on 127.0.0.1 (when -p is not
+    given, memcached listens for TCP on the UDP port too)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+                try:
+                    t.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            return port
+    raise WireError("no port free for both UDP and TCP")
 
 
 class Udp:
@@ -395,7 +405,8 @@ def test_udp_port_is_the_tcp_port_when_p_is_not_given():
                 c = Conn(port)
                 break
             except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline
+                assert proc.poll() is None, proc.stderr.read()
+                assert time.monotonic() < deadline
                 time.sleep(0.02)
         with c:
             assert c.call("version").startswith("VERSION")
@@ -405,6 +416,33 @@ def test_udp_port_is_the_tcp_port_when_p_is_not_given():
         finally:
             u.close()
     finally:
+        stop_own(proc)
+
+
+def test_udp_only_server_with_p_0_counts_its_endpoints():
+    port = free_udp_port()
+    proc = run_own(["-l", "127.0.0.1", "-p", "0", "-U", str(port), "-t", "2"])
+    u = Udp(port)
+    try:
+        u.sock.settimeout(0.2)
+        deadline = time.monotonic() + wire.START_TIMEOUT
+        while True:     # until the server answers
+            try:
+                u.send(b"version\r\n")
+                u.sock.recv(65536)
+                break
+            except (socket.timeout, ConnectionRefusedError):
+                assert proc.poll() is None and time.monotonic() < deadline
+        u.sock.settimeout(wire.IO_TIMEOUT)
+        rid = u.send(b"stats\r\n")
+        heads, body = u.message(rid)
+        stats = dict(line.split(b" ")[1:3] for line in body.split(b"\r\n")
+                     if line.startswith(b"STAT "))
+        # two UDP endpoints, no listener, minus one
+        assert stats[b"curr_connections"] == b"1"
+        assert stats[b"total_connections"] == b"2"
+    finally:
+        u.close()
         stop_own(proc)
 
 

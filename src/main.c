@@ -183,6 +183,10 @@ server_init(struct server *s, const struct config *cfg)
         const struct conf_listener *l = &cfg->listeners[i];
         s->listens[i].host = l->any ? NULL : l->host;
         s->listens[i].port = l->port >= 0 ? l->port : cfg->port;
+        /* -U 0 (or a unix socket) means no UDP; host:port sets both. */
+        if (cfg->udp_port != 0 && cfg->unix_socket == NULL) {
+            s->listens[i].udp_port = l->port >= 0 ? l->port : cfg->udp_port;
+        }
     }
 
     struct cmd_server *srv = &s->cmd;
@@ -208,6 +212,7 @@ server_init(struct server *s, const struct config *cfg)
         .nthreads = (unsigned)cfg->num_threads,
         .reqs_per_event = (unsigned)cfg->reqs_per_event,
         .verbose = cfg->verbose,
+        .udp_per_socket = (unsigned)cfg->num_threads_per_udp,
         .tick = tick,
         .tick_ctx = s->engine,
     };

@@ -96,6 +96,8 @@ run_get(struct cmd_ctx *c, const struct request *req)
     while (text_next_key(&rest, &key)) {
         struct item *it = NULL;
         enum engine_status s;
+        /* memcached gives each key its own reply object (see UDP). */
+        outq_mark(c->out, OUTQ_MARK_VALUE);
         if (touch) {
             STATS_INCR(c->st, cmd_touch);
             s = engine_get_touch(c->srv->engine, key, req->exptime, &it);

@@ -130,6 +130,28 @@ session_mid_request(const struct session *s)
     return s->state != S_CMD;
 }
 
+void
+session_reset(struct session *s)
+{
+    if (s->reserved != NULL) {
+        engine_abort(s->ctx.srv->engine, s->reserved);
+        s->reserved = NULL;
+    }
+    s->state = S_CMD;
+}
+
+/*
+ * Text verbs after which memcached writes out every queued reply before
+ * reading on (a successful get family and quit). Only datagram transports
+ * see the difference: it decides which reply objects share a burst.
+ */
+static bool
+flushes(enum verb v)
+{
+    return v == VERB_GET || v == VERB_GETS || v == VERB_GAT || v == VERB_GATS ||
+           v == VERB_QUIT;
+}
+
 /* Copies what has arrived of a data block; true once it is complete. */
 static bool
 feed_data(struct session *s, struct buf *in)
@@ -233,6 +255,7 @@ process_meta(struct session *s, struct buf *in, unsigned *nreq,
         return false;
     }
     (*nreq)++;
+    outq_mark(s->ctx.out, OUTQ_MARK_REPLY);
     if (st != PARSE_OK) {
         size_t swallow = cmd_meta_parse_error(&s->ctx, st, &req);
         buf_consume(in, used);
@@ -245,6 +268,9 @@ process_meta(struct session *s, struct buf *in, unsigned *nreq,
         cmd_meta_run(&s->ctx, &req, &reserved, &s->mset, &swallow);
     /* The request's slices point into `in`: consume only now. */
     buf_consume(in, used);
+    if (req.cmd == META_NOOP) {
+        outq_mark(s->ctx.out, OUTQ_MARK_FLUSH); /* see session_reset() */
+    }
     begin_meta_data(s, next, reserved, swallow);
     return true;
 }
@@ -290,6 +316,7 @@ session_process(struct session *s, struct buf *in, unsigned max_reqs)
             return SESSION_CLOSE;
         }
         nreq++;
+        outq_mark(s->ctx.out, OUTQ_MARK_REPLY);
         if (st != PARSE_OK) {
             cmd_text_parse_error(&s->ctx, st, &req);
             buf_consume(in, used);
@@ -299,6 +326,9 @@ session_process(struct session *s, struct buf *in, unsigned max_reqs)
         enum cmd_next next = cmd_text_run(&s->ctx, &req, &reserved);
         /* The request's slices point into `in`: consume only now. */
         buf_consume(in, used);
+        if (s->ctx.out->marking && flushes(req.verb)) {
+            outq_mark_add(s->ctx.out, OUTQ_MARK_FLUSH); /* session_reset() */
+        }
         if (next == CMD_CLOSE) {
             return SESSION_CLOSE;
         }

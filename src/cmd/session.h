@@ -53,3 +53,16 @@ void session_sent(struct session *s);
 
 /* True while the session is inside a data block (not between commands). */
 bool session_mid_request(const struct session *s);
+
+/*
+ * Drops a data block in progress (aborting its reservation) so that the
+ * next input starts with a command: datagram transports call it before
+ * each datagram, since a request never spans two.
+ *
+ * With its output queue's `marking` on, a session records reply-object
+ * boundaries there for a datagram transport: OUTQ_MARK_REPLY as each
+ * request starts, OUTQ_MARK_VALUE before each key of a get (cmd.c), and
+ * OUTQ_MARK_FLUSH after a request memcached flushes its replies behind
+ * (a get family, mn, quit).
+ */
+void session_reset(struct session *s);

@@ -28,6 +28,7 @@ outq_deinit(struct outq *q)
     free(q->segs);
     free_blocks(q->blocks);
     free(q->spare);
+    free(q->marks);
     memset(q, 0, sizeof(*q));
 }
 
@@ -159,4 +160,55 @@ outq_sent(struct outq *q, size_t n)
         q->nseg--;
     }
     release_blocks(q);
+}
+
+void
+outq_mark_add(struct outq *q, enum outq_mark_kind kind)
+{
+    if (q->nmarks == q->marks_cap) {
+        size_t cap = q->marks_cap != 0 ? q->marks_cap * 2 : 64;
+        struct outq_mark *m = realloc(q->marks, cap * sizeof(*m));
+        if (m == NULL) {
+            q->oom = true;
+            return;
+        }
+        q->marks = m;
+        q->marks_cap = cap;
+    }
+    q->marks[q->nmarks].pos = q->queued;
+    q->marks[q->nmarks].kind = kind;
+    q->nmarks++;
+}
+
+/* Marks arrays above this many entries are freed rather than kept. */
+#define OUTQ_MARKS_KEEP 1024
+
+void
+outq_marks_clear(struct outq *q)
+{
+    q->nmarks = 0;
+    if (q->marks_cap > OUTQ_MARKS_KEEP) {
+        free(q->marks);
+        q->marks = NULL;
+        q->marks_cap = 0;
+    }
+}
+
+size_t
+outq_peek(const struct outq *q, void *dst, size_t n)
+{
+    char *out = dst;
+    size_t done = 0;
+
+    for (size_t i = 0; i < q->nseg && done < n; i++) {
+        const struct outq_seg *s = &q->segs[(q->head + i) & (q->nseg_cap - 1)];
+        size_t off = i == 0 ? q->head_off : 0;
+        size_t len = s->len - off;
+        if (len > n - done) {
+            len = n - done;
+        }
+        memcpy(out + done, s->ptr + off, len);
+        done += len;
+    }
+    return done;
 }

@@ -7,6 +7,10 @@
  * Consecutive copies into the same arena block merge into one segment, so
  * "VALUE ...\r\n" + value + "\r\nEND\r\n" is three iovecs.
  *
+ * Datagram transports also need to know where one reply object ends and
+ * the next begins: with `marking` on, outq_mark() records such boundaries
+ * (stream positions); off, the default, it costs one test of the flag.
+ *
  * Not thread safe: one per connection. Knows nothing about items.
  */
 #pragma once
@@ -41,6 +45,18 @@ struct outq_block {
     char data[];
 };
 
+/* What a mark says about the stream position it records. */
+enum outq_mark_kind {
+    OUTQ_MARK_REPLY = 0, /* a reply object starts; nothing to send if empty */
+    OUTQ_MARK_VALUE,     /* an object that counts even when empty */
+    OUTQ_MARK_FLUSH,     /* the transport would write out everything so far */
+};
+
+struct outq_mark {
+    uint64_t pos; /* q->queued when marked */
+    enum outq_mark_kind kind;
+};
+
 struct outq {
     struct outq_seg *segs; /* ring of pending segments */
     size_t nseg_cap;       /* power of two */
@@ -53,6 +69,10 @@ struct outq {
     struct outq_block *tail;   /* block being filled */
     struct outq_block *spare;  /* one emptied block kept for reuse */
     bool oom;                  /* an append failed; see outq_failed() */
+    bool marking;              /* record outq_mark() calls */
+    struct outq_mark *marks;   /* recorded marks, oldest first */
+    size_t nmarks;
+    size_t marks_cap;
 };
 
 void outq_init(struct outq *q);
@@ -147,6 +167,27 @@ outq_pending(const struct outq *q)
 {
     return (size_t)(q->queued - q->sent);
 }
+
+/* The slow path of outq_mark() (outq.c). */
+void outq_mark_add(struct outq *q, enum outq_mark_kind kind);
+
+/* Records a boundary at the current end of the queue, if marking is on. */
+static inline void
+outq_mark(struct outq *q, enum outq_mark_kind kind)
+{
+    if (q->marking) {
+        outq_mark_add(q, kind);
+    }
+}
+
+/* Forgets the recorded marks (the caller has read q->marks). */
+void outq_marks_clear(struct outq *q);
+
+/*
+ * Copies up to n pending bytes from the head of the queue into dst
+ * without consuming them; returns how many. outq_sent() consumes.
+ */
+size_t outq_peek(const struct outq *q, void *dst, size_t n);
 
 /* Fills up to max iovecs from the head of the queue; returns how many. */
 int outq_iov(const struct outq *q, struct iovec *iov, int max);

@@ -56,7 +56,8 @@ on_accept(evutil_socket_t lfd, short what, void *arg)
             }
             return;
         }
-        uint64_t clients = stats_get(&sc->curr_connections) + 1 - n->nlisten;
+        uint64_t clients =
+            stats_get(&sc->curr_connections) + 1 - n->nlisten - n->nudp_conns;
         if (clients >= n->cfg.maxconns) {
             reject(n, fd);
             continue;
@@ -274,14 +275,14 @@ net_create(const struct net_config *cfg, struct cmd_server *srv)
     if (n->base == NULL || add_main_events(n) != 0) {
         goto fail;
     }
-    if (listen_open(n) != 0) {
+    if (listen_open(n) != 0 || udp_open(n) != 0) {
         goto fail;
     }
-    /* memcached counts listeners among connections; so do we. */
-    atomic_store(&srv->conns->curr_connections,
-                 n->nlisten > 0 ? n->nlisten - 1 : 0);
-    atomic_store(&srv->conns->total_connections, n->nlisten);
-    atomic_store(&srv->conns->connection_structures, n->nlisten);
+    /* memcached counts listeners and UDP endpoints among connections. */
+    size_t nbase = n->nlisten + n->nudp_conns;
+    atomic_store(&srv->conns->curr_connections, nbase > 0 ? nbase - 1 : 0);
+    atomic_store(&srv->conns->total_connections, nbase);
+    atomic_store(&srv->conns->connection_structures, nbase);
     if (worker_start_all(n) != 0) {
         goto fail;
     }
@@ -306,6 +307,7 @@ net_destroy(struct net *n)
     }
     listen_close(n);
     worker_stop_all(n);
+    udp_close(n);
     if (n->sigint_ev != NULL) {
         event_free(n->sigint_ev);
     }

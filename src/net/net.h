@@ -20,6 +20,7 @@ struct net;
 struct net_listen {
     const char *host; /* NULL or "*" = all interfaces */
     int port;
+    int udp_port; /* 0: no UDP socket for this element */
 };
 
 typedef void (*net_tick_fn)(void *ctx);
@@ -33,6 +34,7 @@ struct net_config {
     unsigned nthreads;       /* -t */
     unsigned reqs_per_event; /* -R */
     int verbose;             /* -v count */
+    unsigned udp_per_socket; /* workers sharing each UDP socket */
     net_tick_fn tick;        /* called once a second on the main thread */
     void *tick_ctx;
 };

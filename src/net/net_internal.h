@@ -39,9 +39,10 @@ struct worker {
     size_t nqueue;
     size_t queue_cap;
     struct stats_thread *stats;
-    struct conn *conns; /* this worker's connections (list) */
-    struct conn *ready; /* yielded connections to run before waiting */
-    struct conn *dead;  /* closed during this turn, freed after it */
+    struct conn *conns;   /* this worker's connections (list) */
+    struct conn *ready;   /* yielded connections to run before waiting */
+    struct conn *dead;    /* closed during this turn, freed after it */
+    struct udp_conn *udp; /* this worker's UDP endpoints (udp.c) */
 };
 
 struct conn {
@@ -74,6 +75,9 @@ struct net {
     struct worker *workers;
     unsigned nworkers;
     unsigned next_worker;
+    int *udp_fds; /* bound UDP sockets, shared by the workers */
+    size_t nudp_fds;
+    unsigned nudp_conns; /* UDP endpoints; memcached counts them as conns */
 };
 
 int listen_open(struct net *n);
@@ -92,3 +96,34 @@ void conn_free(struct conn *c);
 void conn_event(struct conn *c, uint32_t events);
 /* Runs a yielded connection again. */
 void conn_resume(struct conn *c);
+
+/*
+ * UDP (udp.c). A UDP endpoint sits in its worker's epoll set with this bit
+ * set in data.ptr, which tells it from a struct conn.
+ */
+#define NET_UDP_TAG ((uintptr_t)1)
+
+struct udp_conn;
+
+static inline bool
+net_is_udp(const void *ptr)
+{
+    return ((uintptr_t)ptr & NET_UDP_TAG) != 0;
+}
+
+static inline struct udp_conn *
+net_udp_conn(void *ptr)
+{
+    return (struct udp_conn *)((uintptr_t)ptr & ~NET_UDP_TAG);
+}
+
+/* Binds the UDP sockets of every listener with a UDP port (main thread). */
+int udp_open(struct net *n);
+/* Closes them; the workers must have stopped. */
+void udp_close(struct net *n);
+/* Creates w's endpoints and adds them to its epoll set (before it runs). */
+int udp_attach(struct worker *w);
+/* Frees w's endpoints (after it stopped). */
+void udp_detach(struct worker *w);
+/* Reads and answers datagrams. */
+void udp_event(struct udp_conn *c, uint32_t events);

@@ -136,6 +136,8 @@ worker_main(void *arg)
             struct conn *c = evs[i].data.ptr;
             if (c == NULL) {
                 on_notify(w);
+            } else if (net_is_udp(c)) {
+                udp_event(net_udp_conn(c), evs[i].events);
             } else if (!c->dead) {
                 conn_event(c, evs[i].events);
             }
@@ -169,7 +171,7 @@ worker_init(struct net *n, struct worker *w, unsigned id)
         epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->notify_fd, &ev) != 0) {
         return -1;
     }
-    return 0;
+    return udp_attach(w);
 }
 
 static void
@@ -181,6 +183,7 @@ worker_deinit(struct worker *w)
     if (w->notify_fd >= 0) {
         close(w->notify_fd);
     }
+    udp_detach(w);
     free(w->queue);
     pthread_mutex_destroy(&w->lock);
 }

@@ -129,6 +129,70 @@ ring_of_segments_grows_with_many_references(void **state)
     outq_deinit(&q);
 }
 
+static void
+marks_are_recorded_only_when_marking_is_on(void **state)
+{
+    struct outq q;
+    (void)state;
+
+    outq_init(&q);
+    outq_mark(&q, OUTQ_MARK_REPLY);
+    outq_copy(&q, "STORED\r\n", 8);
+    assert_int_equal(q.nmarks, 0);
+    q.marking = true;
+    outq_mark(&q, OUTQ_MARK_REPLY);
+    outq_copy(&q, "END\r\n", 5);
+    outq_mark(&q, OUTQ_MARK_FLUSH);
+    assert_int_equal(q.nmarks, 2);
+    assert_int_equal(q.marks[0].pos, 8);
+    assert_int_equal(q.marks[0].kind, OUTQ_MARK_REPLY);
+    assert_int_equal(q.marks[1].pos, 13);
+    assert_int_equal(q.marks[1].kind, OUTQ_MARK_FLUSH);
+    outq_marks_clear(&q);
+    assert_int_equal(q.nmarks, 0);
+    outq_deinit(&q);
+}
+
+static void
+many_marks_grow_and_clear_frees_a_large_array(void **state)
+{
+    struct outq q;
+    (void)state;
+
+    outq_init(&q);
+    q.marking = true;
+    for (int i = 0; i < 5000; i++) {
+        outq_mark(&q, OUTQ_MARK_VALUE);
+        outq_copy(&q, "x", 1);
+    }
+    assert_int_equal(q.nmarks, 5000);
+    assert_int_equal(q.marks[4999].pos, 4999);
+    outq_marks_clear(&q);
+    assert_null(q.marks);
+    outq_deinit(&q);
+}
+
+static void
+peek_copies_across_segments_without_consuming(void **state)
+{
+    struct outq q;
+    static const char value[] = "0123456789";
+    char out[32];
+    (void)state;
+
+    outq_init(&q);
+    outq_copy(&q, "hdr:", 4);
+    outq_ref(&q, value, 10);
+    outq_copy(&q, "\r\n", 2);
+    outq_sent(&q, 2);
+    assert_int_equal(outq_peek(&q, out, 7), 7);
+    assert_memory_equal(out, "r:01234", 7);
+    assert_int_equal(outq_peek(&q, out, sizeof(out)), 14);
+    assert_memory_equal(out, "r:0123456789\r\n", 14);
+    assert_int_equal(outq_pending(&q), 14);
+    outq_deinit(&q);
+}
+
 int
 main(void)
 {
@@ -139,6 +203,9 @@ main(void)
         cmocka_unit_test(large_copies_span_blocks_and_are_freed_when_sent),
         cmocka_unit_test(reserve_and_commit_format_in_place),
         cmocka_unit_test(ring_of_segments_grows_with_many_references),
+        cmocka_unit_test(marks_are_recorded_only_when_marking_is_on),
+        cmocka_unit_test(many_marks_grow_and_clear_frees_a_large_array),
+        cmocka_unit_test(peek_copies_across_segments_without_consuming),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -296,6 +296,58 @@ a_meta_value_queued_for_sending_survives_its_replacement(void **state)
     expect(f, "EN\r\n");
 }
 
+/* Marks as "kind@position" in one string, then forgets them. */
+static void
+expect_marks(struct fixture *f, const char *want)
+{
+    static const char kinds[] = {'R', 'V', 'F'};
+    char got[512] = "";
+    size_t len = 0;
+
+    for (size_t i = 0; i < f->out.nmarks; i++) {
+        len += (size_t)snprintf(got + len, sizeof(got) - len, "%s%c@%llu",
+                                i > 0 ? " " : "", kinds[f->out.marks[i].kind],
+                                (unsigned long long)f->out.marks[i].pos);
+    }
+    assert_string_equal(got, want);
+    outq_marks_clear(&f->out);
+}
+
+static void
+marks_nothing_unless_the_queue_is_marking(void **state)
+{
+    struct fixture *f = *state;
+    run(f, "set a 0 0 1\r\nA\r\nget a b\r\nmn\r\n");
+    expect_marks(f, "");
+    expect(f, "STORED\r\nVALUE a 0 1\r\nA\r\nEND\r\nMN\r\n");
+}
+
+static void
+marks_each_request_each_get_key_and_the_flushes(void **state)
+{
+    struct fixture *f = *state;
+    f->out.marking = true;
+    static const char in[] = "set a 0 0 1\r\nA\r\nget b a\r\nversion\r\n"
+                             "mn\r\nbogus\r\nmg a v\r\nquit\r\n";
+    feed(f, in, sizeof(in) - 1);
+    assert_int_equal(session_process(f->s, &f->in, 1000), SESSION_CLOSE);
+    /* STORED (8), VALUE a..END (21), VERSION 1.6.18 (16), MN, ERROR, VA */
+    expect_marks(f, "R@0 R@8 V@8 V@8 F@29 R@29 R@45 F@49 R@49 R@56 R@65 F@65");
+}
+
+static void
+reset_drops_a_data_block_in_progress(void **state)
+{
+    struct fixture *f = *state;
+    run(f, "set a 0 0 5\r\nhel");
+    assert_true(session_mid_request(f->s));
+    session_reset(f->s);
+    assert_false(session_mid_request(f->s));
+    buf_consume(&f->in, buf_rlen(&f->in));
+    run(f, "get a\r\n");
+    expect(f, "END\r\n");
+}
+
 int
 main(void)
 {
@@ -314,6 +366,9 @@ main(void)
         T(meta_commands_split_at_every_byte_give_the_same_replies),
         T(meta_set_errors_swallow_the_data_block_only_when_memcached_does),
         T(a_meta_value_queued_for_sending_survives_its_replacement),
+        T(marks_nothing_unless_the_queue_is_marking),
+        T(marks_each_request_each_get_key_and_the_flushes),
+        T(reset_drops_a_data_block_in_progress),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,10 +1,11 @@
 /*
- * net - sockets and libevent. Owns the listening sockets, the worker
- * threads (one event base each) and every connection. The main thread runs
- * the listener's event base: it accepts, enforces the connection limit and
- * hands each new socket to one worker, which owns that connection for its
- * whole life. SIGINT, SIGTERM and SIGUSR1 stop the loop (net_run
- * returns).
+ * net - sockets and event loops. Owns the listening sockets, the worker
+ * threads (each runs a bare epoll loop, see net_internal.h) and every
+ * connection. The main thread runs a libevent base for the cold paths: it
+ * accepts, enforces the connection limit and hands each new socket to one
+ * worker, which owns that connection for its whole life; it also handles
+ * the signals and the clock tick. Connections move bytes through a
+ * transport (transport.h).
  *
  * libevent and socket headers appear only under net/.
  */
@@ -45,7 +46,10 @@ struct net_config {
  */
 struct net *net_create(const struct net_config *cfg, struct cmd_server *srv);
 
-/* Runs until SIGINT or SIGTERM. */
+/*
+ * Runs until SIGINT or SIGTERM (stop now), or SIGUSR1 (graceful stop);
+ * the `shutdown` command raises one of those.
+ */
 void net_run(struct net *n);
 
 /* Stops workers, closes every connection and listener. Accepts NULL. */

@@ -20,6 +20,7 @@
 
 #include "lib/buf.h"
 #include "lib/outq.h"
+#include "net/transport.h"
 
 struct session;
 struct stats_thread;
@@ -48,10 +49,9 @@ struct conn {
     struct conn *prev;
     struct conn *next;
     struct worker *w;
-    int fd;
+    struct transport tp;
     struct conn *ready_next; /* on the worker's ready list */
-    bool writing;            /* epoll waits for EPOLLOUT instead of EPOLLIN */
-    bool read_more;          /* the last read filled the buffer: read again */
+    uint32_t events;         /* what epoll waits for now (registered) */
     bool queued;             /* on the worker's ready list (yielded after -R) */
     bool closing;            /* flush the output queue, then close */
     bool dead;               /* closed; memory freed at the end of the turn */

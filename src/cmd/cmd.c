@@ -307,6 +307,7 @@ stats_general(struct cmd_ctx *c)
              stats_get(&srv->conns->rejected_connections));
     stat_u64(q, "connection_structures",
              stats_get(&srv->conns->connection_structures));
+    stat_u64(q, "response_obj_oom", t.response_obj_oom);
 #define STAT_CMD(name) stat_u64(q, #name, t.name);
     STAT_CMD(cmd_get)
     STAT_CMD(cmd_set)

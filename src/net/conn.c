@@ -19,6 +19,7 @@
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/uio.h>
 
@@ -190,6 +191,43 @@ read_input(struct conn *c)
     return READ_CLOSED;
 }
 
+#ifndef NDEBUG
+/*
+ * Fault injection for the wire tests, compiled out of release builds:
+ * with MEMORIA_FAULT_OOM_KEY set (net_create reads it), a batch whose
+ * input holds that text behaves as if a reply allocation had failed.
+ */
+static void
+inject_oom(struct conn *c)
+{
+    const char *key = c->w->net->fault_oom_key;
+
+    if (key != NULL && buf_rlen(&c->in) > 0 &&
+        memmem(buf_rptr(&c->in), buf_rlen(&c->in), key, strlen(key)) != NULL) {
+        c->out.oom = true;
+    }
+}
+#endif
+
+/*
+ * A batch whose replies could not all be queued (outq out of memory) is
+ * never sent: part of a reply may be missing (a VALUE header without its
+ * value), so the stream can no longer be trusted. The connection closes
+ * and response_obj_oom counts it, as memcached counts a response object
+ * it cannot allocate. Returns false when it closed c.
+ */
+static bool
+batch_complete(struct conn *c)
+{
+    /* The flag first: the common case costs one load, no call. */
+    if (c->out.oom && outq_failed(&c->out)) {
+        STATS_INCR(c->w->stats, response_obj_oom);
+        conn_close(c);
+        return false;
+    }
+    return true;
+}
+
 /*
  * Runs requests and writes replies until the connection must wait:
  * for input, for the socket to drain, or for its next turn (-R).
@@ -210,7 +248,13 @@ drive(struct conn *c, bool do_read)
         }
         enum session_status st = SESSION_CLOSE;
         if (!c->closing) {
+#ifndef NDEBUG
+            inject_oom(c);
+#endif
             st = session_process(c->session, &c->in, max_reqs);
+            if (!batch_complete(c)) {
+                return;
+            }
         }
         if (st == SESSION_CLOSE) {
             c->closing = true;

@@ -268,6 +268,9 @@ net_create(const struct net_config *cfg, struct cmd_server *srv)
     }
     n->cfg = *cfg;
     n->srv = srv;
+#ifndef NDEBUG
+    n->fault_oom_key = getenv("MEMORIA_FAULT_OOM_KEY");
+#endif
     signal(SIGPIPE, SIG_IGN);
     n->base = event_base_new();
     if (n->base == NULL || add_main_events(n) != 0) {

@@ -74,6 +74,9 @@ struct net {
     struct worker *workers;
     unsigned nworkers;
     unsigned next_worker;
+#ifndef NDEBUG
+    const char *fault_oom_key; /* MEMORIA_FAULT_OOM_KEY, see conn.c */
+#endif
 };
 
 int listen_open(struct net *n);

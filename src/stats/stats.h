@@ -5,8 +5,9 @@
  * blocks with relaxed loads from any thread. Connection gauges shared by
  * the listener and the workers are true atomics (rarely written).
  *
- * Names are memcached's `stats` names exactly; the X-macro order is the
- * order memcached prints them in.
+ * Names are memcached's `stats` names, except conn_oom, which prints as
+ * malloc_fails. cmd.c prints each where memcached 1.6.18 prints it; the
+ * X-macro order is not the print order.
  */
 #pragma once
 
@@ -45,7 +46,8 @@
     X(bytes_written,       "bytes written to clients")                   \
     X(conn_yields,         "times a connection yielded after -R requests") \
     X(parse_errors,        "command lines answered with ERROR")          \
-    X(conn_oom,            "connection buffer allocation failures")
+    X(conn_oom,            "connection buffer allocation failures")    \
+    X(response_obj_oom,    "connections closed: a reply could not be queued")
 /* clang-format on */
 
 struct stats_thread {

@@ -203,6 +203,8 @@ server_init(struct server *s, const struct config *cfg)
         .listens = s->listens,
         .nlistens = cfg->nlisteners,
         .listen_spec = cfg->listen,
+        .unix_path = cfg->unix_socket,
+        .unix_mask = cfg->unix_mask,
         .backlog = cfg->backlog,
         .maxconns = (unsigned)cfg->maxconns,
         .nthreads = (unsigned)cfg->num_threads,

@@ -32,7 +32,7 @@
       "UDP port to listen on (default: 0, off)\n"                             \
       "UDP is not supported yet: only 0 is accepted")                         \
     X('s', "unix-socket", "<file>",                                           \
-      "UNIX socket to listen on (not supported yet)")                         \
+      "UNIX socket to listen on (disables network support)")                         \
     X('a', "unix-mask", "<mask>",                                             \
       "access mask for UNIX socket, in octal (default: 700)")                 \
     X('A', "enable-shutdown", NULL,                                           \
@@ -1579,7 +1579,6 @@ unsupported(const struct config *cfg, const struct parse *ps)
         {cfg->ssl_enabled, "-Z (TLS)"},
         {ps->ssl_option[0] != '\0', ps->ssl_option},
         {cfg->udp_port != 0, "-U (UDP)"},
-        {cfg->unix_socket != NULL, "-s (unix socket)"},
         {cfg->memory_file != NULL, "-e (memory file)"},
         {cfg->largepages, "-L (large pages)"},
         {cfg->napi_ids != 0, "-N (NAPI ids)"},

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 static const char too_many[] = "ERROR Too many open connections\r\n";
@@ -180,9 +182,52 @@ open_spec(struct net *n, const struct net_listen *l)
     return 0;
 }
 
+/*
+ * -s: one unix stream socket, and no TCP or UDP at all (memcached's -s
+ * "disables network support"). As in memcached 1.6.18: a path longer
+ * than sun_path holds is cut to fit; whatever socket file is at the path
+ * is removed first, stale or live (another server listening there loses
+ * it); the file gets mode -a & 0777; it stays behind at exit.
+ */
+static int
+open_unix(struct net *n)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    const char *path = n->cfg.unix_path;
+    struct stat st;
+    int one = 1;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+    if (fd < 0) {
+        perror("socket()");
+        return -1;
+    }
+    strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
+    if (lstat(sa.sun_path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+        unlink(sa.sun_path);
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    mode_t old = umask((mode_t)(~n->cfg.unix_mask & 0777));
+    int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    umask(old);
+    if (rc != 0 || listen(fd, n->cfg.backlog) != 0) {
+        perror(rc != 0 ? "bind()" : "listen()");
+        close(fd);
+        /* 1.6.18 names EINVAL here, whatever bind or listen said. */
+        fprintf(stderr, "failed to listen on UNIX socket: %s: %s\n", path,
+                strerror(EINVAL));
+        return -1;
+    }
+    return add_listener(n, fd);
+}
+
 int
 listen_open(struct net *n)
 {
+    if (n->cfg.unix_path != NULL) {
+        return open_unix(n);
+    }
     for (size_t i = 0; i < n->cfg.nlistens; i++) {
         if (n->cfg.listens[i].port == 0) {
             continue; /* -p 0: no TCP listener */

@@ -29,6 +29,8 @@ struct net_config {
     const struct net_listen *listens;
     size_t nlistens;
     const char *listen_spec; /* the -l text as given, NULL without -l */
+    const char *unix_path;   /* -s: listen there only (no TCP, no UDP) */
+    int unix_mask;           /* -a: the socket file's mode bits */
     int backlog;             /* -b */
     unsigned maxconns;       /* -c */
     unsigned nthreads;       /* -t */

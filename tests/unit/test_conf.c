@@ -1460,8 +1460,6 @@ unsupported_features_are_refused_not_ignored(void **state)
         {"-U 11211", 64, "memoria: -U (UDP) is not supported yet\n"},
         {"-p 11211 --udp-port=5", 64,
          "memoria: -U (UDP) is not supported yet\n"},
-        {"-s /tmp/memoria.sock", 64,
-         "memoria: -s (unix socket) is not supported yet\n"},
         {"-e /tmp/memoria.mem", 64,
          "memoria: -e (memory file) is not supported yet\n"},
         {"-L", 64, "memoria: -L (large pages) is not supported yet\n"},

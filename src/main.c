@@ -183,6 +183,10 @@ server_init(struct server *s, const struct config *cfg)
         const struct conf_listener *l = &cfg->listeners[i];
         s->listens[i].host = l->any ? NULL : l->host;
         s->listens[i].port = l->port >= 0 ? l->port : cfg->port;
+        enum conf_proto p =
+            l->proto != CONF_PROTO_DEFAULT ? l->proto : cfg->protocol;
+        s->listens[i].proto =
+            p == CONF_PROTO_ASCII ? NET_PROTO_ASCII : NET_PROTO_NEGOTIATE;
     }
 
     struct cmd_server *srv = &s->cmd;
@@ -203,6 +207,9 @@ server_init(struct server *s, const struct config *cfg)
         .listens = s->listens,
         .nlistens = cfg->nlisteners,
         .listen_spec = cfg->listen,
+        .tcp_off = cfg->port == 0,
+        .port_file = getenv("MEMCACHED_PORT_FILENAME"),
+        .sock_cookie_id = cfg->sock_cookie_id,
         .unix_path = cfg->unix_socket,
         .unix_mask = cfg->unix_mask,
         .backlog = cfg->backlog,

@@ -8,6 +8,7 @@
 #include "net/net_internal.h"
 #include "stats/stats.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <netdb.h>
@@ -87,6 +88,12 @@ open_one(struct net *n, const struct addrinfo *ai)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (ai->ai_family == AF_INET6) {
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    }
+    if (n->cfg.sock_cookie_id != 0 &&
+        setsockopt(fd, SOL_SOCKET, SO_MARK, &n->cfg.sock_cookie_id,
+                   sizeof(n->cfg.sock_cookie_id)) != 0) {
+        /* memcached's words; it goes on without the mark (needs root). */
+        perror("setsockopt");
     }
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
         listen(fd, n->cfg.backlog) != 0) {
@@ -168,7 +175,7 @@ open_spec(struct net *n, const struct net_listen *l)
             freeaddrinfo(res);
             return -1;
         }
-        if (add_listener(n, fd) != 0) {
+        if (add_listener(n, fd) != 0 || net_note_bound(n, "TCP", fd) != 0) {
             freeaddrinfo(res);
             return -1;
         }
@@ -223,15 +230,73 @@ open_unix(struct net *n)
 }
 
 int
+net_note_bound(struct net *n, const char *proto, int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    struct net_bound *b = realloc(n->bound, (n->nbound + 1) * sizeof(*b));
+
+    if (b == NULL) {
+        return -1;
+    }
+    n->bound = b;
+    b += n->nbound;
+    b->proto = proto;
+    b->family = AF_INET;
+    b->port = 0;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+        b->family = ss.ss_family;
+        b->port = ntohs(ss.ss_family == AF_INET6
+                            ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                            : ((struct sockaddr_in *)&ss)->sin_port);
+    }
+    n->nbound++;
+    return 0;
+}
+
+/*
+ * MEMCACHED_PORT_FILENAME: memcached's format and steps. The lines go to
+ * "<file>.lck" (appended to, as memcached opens it), which is then renamed
+ * over <file>; a file that cannot be opened is reported and skipped.
+ */
+static void
+write_port_file(const struct net *n)
+{
+    const char *path = n->cfg.port_file;
+    size_t len = strlen(path) + sizeof(".lck");
+    char *tmp = malloc(len);
+
+    if (tmp == NULL) {
+        return;
+    }
+    snprintf(tmp, len, "%s.lck", path);
+    FILE *f = fopen(tmp, "a");
+    if (f == NULL) {
+        fprintf(stderr, "Failed to open \"%s\": %s\n", tmp, strerror(errno));
+        free(tmp);
+        return;
+    }
+    for (size_t i = 0; i < n->nbound; i++) {
+        const struct net_bound *b = &n->bound[i];
+        fprintf(f, "%s INET%s: %d\n", b->proto,
+                b->family == AF_INET6 ? "6" : "", b->port);
+    }
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        fprintf(stderr, "Failed to write \"%s\": %s\n", path, strerror(errno));
+    }
+    free(tmp);
+}
+
+int
 listen_open(struct net *n)
 {
     if (n->cfg.unix_path != NULL) {
         return open_unix(n);
     }
+    if (n->cfg.tcp_off) {
+        return 0; /* -p 0 turns TCP off even for -l host:port */
+    }
     for (size_t i = 0; i < n->cfg.nlistens; i++) {
-        if (n->cfg.listens[i].port == 0) {
-            continue; /* -p 0: no TCP listener */
-        }
         if (open_spec(n, &n->cfg.listens[i]) != 0) {
             return -1;
         }
@@ -248,6 +313,9 @@ listen_close(struct net *n)
     }
     free(n->listen_evs);
     free(n->listen_fds);
+    free(n->bound);
+    n->bound = NULL;
+    n->nbound = 0;
     n->listen_evs = NULL;
     n->listen_fds = NULL;
     n->nlisten = 0;
@@ -331,6 +399,10 @@ net_create(const struct net_config *cfg, struct cmd_server *srv)
     atomic_store(&srv->conns->connection_structures, n->nlisten);
     if (worker_start_all(n) != 0) {
         goto fail;
+    }
+    /* Last, once every listener (UDP ones included) is bound. */
+    if (cfg->port_file != NULL && cfg->unix_path == NULL) {
+        write_port_file(n);
     }
     return n;
 

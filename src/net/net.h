@@ -18,9 +18,20 @@
 struct cmd_server;
 struct net;
 
+/*
+ * What a listener's connections speak. Until the binary protocol exists
+ * negotiation has one outcome, so both read text and meta commands (a
+ * 0x80 first byte gets the text protocol's ERROR).
+ */
+enum net_proto {
+    NET_PROTO_NEGOTIATE = 0, /* -B auto, proto[negotiating] */
+    NET_PROTO_ASCII,         /* -B ascii, proto[ascii] */
+};
+
 struct net_listen {
     const char *host; /* NULL or "*" = all interfaces */
-    int port;
+    int port;         /* 0: any free port (see port_file) */
+    enum net_proto proto;
 };
 
 typedef void (*net_tick_fn)(void *ctx);
@@ -29,6 +40,9 @@ struct net_config {
     const struct net_listen *listens;
     size_t nlistens;
     const char *listen_spec; /* the -l text as given, NULL without -l */
+    bool tcp_off;            /* -p 0: no TCP listener, whatever -l says */
+    const char *port_file;   /* MEMCACHED_PORT_FILENAME, or NULL */
+    int sock_cookie_id;      /* -o sock_cookie_id: SO_MARK, 0 = none */
     const char *unix_path;   /* -s: listen there only (no TCP, no UDP) */
     int unix_mask;           /* -a: the socket file's mode bits */
     int backlog;             /* -b */
@@ -42,9 +56,12 @@ struct net_config {
 
 /*
  * Binds every listener and starts the workers (srv->nthreads of them,
- * worker i counting into srv->threads[i]). On failure prints one line
- * to stderr (like memcached: "failed to listen on TCP port <p>: <why>")
- * and returns NULL.
+ * worker i counting into srv->threads[i]). With port_file set, writes
+ * the ports it bound there once all are bound, as memcached does: one
+ * line per socket ("TCP INET: 11211", "TCP INET6: ...", then the UDP
+ * ones), into "<port_file>.lck" renamed to port_file at the end. On
+ * failure prints memcached's line to stderr ("failed to listen on TCP
+ * port <p>: <why>") and returns NULL.
  */
 struct net *net_create(const struct net_config *cfg, struct cmd_server *srv);
 

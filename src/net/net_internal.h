@@ -60,6 +60,13 @@ struct conn {
     struct session *session;
 };
 
+/* One bound socket, for MEMCACHED_PORT_FILENAME. */
+struct net_bound {
+    const char *proto; /* "TCP" or "UDP" */
+    int family;        /* AF_INET or AF_INET6 */
+    int port;
+};
+
 struct net {
     struct net_config cfg;
     struct cmd_server *srv;
@@ -67,6 +74,8 @@ struct net {
     struct event **listen_evs;
     int *listen_fds;
     size_t nlisten;
+    struct net_bound *bound; /* sockets bound so far, in bind order */
+    size_t nbound;
     struct event *sigint_ev;
     struct event *sigterm_ev;
     struct event *sigusr1_ev;
@@ -80,6 +89,12 @@ struct net {
 };
 
 int listen_open(struct net *n);
+/*
+ * Records a bound socket for the port file (listen.c calls it for TCP;
+ * UDP sockets go through it too). fd is the bound socket, proto "TCP" or
+ * "UDP". Returns -1 when out of memory.
+ */
+int net_note_bound(struct net *n, const char *proto, int fd);
 void listen_close(struct net *n);
 
 int worker_start_all(struct net *n);

@@ -4,7 +4,6 @@
 #include "lib/outq.h"
 #include "proto/text.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -374,12 +373,8 @@ run_shutdown(struct cmd_ctx *c, const struct request *req)
         text_compose_raw(c->out, "ERROR: shutdown not enabled\r\n", 29);
         return CMD_NEXT;
     }
-    if (req->args.len == 0) {
-        raise(SIGINT);
-        return CMD_CLOSE;
-    }
-    if (slice_eq_str(req->args, "graceful")) {
-        raise(SIGUSR1);
+    if (req->args.len == 0 || slice_eq_str(req->args, "graceful")) {
+        c->srv->stop(c->srv->stop_ctx, req->args.len > 0);
         return CMD_CLOSE;
     }
     text_compose_client_error(c->out, "invalid shutdown mode");

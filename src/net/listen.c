@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -321,17 +322,60 @@ listen_close(struct net *n)
     n->nlisten = 0;
 }
 
+/*
+ * Ends net_run with memcached's words: "Gracefully stopping" always for a
+ * graceful stop, "Exiting normally" with -v for the others. Both then
+ * close every connection and join the workers (net_destroy).
+ */
+static void
+stop_loop(struct net *n, bool graceful)
+{
+    if (graceful) {
+        fputs("Gracefully stopping\n", stderr);
+    } else if (atomic_load_explicit(&n->srv->verbosity, memory_order_relaxed) >
+               0) {
+        fputs("Exiting normally\n", stderr);
+    }
+    event_base_loopbreak(n->base);
+}
+
+/*
+ * SIGINT and SIGTERM stop, SIGUSR1 stops gracefully; SIGHUP is caught and
+ * changes nothing, silently, as in memcached (its default would kill us).
+ */
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
+    (void)what;
+    if (sig != SIGHUP) {
+        stop_loop(arg, sig == SIGUSR1);
+    }
+}
+
+/* The shutdown command, from a worker: see net_stop. */
+static void
+on_stop_request(evutil_socket_t fd, short what, void *arg)
+{
     struct net *n = arg;
+    uint64_t v;
 
     (void)what;
-    if (n->cfg.verbose > 0) {
-        fputs(sig == SIGUSR1 ? "Gracefully stopping\n" : "Exiting normally\n",
-              stderr);
+    if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN) {
+        perror("stop request read");
     }
-    event_base_loopbreak(n->base);
+    stop_loop(n, atomic_exchange(&n->stop_request, 0) == 2);
+}
+
+void
+net_stop(void *ctx, bool graceful)
+{
+    struct net *n = ctx;
+    uint64_t one = 1;
+
+    atomic_store(&n->stop_request, graceful ? 2 : 1);
+    if (write(n->stop_fd, &one, sizeof(one)) < 0) {
+        perror("stop request write");
+    }
 }
 
 static void
@@ -344,24 +388,31 @@ on_tick(evutil_socket_t fd, short what, void *arg)
     n->cfg.tick(n->cfg.tick_ctx);
 }
 
+static const int handled_signals[NET_NSIGNALS] = {SIGINT, SIGTERM, SIGUSR1,
+                                                  SIGHUP};
+
 static int
 add_main_events(struct net *n)
 {
     struct timeval one_second = {1, 0};
 
-    n->sigint_ev = evsignal_new(n->base, SIGINT, on_signal, n);
-    n->sigterm_ev = evsignal_new(n->base, SIGTERM, on_signal, n);
-    n->sigusr1_ev = evsignal_new(n->base, SIGUSR1, on_signal, n);
-    n->tick_ev = event_new(n->base, -1, EV_PERSIST, on_tick, n);
-    if (n->sigint_ev == NULL || n->sigterm_ev == NULL ||
-        n->sigusr1_ev == NULL || n->tick_ev == NULL) {
+    n->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (n->stop_fd < 0) {
         return -1;
     }
-    if (event_add(n->sigint_ev, NULL) != 0 ||
-        event_add(n->sigterm_ev, NULL) != 0 ||
-        event_add(n->sigusr1_ev, NULL) != 0 ||
+    n->stop_ev = event_new(n->base, n->stop_fd, EV_READ | EV_PERSIST,
+                           on_stop_request, n);
+    n->tick_ev = event_new(n->base, -1, EV_PERSIST, on_tick, n);
+    if (n->stop_ev == NULL || n->tick_ev == NULL ||
+        event_add(n->stop_ev, NULL) != 0 ||
         event_add(n->tick_ev, &one_second) != 0) {
         return -1;
+    }
+    for (int i = 0; i < NET_NSIGNALS; i++) {
+        n->sig_evs[i] = evsignal_new(n->base, handled_signals[i], on_signal, n);
+        if (n->sig_evs[i] == NULL || event_add(n->sig_evs[i], NULL) != 0) {
+            return -1;
+        }
     }
     return 0;
 }
@@ -381,6 +432,9 @@ net_create(const struct net_config *cfg, struct cmd_server *srv)
     }
     n->cfg = *cfg;
     n->srv = srv;
+    n->stop_fd = -1;
+    srv->stop = net_stop;
+    srv->stop_ctx = n;
 #ifndef NDEBUG
     n->fault_oom_key = getenv("MEMORIA_FAULT_OOM_KEY");
 #endif
@@ -425,14 +479,16 @@ net_destroy(struct net *n)
     }
     listen_close(n);
     worker_stop_all(n);
-    if (n->sigint_ev != NULL) {
-        event_free(n->sigint_ev);
+    for (int i = 0; i < NET_NSIGNALS; i++) {
+        if (n->sig_evs[i] != NULL) {
+            event_free(n->sig_evs[i]);
+        }
     }
-    if (n->sigterm_ev != NULL) {
-        event_free(n->sigterm_ev);
+    if (n->stop_ev != NULL) {
+        event_free(n->stop_ev);
     }
-    if (n->sigusr1_ev != NULL) {
-        event_free(n->sigusr1_ev);
+    if (n->stop_fd >= 0) {
+        close(n->stop_fd);
     }
     if (n->tick_ev != NULL) {
         event_free(n->tick_ev);

@@ -71,6 +71,12 @@ struct net *net_create(const struct net_config *cfg, struct cmd_server *srv);
  */
 void net_run(struct net *n);
 
+/*
+ * Makes net_run return, from any thread: the `shutdown` command's way
+ * (net_create hands it to cmd as srv->stop). ctx is the struct net.
+ */
+void net_stop(void *ctx, bool graceful);
+
 /* Stops workers, closes every connection and listener. Accepts NULL. */
 void net_destroy(struct net *n);
 

@@ -15,6 +15,7 @@
 
 #include <event2/event.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -24,6 +25,9 @@
 
 struct session;
 struct stats_thread;
+
+/* Signals the main loop handles (listen.c). */
+#define NET_NSIGNALS 4
 
 /* Bytes of a connection's input buffer (grown only for long get lines). */
 #define NET_READ_BUF 16384
@@ -76,9 +80,10 @@ struct net {
     size_t nlisten;
     struct net_bound *bound; /* sockets bound so far, in bind order */
     size_t nbound;
-    struct event *sigint_ev;
-    struct event *sigterm_ev;
-    struct event *sigusr1_ev;
+    struct event *sig_evs[NET_NSIGNALS]; /* INT, TERM, USR1, HUP */
+    struct event *stop_ev;               /* stop_fd readable */
+    int stop_fd;                         /* eventfd: net_stop was called */
+    _Atomic int stop_request;            /* 1 stop, 2 graceful stop */
     struct event *tick_ev;
     struct worker *workers;
     unsigned nworkers;

@@ -201,6 +201,8 @@ server_init(struct server *s, const struct config *cfg)
     srv->maxbytes = cfg->maxbytes;
     srv->flush_enabled = cfg->flush_enabled;
     srv->shutdown_enabled = cfg->enable_shutdown;
+    srv->idle_timeout = cfg->idle_timeout;
+    srv->maxconns_fast = cfg->maxconns_fast;
     srv->pid = (int)getpid();
 
     struct net_config nc = {
@@ -214,6 +216,9 @@ server_init(struct server *s, const struct config *cfg)
         .unix_mask = cfg->unix_mask,
         .backlog = cfg->backlog,
         .maxconns = (unsigned)cfg->maxconns,
+        .maxconns_fast = cfg->maxconns_fast,
+        .idle_timeout = cfg->idle_timeout,
+        .read_buf_limit = cfg->read_buf_mem_limit,
         .nthreads = (unsigned)cfg->num_threads,
         .reqs_per_event = (unsigned)cfg->reqs_per_event,
         .verbose = cfg->verbose,

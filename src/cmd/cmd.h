@@ -39,7 +39,9 @@ struct cmd_server {
     uint64_t maxbytes;
     bool flush_enabled;
     bool shutdown_enabled;
-    cmd_stop_fn stop; /* set by net before any worker runs */
+    int idle_timeout;   /* -o idle_timeout: idle_kicks is printed when set */
+    bool maxconns_fast; /* rejected_connections is printed when set */
+    cmd_stop_fn stop;   /* set by net before any worker runs */
     void *stop_ctx;
     int pid;
 };

@@ -14,6 +14,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char too_many[] = "ERROR Too many open connections\r\n";
@@ -32,6 +34,29 @@ net_libevent_version(void)
     return event_get_version();
 }
 
+/*
+ * The -c arithmetic, as memcached 1.6.18 does it. memcached keeps its own
+ * descriptors (the 3 standard ones, its event bases, a notify pipe and
+ * more per worker: 6 + 4 per worker, listeners aside) inside an
+ * RLIMIT_NOFILE of exactly -c, and turns a client away once listeners +
+ * clients + those reach -c - 1 (-o maxconns_fast); without maxconns_fast
+ * its accept() fails with EMFILE one client later. Measured on 1.6.18
+ * started with no inherited descriptors: -c 50 admits 38 clients with
+ * -t 1, 26 with -t 4 and 10 with -t 8; -c 30 -t 4 admits 6 (7 without
+ * maxconns_fast). memoria reserves the same number whatever it holds
+ * itself (fewer: 2 per worker), so a -c admits the same clients; the
+ * count is `stats` reserved_fds.
+ */
+#define NET_RESERVED_BASE       6
+#define NET_RESERVED_PER_WORKER 4
+
+/* Listeners + clients, as memcached's curr_conns (printed minus one). */
+static uint64_t
+conns_in_use(struct net *n)
+{
+    return stats_get(&n->srv->conns->curr_connections) + 1;
+}
+
 static void
 reject(struct net *n, int fd)
 {
@@ -40,9 +65,69 @@ reject(struct net *n, int fd)
     (void)w;
     close(fd);
     atomic_fetch_add(&n->srv->conns->rejected_connections, 1);
-    if (n->cfg.verbose > 0) {
-        fprintf(stderr, "Too many open connections\n");
+}
+
+static uint64_t
+now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/*
+ * -o no_maxconns_fast (or a real EMFILE): stop accepting; clients wait in
+ * the backlog. A 10 ms timer resumes once a connection has closed.
+ */
+static void
+pause_accept(struct net *n)
+{
+    struct stats_conns *sc = n->srv->conns;
+
+    if (n->accept_paused) {
+        return;
     }
+    /* memcached's lines: it gets here through accept4's EMFILE. */
+    fprintf(stderr, "accept4(): %s\n", strerror(EMFILE));
+    if (atomic_load_explicit(&n->srv->verbosity, memory_order_relaxed) > 0) {
+        fputs("Too many open connections\n", stderr);
+    }
+    for (size_t i = 0; i < n->nlisten; i++) {
+        event_del(n->listen_evs[i]);
+    }
+    n->accept_paused = true;
+    n->paused_at = now_us();
+    atomic_store(&sc->accepting_conns, 0);
+    atomic_fetch_add(&sc->listen_disabled_num, 1);
+    struct timeval ten_ms = {0, 10000};
+    event_add(n->resume_ev, &ten_ms);
+}
+
+static bool
+at_fd_limit(struct net *n)
+{
+    return conns_in_use(n) + n->reserved >= n->cfg.maxconns;
+}
+
+static void
+on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    struct net *n = arg;
+    struct stats_conns *sc = n->srv->conns;
+
+    (void)fd;
+    (void)what;
+    if (at_fd_limit(n)) {
+        return; /* EV_PERSIST: look again in 10 ms */
+    }
+    event_del(n->resume_ev);
+    for (size_t i = 0; i < n->nlisten; i++) {
+        event_add(n->listen_evs[i], NULL);
+    }
+    n->accept_paused = false;
+    atomic_fetch_add(&sc->time_in_listen_disabled_us, now_us() - n->paused_at);
+    atomic_store(&sc->accepting_conns, 1);
 }
 
 static void
@@ -53,15 +138,26 @@ on_accept(evutil_socket_t lfd, short what, void *arg)
 
     (void)what;
     for (;;) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE) {
-                perror("accept()");
+        if (!n->cfg.maxconns_fast && at_fd_limit(n)) {
+            /*
+             * Where memcached's accept would fail with EMFILE: it pauses
+             * only when a client is actually waiting.
+             */
+            struct pollfd pfd = {.fd = lfd, .events = POLLIN};
+            if (poll(&pfd, 1, 0) == 1) {
+                pause_accept(n);
             }
             return;
         }
-        uint64_t clients = stats_get(&sc->curr_connections) + 1 - n->nlisten;
-        if (clients >= n->cfg.maxconns) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE) {
+                pause_accept(n);
+            }
+            return;
+        }
+        if (n->cfg.maxconns_fast &&
+            conns_in_use(n) + n->reserved >= n->cfg.maxconns - 1) {
             reject(n, fd);
             continue;
         }
@@ -403,7 +499,8 @@ add_main_events(struct net *n)
     n->stop_ev = event_new(n->base, n->stop_fd, EV_READ | EV_PERSIST,
                            on_stop_request, n);
     n->tick_ev = event_new(n->base, -1, EV_PERSIST, on_tick, n);
-    if (n->stop_ev == NULL || n->tick_ev == NULL ||
+    n->resume_ev = event_new(n->base, -1, EV_PERSIST, on_resume, n);
+    if (n->stop_ev == NULL || n->tick_ev == NULL || n->resume_ev == NULL ||
         event_add(n->stop_ev, NULL) != 0 ||
         event_add(n->tick_ev, &one_second) != 0) {
         return -1;
@@ -446,6 +543,10 @@ net_create(const struct net_config *cfg, struct cmd_server *srv)
     if (listen_open(n) != 0) {
         goto fail;
     }
+    n->reserved =
+        NET_RESERVED_BASE + NET_RESERVED_PER_WORKER * (uint64_t)cfg->nthreads;
+    atomic_store(&srv->conns->reserved_fds, n->reserved);
+    atomic_store(&srv->conns->accepting_conns, 1);
     /* memcached counts listeners among connections; so do we. */
     atomic_store(&srv->conns->curr_connections,
                  n->nlisten > 0 ? n->nlisten - 1 : 0);
@@ -492,6 +593,9 @@ net_destroy(struct net *n)
     }
     if (n->tick_ev != NULL) {
         event_free(n->tick_ev);
+    }
+    if (n->resume_ev != NULL) {
+        event_free(n->resume_ev);
     }
     if (n->base != NULL) {
         event_base_free(n->base);

@@ -47,6 +47,9 @@ struct net_config {
     int unix_mask;           /* -a: the socket file's mode bits */
     int backlog;             /* -b */
     unsigned maxconns;       /* -c */
+    bool maxconns_fast;      /* -o maxconns_fast: reject, else pause accept */
+    int idle_timeout;        /* -o idle_timeout: seconds, 0 = never */
+    uint64_t read_buf_limit; /* -o read_buf_mem_limit: bytes, 0 = none */
     unsigned nthreads;       /* -t */
     unsigned reqs_per_event; /* -R */
     int verbose;             /* -v count */

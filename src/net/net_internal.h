@@ -85,6 +85,10 @@ struct net {
     int stop_fd;                         /* eventfd: net_stop was called */
     _Atomic int stop_request;            /* 1 stop, 2 graceful stop */
     struct event *tick_ev;
+    struct event *resume_ev; /* while accepting is paused: every 10 ms */
+    bool accept_paused;
+    uint64_t paused_at; /* monotonic us */
+    uint64_t reserved;  /* descriptors counted against -c, see listen.c */
     struct worker *workers;
     unsigned nworkers;
     unsigned next_worker;

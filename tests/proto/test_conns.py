@@ -122,3 +122,106 @@ def test_shutdown_command_says_what_the_signal_says(start_server, mode, line):
         c.expect_closed()
     assert _wait_exit(srv) == 0
     assert line in srv.stderr().splitlines()
+
+
+# --------------------------------------------------------------------------
+# -c and -o maxconns_fast / no_maxconns_fast
+
+def _fill(srv, limit=200):
+    """Opens clients until one is not answered with VERSION; returns
+    (the answered clients, the last client, its reply or None)."""
+    conns = []
+    for _ in range(limit):
+        c = srv.connect()
+        c.cmd("version")
+        try:
+            line = c.readline(timeout=1.0)
+        except wire.WireError:
+            return conns, c, None
+        if not line.startswith(b"VERSION "):
+            return conns, c, line
+        conns.append(c)
+    raise AssertionError("no limit reached after %d clients" % limit)
+
+
+def _close_all(conns):
+    for c in conns:
+        c.close()
+
+
+@pytest.mark.parametrize("flags,admitted", [
+    (("-c", "30"), 6),
+    (("-c", "50", "-t", "1"), 38),
+    (("-c", "50", "-t", "8"), 10),
+    (("-c", "50", "-l", "127.0.0.2"), 25),   # a second listener
+], ids=["c30", "c50-t1", "c50-t8", "c50-2listeners"])
+def test_maxconns_admits_as_many_clients_as_memcached(start_server, flags,
+                                                      admitted):
+    srv = start_server(*flags)
+    conns, last, reply = _fill(srv)
+    try:
+        assert reply == b"ERROR Too many open connections"
+        last.expect_closed()
+        assert len(conns) == admitted
+        s = conns[0].stats()
+        assert s["rejected_connections"] == "1"
+        listeners = 2 if "-l" in flags else 1
+        assert s["curr_connections"] == str(admitted + listeners - 1)
+        assert s["accepting_conns"] == "1"
+    finally:
+        _close_all(conns + [last])
+
+
+def test_no_maxconns_fast_pauses_accepting(start_server):
+    srv = start_server("-c", "30", "-o", "no_maxconns_fast")
+    conns, waiting, reply = _fill(srv)
+    try:
+        assert reply is None          # left in the backlog, not refused
+        assert len(conns) == 7
+        s = conns[0].stats()
+        assert s["accepting_conns"] == "0"
+        assert s["listen_disabled_num"] == "1"
+        # only printed with maxconns_fast
+        assert "rejected_connections" not in s
+        conns.pop().close()
+        # the waiting client gets in once a connection has closed
+        assert waiting.readline(timeout=wire.IO_TIMEOUT).startswith(b"VERSION ")
+        deadline = time.monotonic() + wire.IO_TIMEOUT
+        while conns[0].stats()["accepting_conns"] != "1":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        s = conns[0].stats()
+        assert int(s["time_in_listen_disabled_us"]) > 0
+        assert s["listen_disabled_num"] == "1"
+    finally:
+        _close_all(conns + [waiting])
+    assert "accept4(): Too many open files" in srv.stderr().splitlines()
+
+
+def test_connection_stats_are_printed_where_memcached_prints_them(
+        start_server):
+    srv = start_server("-o", "idle_timeout=100")
+    with srv.connect() as c:
+        c.cmd("stats")
+        names = []
+        while True:
+            line = c.readline()
+            if line == b"END":
+                break
+            names.append(line.split(b" ")[1].decode())
+
+    def order(*want):
+        pos = [names.index(w) for w in want]
+        assert pos == sorted(pos), want
+
+    order("connection_structures", "response_obj_oom", "read_buf_oom",
+          "reserved_fds", "cmd_get")
+    order("auth_errors", "idle_kicks", "bytes_read")
+    order("limit_maxbytes", "accepting_conns", "listen_disabled_num",
+          "time_in_listen_disabled_us", "threads", "conn_yields",
+          "hash_power_level")
+
+
+def test_idle_kicks_not_printed_without_idle_timeout(server):
+    with server.connect() as c:
+        assert "idle_kicks" not in c.stats()

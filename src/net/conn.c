@@ -70,6 +70,7 @@ conn_create(struct worker *w, int fd)
         goto fail;
     }
     c->events = ev.events;
+    c->last_active = w->now;
     c->next = w->conns;
     if (w->conns != NULL) {
         w->conns->prev = c;
@@ -180,6 +181,7 @@ read_input(struct conn *c)
     if (n > 0) {
         buf_commit(&c->in, (size_t)n);
         stats_add(&c->w->stats->bytes_read, (uint64_t)n);
+        c->last_active = c->w->now;
         /* A short read drains a socket, not necessarily a transport. */
         return (size_t)n == room || transport_pending(&c->tp) > 0
                    ? READ_MORE
@@ -314,4 +316,20 @@ conn_event(struct conn *c, uint32_t events)
     if (events & (EPOLLIN | EPOLLOUT | EPOLLHUP | EPOLLERR)) {
         drive(c, true);
     }
+}
+
+void
+conn_kick_if_idle(struct conn *c, uint32_t now, uint32_t timeout)
+{
+    /*
+     * As memcached: a client idle between commands goes, even one that
+     * has sent part of a command line; one inside a data block, or
+     * waiting for its replies to drain, stays.
+     */
+    if (now - c->last_active <= timeout || outq_pending(&c->out) > 0 ||
+        session_mid_request(c->session)) {
+        return;
+    }
+    STATS_INCR(c->w->stats, idle_kicks);
+    conn_close(c);
 }

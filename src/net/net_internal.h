@@ -44,9 +44,11 @@ struct worker {
     size_t nqueue;
     size_t queue_cap;
     struct stats_thread *stats;
-    struct conn *conns; /* this worker's connections (list) */
-    struct conn *ready; /* yielded connections to run before waiting */
-    struct conn *dead;  /* closed during this turn, freed after it */
+    struct conn *conns;  /* this worker's connections (list) */
+    struct conn *ready;  /* yielded connections to run before waiting */
+    struct conn *dead;   /* closed during this turn, freed after it */
+    uint32_t now;        /* seconds, monotonic; kept only with idle_timeout */
+    uint32_t last_sweep; /* w->now of the last idle sweep */
 };
 
 struct conn {
@@ -59,6 +61,7 @@ struct conn {
     bool queued;             /* on the worker's ready list (yielded after -R) */
     bool closing;            /* flush the output queue, then close */
     bool dead;               /* closed; memory freed at the end of the turn */
+    uint32_t last_active;    /* w->now when input last arrived */
     struct buf in;
     struct outq out;
     struct session *session;
@@ -119,3 +122,8 @@ void conn_free(struct conn *c);
 void conn_event(struct conn *c, uint32_t events);
 /* Runs a yielded connection again. */
 void conn_resume(struct conn *c);
+/*
+ * -o idle_timeout: closes c if it has been idle longer than timeout
+ * seconds between requests (not inside a data block, nothing queued).
+ */
+void conn_kick_if_idle(struct conn *c, uint32_t now, uint32_t timeout);

@@ -225,3 +225,41 @@ def test_connection_stats_are_printed_where_memcached_prints_them(
 def test_idle_kicks_not_printed_without_idle_timeout(server):
     with server.connect() as c:
         assert "idle_kicks" not in c.stats()
+
+
+# --------------------------------------------------------------------------
+# -o idle_timeout
+
+def _closed_now(c):
+    """True if the server has closed c (EOF), False if c is still open."""
+    try:
+        c.sock.settimeout(0.05)
+        return c.sock.recv(1) == b""
+    except socket.timeout:
+        return False
+    except ConnectionError:
+        return True
+
+
+@pytest.mark.slow
+def test_idle_timeout_closes_idle_clients_only(start_server):
+    srv = start_server("-o", "idle_timeout=1")
+    idle, partial, mid_data, busy = (srv.connect() for _ in range(4))
+    try:
+        partial.send(b"get par")                  # half a command line
+        mid_data.send(b"set md 0 0 10\r\nabc")    # inside a data block
+        deadline = time.monotonic() + 15
+        while not (_closed_now(idle) and _closed_now(partial)):
+            assert time.monotonic() < deadline, "idle clients not closed"
+            busy.cmd("version")                    # busy: never idle
+            assert busy.readline().startswith(b"VERSION ")
+            time.sleep(0.25)
+        assert not _closed_now(mid_data)
+        mid_data.sock.settimeout(wire.IO_TIMEOUT)
+        mid_data.send(b"defghij\r\n")
+        assert mid_data.readline() == b"STORED"
+        s = busy.stats()
+        assert s["idle_kicks"] == "2"
+    finally:
+        for c in (idle, partial, mid_data, busy):
+            c.close()

@@ -60,7 +60,8 @@ conn_create(struct worker *w, int fd)
     c->w = w;
     transport_plain_init(&c->tp, fd);
     outq_init(&c->out);
-    if (buf_init(&c->in, NET_READ_BUF) != BUF_OK) {
+    /* Under a read buffer limit the buffer comes with the first read. */
+    if (!w->rbuf_limited && buf_init(&c->in, NET_READ_BUF) != BUF_OK) {
         goto fail;
     }
     c->session = session_create(w->net->srv, w->stats, &c->out);
@@ -87,10 +88,46 @@ fail:
     return NULL;
 }
 
+/*
+ * -o read_buf_mem_limit, as memcached: each worker may hold limit / -t
+ * bytes of read buffers (at least one), NET_READ_BUF per connection that
+ * has unprocessed input; a connection gives its buffer back whenever its
+ * input is drained. No lock: the budget is the worker's own.
+ */
+static bool
+rbuf_take(struct conn *c)
+{
+    struct worker *w = c->w;
+
+    if (c->rbuf_held) {
+        return true;
+    }
+    if (w->rbuf_left < NET_READ_BUF) {
+        return false;
+    }
+    w->rbuf_left -= NET_READ_BUF;
+    c->rbuf_held = true;
+    return true;
+}
+
+static void
+rbuf_give_back(struct conn *c)
+{
+    buf_deinit(&c->in);
+    if (c->rbuf_held) {
+        c->w->rbuf_left += NET_READ_BUF;
+        c->rbuf_held = false;
+    }
+}
+
 void
 conn_close(struct conn *c)
 {
     struct worker *w = c->w;
+
+    if (w->rbuf_limited) {
+        rbuf_give_back(c);
+    }
 
     if (c->prev != NULL) {
         c->prev->next = c->next;
@@ -167,13 +204,18 @@ enum read_result {
     READ_MORE,       /* more input may be there already: read again */
 };
 
-/* Reads once. */
+/*
+ * Reads once. A connection that cannot get a read buffer (out of memory,
+ * or over read_buf_mem_limit) is closed without a word and counted in
+ * read_buf_oom, as memcached does.
+ */
 static enum read_result
 read_input(struct conn *c)
 {
-    if (buf_wlen(&c->in) < CONN_MIN_READ &&
-        buf_reserve(&c->in, NET_READ_BUF) != BUF_OK) {
-        STATS_INCR(c->w->stats, conn_oom);
+    if ((c->w->rbuf_limited && !rbuf_take(c)) ||
+        (buf_wlen(&c->in) < CONN_MIN_READ &&
+         buf_reserve(&c->in, NET_READ_BUF) != BUF_OK)) {
+        STATS_INCR(c->w->stats, read_buf_oom);
         return READ_CLOSED;
     }
     size_t room = buf_wlen(&c->in);
@@ -277,7 +319,11 @@ drive(struct conn *c, bool do_read)
         case SESSION_NEED_INPUT:
             if (rr != READ_MORE && transport_pending(&c->tp) == 0) {
                 if (buf_rlen(&c->in) == 0) {
-                    buf_shrink(&c->in, NET_READ_BUF);
+                    if (c->w->rbuf_limited) {
+                        rbuf_give_back(c);
+                    } else {
+                        buf_shrink(&c->in, NET_READ_BUF);
+                    }
                 }
                 return;
             }

@@ -47,6 +47,8 @@ struct worker {
     struct conn *conns;  /* this worker's connections (list) */
     struct conn *ready;  /* yielded connections to run before waiting */
     struct conn *dead;   /* closed during this turn, freed after it */
+    bool rbuf_limited;   /* -o read_buf_mem_limit given */
+    uint64_t rbuf_left;  /* this worker's share of it, bytes not held */
     uint32_t now;        /* seconds, monotonic; kept only with idle_timeout */
     uint32_t last_sweep; /* w->now of the last idle sweep */
 };
@@ -62,6 +64,7 @@ struct conn {
     bool closing;            /* flush the output queue, then close */
     bool dead;               /* closed; memory freed at the end of the turn */
     uint32_t last_active;    /* w->now when input last arrived */
+    bool rbuf_held;          /* holds NET_READ_BUF of w->rbuf_left */
     struct buf in;
     struct outq out;
     struct session *session;

@@ -198,6 +198,15 @@ worker_init(struct net *n, struct worker *w, unsigned id)
     w->net = n;
     w->id = id;
     w->stats = n->srv->threads[id];
+    if (n->cfg.read_buf_limit > 0) {
+        /* memcached splits the limit between workers, one buffer each at least.
+         */
+        w->rbuf_limited = true;
+        w->rbuf_left = n->cfg.read_buf_limit / n->cfg.nthreads;
+        if (w->rbuf_left < NET_READ_BUF) {
+            w->rbuf_left = NET_READ_BUF;
+        }
+    }
     w->notify_fd = -1;
     w->epfd = -1;
     if (pthread_mutex_init(&w->lock, NULL) != 0) {

@@ -263,3 +263,42 @@ def test_idle_timeout_closes_idle_clients_only(start_server):
     finally:
         for c in (idle, partial, mid_data, busy):
             c.close()
+
+
+# --------------------------------------------------------------------------
+# -o read_buf_mem_limit
+
+def test_read_buf_mem_limit_closes_the_connection_over_it(start_server):
+    # 1 MB for one worker: 64 read buffers of 16 KB. A connection holds one
+    # while it has unprocessed input (here half a command line).
+    srv = start_server("-t", "1", "-o", "read_buf_mem_limit=1")
+    holders = [srv.connect() for _ in range(64)]
+    try:
+        for c in holders:
+            c.send(b"get rb")
+        # Until the server has read every half line a probe still gets a
+        # buffer (and answers); then the next one is closed, no error line.
+        deadline = time.monotonic() + 10
+        while True:
+            with srv.connect() as probe:
+                probe.cmd("version")
+                try:
+                    line = probe.readline()
+                except wire.WireError:
+                    break                    # closed: over the limit
+                assert line.startswith(b"VERSION ")
+            assert time.monotonic() < deadline, "limit never reached"
+            time.sleep(0.05)
+        for c in holders[:10]:
+            c.close()
+        with srv.connect() as c:
+            s = c.stats()
+            assert s["read_buf_oom"] == "1"
+        h = holders[20]
+        h.send(b"\r\n")
+        h.expect_line("END")
+        h.cmd("version")
+        assert h.readline().startswith(b"VERSION ")
+    finally:
+        for c in holders:
+            c.close()

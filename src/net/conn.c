@@ -317,7 +317,8 @@ drive(struct conn *c, bool do_read)
         }
         switch (st) {
         case SESSION_NEED_INPUT:
-            if (rr != READ_MORE && transport_pending(&c->tp) == 0) {
+            /* read_input asked the transport about pending bytes. */
+            if (rr != READ_MORE) {
                 if (buf_rlen(&c->in) == 0) {
                     if (c->w->rbuf_limited) {
                         rbuf_give_back(c);

@@ -184,9 +184,14 @@ server_init(struct server *s, const struct config *cfg)
         s->listens[i].host = l->any ? NULL : l->host;
         s->listens[i].port = l->port >= 0 ? l->port : cfg->port;
         /* -U 0 (or a unix socket) means no UDP; host:port sets both. */
+        s->listens[i].udp_port = -1;
         if (cfg->udp_port != 0 && cfg->unix_socket == NULL) {
             s->listens[i].udp_port = l->port >= 0 ? l->port : cfg->udp_port;
         }
+        enum conf_proto p =
+            l->proto != CONF_PROTO_DEFAULT ? l->proto : cfg->protocol;
+        s->listens[i].proto =
+            p == CONF_PROTO_ASCII ? NET_PROTO_ASCII : NET_PROTO_NEGOTIATE;
     }
 
     struct cmd_server *srv = &s->cmd;
@@ -201,14 +206,24 @@ server_init(struct server *s, const struct config *cfg)
     srv->maxbytes = cfg->maxbytes;
     srv->flush_enabled = cfg->flush_enabled;
     srv->shutdown_enabled = cfg->enable_shutdown;
+    srv->idle_timeout = cfg->idle_timeout;
+    srv->maxconns_fast = cfg->maxconns_fast;
     srv->pid = (int)getpid();
 
     struct net_config nc = {
         .listens = s->listens,
         .nlistens = cfg->nlisteners,
         .listen_spec = cfg->listen,
+        .tcp_off = cfg->port == 0,
+        .port_file = getenv("MEMCACHED_PORT_FILENAME"),
+        .sock_cookie_id = cfg->sock_cookie_id,
+        .unix_path = cfg->unix_socket,
+        .unix_mask = cfg->unix_mask,
         .backlog = cfg->backlog,
         .maxconns = (unsigned)cfg->maxconns,
+        .maxconns_fast = cfg->maxconns_fast,
+        .idle_timeout = cfg->idle_timeout,
+        .read_buf_limit = cfg->read_buf_mem_limit,
         .nthreads = (unsigned)cfg->num_threads,
         .reqs_per_event = (unsigned)cfg->reqs_per_event,
         .verbose = cfg->verbose,

@@ -4,7 +4,6 @@
 #include "lib/outq.h"
 #include "proto/text.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -305,10 +304,15 @@ stats_general(struct cmd_ctx *c)
     stat_u64(q, "max_connections", srv->max_connections);
     stat_u64(q, "curr_connections", stats_get(&srv->conns->curr_connections));
     stat_u64(q, "total_connections", stats_get(&srv->conns->total_connections));
-    stat_u64(q, "rejected_connections",
-             stats_get(&srv->conns->rejected_connections));
+    if (srv->maxconns_fast) {
+        stat_u64(q, "rejected_connections",
+                 stats_get(&srv->conns->rejected_connections));
+    }
     stat_u64(q, "connection_structures",
              stats_get(&srv->conns->connection_structures));
+    stat_u64(q, "response_obj_oom", t.response_obj_oom);
+    stat_u64(q, "read_buf_oom", t.read_buf_oom);
+    stat_u64(q, "reserved_fds", stats_get(&srv->conns->reserved_fds));
 #define STAT_CMD(name) stat_u64(q, #name, t.name);
     STAT_CMD(cmd_get)
     STAT_CMD(cmd_set)
@@ -334,11 +338,18 @@ stats_general(struct cmd_ctx *c)
     STAT_CMD(store_no_memory)
     STAT_CMD(auth_cmds)
     STAT_CMD(auth_errors)
+    if (srv->idle_timeout > 0) {
+        STAT_CMD(idle_kicks)
+    }
     STAT_CMD(bytes_read)
     STAT_CMD(bytes_written)
 #undef STAT_CMD
     stat_u64(q, "limit_maxbytes", srv->maxbytes);
-    stat_u64(q, "accepting_conns", 1);
+    stat_u64(q, "accepting_conns", stats_get(&srv->conns->accepting_conns));
+    stat_u64(q, "listen_disabled_num",
+             stats_get(&srv->conns->listen_disabled_num));
+    stat_u64(q, "time_in_listen_disabled_us",
+             stats_get(&srv->conns->time_in_listen_disabled_us));
     stat_u64(q, "threads", srv->nthreads);
     stat_u64(q, "conn_yields", t.conn_yields);
     stat_u64(q, "hash_power_level", es.hash_power_level);
@@ -375,12 +386,8 @@ run_shutdown(struct cmd_ctx *c, const struct request *req)
         text_compose_raw(c->out, "ERROR: shutdown not enabled\r\n", 29);
         return CMD_NEXT;
     }
-    if (req->args.len == 0) {
-        raise(SIGINT);
-        return CMD_CLOSE;
-    }
-    if (slice_eq_str(req->args, "graceful")) {
-        raise(SIGUSR1);
+    if (req->args.len == 0 || slice_eq_str(req->args, "graceful")) {
+        c->srv->stop(c->srv->stop_ctx, req->args.len > 0);
         return CMD_CLOSE;
     }
     text_compose_client_error(c->out, "invalid shutdown mode");

@@ -20,6 +20,12 @@
 struct outq;
 struct session;
 
+/*
+ * Stops the server (the `shutdown` command): graceful for `shutdown
+ * graceful`, as SIGUSR1; otherwise as SIGINT. Callable from any worker.
+ */
+typedef void (*cmd_stop_fn)(void *ctx, bool graceful);
+
 /* Server-wide facts and shared counters that replies need. */
 struct cmd_server {
     struct engine *engine;
@@ -33,6 +39,10 @@ struct cmd_server {
     uint64_t maxbytes;
     bool flush_enabled;
     bool shutdown_enabled;
+    int idle_timeout;   /* -o idle_timeout: idle_kicks is printed when set */
+    bool maxconns_fast; /* rejected_connections is printed when set */
+    cmd_stop_fn stop;   /* set by net before any worker runs */
+    void *stop_ctx;
     int pid;
 };
 

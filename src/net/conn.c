@@ -1,9 +1,14 @@
 /*
  * conn - one client connection on its worker's epoll loop: reads into the
  * input buffer, lets the session run what arrived, and writes the queued
- * replies with as few writev() calls as possible (one per batch of
+ * replies with as few transport writes as possible (one per batch of
  * requests). Input is not read while too many reply bytes are queued, so
  * a slow reader never makes us buffer without bound.
+ *
+ * Bytes move only through the connection's transport (transport.h). What
+ * epoll waits for follows from the state: while replies are queued, the
+ * transport's write_wants (the socket must drain first); otherwise its
+ * read_wants.
  */
 #include "cmd/cmd.h"
 #include "cmd/session.h"
@@ -14,30 +19,33 @@
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
-#include <unistd.h>
 
-/*
- * read, writev and epoll_wait go through syscall(): glibc's wrappers of
- * these cancellation points toggle asynchronous cancellation around every
- * call (about 90 instructions per request), and our threads are never
- * cancelled.
- */
-
-/* iovecs per writev(); the kernel's limit is IOV_MAX (1024). */
+/* iovecs per write; the kernel's limit is IOV_MAX (1024). */
 #define CONN_IOV_BATCH 256
 /* Free input space below which we make room before the next read. */
 #define CONN_MIN_READ  2048
 
-static void
+/*
+ * Makes epoll wait for `events` on c. On failure the connection is
+ * closed (it could never be woken again) and false returned.
+ */
+static bool
 set_events(struct conn *c, uint32_t events)
 {
     struct epoll_event ev = {.events = events, .data.ptr = c};
 
-    epoll_ctl(c->w->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+    if (c->events == events) {
+        return true;
+    }
+    if (epoll_ctl(c->w->epfd, EPOLL_CTL_MOD, c->tp.fd, &ev) != 0) {
+        conn_close(c);
+        return false;
+    }
+    c->events = events;
+    return true;
 }
 
 struct conn *
@@ -50,16 +58,20 @@ conn_create(struct worker *w, int fd)
         return NULL;
     }
     c->w = w;
-    c->fd = fd;
+    transport_plain_init(&c->tp, fd);
     outq_init(&c->out);
-    if (buf_init(&c->in, NET_READ_BUF) != BUF_OK) {
+    /* Under a read buffer limit the buffer comes with the first read. */
+    if (!w->rbuf_limited && buf_init(&c->in, NET_READ_BUF) != BUF_OK) {
         goto fail;
     }
     c->session = session_create(w->net->srv, w->stats, &c->out);
+    ev.events = c->tp.read_wants;
     ev.data.ptr = c;
     if (c->session == NULL || epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
         goto fail;
     }
+    c->events = ev.events;
+    c->last_active = w->now;
     c->next = w->conns;
     if (w->conns != NULL) {
         w->conns->prev = c;
@@ -76,10 +88,46 @@ fail:
     return NULL;
 }
 
+/*
+ * -o read_buf_mem_limit, as memcached: each worker may hold limit / -t
+ * bytes of read buffers (at least one), NET_READ_BUF per connection that
+ * has unprocessed input; a connection gives its buffer back whenever its
+ * input is drained. No lock: the budget is the worker's own.
+ */
+static bool
+rbuf_take(struct conn *c)
+{
+    struct worker *w = c->w;
+
+    if (c->rbuf_held) {
+        return true;
+    }
+    if (w->rbuf_left < NET_READ_BUF) {
+        return false;
+    }
+    w->rbuf_left -= NET_READ_BUF;
+    c->rbuf_held = true;
+    return true;
+}
+
+static void
+rbuf_give_back(struct conn *c)
+{
+    buf_deinit(&c->in);
+    if (c->rbuf_held) {
+        c->w->rbuf_left += NET_READ_BUF;
+        c->rbuf_held = false;
+    }
+}
+
 void
 conn_close(struct conn *c)
 {
     struct worker *w = c->w;
+
+    if (w->rbuf_limited) {
+        rbuf_give_back(c);
+    }
 
     if (c->prev != NULL) {
         c->prev->next = c->next;
@@ -89,7 +137,7 @@ conn_close(struct conn *c)
     if (c->next != NULL) {
         c->next->prev = c->prev;
     }
-    close(c->fd); /* also leaves the epoll set */
+    transport_close(&c->tp); /* also leaves the epoll set */
     c->dead = true;
     c->prev = NULL;
     c->next = w->dead;
@@ -106,25 +154,6 @@ conn_free(struct conn *c)
     free(c);
 }
 
-/*
- * The socket calls, not read/writev: those go through the VFS layer
- * (fdget_pos, rw_verify_area, the iter wrappers) before reaching the
- * socket, about 100 ns more per request on loopback. One contiguous
- * reply, the common case, goes out with sendto(), which also skips
- * sendmsg's copy of the msghdr.
- */
-static ssize_t
-send_iov(int fd, const struct iovec *iov, int n)
-{
-    if (n == 1) {
-        return syscall(SYS_sendto, fd, iov[0].iov_base, iov[0].iov_len,
-                       MSG_NOSIGNAL, NULL, 0);
-    }
-    struct msghdr msg = {.msg_iov = (struct iovec *)(uintptr_t)iov,
-                         .msg_iovlen = (size_t)n};
-    return syscall(SYS_sendmsg, fd, &msg, MSG_NOSIGNAL);
-}
-
 /* Writes queued replies: 0 when all sent, 1 when the socket is full. */
 static int
 flush(struct conn *c)
@@ -133,7 +162,7 @@ flush(struct conn *c)
 
     while (outq_pending(&c->out) > 0) {
         int n = outq_iov(&c->out, iov, CONN_IOV_BATCH);
-        ssize_t w = send_iov(c->fd, iov, n);
+        ssize_t w = transport_writev(&c->tp, iov, n);
         if (w < 0) {
             if (errno == EINTR) {
                 continue;
@@ -145,25 +174,6 @@ flush(struct conn *c)
         session_sent(c->session);
     }
     return 0;
-}
-
-/* Waits for the socket to drain instead of reading more requests. */
-static void
-wait_writable(struct conn *c)
-{
-    if (!c->writing) {
-        set_events(c, EPOLLOUT);
-        c->writing = true;
-    }
-}
-
-static void
-wait_readable(struct conn *c)
-{
-    if (c->writing) {
-        set_events(c, EPOLLIN);
-        c->writing = false;
-    }
 }
 
 /* Puts a connection that used up its -R requests on the ready list. */
@@ -188,29 +198,78 @@ yield(struct conn *c)
     t->ready_next = c;
 }
 
-/* Reads once. Returns false if the connection is finished. */
-static bool
+enum read_result {
+    READ_CLOSED = 0, /* peer gone, error, or no buffer: close */
+    READ_DRAINED,    /* nothing more until the transport's read_wants */
+    READ_MORE,       /* more input may be there already: read again */
+};
+
+/*
+ * Reads once. A connection that cannot get a read buffer (out of memory,
+ * or over read_buf_mem_limit) is closed without a word and counted in
+ * read_buf_oom, as memcached does.
+ */
+static enum read_result
 read_input(struct conn *c)
 {
-    if (buf_wlen(&c->in) < CONN_MIN_READ &&
-        buf_reserve(&c->in, NET_READ_BUF) != BUF_OK) {
-        STATS_INCR(c->w->stats, conn_oom);
-        return false;
+    if ((c->w->rbuf_limited && !rbuf_take(c)) ||
+        (buf_wlen(&c->in) < CONN_MIN_READ &&
+         buf_reserve(&c->in, NET_READ_BUF) != BUF_OK)) {
+        STATS_INCR(c->w->stats, read_buf_oom);
+        return READ_CLOSED;
     }
     size_t room = buf_wlen(&c->in);
-    ssize_t n =
-        syscall(SYS_recvfrom, c->fd, buf_wptr(&c->in), room, 0, NULL, NULL);
+    ssize_t n = transport_read(&c->tp, buf_wptr(&c->in), room);
     if (n > 0) {
         buf_commit(&c->in, (size_t)n);
         stats_add(&c->w->stats->bytes_read, (uint64_t)n);
-        c->read_more = (size_t)n == room;
-        return true;
+        c->last_active = c->w->now;
+        /* A short read drains a socket, not necessarily a transport. */
+        return (size_t)n == room || transport_pending(&c->tp) > 0
+                   ? READ_MORE
+                   : READ_DRAINED;
     }
-    c->read_more = false;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-        return true;
+        return READ_DRAINED;
     }
-    return false;
+    return READ_CLOSED;
+}
+
+#ifndef NDEBUG
+/*
+ * Fault injection for the wire tests, compiled out of release builds:
+ * with MEMORIA_FAULT_OOM_KEY set (net_create reads it), a batch whose
+ * input holds that text behaves as if a reply allocation had failed.
+ */
+static void
+inject_oom(struct conn *c)
+{
+    const char *key = c->w->net->fault_oom_key;
+
+    if (key != NULL && buf_rlen(&c->in) > 0 &&
+        memmem(buf_rptr(&c->in), buf_rlen(&c->in), key, strlen(key)) != NULL) {
+        c->out.oom = true;
+    }
+}
+#endif
+
+/*
+ * A batch whose replies could not all be queued (outq out of memory) is
+ * never sent: part of a reply may be missing (a VALUE header without its
+ * value), so the stream can no longer be trusted. The connection closes
+ * and response_obj_oom counts it, as memcached counts a response object
+ * it cannot allocate. Returns false when it closed c.
+ */
+static bool
+batch_complete(struct conn *c)
+{
+    /* The flag first: the common case costs one load, no call. */
+    if (c->out.oom && outq_failed(&c->out)) {
+        STATS_INCR(c->w->stats, response_obj_oom);
+        conn_close(c);
+        return false;
+    }
+    return true;
 }
 
 /*
@@ -221,15 +280,25 @@ static void
 drive(struct conn *c, bool do_read)
 {
     unsigned max_reqs = c->w->net->cfg.reqs_per_event;
+    enum read_result rr = READ_DRAINED;
 
     for (;;) {
-        if (do_read && !c->closing && !read_input(c)) {
-            conn_close(c);
-            return;
+        if (do_read && !c->closing) {
+            rr = read_input(c);
+            if (rr == READ_CLOSED) {
+                conn_close(c);
+                return;
+            }
         }
         enum session_status st = SESSION_CLOSE;
         if (!c->closing) {
+#ifndef NDEBUG
+            inject_oom(c);
+#endif
             st = session_process(c->session, &c->in, max_reqs);
+            if (!batch_complete(c)) {
+                return;
+            }
         }
         if (st == SESSION_CLOSE) {
             c->closing = true;
@@ -240,15 +309,22 @@ drive(struct conn *c, bool do_read)
             return;
         }
         if (fr > 0) {
-            wait_writable(c);
+            set_events(c, c->tp.write_wants);
             return;
         }
-        wait_readable(c);
+        if (!set_events(c, c->tp.read_wants)) {
+            return;
+        }
         switch (st) {
         case SESSION_NEED_INPUT:
-            if (!c->read_more) {
+            /* read_input asked the transport about pending bytes. */
+            if (rr != READ_MORE) {
                 if (buf_rlen(&c->in) == 0) {
-                    buf_shrink(&c->in, NET_READ_BUF);
+                    if (c->w->rbuf_limited) {
+                        rbuf_give_back(c);
+                    } else {
+                        buf_shrink(&c->in, NET_READ_BUF);
+                    }
                 }
                 return;
             }
@@ -274,8 +350,8 @@ conn_resume(struct conn *c)
 void
 conn_event(struct conn *c, uint32_t events)
 {
-    if (c->writing) {
-        /* Only EPOLLOUT (or an error) is expected while blocked. */
+    if (outq_pending(&c->out) > 0) {
+        /* Blocked on output: only the socket draining (or an error). */
         int fr = flush(c);
         if (fr < 0 || (fr == 0 && c->closing)) {
             conn_close(c);
@@ -284,7 +360,23 @@ conn_event(struct conn *c, uint32_t events)
         }
         return;
     }
-    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+    if (events & (EPOLLIN | EPOLLOUT | EPOLLHUP | EPOLLERR)) {
         drive(c, true);
     }
+}
+
+void
+conn_kick_if_idle(struct conn *c, uint32_t now, uint32_t timeout)
+{
+    /*
+     * As memcached: a client idle between commands goes, even one that
+     * has sent part of a command line; one inside a data block, or
+     * waiting for its replies to drain, stays.
+     */
+    if (now - c->last_active <= timeout || outq_pending(&c->out) > 0 ||
+        session_mid_request(c->session)) {
+        return;
+    }
+    STATS_INCR(c->w->stats, idle_kicks);
+    conn_close(c);
 }

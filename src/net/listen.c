@@ -8,16 +8,22 @@
 #include "net/net_internal.h"
 #include "stats/stats.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char too_many[] = "ERROR Too many open connections\r\n";
@@ -28,6 +34,29 @@ net_libevent_version(void)
     return event_get_version();
 }
 
+/*
+ * The -c arithmetic, as memcached 1.6.18 does it. memcached keeps its own
+ * descriptors (the 3 standard ones, its event bases, a notify pipe and
+ * more per worker: 6 + 4 per worker, listeners aside) inside an
+ * RLIMIT_NOFILE of exactly -c, and turns a client away once listeners +
+ * clients + those reach -c - 1 (-o maxconns_fast); without maxconns_fast
+ * its accept() fails with EMFILE one client later. Measured on 1.6.18
+ * started with no inherited descriptors: -c 50 admits 38 clients with
+ * -t 1, 26 with -t 4 and 10 with -t 8; -c 30 -t 4 admits 6 (7 without
+ * maxconns_fast). memoria reserves the same number whatever it holds
+ * itself (fewer: 2 per worker), so a -c admits the same clients; the
+ * count is `stats` reserved_fds.
+ */
+#define NET_RESERVED_BASE       6
+#define NET_RESERVED_PER_WORKER 4
+
+/* Listeners + clients, as memcached's curr_conns (printed minus one). */
+static uint64_t
+conns_in_use(struct net *n)
+{
+    return stats_get(&n->srv->conns->curr_connections) + 1;
+}
+
 static void
 reject(struct net *n, int fd)
 {
@@ -36,9 +65,69 @@ reject(struct net *n, int fd)
     (void)w;
     close(fd);
     atomic_fetch_add(&n->srv->conns->rejected_connections, 1);
-    if (n->cfg.verbose > 0) {
-        fprintf(stderr, "Too many open connections\n");
+}
+
+static uint64_t
+now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/*
+ * -o no_maxconns_fast (or a real EMFILE): stop accepting; clients wait in
+ * the backlog. A 10 ms timer resumes once a connection has closed.
+ */
+static void
+pause_accept(struct net *n)
+{
+    struct stats_conns *sc = n->srv->conns;
+
+    if (n->accept_paused) {
+        return;
     }
+    /* memcached's lines: it gets here through accept4's EMFILE. */
+    fprintf(stderr, "accept4(): %s\n", strerror(EMFILE));
+    if (atomic_load_explicit(&n->srv->verbosity, memory_order_relaxed) > 0) {
+        fputs("Too many open connections\n", stderr);
+    }
+    for (size_t i = 0; i < n->nlisten; i++) {
+        event_del(n->listen_evs[i]);
+    }
+    n->accept_paused = true;
+    n->paused_at = now_us();
+    atomic_store(&sc->accepting_conns, 0);
+    atomic_fetch_add(&sc->listen_disabled_num, 1);
+    struct timeval ten_ms = {0, 10000};
+    event_add(n->resume_ev, &ten_ms);
+}
+
+static bool
+at_fd_limit(struct net *n)
+{
+    return conns_in_use(n) + n->reserved >= n->cfg.maxconns;
+}
+
+static void
+on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    struct net *n = arg;
+    struct stats_conns *sc = n->srv->conns;
+
+    (void)fd;
+    (void)what;
+    if (at_fd_limit(n)) {
+        return; /* EV_PERSIST: look again in 10 ms */
+    }
+    event_del(n->resume_ev);
+    for (size_t i = 0; i < n->nlisten; i++) {
+        event_add(n->listen_evs[i], NULL);
+    }
+    n->accept_paused = false;
+    atomic_fetch_add(&sc->time_in_listen_disabled_us, now_us() - n->paused_at);
+    atomic_store(&sc->accepting_conns, 1);
 }
 
 static void
@@ -49,16 +138,26 @@ on_accept(evutil_socket_t lfd, short what, void *arg)
 
     (void)what;
     for (;;) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE) {
-                perror("accept()");
+        if (!n->cfg.maxconns_fast && at_fd_limit(n)) {
+            /*
+             * Where memcached's accept would fail with EMFILE: it pauses
+             * only when a client is actually waiting.
+             */
+            struct pollfd pfd = {.fd = lfd, .events = POLLIN};
+            if (poll(&pfd, 1, 0) == 1) {
+                pause_accept(n);
             }
             return;
         }
-        uint64_t clients =
-            stats_get(&sc->curr_connections) + 1 - n->nlisten - n->nudp_conns;
-        if (clients >= n->cfg.maxconns) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE) {
+                pause_accept(n);
+            }
+            return;
+        }
+        if (n->cfg.maxconns_fast &&
+            conns_in_use(n) + n->reserved >= n->cfg.maxconns - 1) {
             reject(n, fd);
             continue;
         }
@@ -86,6 +185,12 @@ open_one(struct net *n, const struct addrinfo *ai)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (ai->ai_family == AF_INET6) {
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    }
+    if (n->cfg.sock_cookie_id != 0 &&
+        setsockopt(fd, SOL_SOCKET, SO_MARK, &n->cfg.sock_cookie_id,
+                   sizeof(n->cfg.sock_cookie_id)) != 0) {
+        /* memcached's words; it goes on without the mark (needs root). */
+        perror("setsockopt");
     }
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
         listen(fd, n->cfg.backlog) != 0) {
@@ -168,7 +273,7 @@ open_spec(struct net *n, const struct net_listen *l)
             freeaddrinfo(res);
             return -1;
         }
-        if (add_listener(n, fd) != 0) {
+        if (add_listener(n, fd) != 0 || net_note_bound(n, "TCP", fd) != 0) {
             freeaddrinfo(res);
             return -1;
         }
@@ -182,13 +287,114 @@ open_spec(struct net *n, const struct net_listen *l)
     return 0;
 }
 
+/*
+ * -s: one unix stream socket, and no TCP or UDP at all (memcached's -s
+ * "disables network support"). As in memcached 1.6.18: a path longer
+ * than sun_path holds is cut to fit; whatever socket file is at the path
+ * is removed first, stale or live (another server listening there loses
+ * it); the file gets mode -a & 0777; it stays behind at exit.
+ */
+static int
+open_unix(struct net *n)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    const char *path = n->cfg.unix_path;
+    struct stat st;
+    int one = 1;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+    if (fd < 0) {
+        perror("socket()");
+        return -1;
+    }
+    strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
+    if (lstat(sa.sun_path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+        unlink(sa.sun_path);
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    mode_t old = umask((mode_t)(~n->cfg.unix_mask & 0777));
+    int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    umask(old);
+    if (rc != 0 || listen(fd, n->cfg.backlog) != 0) {
+        perror(rc != 0 ? "bind()" : "listen()");
+        close(fd);
+        /* 1.6.18 names EINVAL here, whatever bind or listen said. */
+        fprintf(stderr, "failed to listen on UNIX socket: %s: %s\n", path,
+                strerror(EINVAL));
+        return -1;
+    }
+    return add_listener(n, fd);
+}
+
+int
+net_note_bound(struct net *n, const char *proto, int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    struct net_bound *b = realloc(n->bound, (n->nbound + 1) * sizeof(*b));
+
+    if (b == NULL) {
+        return -1;
+    }
+    n->bound = b;
+    b += n->nbound;
+    b->proto = proto;
+    b->family = AF_INET;
+    b->port = 0;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+        b->family = ss.ss_family;
+        b->port = ntohs(ss.ss_family == AF_INET6
+                            ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                            : ((struct sockaddr_in *)&ss)->sin_port);
+    }
+    n->nbound++;
+    return 0;
+}
+
+/*
+ * MEMCACHED_PORT_FILENAME: memcached's format and steps. The lines go to
+ * "<file>.lck" (appended to, as memcached opens it), which is then renamed
+ * over <file>; a file that cannot be opened is reported and skipped.
+ */
+static void
+write_port_file(const struct net *n)
+{
+    const char *path = n->cfg.port_file;
+    size_t len = strlen(path) + sizeof(".lck");
+    char *tmp = malloc(len);
+
+    if (tmp == NULL) {
+        return;
+    }
+    snprintf(tmp, len, "%s.lck", path);
+    FILE *f = fopen(tmp, "a");
+    if (f == NULL) {
+        fprintf(stderr, "Failed to open \"%s\": %s\n", tmp, strerror(errno));
+        free(tmp);
+        return;
+    }
+    for (size_t i = 0; i < n->nbound; i++) {
+        const struct net_bound *b = &n->bound[i];
+        fprintf(f, "%s INET%s: %d\n", b->proto,
+                b->family == AF_INET6 ? "6" : "", b->port);
+    }
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        fprintf(stderr, "Failed to write \"%s\": %s\n", path, strerror(errno));
+    }
+    free(tmp);
+}
+
 int
 listen_open(struct net *n)
 {
+    if (n->cfg.unix_path != NULL) {
+        return open_unix(n);
+    }
+    if (n->cfg.tcp_off) {
+        return 0; /* -p 0 turns TCP off even for -l host:port */
+    }
     for (size_t i = 0; i < n->cfg.nlistens; i++) {
-        if (n->cfg.listens[i].port == 0) {
-            continue; /* -p 0: no TCP listener */
-        }
         if (open_spec(n, &n->cfg.listens[i]) != 0) {
             return -1;
         }
@@ -205,22 +411,68 @@ listen_close(struct net *n)
     }
     free(n->listen_evs);
     free(n->listen_fds);
+    free(n->bound);
+    n->bound = NULL;
+    n->nbound = 0;
     n->listen_evs = NULL;
     n->listen_fds = NULL;
     n->nlisten = 0;
 }
 
+/*
+ * Ends net_run with memcached's words: "Gracefully stopping" always for a
+ * graceful stop, "Exiting normally" with -v for the others. Both then
+ * close every connection and join the workers (net_destroy).
+ */
+static void
+stop_loop(struct net *n, bool graceful)
+{
+    if (graceful) {
+        fputs("Gracefully stopping\n", stderr);
+    } else if (atomic_load_explicit(&n->srv->verbosity, memory_order_relaxed) >
+               0) {
+        fputs("Exiting normally\n", stderr);
+    }
+    event_base_loopbreak(n->base);
+}
+
+/*
+ * SIGINT and SIGTERM stop, SIGUSR1 stops gracefully; SIGHUP is caught and
+ * changes nothing, silently, as in memcached (its default would kill us).
+ */
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
+    (void)what;
+    if (sig != SIGHUP) {
+        stop_loop(arg, sig == SIGUSR1);
+    }
+}
+
+/* The shutdown command, from a worker: see net_stop. */
+static void
+on_stop_request(evutil_socket_t fd, short what, void *arg)
+{
     struct net *n = arg;
+    uint64_t v;
 
     (void)what;
-    if (n->cfg.verbose > 0) {
-        fputs(sig == SIGUSR1 ? "Gracefully stopping\n" : "Exiting normally\n",
-              stderr);
+    if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN) {
+        perror("stop request read");
     }
-    event_base_loopbreak(n->base);
+    stop_loop(n, atomic_exchange(&n->stop_request, 0) == 2);
+}
+
+void
+net_stop(void *ctx, bool graceful)
+{
+    struct net *n = ctx;
+    uint64_t one = 1;
+
+    atomic_store(&n->stop_request, graceful ? 2 : 1);
+    if (write(n->stop_fd, &one, sizeof(one)) < 0) {
+        perror("stop request write");
+    }
 }
 
 static void
@@ -233,24 +485,32 @@ on_tick(evutil_socket_t fd, short what, void *arg)
     n->cfg.tick(n->cfg.tick_ctx);
 }
 
+static const int handled_signals[NET_NSIGNALS] = {SIGINT, SIGTERM, SIGUSR1,
+                                                  SIGHUP};
+
 static int
 add_main_events(struct net *n)
 {
     struct timeval one_second = {1, 0};
 
-    n->sigint_ev = evsignal_new(n->base, SIGINT, on_signal, n);
-    n->sigterm_ev = evsignal_new(n->base, SIGTERM, on_signal, n);
-    n->sigusr1_ev = evsignal_new(n->base, SIGUSR1, on_signal, n);
-    n->tick_ev = event_new(n->base, -1, EV_PERSIST, on_tick, n);
-    if (n->sigint_ev == NULL || n->sigterm_ev == NULL ||
-        n->sigusr1_ev == NULL || n->tick_ev == NULL) {
+    n->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (n->stop_fd < 0) {
         return -1;
     }
-    if (event_add(n->sigint_ev, NULL) != 0 ||
-        event_add(n->sigterm_ev, NULL) != 0 ||
-        event_add(n->sigusr1_ev, NULL) != 0 ||
+    n->stop_ev = event_new(n->base, n->stop_fd, EV_READ | EV_PERSIST,
+                           on_stop_request, n);
+    n->tick_ev = event_new(n->base, -1, EV_PERSIST, on_tick, n);
+    n->resume_ev = event_new(n->base, -1, EV_PERSIST, on_resume, n);
+    if (n->stop_ev == NULL || n->tick_ev == NULL || n->resume_ev == NULL ||
+        event_add(n->stop_ev, NULL) != 0 ||
         event_add(n->tick_ev, &one_second) != 0) {
         return -1;
+    }
+    for (int i = 0; i < NET_NSIGNALS; i++) {
+        n->sig_evs[i] = evsignal_new(n->base, handled_signals[i], on_signal, n);
+        if (n->sig_evs[i] == NULL || event_add(n->sig_evs[i], NULL) != 0) {
+            return -1;
+        }
     }
     return 0;
 }
@@ -270,6 +530,12 @@ net_create(const struct net_config *cfg, struct cmd_server *srv)
     }
     n->cfg = *cfg;
     n->srv = srv;
+    n->stop_fd = -1;
+    srv->stop = net_stop;
+    srv->stop_ctx = n;
+#ifndef NDEBUG
+    n->fault_oom_key = getenv("MEMORIA_FAULT_OOM_KEY");
+#endif
     signal(SIGPIPE, SIG_IGN);
     n->base = event_base_new();
     if (n->base == NULL || add_main_events(n) != 0) {
@@ -278,6 +544,10 @@ net_create(const struct net_config *cfg, struct cmd_server *srv)
     if (listen_open(n) != 0 || udp_open(n) != 0) {
         goto fail;
     }
+    n->reserved =
+        NET_RESERVED_BASE + NET_RESERVED_PER_WORKER * (uint64_t)cfg->nthreads;
+    atomic_store(&srv->conns->reserved_fds, n->reserved);
+    atomic_store(&srv->conns->accepting_conns, 1);
     /* memcached counts listeners and UDP endpoints among connections. */
     size_t nbase = n->nlisten + n->nudp_conns;
     atomic_store(&srv->conns->curr_connections, nbase > 0 ? nbase - 1 : 0);
@@ -285,6 +555,10 @@ net_create(const struct net_config *cfg, struct cmd_server *srv)
     atomic_store(&srv->conns->connection_structures, nbase);
     if (worker_start_all(n) != 0) {
         goto fail;
+    }
+    /* Last, once every listener (UDP ones included) is bound. */
+    if (cfg->port_file != NULL && cfg->unix_path == NULL) {
+        write_port_file(n);
     }
     return n;
 
@@ -308,17 +582,22 @@ net_destroy(struct net *n)
     listen_close(n);
     worker_stop_all(n);
     udp_close(n);
-    if (n->sigint_ev != NULL) {
-        event_free(n->sigint_ev);
+    for (int i = 0; i < NET_NSIGNALS; i++) {
+        if (n->sig_evs[i] != NULL) {
+            event_free(n->sig_evs[i]);
+        }
     }
-    if (n->sigterm_ev != NULL) {
-        event_free(n->sigterm_ev);
+    if (n->stop_ev != NULL) {
+        event_free(n->stop_ev);
     }
-    if (n->sigusr1_ev != NULL) {
-        event_free(n->sigusr1_ev);
+    if (n->stop_fd >= 0) {
+        close(n->stop_fd);
     }
     if (n->tick_ev != NULL) {
         event_free(n->tick_ev);
+    }
+    if (n->resume_ev != NULL) {
+        event_free(n->resume_ev);
     }
     if (n->base != NULL) {
         event_base_free(n->base);

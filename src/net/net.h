@@ -1,10 +1,11 @@
 /*
- * net - sockets and libevent. Owns the listening sockets, the worker
- * threads (one event base each) and every connection. The main thread runs
- * the listener's event base: it accepts, enforces the connection limit and
- * hands each new socket to one worker, which owns that connection for its
- * whole life. SIGINT, SIGTERM and SIGUSR1 stop the loop (net_run
- * returns).
+ * net - sockets and event loops. Owns the listening sockets, the worker
+ * threads (each runs a bare epoll loop, see net_internal.h) and every
+ * connection. The main thread runs a libevent base for the cold paths: it
+ * accepts, enforces the connection limit and hands each new socket to one
+ * worker, which owns that connection for its whole life; it also handles
+ * the signals and the clock tick. Connections move bytes through a
+ * transport (transport.h).
  *
  * libevent and socket headers appear only under net/.
  */
@@ -17,10 +18,21 @@
 struct cmd_server;
 struct net;
 
+/*
+ * What a listener's connections speak. Until the binary protocol exists
+ * negotiation has one outcome, so both read text and meta commands (a
+ * 0x80 first byte gets the text protocol's ERROR).
+ */
+enum net_proto {
+    NET_PROTO_NEGOTIATE = 0, /* -B auto, proto[negotiating] */
+    NET_PROTO_ASCII,         /* -B ascii, proto[ascii] */
+};
+
 struct net_listen {
     const char *host; /* NULL or "*" = all interfaces */
-    int port;
-    int udp_port; /* 0: no UDP socket for this element */
+    int port;         /* 0: any free port (see port_file) */
+    int udp_port;     /* -1: no UDP socket for this element; 0: any free port */
+    enum net_proto proto;
 };
 
 typedef void (*net_tick_fn)(void *ctx);
@@ -29,8 +41,16 @@ struct net_config {
     const struct net_listen *listens;
     size_t nlistens;
     const char *listen_spec; /* the -l text as given, NULL without -l */
+    bool tcp_off;            /* -p 0: no TCP listener, whatever -l says */
+    const char *port_file;   /* MEMCACHED_PORT_FILENAME, or NULL */
+    int sock_cookie_id;      /* -o sock_cookie_id: SO_MARK, 0 = none */
+    const char *unix_path;   /* -s: listen there only (no TCP, no UDP) */
+    int unix_mask;           /* -a: the socket file's mode bits */
     int backlog;             /* -b */
     unsigned maxconns;       /* -c */
+    bool maxconns_fast;      /* -o maxconns_fast: reject, else pause accept */
+    int idle_timeout;        /* -o idle_timeout: seconds, 0 = never */
+    uint64_t read_buf_limit; /* -o read_buf_mem_limit: bytes, 0 = none */
     unsigned nthreads;       /* -t */
     unsigned reqs_per_event; /* -R */
     int verbose;             /* -v count */
@@ -41,14 +61,26 @@ struct net_config {
 
 /*
  * Binds every listener and starts the workers (srv->nthreads of them,
- * worker i counting into srv->threads[i]). On failure prints one line
- * to stderr (like memcached: "failed to listen on TCP port <p>: <why>")
- * and returns NULL.
+ * worker i counting into srv->threads[i]). With port_file set, writes
+ * the ports it bound there once all are bound, as memcached does: one
+ * line per socket ("TCP INET: 11211", "TCP INET6: ...", then the UDP
+ * ones), into "<port_file>.lck" renamed to port_file at the end. On
+ * failure prints memcached's line to stderr ("failed to listen on TCP
+ * port <p>: <why>") and returns NULL.
  */
 struct net *net_create(const struct net_config *cfg, struct cmd_server *srv);
 
-/* Runs until SIGINT or SIGTERM. */
+/*
+ * Runs until SIGINT or SIGTERM (stop now), or SIGUSR1 (graceful stop);
+ * the `shutdown` command raises one of those.
+ */
 void net_run(struct net *n);
+
+/*
+ * Makes net_run return, from any thread: the `shutdown` command's way
+ * (net_create hands it to cmd as srv->stop). ctx is the struct net.
+ */
+void net_stop(void *ctx, bool graceful);
 
 /* Stops workers, closes every connection and listener. Accepts NULL. */
 void net_destroy(struct net *n);

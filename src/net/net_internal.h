@@ -15,14 +15,19 @@
 
 #include <event2/event.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "lib/buf.h"
 #include "lib/outq.h"
+#include "net/transport.h"
 
 struct session;
 struct stats_thread;
+
+/* Signals the main loop handles (listen.c). */
+#define NET_NSIGNALS 4
 
 /* Bytes of a connection's input buffer (grown only for long get lines). */
 #define NET_READ_BUF 16384
@@ -43,22 +48,34 @@ struct worker {
     struct conn *ready;   /* yielded connections to run before waiting */
     struct conn *dead;    /* closed during this turn, freed after it */
     struct udp_conn *udp; /* this worker's UDP endpoints (udp.c) */
+    bool rbuf_limited;    /* -o read_buf_mem_limit given */
+    uint64_t rbuf_left;   /* this worker's share of it, bytes not held */
+    uint32_t now;         /* seconds, monotonic; kept only with idle_timeout */
+    uint32_t last_sweep;  /* w->now of the last idle sweep */
 };
 
 struct conn {
     struct conn *prev;
     struct conn *next;
     struct worker *w;
-    int fd;
+    struct transport tp;
     struct conn *ready_next; /* on the worker's ready list */
-    bool writing;            /* epoll waits for EPOLLOUT instead of EPOLLIN */
-    bool read_more;          /* the last read filled the buffer: read again */
+    uint32_t events;         /* what epoll waits for now (registered) */
     bool queued;             /* on the worker's ready list (yielded after -R) */
     bool closing;            /* flush the output queue, then close */
     bool dead;               /* closed; memory freed at the end of the turn */
+    uint32_t last_active;    /* w->now when input last arrived */
+    bool rbuf_held;          /* holds NET_READ_BUF of w->rbuf_left */
     struct buf in;
     struct outq out;
     struct session *session;
+};
+
+/* One bound socket, for MEMCACHED_PORT_FILENAME. */
+struct net_bound {
+    const char *proto; /* "TCP" or "UDP" */
+    int family;        /* AF_INET or AF_INET6 */
+    int port;
 };
 
 struct net {
@@ -68,19 +85,35 @@ struct net {
     struct event **listen_evs;
     int *listen_fds;
     size_t nlisten;
-    struct event *sigint_ev;
-    struct event *sigterm_ev;
-    struct event *sigusr1_ev;
+    struct net_bound *bound; /* sockets bound so far, in bind order */
+    size_t nbound;
+    struct event *sig_evs[NET_NSIGNALS]; /* INT, TERM, USR1, HUP */
+    struct event *stop_ev;               /* stop_fd readable */
+    int stop_fd;                         /* eventfd: net_stop was called */
+    _Atomic int stop_request;            /* 1 stop, 2 graceful stop */
     struct event *tick_ev;
+    struct event *resume_ev; /* while accepting is paused: every 10 ms */
+    bool accept_paused;
+    uint64_t paused_at; /* monotonic us */
+    uint64_t reserved;  /* descriptors counted against -c, see listen.c */
     struct worker *workers;
     unsigned nworkers;
     unsigned next_worker;
     int *udp_fds; /* bound UDP sockets, shared by the workers */
     size_t nudp_fds;
     unsigned nudp_conns; /* UDP endpoints; memcached counts them as conns */
+#ifndef NDEBUG
+    const char *fault_oom_key; /* MEMORIA_FAULT_OOM_KEY, see conn.c */
+#endif
 };
 
 int listen_open(struct net *n);
+/*
+ * Records a bound socket for the port file (listen.c calls it for TCP;
+ * UDP sockets go through it too). fd is the bound socket, proto "TCP" or
+ * "UDP". Returns -1 when out of memory.
+ */
+int net_note_bound(struct net *n, const char *proto, int fd);
 void listen_close(struct net *n);
 
 int worker_start_all(struct net *n);
@@ -127,3 +160,8 @@ int udp_attach(struct worker *w);
 void udp_detach(struct worker *w);
 /* Reads and answers datagrams. */
 void udp_event(struct udp_conn *c, uint32_t events);
+/*
+ * -o idle_timeout: closes c if it has been idle longer than timeout
+ * seconds between requests (not inside a data block, nothing queued).
+ */
+void conn_kick_if_idle(struct conn *c, uint32_t now, uint32_t timeout);

@@ -534,7 +534,7 @@ add_fd(struct net *n, int fd)
     }
     n->udp_fds = fds;
     fds[n->nudp_fds++] = fd;
-    return 0;
+    return net_note_bound(n, "UDP", fd);
 }
 
 /* memcached asks for a large send buffer so bursts of replies fit. */
@@ -648,7 +648,7 @@ int
 udp_open(struct net *n)
 {
     for (size_t i = 0; i < n->cfg.nlistens; i++) {
-        if (n->cfg.listens[i].udp_port == 0) {
+        if (n->cfg.listens[i].udp_port < 0) {
             continue;
         }
         if (open_spec(n, &n->cfg.listens[i]) != 0) {

@@ -17,6 +17,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 /* epoll events taken per wait. */
@@ -118,19 +119,58 @@ free_dead(struct worker *w)
     }
 }
 
+static uint32_t
+now_seconds(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint32_t)ts.tv_sec;
+}
+
+/*
+ * -o idle_timeout: once a second (the loop wakes at least that often)
+ * close the connections idle for longer than the timeout. No extra
+ * thread: each worker sweeps its own list.
+ */
+static void
+sweep_idle(struct worker *w, uint32_t timeout)
+{
+    w->now = now_seconds();
+    if (w->now == w->last_sweep) {
+        return;
+    }
+    w->last_sweep = w->now;
+    struct conn *c = w->conns;
+    while (c != NULL) {
+        struct conn *next = c->next;
+        conn_kick_if_idle(c, w->now, timeout);
+        c = next;
+    }
+}
+
 static void *
 worker_main(void *arg)
 {
     struct worker *w = arg;
     struct epoll_event evs[WORKER_EVENTS];
+    uint32_t idle = (uint32_t)w->net->cfg.idle_timeout;
+    int wait_ms = idle > 0 ? 1000 : -1;
 
+    if (idle > 0) {
+        w->now = now_seconds();
+        w->last_sweep = w->now;
+    }
     while (!w->stop) {
-        /* syscall(): no cancellation wrapper (see conn.c). */
+        /* syscall(): no cancellation wrapper (see transport.c). */
         int n = (int)syscall(SYS_epoll_wait, w->epfd, evs, WORKER_EVENTS,
-                             w->ready != NULL ? 0 : -1);
+                             w->ready != NULL ? 0 : wait_ms);
         if (n < 0 && errno != EINTR) {
             perror("epoll_wait");
             break;
+        }
+        if (idle > 0) {
+            sweep_idle(w, idle);
         }
         for (int i = 0; i < n; i++) {
             struct conn *c = evs[i].data.ptr;
@@ -160,6 +200,15 @@ worker_init(struct net *n, struct worker *w, unsigned id)
     w->net = n;
     w->id = id;
     w->stats = n->srv->threads[id];
+    if (n->cfg.read_buf_limit > 0) {
+        /* memcached splits the limit between workers, one buffer each at least.
+         */
+        w->rbuf_limited = true;
+        w->rbuf_left = n->cfg.read_buf_limit / n->cfg.nthreads;
+        if (w->rbuf_left < NET_READ_BUF) {
+            w->rbuf_left = NET_READ_BUF;
+        }
+    }
     w->notify_fd = -1;
     w->epfd = -1;
     if (pthread_mutex_init(&w->lock, NULL) != 0) {

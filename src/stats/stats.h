@@ -49,7 +49,10 @@
     X(bytes_written,       "bytes written to clients")                   \
     X(conn_yields,         "times a connection yielded after -R requests") \
     X(parse_errors,        "command lines answered with ERROR")          \
-    X(conn_oom,            "connection buffer allocation failures")
+    X(conn_oom,            "connection buffer allocation failures")    \
+    X(response_obj_oom,    "connections closed: a reply could not be queued") \
+    X(read_buf_oom,        "connections closed: no read buffer (-o read_buf_mem_limit)") \
+    X(idle_kicks,          "idle connections closed (-o idle_timeout)")
 /* clang-format on */
 
 struct stats_thread {
@@ -84,6 +87,10 @@ struct stats_conns {
     _Atomic uint64_t total_connections;
     _Atomic uint64_t rejected_connections;
     _Atomic uint64_t connection_structures;
+    _Atomic uint64_t reserved_fds;    /* counted against -c, see listen.c */
+    _Atomic uint64_t accepting_conns; /* 0 while accepting is paused */
+    _Atomic uint64_t listen_disabled_num;
+    _Atomic uint64_t time_in_listen_disabled_us; /* added when resumed */
 };
 
 static inline uint64_t

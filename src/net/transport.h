@@ -1,0 +1,71 @@
+/*
+ * transport - how a connection moves bytes: the seam between conn.c and
+ * the socket. conn.c never calls recv/send itself; it calls through
+ * struct transport, so another implementation (TLS, later) plugs in
+ * without touching cmd/ or proto/. Plain stream sockets (TCP and unix)
+ * use transport_plain.
+ *
+ * The contract every implementation keeps:
+ * - read() returns the bytes read (> 0), 0 when the peer has closed, or
+ *   -1 with errno set; EAGAIN means "not now": read_wants then names the
+ *   epoll events to wait for before reading again (EPOLLIN for a plain
+ *   socket; a TLS read may need EPOLLOUT during a renegotiation).
+ * - writev() returns the bytes taken (> 0) or -1 with errno; EAGAIN sets
+ *   write_wants the same way (EPOLLOUT, or EPOLLIN for TLS).
+ * - pending() counts bytes already inside the transport that the next
+ *   read() returns without waiting. A read shorter than asked means
+ *   "drained" only when pending() is 0 (always, for a plain socket; TLS
+ *   keeps decrypted records).
+ * - close() releases the descriptor (and leaves the epoll set with it).
+ *
+ * One per connection, used only by the connection's worker thread.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+struct transport;
+
+struct transport_ops {
+    ssize_t (*read)(struct transport *t, void *p, size_t len);
+    ssize_t (*writev)(struct transport *t, const struct iovec *iov, int n);
+    size_t (*pending)(const struct transport *t);
+    void (*close)(struct transport *t);
+};
+
+struct transport {
+    const struct transport_ops *ops;
+    int fd;
+    uint32_t read_wants;  /* epoll events that let the next read proceed */
+    uint32_t write_wants; /* the same for the next write */
+};
+
+/* A plain stream socket (TCP or unix): recv and send, nothing buffered. */
+void transport_plain_init(struct transport *t, int fd);
+
+static inline ssize_t
+transport_read(struct transport *t, void *p, size_t len)
+{
+    return t->ops->read(t, p, len);
+}
+
+static inline ssize_t
+transport_writev(struct transport *t, const struct iovec *iov, int n)
+{
+    return t->ops->writev(t, iov, n);
+}
+
+static inline size_t
+transport_pending(const struct transport *t)
+{
+    return t->ops->pending(t);
+}
+
+static inline void
+transport_close(struct transport *t)
+{
+    t->ops->close(t);
+}

@@ -1581,7 +1581,6 @@ unsupported(const struct config *cfg, const struct parse *ps)
         {cfg->udp_port != 0, "-U (UDP)"},
         {cfg->unix_socket != NULL, "-s (unix socket)"},
         {cfg->memory_file != NULL, "-e (memory file)"},
-        {cfg->largepages, "-L (large pages)"},
         {cfg->napi_ids != 0, "-N (NAPI ids)"},
         {cfg->detail_enabled, "-D (detail stats)"},
         {cfg->protocol == CONF_PROTO_BINARY, "-B binary"},

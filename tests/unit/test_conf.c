@@ -1464,7 +1464,6 @@ unsupported_features_are_refused_not_ignored(void **state)
          "memoria: -s (unix socket) is not supported yet\n"},
         {"-e /tmp/memoria.mem", 64,
          "memoria: -e (memory file) is not supported yet\n"},
-        {"-L", 64, "memoria: -L (large pages) is not supported yet\n"},
         {"-N 2", 64, "memoria: -N (NAPI ids) is not supported yet\n"},
         {"-D :", 64, "memoria: -D (detail stats) is not supported yet\n"},
         {"-B binary", 64, "memoria: -B binary is not supported yet\n"},

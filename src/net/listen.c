@@ -57,7 +57,7 @@ on_accept(evutil_socket_t lfd, short what, void *arg)
             return;
         }
         uint64_t clients = stats_get(&sc->curr_connections) + 1 - n->nlisten;
-        if (clients >= n->cfg.maxconns) {
+        if (clients >= n->cfg.maxconns || fd >= (int)n->cfg.maxconns - 1) {
             reject(n, fd);
             continue;
         }

@@ -1,8 +1,11 @@
 /*
- * main - starts up: parses the command line, checks privileges, turns
- * struct config into each module's config, runs the network loop until
- * SIGINT/SIGTERM, then tears everything down. The only place that may
- * hold mutable globals (it needs none).
+ * main - starts up: parses the command line, sets the process up as
+ * memcached does (the -L check, then -r, the open-files limit, -u, -d and
+ * -k, in that order), turns struct config into each module's config,
+ * writes the -P pid file once serving, runs the network loop until
+ * SIGINT, SIGTERM or SIGUSR1, then tears everything down (removing the
+ * pid file of a daemon). The only place that may hold mutable globals (it
+ * needs none).
  */
 #include "cmd/cmd.h"
 #include "conf/conf.h"
@@ -11,20 +14,135 @@
 #include "net/net.h"
 #include "stats/stats.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 #include <unistd.h>
 
-/* Descriptors beyond -c kept for listeners, eventfds, epoll, logs. */
-#define MAIN_RESERVED_FDS 64
+/* Where the kernel says whether transparent huge pages are on (-L). */
+static const char *const thp_paths[] = {
+    "/sys/kernel/mm/transparent_hugepage/enabled",
+    "/sys/kernel/mm/redhat_transparent_hugepage/enabled",
+};
 
+/*
+ * -L needs transparent huge pages: as memcached, refuse (exit 1) when the
+ * kernel has none, its setting cannot be read, or it is "[never]"; any
+ * other setting (always, madvise) will do, since the slab asks for huge
+ * pages with madvise.
+ */
+static int
+check_large_pages(void)
+{
+    char buf[128] = {0};
+    const char *why = "Transparent huge pages support not detected.\n";
+    int fd = -1;
+
+    for (size_t i = 0; fd < 0 && i < sizeof(thp_paths) / sizeof(*thp_paths);
+         i++) {
+        fd = open(thp_paths[i], O_RDONLY);
+    }
+    if (fd >= 0) {
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (n <= 0) {
+            why = "Transparent huge pages could not read the "
+                  "configuration.\n";
+        } else if (strstr(buf, "[never]") != NULL) {
+            why = "Transparent huge pages support disabled.\n";
+        } else {
+            return 0;
+        }
+    }
+    fputs(why, stderr);
+    fputs("Will use default page size.\n", stderr);
+    fputs("Cannot enable large pages on this system\n"
+          "(There is no support as of this version)\n",
+          stderr);
+    return EXIT_FAILURE;
+}
+
+/* The kernel's huge page size in bytes (/proc/meminfo), 0 if unknown. */
+static size_t
+huge_page_size(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    size_t kb = 0;
+
+    if (f == NULL) {
+        return 0;
+    }
+    while (kb == 0 && fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, "Hugepagesize:", 13) == 0) {
+            kb = strtoul(line + 13, NULL, 10);
+        }
+    }
+    fclose(f);
+    return kb * 1024;
+}
+
+/* -r: as large a core file as the hard limit allows, and not zero. */
+static int
+set_core_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_CORE, &rl) == 0) {
+        struct rlimit want = {RLIM_INFINITY, RLIM_INFINITY};
+        if (setrlimit(RLIMIT_CORE, &want) != 0) {
+            want.rlim_cur = rl.rlim_max;
+            want.rlim_max = rl.rlim_max;
+            (void)setrlimit(RLIMIT_CORE, &want);
+        }
+    }
+    if (getrlimit(RLIMIT_CORE, &rl) != 0 || rl.rlim_cur == 0) {
+        fprintf(stderr, "failed to ensure corefile creation\n");
+        return EX_OSERR;
+    }
+    return 0;
+}
+
+/*
+ * As memcached: the open-files limit, soft and hard, becomes exactly -c
+ * (lowered too when it was higher). The connection limit counts the
+ * server's own descriptors against the same number (net.h).
+ */
+static int
+set_nofile_limit(const struct config *cfg)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        fprintf(stderr, "failed to getrlimit number of files\n");
+        return EX_OSERR;
+    }
+    rl.rlim_cur = (rlim_t)cfg->maxconns;
+    rl.rlim_max = (rlim_t)cfg->maxconns;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        fprintf(stderr, "failed to set rlimit for open files. Try starting "
+                        "as root or requesting smaller maxconns value.\n");
+        return EX_OSERR;
+    }
+    return 0;
+}
+
+/*
+ * Started as root, become -u's user: no supplementary groups (as
+ * memcached, which does not take the user's own), its group, its uid.
+ * Not root: -u is ignored.
+ */
 static int
 drop_privileges(const struct config *cfg)
 {
@@ -33,66 +151,111 @@ drop_privileges(const struct config *cfg)
     }
     if (cfg->user == NULL || cfg->user[0] == '\0') {
         fprintf(stderr, "can't run as root without the -u switch\n");
-        return 64;
+        return EX_USAGE;
     }
     struct passwd *pw = getpwnam(cfg->user);
     if (pw == NULL) {
         fprintf(stderr, "can't find the user %s to switch to\n", cfg->user);
-        return 67;
+        return EX_NOUSER;
     }
-    if (setgroups(0, NULL) < 0 && pw->pw_uid != 0) {
-        perror("setgroups");
+    /* EPERM: already without the privilege to change them; go on. */
+    if (setgroups(0, NULL) != 0 && errno != EPERM) {
+        fprintf(stderr, "failed to drop supplementary groups: %s\n",
+                strerror(errno));
+        return EX_OSERR;
     }
-    if (setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+    if (setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
         fprintf(stderr, "failed to assume identity of user %s\n", cfg->user);
-        return 71;
+        return EX_OSERR;
     }
     return 0;
 }
 
+/*
+ * -d: the parent exits 0 at once; the child leads a new session, moves
+ * to / unless -r asked for core files (which land in the working
+ * directory), and points its standard streams at /dev/null unless -v
+ * asked for messages. memcached's rules for both exceptions.
+ */
 static int
-set_limits(const struct config *cfg)
+daemonize(bool nochdir, bool noclose)
 {
-    struct rlimit rl;
-
-    if (cfg->coredumps) {
-        rl.rlim_cur = RLIM_INFINITY;
-        rl.rlim_max = RLIM_INFINITY;
-        if (setrlimit(RLIMIT_CORE, &rl) != 0 &&
-            (getrlimit(RLIMIT_CORE, &rl) != 0 || rl.rlim_cur == 0)) {
-            fprintf(stderr, "failed to ensure corefile creation\n");
-            return 71;
-        }
+    switch (fork()) {
+    case -1:
+        return -1;
+    case 0:
+        break;
+    default:
+        _exit(EXIT_SUCCESS);
     }
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
-        fprintf(stderr, "failed to getrlimit number of files\n");
-        return 71;
+    if (setsid() == -1) {
+        return -1;
     }
-    rlim_t want = (rlim_t)cfg->maxconns + MAIN_RESERVED_FDS;
-    if (rl.rlim_cur < want) {
-        rl.rlim_cur = want;
-        if (rl.rlim_max < want) {
-            rl.rlim_max = want;
+    if (!nochdir && chdir("/") != 0) {
+        perror("chdir");
+        return -1;
+    }
+    int fd = noclose ? -1 : open("/dev/null", O_RDWR);
+    if (fd >= 0) {
+        if (dup2(fd, STDIN_FILENO) < 0 || dup2(fd, STDOUT_FILENO) < 0 ||
+            dup2(fd, STDERR_FILENO) < 0) {
+            perror("dup2");
+            return -1;
         }
-        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
-            fprintf(stderr, "failed to set rlimit for open files. Try "
-                            "starting as root or requesting smaller maxconns "
-                            "value.\n");
-            return 71;
+        if (fd > STDERR_FILENO) {
+            close(fd);
         }
     }
     return 0;
 }
 
+/*
+ * memcached's reading of an old pid file's first line: a decimal number,
+ * optionally followed by white space; no sign.
+ */
+static bool
+parse_pid(const char *text, unsigned *pid)
+{
+    char *end;
+    unsigned long v;
+
+    errno = 0;
+    v = strtoul(text, &end, 10);
+    if (errno != 0 || end == text ||
+        (*end != '\0' && !isspace((unsigned char)*end))) {
+        return false;
+    }
+    if ((long)v < 0 && strchr(text, '-') != NULL) {
+        return false;
+    }
+    *pid = (unsigned)v;
+    return true;
+}
+
+/*
+ * -P: warns when the file names a running process, then writes our pid
+ * through <path>.tmp and a rename, so no reader sees it half written.
+ * Failures only warn, as in memcached.
+ */
 static void
 write_pidfile(const char *path)
 {
-    char tmp[4096];
-    FILE *f;
+    char tmp[PATH_MAX + 8];
+    char line[1024];
+    unsigned old;
+    FILE *f = fopen(path, "r");
 
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
-        return;
+    if (f != NULL) {
+        if (fgets(line, sizeof(line), f) != NULL && parse_pid(line, &old) &&
+            kill((pid_t)old, 0) == 0) {
+            fprintf(stderr,
+                    "WARNING: The pid file contained the following (running) "
+                    "pid: %u\n",
+                    old);
+        }
+        fclose(f);
     }
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     f = fopen(tmp, "w");
     if (f == NULL) {
         fprintf(stderr, "Could not open the pid file %s for writing: %s\n", tmp,
@@ -100,10 +263,79 @@ write_pidfile(const char *path)
         return;
     }
     fprintf(f, "%ld\n", (long)getpid());
-    if (fclose(f) != 0 || rename(tmp, path) != 0) {
-        fprintf(stderr, "Could not write the pid file %s: %s\n", path,
+    if (fclose(f) != 0) {
+        fprintf(stderr, "Could not close the pid file %s: %s\n", tmp,
                 strerror(errno));
     }
+    if (rename(tmp, path) != 0) {
+        fprintf(stderr, "Could not rename the pid file from %s to %s: %s\n",
+                tmp, path, strerror(errno));
+    }
+}
+
+static void
+remove_pidfile(const char *path)
+{
+    if (unlink(path) != 0) {
+        fprintf(stderr, "Could not remove the pid file %s: %s\n", path,
+                strerror(errno));
+    }
+}
+
+/*
+ * Everything between parsing and serving, in memcached's order: -r, the
+ * open-files limit, -u, -d, -k. Returns 0 or the exit code.
+ */
+static int
+prepare_process(const struct config *cfg)
+{
+    int rc = 0;
+
+    if (cfg->coredumps) {
+        rc = set_core_limit();
+    }
+    if (rc == 0) {
+        rc = set_nofile_limit(cfg);
+    }
+    if (rc == 0) {
+        rc = drop_privileges(cfg);
+    }
+    if (rc == 0 && cfg->daemonize) {
+        /* A daemon has no terminal whose hangup should stop it. */
+        if (signal(SIGHUP, SIG_IGN) == SIG_ERR) {
+            perror("Failed to ignore SIGHUP");
+        }
+        if (daemonize(cfg->coredumps, cfg->verbose > 0) != 0) {
+            fprintf(stderr, "failed to daemon() in order to daemonize\n");
+            rc = EXIT_FAILURE;
+        }
+    }
+    if (rc == 0 && cfg->lock_memory && mlockall(MCL_CURRENT | MCL_FUTURE)) {
+        fprintf(stderr, "warning: -k invalid, mlockall() failed: %s\n",
+                strerror(errno));
+    }
+    return rc;
+}
+
+/*
+ * -L: the engine reserves all of -m aligned to the kernel's huge page
+ * size. memcached's messages when it cannot; the server runs on without.
+ */
+static void
+large_pages_config(const struct config *cfg, struct engine_config *ec)
+{
+    size_t size = huge_page_size();
+
+    if (size != 0 && cfg->verbose > 1) {
+        fprintf(stderr, "huge page size: %zu\n", size);
+    }
+    if (size == 0 || (size & (size - 1)) != 0) {
+        fprintf(stderr, "Failed to get supported huge page size\n");
+        fprintf(stderr, "Warning: Failed to allocate requested memory in one "
+                        "large chunk.\nWill allocate in smaller chunks\n");
+        return;
+    }
+    ec->large_page_size = size;
 }
 
 static void
@@ -120,6 +352,32 @@ engine_config_from(const struct config *cfg, struct engine_config *ec)
     ec->evictions = cfg->evictions;
     ec->hashpower = cfg->hashpower != 0 ? (unsigned)cfg->hashpower : 16;
     ec->hash_expand = cfg->hash_expand;
+    for (size_t i = 0; i < cfg->nslab_sizes && i < ENGINE_MAX_SLAB_SIZES; i++) {
+        ec->slab_sizes[ec->nslab_sizes++] = cfg->slab_sizes[i];
+    }
+    if (cfg->largepages) {
+        large_pages_config(cfg, ec);
+    }
+}
+
+static void
+report_large_pages(struct engine *e)
+{
+    int err = 0;
+
+    switch (engine_prealloc_status(e, &err)) {
+    case ENGINE_PREALLOC_NO_MAP:
+        fprintf(stderr, "Failed to get aligned memory chunk: %d\n", err);
+        break;
+    case ENGINE_PREALLOC_NO_HINT:
+        fprintf(stderr, "Failed to set transparent hugepage hint: %d\n", err);
+        break;
+    case ENGINE_PREALLOC_OFF:
+    case ENGINE_PREALLOC_DONE:
+        return;
+    }
+    fprintf(stderr, "Warning: Failed to allocate requested memory in one "
+                    "large chunk.\nWill allocate in smaller chunks\n");
 }
 
 static void
@@ -162,7 +420,7 @@ server_init(struct server *s, const struct config *cfg)
     s->engine = engine_create(&ec);
     if (s->engine == NULL) {
         fprintf(stderr, "failed to create the cache engine\n");
-        return 71;
+        return EX_OSERR;
     }
     s->nblocks = (size_t)cfg->num_threads;
     s->blocks = calloc(s->nblocks, sizeof(*s->blocks));
@@ -171,13 +429,13 @@ server_init(struct server *s, const struct config *cfg)
         s->blocks[i] =
             aligned_alloc(64, (sizeof(struct stats_thread) + 63) / 64 * 64);
         if (s->blocks[i] == NULL) {
-            return 71;
+            return EX_OSERR;
         }
         memset(s->blocks[i], 0, sizeof(struct stats_thread));
     }
     s->listens = calloc(cfg->nlisteners + 1, sizeof(*s->listens));
     if (s->blocks == NULL || s->listens == NULL) {
-        return 71;
+        return EX_OSERR;
     }
     for (size_t i = 0; i < cfg->nlisteners; i++) {
         const struct conf_listener *l = &cfg->listeners[i];
@@ -232,7 +490,7 @@ server_init(struct server *s, const struct config *cfg)
         .tick_ctx = s->engine,
     };
     s->net = net_create(&nc, srv);
-    return s->net != NULL ? 0 : 71;
+    return s->net != NULL ? 0 : EX_OSERR;
 }
 
 int
@@ -248,34 +506,30 @@ main(int argc, char **argv)
         conf_deinit(&cfg);
         return rc;
     }
-    rc = set_limits(&cfg);
+    rc = cfg.largepages ? check_large_pages() : 0;
     if (rc == 0) {
-        rc = drop_privileges(&cfg);
-    }
-    if (rc == 0 && cfg.lock_memory && mlockall(MCL_CURRENT | MCL_FUTURE)) {
-        fprintf(stderr, "warning: -k invalid, mlockall() failed: %s\n",
-                strerror(errno));
-    }
-    if (rc == 0 && cfg.daemonize && daemon(0, 0) != 0) {
-        fprintf(stderr, "failed to daemon() in order to daemonize\n");
-        rc = 71;
+        rc = prepare_process(&cfg);
     }
     if (rc != 0) {
         conf_deinit(&cfg);
         return rc;
     }
-    if (cfg.pidfile != NULL) {
-        write_pidfile(cfg.pidfile);
-    }
     memset(&s, 0, sizeof(s));
     rc = server_init(&s, &cfg);
+    if (s.engine != NULL) {
+        report_large_pages(s.engine);
+    }
     if (rc == 0) {
+        /* Once listening, in the daemon: the pid the file must hold. */
+        if (cfg.pidfile != NULL) {
+            write_pidfile(cfg.pidfile);
+        }
         net_run(s.net);
+        if (cfg.daemonize && cfg.pidfile != NULL) {
+            remove_pidfile(cfg.pidfile);
+        }
     }
     server_deinit(&s);
-    if (rc == 0 && cfg.daemonize && cfg.pidfile != NULL) {
-        unlink(cfg.pidfile);
-    }
     conf_deinit(&cfg);
     return rc;
 }

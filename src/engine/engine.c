@@ -25,6 +25,8 @@ engine_config_default(struct engine_config *cfg)
     cfg->hashpower = 16;
     cfg->hash_expand = true;
     cfg->memcached_classes = false;
+    cfg->nslab_sizes = 0;
+    cfg->large_page_size = 0;
 }
 
 /* ---- clock ---------------------------------------------------------- */
@@ -98,7 +100,8 @@ static bool
 config_ok(const struct engine_config *cfg)
 {
     return cfg->item_size_max >= ENGINE_ITEM_SIZE_MIN &&
-           cfg->item_size_max <= ENGINE_ITEM_SIZE_MAX;
+           cfg->item_size_max <= ENGINE_ITEM_SIZE_MAX &&
+           cfg->nslab_sizes <= ENGINE_MAX_SLAB_SIZES;
 }
 
 struct engine *
@@ -122,6 +125,9 @@ engine_create(const struct engine_config *cfg)
         .factor = cfg->growth_factor,
         .chunk_max = cfg->slab_chunk_max,
         .memcached_classes = cfg->memcached_classes,
+        .large_page_size = cfg->large_page_size,
+        .sizes = cfg->slab_sizes,
+        .nsizes = cfg->nslab_sizes,
     };
     if (!config_ok(cfg) || slab_init(&e->slab, &sc) != SLAB_OK ||
         hashtable_init(&e->ht, cfg->hashpower, cfg->hash_expand) !=
@@ -134,6 +140,22 @@ engine_create(const struct engine_config *cfg)
 fail:
     engine_destroy(e);
     return NULL;
+}
+
+enum engine_prealloc
+engine_prealloc_status(const struct engine *e, int *err)
+{
+    switch (slab_prealloc_status(&e->slab, err)) {
+    case SLAB_PREALLOC_DONE:
+        return ENGINE_PREALLOC_DONE;
+    case SLAB_PREALLOC_NO_MAP:
+        return ENGINE_PREALLOC_NO_MAP;
+    case SLAB_PREALLOC_NO_HINT:
+        return ENGINE_PREALLOC_NO_HINT;
+    case SLAB_PREALLOC_OFF:
+        break;
+    }
+    return ENGINE_PREALLOC_OFF;
 }
 
 void
@@ -922,9 +944,7 @@ engine_debug(struct engine *e, struct slice key, struct engine_debug *d)
         d->fetched = item_has(it, ITEM_FETCHED);
         d->binary = item_has(it, ITEM_BINKEY);
         d->size = item_msize(it);
-        d->cls =
-            slab_memcached_class_for(e->cfg.chunk_min, e->cfg.growth_factor,
-                                     e->cfg.slab_chunk_max, d->size);
+        d->cls = slab_memcached_class_for(&e->slab, d->size);
         memcpy(d->keybuf, item_key(it), it->nkey);
         d->key = slice_make(d->keybuf, it->nkey);
         st = ENGINE_OK;

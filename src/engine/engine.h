@@ -24,6 +24,9 @@
 struct engine;
 struct item;
 
+/* memcached's limit on -o slab_sizes entries (its 63 classes, less one). */
+#define ENGINE_MAX_SLAB_SIZES 62
+
 enum engine_status {
     ENGINE_OK = 0,
     ENGINE_NOT_FOUND,  /* no such key (or it expired / was flushed) */
@@ -54,6 +57,30 @@ struct engine_config {
      * given explicitly.
      */
     bool memcached_classes;
+    /*
+     * -o slab_sizes: an explicit class table (ascending chunk sizes, each
+     * rounded up to 8, then a last class of slab_chunk_max, as memcached
+     * builds it). Overrides both tables above when nslab_sizes > 0.
+     */
+    uint32_t slab_sizes[ENGINE_MAX_SLAB_SIZES];
+    unsigned nslab_sizes;
+    /*
+     * -L: when nonzero (the kernel's huge page size), all of mem_limit is
+     * reserved at create as one mapping aligned to it and hinted for
+     * transparent huge pages; item pages are carved from it as needed.
+     */
+    size_t large_page_size;
+};
+
+/*
+ * What became of -L's reservation at engine_create. A failure leaves a
+ * working engine that maps its pages one by one as without -L.
+ */
+enum engine_prealloc {
+    ENGINE_PREALLOC_OFF = 0, /* large_page_size was 0 */
+    ENGINE_PREALLOC_DONE,    /* mem_limit reserved and hinted */
+    ENGINE_PREALLOC_NO_MAP,  /* the mapping failed; *err is its errno */
+    ENGINE_PREALLOC_NO_HINT, /* MADV_HUGEPAGE failed; *err is its errno */
 };
 
 /* How engine_commit() links a reserved item. */
@@ -93,6 +120,8 @@ void engine_config_default(struct engine_config *cfg);
 
 /* NULL on failure (bad config or out of memory); logs nothing. */
 struct engine *engine_create(const struct engine_config *cfg);
+/* How -L's reservation went (see enum engine_prealloc). */
+enum engine_prealloc engine_prealloc_status(const struct engine *e, int *err);
 /* Stops background threads and frees everything. Accepts NULL. */
 void engine_destroy(struct engine *e);
 

@@ -1,5 +1,6 @@
 #include "engine/slab.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -55,28 +56,63 @@ memcached_table(uint32_t *sizes, size_t chunk_min, double factor,
     return id;
 }
 
+/*
+ * memcached's table from explicit sizes (-o slab_sizes): each rounded up
+ * to a multiple of 8, then a last class of chunk_max, even when the last
+ * size given already equals it.
+ */
 static unsigned
-build_memcached(struct slab *s, size_t chunk_min, double factor,
-                size_t chunk_max)
+explicit_table(uint32_t *sizes, const uint32_t *given, unsigned n,
+               size_t chunk_max)
 {
-    uint32_t sizes[SLAB_MEMCACHED_MAX_CLASSES + 1];
-    unsigned n = memcached_table(sizes, chunk_min, factor, chunk_max);
+    unsigned id = 0;
 
-    for (unsigned id = 1; id <= n; id++) {
-        s->classes[id].size = sizes[id];
+    while (id < n) {
+        sizes[id + 1] = (uint32_t)round_up(given[id], SLAB_ALIGN);
+        id++;
     }
-    return n;
+    sizes[++id] = (uint32_t)chunk_max;
+    return id;
+}
+
+/*
+ * The classes this slab uses for explicit sizes: memcached's (mc_sizes),
+ * less what cannot be a class of its own here (see slab.h).
+ */
+static unsigned
+build_explicit(struct slab *s, size_t chunk_max)
+{
+    unsigned id = 0;
+
+    for (unsigned i = 1; i < s->mc_nclasses; i++) {
+        uint32_t size = s->mc_sizes[i];
+        if (size < SLAB_CHUNK_MIN) {
+            size = SLAB_CHUNK_MIN;
+        }
+        if ((id > 0 && size <= s->classes[id].size) || size >= chunk_max) {
+            continue;
+        }
+        s->classes[++id].size = size;
+    }
+    s->classes[++id].size = (uint32_t)chunk_max;
+    return id;
+}
+
+static unsigned
+build_memcached(struct slab *s)
+{
+    for (unsigned id = 1; id <= s->mc_nclasses; id++) {
+        s->classes[id].size = s->mc_sizes[id];
+    }
+    return s->mc_nclasses;
 }
 
 unsigned
-slab_memcached_class_for(size_t chunk_min, double factor, size_t chunk_max,
-                         size_t size)
+slab_memcached_class_for(const struct slab *s, size_t size)
 {
-    uint32_t sizes[SLAB_MEMCACHED_MAX_CLASSES + 1];
-    unsigned n = memcached_table(sizes, chunk_min, factor, chunk_max);
     unsigned id = 1;
 
-    while (id < n && size > sizes[id]) {
+    while (id < s->mc_nclasses && size > s->mc_sizes[id]) {
         id++;
     }
     return id;
@@ -123,12 +159,70 @@ build_fine(struct slab *s, size_t chunk_max)
     return id;
 }
 
+static bool
+config_ok(const struct slab_config *cfg)
+{
+    size_t lp = cfg->large_page_size;
+
+    return cfg->chunk_min > 0 && cfg->factor > 1.0 && cfg->chunk_max >= 64 &&
+           cfg->chunk_max <= SLAB_PAGE_SIZE &&
+           cfg->chunk_max % SLAB_ALIGN == 0 &&
+           cfg->nsizes < SLAB_MEMCACHED_MAX_CLASSES &&
+           (cfg->nsizes == 0 || cfg->sizes != NULL) && (lp & (lp - 1)) == 0;
+}
+
+/*
+ * -L: all of mem_limit as one mapping aligned to `align`, hinted for
+ * transparent huge pages. Not touched here: pages are carved from it
+ * (new_page) and touched as they are cut, like any other page.
+ */
+static void
+reserve_region(struct slab *s, size_t align)
+{
+    size_t npages = s->mem_limit / SLAB_PAGE_SIZE;
+    size_t len = npages * SLAB_PAGE_SIZE;
+
+    if (align < SLAB_PAGE_SIZE) {
+        align = SLAB_PAGE_SIZE;
+    }
+    s->prealloc = SLAB_PREALLOC_DONE;
+    if (npages == 0) {
+        return; /* no limit, so nothing to reserve */
+    }
+    char *p = mmap(NULL, len + align, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        s->prealloc = SLAB_PREALLOC_NO_MAP;
+        s->prealloc_errno = errno;
+        return;
+    }
+    size_t head = (align - (uintptr_t)p % align) % align;
+    if (head > 0) {
+        munmap(p, head);
+    }
+    munmap(p + head + len, align - head);
+    p += head;
+#ifdef MADV_HUGEPAGE
+    int rc = madvise(p, len, MADV_HUGEPAGE);
+#else
+    int rc = -1;
+    errno = EINVAL;
+#endif
+    if (rc != 0) {
+        s->prealloc = SLAB_PREALLOC_NO_HINT;
+        s->prealloc_errno = errno;
+        munmap(p, len);
+        return;
+    }
+    s->region = p;
+    s->region_pages = npages;
+}
+
 enum slab_status
 slab_init(struct slab *s, const struct slab_config *cfg)
 {
     memset(s, 0, sizeof(*s));
-    if (cfg->chunk_min == 0 || !(cfg->factor > 1.0) || cfg->chunk_max < 64 ||
-        cfg->chunk_max > SLAB_PAGE_SIZE || cfg->chunk_max % SLAB_ALIGN != 0) {
+    if (!config_ok(cfg)) {
         return SLAB_BAD_CONFIG;
     }
     s->dir = calloc(SLAB_DIR_SIZE, sizeof(*s->dir));
@@ -136,17 +230,35 @@ slab_init(struct slab *s, const struct slab_config *cfg)
         return SLAB_NO_MEMORY;
     }
     s->mem_limit = cfg->mem_limit;
-    s->nclasses =
-        cfg->memcached_classes
-            ? build_memcached(s, cfg->chunk_min, cfg->factor, cfg->chunk_max)
-            : build_fine(s, cfg->chunk_max);
+    s->mc_nclasses = cfg->nsizes > 0
+                         ? explicit_table(s->mc_sizes, cfg->sizes, cfg->nsizes,
+                                          cfg->chunk_max)
+                         : memcached_table(s->mc_sizes, cfg->chunk_min,
+                                           cfg->factor, cfg->chunk_max);
+    if (cfg->nsizes > 0) {
+        s->nclasses = build_explicit(s, cfg->chunk_max);
+    } else if (cfg->memcached_classes) {
+        s->nclasses = build_memcached(s);
+    } else {
+        s->nclasses = build_fine(s, cfg->chunk_max);
+    }
     for (unsigned id = 1; id <= s->nclasses; id++) {
         struct slab_class *c = &s->classes[id];
         c->perslab = (uint32_t)(SLAB_PAGE_SIZE / c->size);
         pthread_mutex_init(&c->lock, NULL);
     }
     pthread_mutex_init(&s->page_lock, NULL);
+    if (cfg->large_page_size != 0) {
+        reserve_region(s, cfg->large_page_size);
+    }
     return SLAB_OK;
+}
+
+static bool
+in_region(const struct slab *s, const char *base)
+{
+    return s->region != NULL && base >= s->region &&
+           base < s->region + s->region_pages * SLAB_PAGE_SIZE;
 }
 
 void
@@ -156,11 +268,16 @@ slab_deinit(struct slab *s)
         return;
     }
     for (size_t i = 0; i < s->nall; i++) {
-        munmap(s->all[i]->base, SLAB_PAGE_SIZE);
+        if (!in_region(s, s->all[i]->base)) {
+            munmap(s->all[i]->base, SLAB_PAGE_SIZE);
+        }
         free(s->all[i]->owners);
         free(s->all[i]);
     }
     free(s->all);
+    if (s->region != NULL) {
+        munmap(s->region, s->region_pages * SLAB_PAGE_SIZE);
+    }
     for (size_t i = 0; i < SLAB_DIR_SIZE; i++) {
         free(atomic_load_explicit(&s->dir[i], memory_order_relaxed));
     }
@@ -290,13 +407,18 @@ new_page(struct slab *s, bool over_limit)
     if (p == NULL) {
         return NULL;
     }
-    p->base = map_aligned();
+    bool carved = s->region_used < s->region_pages;
+    p->base =
+        carved ? s->region + s->region_used * SLAB_PAGE_SIZE : map_aligned();
     if (p->base == NULL || !map_page(s, p) || !remember_page(s, p)) {
-        if (p->base != NULL) {
+        if (p->base != NULL && !carved) {
             munmap(p->base, SLAB_PAGE_SIZE);
         }
         free(p);
         return NULL;
+    }
+    if (carved) {
+        s->region_used++;
     }
     atomic_store_explicit(&s->total_malloced, total + SLAB_PAGE_SIZE,
                           memory_order_relaxed);

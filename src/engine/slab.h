@@ -16,7 +16,20 @@
  * bookkeeping. A page is cut lazily, chunk by chunk, so its memory is
  * touched (and counted in RSS) only as it is used.
  *
+ * Large pages (cfg.large_page_size, -L): slab_init reserves all of
+ * mem_limit at once as one mapping aligned to the huge page size and
+ * asks the kernel for transparent huge pages on it (MADV_HUGEPAGE), as
+ * memcached does; new pages are then carved from that region in order
+ * instead of being mapped one by one, and still touched only as they are
+ * cut. If the region cannot be had, pages are mapped one by one as
+ * without -L (slab_prealloc_status() says why).
+ *
  * Class tables (slab_init):
+ *   - explicit (cfg.nsizes > 0, -o slab_sizes): the given sizes, each
+ *     rounded up to a multiple of 8 (and to at least SLAB_CHUNK_MIN),
+ *     then a last class of exactly chunk_max, as memcached builds it; a
+ *     size that rounding makes equal to the one before it, or that is
+ *     not below chunk_max, adds no class of its own.
  *   - memcached's (cfg.memcached_classes): class 1 = 48 + chunk_min
  *     rounded up to 8, each next = previous * factor rounded up to 8, a
  *     last class of exactly chunk_max, at most 63 classes. The same -n
@@ -43,11 +56,11 @@
  * table: owners[i] is NULL for a free chunk, the chunk itself by default
  * once allocated, or what slab_set_owner_locked() stored there.
  *
- * Memory limit: a fresh page is mapped only while total_malloced + 1 MiB
- * <= mem_limit. Beyond that a class gets pages from the pool (pages that
- * another class emptied, see slab_drain_locked), and
- * slab_alloc_first_page_locked() lets a class that owns no page at all
- * take one beyond the limit, for when nothing can be stolen.
+ * Memory limit: a fresh page is mapped (or carved from the -L region)
+ * only while total_malloced + 1 MiB <= mem_limit. Beyond that a class gets
+ * pages from the pool (pages that another class emptied, see
+ * slab_drain_locked), and slab_alloc_first_page_locked() lets a class that owns
+ * no page at all take one beyond the limit, for when nothing can be stolen.
  *
  * Threads: one mutex per class guards its chunks, free list, page list,
  * owner tables and (by the engine's convention) its CLOCK hand; functions
@@ -89,6 +102,19 @@ struct slab_config {
     double factor;    /* memcached table: -f */
     size_t chunk_max; /* the largest class; a multiple of 8, <= 1 MiB */
     bool memcached_classes;
+    /* -L: reserve mem_limit aligned to this (a power of two); 0 = off */
+    size_t large_page_size;
+    /* -o slab_sizes: ascending chunk sizes, or NULL / 0 (see above) */
+    const uint32_t *sizes;
+    unsigned nsizes;
+};
+
+/* What became of the large-page region (slab_prealloc_status). */
+enum slab_prealloc {
+    SLAB_PREALLOC_OFF = 0, /* not asked for */
+    SLAB_PREALLOC_DONE,    /* all of mem_limit reserved and hinted */
+    SLAB_PREALLOC_NO_MAP,  /* the mapping failed (errno kept) */
+    SLAB_PREALLOC_NO_HINT, /* MADV_HUGEPAGE was refused (errno kept) */
 };
 
 /* One page's bookkeeping; lives as long as the slab. */
@@ -120,6 +146,15 @@ struct slab {
     struct slab_class classes[SLAB_MAX_CLASSES + 1]; /* [0] unused */
     unsigned nclasses;                               /* largest id */
     size_t mem_limit;                                /* 0 = unlimited */
+    /* memcached's table for these options, for meta debug's cls */
+    uint32_t mc_sizes[SLAB_MEMCACHED_MAX_CLASSES + 1]; /* [0] unused */
+    unsigned mc_nclasses;
+    /* -L: the reserved region and how many of its pages are carved */
+    char *region;
+    size_t region_pages;
+    size_t region_used; /* page_lock */
+    enum slab_prealloc prealloc;
+    int prealloc_errno;
     pthread_mutex_t page_lock; /* guards the fields below (but reads) */
     _Atomic uint64_t total_malloced;
     _Atomic uint64_t pool_pages;
@@ -132,23 +167,34 @@ struct slab {
 };
 
 /*
- * Builds the class table (see above). chunk_max must be a multiple of 8
- * between 64 and SLAB_PAGE_SIZE, factor > 1, chunk_min > 0.
+ * Builds the class table (see above) and, with large_page_size, reserves
+ * the large-page region. chunk_max must be a multiple of 8 between 64 and
+ * SLAB_PAGE_SIZE, factor > 1, chunk_min > 0, explicit sizes at most
+ * SLAB_MEMCACHED_MAX_CLASSES - 1 and large_page_size a power of two. A
+ * region that cannot be had is not an error (slab_prealloc_status).
  */
 enum slab_status slab_init(struct slab *s, const struct slab_config *cfg);
 /* Unmaps every page. Nothing may use item memory afterwards. */
 void slab_deinit(struct slab *s);
 
+/* How the -L region went; *err gets the errno of a failure. */
+static inline enum slab_prealloc
+slab_prealloc_status(const struct slab *s, int *err)
+{
+    *err = s->prealloc_errno;
+    return s->prealloc;
+}
+
 /* Smallest class whose chunk holds `size` bytes; 0 if none does. */
 unsigned slab_class_for(const struct slab *s, size_t size);
 
 /*
- * The class memcached's own table (-n chunk_min, -f factor) would give
- * an item of `size` bytes, whichever table this slab uses: what meta
- * debug (me) reports as cls. Sizes above the largest class give it.
+ * The class memcached's own table for the same options (-n, -f or -o
+ * slab_sizes, slab_chunk_max) would give an item of `size` bytes,
+ * whichever table this slab uses: what meta debug (me) reports as cls.
+ * Sizes above the largest class give it.
  */
-unsigned slab_memcached_class_for(size_t chunk_min, double factor,
-                                  size_t chunk_max, size_t size);
+unsigned slab_memcached_class_for(const struct slab *s, size_t size);
 
 static inline size_t
 slab_chunk_size(const struct slab *s, unsigned id)

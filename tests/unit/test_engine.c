@@ -1555,6 +1555,87 @@ debug_reports_memcached_sizes_and_classes(void **state)
     engine_destroy(e);
 }
 
+static void
+explicit_sizes(struct engine_config *cfg)
+{
+    static const uint32_t sizes[] = {100, 200, 301, 1000};
+    memcpy(cfg->slab_sizes, sizes, sizeof(sizes));
+    cfg->nslab_sizes = 4;
+}
+
+static void
+slab_sizes_give_the_class_table_and_debug_classes(void **state)
+{
+    (void)state;
+    struct engine *e = make_engine(explicit_sizes);
+    static const struct {
+        size_t nbytes;
+        unsigned cls; /* memcached's answer with the same -o slab_sizes */
+    } cases[] = {{1, 1},   {40, 1},   {60, 2},    {150, 3},
+                 {900, 4}, {2000, 5}, {600000, 5}};
+    char *val = malloc(600000);
+    struct engine_debug d;
+
+    assert_non_null(val);
+    memset(val, 'v', 600000);
+    assert_int_equal(e->slab.nclasses, 5);
+    assert_int_equal(slab_chunk_size(&e->slab, 1), 104);
+    assert_int_equal(slab_chunk_size(&e->slab, 3), 304);
+    assert_int_equal(slab_chunk_size(&e->slab, 5), 512 << 10);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        char key[16];
+        snprintf(key, sizeof(key), "k%zu", cases[i].nbytes);
+        assert_int_equal(
+            store_n(e, STORE_SET, key, val, cases[i].nbytes, 0, 0, 0, NULL),
+            ENGINE_OK);
+        assert_int_equal(engine_debug(e, s_(key), &d), ENGINE_OK);
+        assert_int_equal(d.cls, cases[i].cls);
+        struct item_view v;
+        char *back = get(e, key, &v);
+        assert_non_null(back);
+        assert_int_equal(v.nbytes, cases[i].nbytes);
+        assert_memory_equal(back, val, cases[i].nbytes);
+        free(back);
+    }
+    free(val);
+    engine_destroy(e);
+}
+
+static void
+large_pages(struct engine_config *cfg)
+{
+    cfg->mem_limit = 16 * MIB;
+    cfg->large_page_size = 2 * MIB;
+}
+
+static void
+large_pages_keep_item_memory_within_the_limit(void **state)
+{
+    (void)state;
+    struct engine *e = make_engine(large_pages);
+    char val[1000];
+    char key[32];
+    int err = -1;
+
+    memset(val, 'L', sizeof(val));
+    assert_int_equal(engine_prealloc_status(e, &err), ENGINE_PREALLOC_DONE);
+    assert_int_equal(err, 0);
+    for (int i = 0; i < 40000; i++) {
+        snprintf(key, sizeof(key), "key%d", i);
+        assert_int_equal(
+            store_n(e, STORE_SET, key, val, sizeof(val), 0, 0, 0, NULL),
+            ENGINE_OK);
+    }
+    /* every page from the region: one class, so no first-page extra */
+    assert_int_equal(slab_total_malloced(&e->slab), 16 * MIB);
+    assert_int_equal(e->slab.region_used, 16);
+    engine_destroy(e);
+
+    e = make_engine(NULL);
+    assert_int_equal(engine_prealloc_status(e, &err), ENGINE_PREALLOC_OFF);
+    engine_destroy(e);
+}
+
 int
 main(void)
 {
@@ -1618,6 +1699,8 @@ main(void)
         cmocka_unit_test(stale_cas_store_and_compared_append),
         cmocka_unit_test(marith_vivifies_compares_and_touches),
         cmocka_unit_test(debug_reports_memcached_sizes_and_classes),
+        cmocka_unit_test(slab_sizes_give_the_class_table_and_debug_classes),
+        cmocka_unit_test(large_pages_keep_item_memory_within_the_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

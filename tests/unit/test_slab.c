@@ -2,6 +2,8 @@
 
 #include "engine/slab.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 static const unsigned default_sizes[] = {
@@ -21,7 +23,13 @@ static enum slab_status
 init_memcached(struct slab *s, size_t limit, size_t chunk_min, double factor,
                size_t chunk_max)
 {
-    struct slab_config cfg = {limit, chunk_min, factor, chunk_max, true};
+    struct slab_config cfg = {
+        .mem_limit = limit,
+        .chunk_min = chunk_min,
+        .factor = factor,
+        .chunk_max = chunk_max,
+        .memcached_classes = true,
+    };
     return slab_init(s, &cfg);
 }
 
@@ -29,7 +37,12 @@ init_memcached(struct slab *s, size_t limit, size_t chunk_min, double factor,
 static enum slab_status
 init_fine(struct slab *s, size_t limit, size_t chunk_max)
 {
-    struct slab_config cfg = {limit, 48, 1.25, chunk_max, false};
+    struct slab_config cfg = {
+        .mem_limit = limit,
+        .chunk_min = 48,
+        .factor = 1.25,
+        .chunk_max = chunk_max,
+    };
     return slab_init(s, &cfg);
 }
 
@@ -422,6 +435,238 @@ largest_class_keeps_an_owner_per_chunk(void **state)
     slab_deinit(&s);
 }
 
+/* slab_init with an explicit table (-o slab_sizes). */
+static enum slab_status
+init_explicit(struct slab *s, const uint32_t *sizes, unsigned n,
+              size_t chunk_max)
+{
+    struct slab_config cfg = {
+        .mem_limit = 64 << 20,
+        .chunk_min = 48,
+        .factor = 1.25,
+        .chunk_max = chunk_max,
+        .sizes = sizes,
+        .nsizes = n,
+    };
+    return slab_init(s, &cfg);
+}
+
+static void
+explicit_sizes_round_up_to_8_and_end_at_chunk_max(void **state)
+{
+    static const uint32_t given[] = {100, 200, 301, 1000};
+    static const unsigned want[] = {104, 200, 304, 1000, 524288};
+    struct slab s;
+    (void)state;
+    assert_int_equal(init_explicit(&s, given, 4, 512 << 10), SLAB_OK);
+    check_table(&s, want, 5);
+    assert_int_equal(slab_class_for(&s, 105), 2);
+    assert_int_equal(slab_class_for(&s, 1001), 5);
+    /* meta debug's cls follows the same table, as memcached's does */
+    assert_int_equal(slab_memcached_class_for(&s, 102), 1);
+    assert_int_equal(slab_memcached_class_for(&s, 122), 2);
+    assert_int_equal(slab_memcached_class_for(&s, 963), 4);
+    assert_int_equal(slab_memcached_class_for(&s, 2064), 5);
+    assert_int_equal(slab_memcached_class_for(&s, 600066), 5);
+    slab_deinit(&s);
+}
+
+static void
+explicit_size_equal_to_chunk_max_adds_no_second_largest_class(void **state)
+{
+    static const uint32_t given[] = {100, 262144};
+    static const unsigned want[] = {104, 262144};
+    struct slab s;
+    (void)state;
+    assert_int_equal(init_explicit(&s, given, 2, 256 << 10), SLAB_OK);
+    check_table(&s, want, 2);
+    /* memcached keeps both: 104, 262144, 262144 */
+    assert_int_equal(s.mc_nclasses, 3);
+    assert_int_equal(slab_memcached_class_for(&s, 200000), 2);
+    assert_int_equal(slab_memcached_class_for(&s, 300000), 3);
+    slab_deinit(&s);
+}
+
+static void
+explicit_sizes_below_a_free_chunk_are_raised_to_it(void **state)
+{
+    /* memcached: 16, 24, 40 (-n 1); a free chunk here needs 24 bytes */
+    static const uint32_t given[] = {9, 18, 33};
+    static const unsigned want[] = {24, 40, 524288};
+    struct slab s;
+    (void)state;
+    assert_int_equal(init_explicit(&s, given, 3, 512 << 10), SLAB_OK);
+    check_table(&s, want, 3);
+    assert_int_equal(s.mc_sizes[1], 16);
+    assert_int_equal(slab_memcached_class_for(&s, 20), 2);
+    slab_deinit(&s);
+}
+
+static void
+explicit_table_rejects_more_than_62_sizes(void **state)
+{
+    uint32_t given[SLAB_MEMCACHED_MAX_CLASSES];
+    struct slab s;
+    (void)state;
+    for (unsigned i = 0; i < SLAB_MEMCACHED_MAX_CLASSES; i++) {
+        given[i] = 64 + 16 * i;
+    }
+    assert_int_equal(
+        init_explicit(&s, given, SLAB_MEMCACHED_MAX_CLASSES, 512 << 10),
+        SLAB_BAD_CONFIG);
+    assert_int_equal(
+        init_explicit(&s, given, SLAB_MEMCACHED_MAX_CLASSES - 1, 512 << 10),
+        SLAB_OK);
+    assert_int_equal(s.nclasses, SLAB_MEMCACHED_MAX_CLASSES);
+    slab_deinit(&s);
+}
+
+/* slab_init with -L: the memcached table and a large-page region. */
+static enum slab_status
+init_large(struct slab *s, size_t limit, size_t large_page)
+{
+    struct slab_config cfg = {
+        .mem_limit = limit,
+        .chunk_min = 48,
+        .factor = 1.25,
+        .chunk_max = 512 << 10,
+        .memcached_classes = true,
+        .large_page_size = large_page,
+    };
+    return slab_init(s, &cfg);
+}
+
+/* The THPeligible line of the smaps entry that maps addr, or -1. */
+static int
+thp_eligible(const void *addr)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    char line[512];
+    int found = 0;
+    int eligible = -1;
+
+    if (f == NULL) {
+        return -1;
+    }
+    while (eligible < 0 && fgets(line, sizeof(line), f) != NULL) {
+        unsigned long lo;
+        unsigned long hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') &&
+            line[0] != ' ') {
+            found = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
+        } else if (found && sscanf(line, "THPeligible: %d", &eligible) == 1) {
+            break;
+        }
+    }
+    fclose(f);
+    return eligible;
+}
+
+static bool
+thp_never(void)
+{
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    char buf[128] = {0};
+    bool never = true;
+
+    if (f != NULL) {
+        never = fgets(buf, sizeof(buf), f) == NULL ||
+                strstr(buf, "[never]") != NULL;
+        fclose(f);
+    }
+    return never;
+}
+
+static void
+large_pages_reserve_the_limit_and_carve_pages_from_it(void **state)
+{
+    struct slab s;
+    int err = -1;
+    (void)state;
+    assert_int_equal(init_large(&s, 8 << 20, 2 << 20), SLAB_OK);
+    assert_int_equal(slab_prealloc_status(&s, &err), SLAB_PREALLOC_DONE);
+    assert_int_equal(err, 0);
+    assert_non_null(s.region);
+    assert_int_equal((uintptr_t)s.region % (2 << 20), 0);
+    assert_int_equal(s.region_pages, 8);
+    /* reserved, not yet counted: pages count as classes take them */
+    assert_int_equal(slab_total_malloced(&s), 0);
+    if (!thp_never()) {
+        assert_int_equal(thp_eligible(s.region), 1);
+    }
+    for (unsigned id = 1; id <= 8; id++) {
+        slab_lock(&s, id);
+        char *chunk = slab_alloc_locked(&s, id);
+        slab_unlock(&s, id);
+        assert_ptr_equal(chunk, s.region + (id - 1) * SLAB_PAGE_SIZE);
+        assert_int_equal(slab_total_malloced(&s), id * SLAB_PAGE_SIZE);
+    }
+    assert_int_equal(s.region_used, 8);
+    /* the limit holds; a class with no page still gets its first one */
+    assert_int_equal(fill_class(&s, 9), 0);
+    slab_lock(&s, 9);
+    char *extra = slab_alloc_first_page_locked(&s, 9);
+    slab_unlock(&s, 9);
+    assert_non_null(extra);
+    assert_true(extra < s.region || extra >= s.region + (8 << 20));
+    assert_int_equal(slab_total_malloced(&s), 9 * SLAB_PAGE_SIZE);
+    memset(extra, 0x5a, SLAB_PAGE_SIZE);
+    memset(s.region, 0xa5, 8 << 20);
+    slab_deinit(&s);
+}
+
+/* True when the kernel refuses mappings larger than memory + swap. */
+static bool
+overcommit_heuristic(void)
+{
+    FILE *f = fopen("/proc/sys/vm/overcommit_memory", "r");
+    int mode = -1;
+
+    if (f != NULL) {
+        if (fscanf(f, "%d", &mode) != 1) {
+            mode = -1;
+        }
+        fclose(f);
+    }
+    return mode == 0;
+}
+
+static void
+large_page_region_that_cannot_be_mapped_leaves_pages_mapped_one_by_one(
+    void **state)
+{
+    struct slab s;
+    int err = 0;
+    (void)state;
+    if (!overcommit_heuristic()) {
+        skip();
+    }
+    /* 16 TiB: more than memory + swap, which the heuristic refuses */
+    assert_int_equal(init_large(&s, (size_t)1 << 44, 2 << 20), SLAB_OK);
+    assert_int_equal(slab_prealloc_status(&s, &err), SLAB_PREALLOC_NO_MAP);
+    assert_int_equal(err, ENOMEM);
+    assert_null(s.region);
+    slab_lock(&s, 39);
+    char *chunk = slab_alloc_locked(&s, 39);
+    slab_unlock(&s, 39);
+    assert_non_null(chunk);
+    assert_int_equal(slab_total_malloced(&s), SLAB_PAGE_SIZE);
+    slab_deinit(&s);
+}
+
+static void
+large_page_size_must_be_a_power_of_two(void **state)
+{
+    struct slab s;
+    int err;
+    (void)state;
+    assert_int_equal(init_large(&s, 8 << 20, 3 << 20), SLAB_BAD_CONFIG);
+    assert_int_equal(init_large(&s, 8 << 20, 0), SLAB_OK);
+    assert_int_equal(slab_prealloc_status(&s, &err), SLAB_PREALLOC_OFF);
+    assert_null(s.region);
+    slab_deinit(&s);
+}
+
 int
 main(void)
 {
@@ -445,6 +690,15 @@ main(void)
         cmocka_unit_test(free_list_unlinks_chunks_from_its_middle),
         cmocka_unit_test(draining_an_empty_page_frees_it_at_once),
         cmocka_unit_test(largest_class_keeps_an_owner_per_chunk),
+        cmocka_unit_test(explicit_sizes_round_up_to_8_and_end_at_chunk_max),
+        cmocka_unit_test(
+            explicit_size_equal_to_chunk_max_adds_no_second_largest_class),
+        cmocka_unit_test(explicit_sizes_below_a_free_chunk_are_raised_to_it),
+        cmocka_unit_test(explicit_table_rejects_more_than_62_sizes),
+        cmocka_unit_test(large_pages_reserve_the_limit_and_carve_pages_from_it),
+        cmocka_unit_test(
+            large_page_region_that_cannot_be_mapped_leaves_pages_mapped_one_by_one),
+        cmocka_unit_test(large_page_size_must_be_a_power_of_two),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

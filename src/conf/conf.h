@@ -145,9 +145,10 @@ void conf_deinit(struct config *cfg);
  * EX_OSERR (71, a bad -l, as memcached's failed listen). A -t above 64
  * only warns.
  *
- * Left to main: the root check (-u, memcached's "can't run as root
- * without the -u switch", EX_USAGE, and "can't find the user", EX_NOUSER),
- * -c's RLIMIT_NOFILE, -r's core limit and -k's mlockall, in that order.
+ * Left to main, in memcached's order: the -L check for transparent huge
+ * pages, -r's core limit, -c's RLIMIT_NOFILE, -u (memcached's "can't run
+ * as root without the -u switch", EX_USAGE, and "can't find the user",
+ * EX_NOUSER), -d, -k's mlockall, and the -P pid file once listening.
  *
  * May be called again after conf_deinit + conf_init (it resets getopt).
  */

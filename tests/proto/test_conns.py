@@ -1,6 +1,6 @@
 """Connection life: replies that cannot be queued, connection limits,
 idle and read-buffer limits (memcached's doc/protocol.txt, "General-
-purpose statistics"; SERVER.md has no say on our own fault hook)."""
+purpose statistics"; docs/COMPAT.md#connections)."""
 
 import os
 import signal

@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="gcc make pkg-config libevent-dev libcmocka-dev clang libclang-rt-14-dev
-      memcached python3 python3-pytest python3-pymemcache python3-pylibmc
+      memcached iproute2 python3 python3-pytest python3-pymemcache python3-pylibmc
       valgrind clang-format clang-tidy"
 
 missing=""

@@ -77,8 +77,8 @@ now_us(void)
 }
 
 /*
- * -o no_maxconns_fast (or a real EMFILE): stop accepting; clients wait in
- * the backlog. A 10 ms timer resumes once a connection has closed.
+ * -o no_maxconns_fast (or a real EMFILE): stop accepting, with a backlog
+ * of 0. A 10 ms timer resumes once a connection has closed.
  */
 static void
 pause_accept(struct net *n)
@@ -93,8 +93,13 @@ pause_accept(struct net *n)
     if (atomic_load_explicit(&n->srv->verbosity, memory_order_relaxed) > 0) {
         fputs("Too many open connections\n", stderr);
     }
+    /*
+     * As memcached: the backlog shrinks to 0 while paused, so further
+     * clients are refused by the kernel instead of queueing.
+     */
     for (size_t i = 0; i < n->nlisten; i++) {
         event_del(n->listen_evs[i]);
+        listen(n->listen_fds[i], 0);
     }
     n->accept_paused = true;
     n->paused_at = now_us();
@@ -123,6 +128,7 @@ on_resume(evutil_socket_t fd, short what, void *arg)
     }
     event_del(n->resume_ev);
     for (size_t i = 0; i < n->nlisten; i++) {
+        listen(n->listen_fds[i], n->cfg.backlog);
         event_add(n->listen_evs[i], NULL);
     }
     n->accept_paused = false;

@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import struct
+import subprocess
 import time
 
 import pytest
@@ -144,6 +145,15 @@ def _fill(srv, limit=200):
     raise AssertionError("no limit reached after %d clients" % limit)
 
 
+def _listen_backlog(port):
+    """The backlog of the TCP listener on 127.0.0.1:port (ss's Send-Q)."""
+    out = subprocess.run(["ss", "-Hltn", "sport = :%d" % port],
+                         capture_output=True, text=True, check=True).stdout
+    rows = [l.split() for l in out.splitlines() if "127.0.0.1:%d" % port in l]
+    assert len(rows) == 1, out
+    return int(rows[0][2])
+
+
 def _close_all(conns):
     for c in conns:
         c.close()
@@ -183,6 +193,8 @@ def test_no_maxconns_fast_pauses_accepting(start_server):
         assert s["listen_disabled_num"] == "1"
         # only printed with maxconns_fast
         assert "rejected_connections" not in s
+        # while paused the listen backlog is 0, so the kernel queues no more
+        assert _listen_backlog(srv.port) == 0
         conns.pop().close()
         # the waiting client gets in once a connection has closed
         assert waiting.readline(timeout=wire.IO_TIMEOUT).startswith(b"VERSION ")
@@ -192,6 +204,7 @@ def test_no_maxconns_fast_pauses_accepting(start_server):
             time.sleep(0.05)
         s = conns[0].stats()
         assert int(s["time_in_listen_disabled_us"]) > 0
+        assert _listen_backlog(srv.port) == 1024
         assert s["listen_disabled_num"] == "1"
     finally:
         _close_all(conns + [waiting])

@@ -207,7 +207,6 @@ server_init(struct server *s, const struct config *cfg)
         .maxconns = (unsigned)cfg->maxconns,
         .nthreads = (unsigned)cfg->num_threads,
         .reqs_per_event = (unsigned)cfg->reqs_per_event,
-        .verbose = cfg->verbose,
         .tick = tick,
         .tick_ctx = s->engine,
     };

@@ -28,6 +28,12 @@ net_libevent_version(void)
     return event_get_version();
 }
 
+int
+net_verbosity(const struct net *n)
+{
+    return atomic_load_explicit(&n->srv->verbosity, memory_order_relaxed);
+}
+
 static void
 reject(struct net *n, int fd)
 {
@@ -36,7 +42,7 @@ reject(struct net *n, int fd)
     (void)w;
     close(fd);
     atomic_fetch_add(&n->srv->conns->rejected_connections, 1);
-    if (n->cfg.verbose > 0) {
+    if (net_verbosity(n) > 0) {
         fprintf(stderr, "Too many open connections\n");
     }
 }
@@ -214,7 +220,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     struct net *n = arg;
 
     (void)what;
-    if (n->cfg.verbose > 0) {
+    if (net_verbosity(n) > 0) {
         fputs(sig == SIGUSR1 ? "Gracefully stopping\n" : "Exiting normally\n",
               stderr);
     }

@@ -32,7 +32,6 @@ struct net_config {
     unsigned maxconns;       /* -c */
     unsigned nthreads;       /* -t */
     unsigned reqs_per_event; /* -R */
-    int verbose;             /* -v count */
     net_tick_fn tick;        /* called once a second on the main thread */
     void *tick_ctx;
 };

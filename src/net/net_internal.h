@@ -76,6 +76,12 @@ struct net {
     unsigned next_worker;
 };
 
+/*
+ * The log level: -v at start, then whatever `verbosity` set (one value,
+ * in cmd_server, read by cmd and net alike).
+ */
+int net_verbosity(const struct net *n);
+
 int listen_open(struct net *n);
 void listen_close(struct net *n);
 

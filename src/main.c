@@ -5,6 +5,7 @@
  * hold mutable globals (it needs none).
  */
 #include "cmd/cmd.h"
+#include "cmd/logger.h"
 #include "conf/conf.h"
 #include "engine/engine.h"
 #include "lib/version.h"
@@ -134,6 +135,7 @@ struct server {
     struct stats_thread **blocks;
     size_t nblocks;
     struct stats_conns conns;
+    struct logger *logger; /* NULL with -W */
     struct cmd_server cmd;
     struct net_listen *listens;
     struct net *net;
@@ -144,6 +146,7 @@ server_deinit(struct server *s)
 {
     net_destroy(s->net);
     engine_destroy(s->engine);
+    logger_destroy(s->logger);
     if (s->blocks != NULL) {
         for (size_t i = 0; i < s->nblocks; i++) {
             free(s->blocks[i]);
@@ -159,6 +162,12 @@ server_init(struct server *s, const struct config *cfg)
     struct engine_config ec;
 
     engine_config_from(cfg, &ec);
+    if (cfg->watch_enabled) {
+        s->logger =
+            logger_create((size_t)cfg->num_threads, cfg->worker_logbuf_size);
+        ec.on_evict = s->logger != NULL ? logger_on_evict : NULL;
+        ec.on_evict_ctx = s->logger;
+    }
     s->engine = engine_create(&ec);
     if (s->engine == NULL) {
         fprintf(stderr, "failed to create the cache engine\n");
@@ -191,6 +200,8 @@ server_init(struct server *s, const struct config *cfg)
     srv->nthreads = s->nblocks;
     srv->conns = &s->conns;
     atomic_store(&srv->verbosity, cfg->verbose);
+    srv->logger = s->logger;
+    srv->watch_enabled = cfg->watch_enabled;
     srv->version = MEMCACHED_COMPAT_VERSION;
     srv->libevent_version = net_libevent_version();
     srv->max_connections = (uint64_t)cfg->maxconns;
@@ -207,6 +218,7 @@ server_init(struct server *s, const struct config *cfg)
         .maxconns = (unsigned)cfg->maxconns,
         .nthreads = (unsigned)cfg->num_threads,
         .reqs_per_event = (unsigned)cfg->reqs_per_event,
+        .watcher_buf = cfg->watcher_logbuf_size,
         .tick = tick,
         .tick_ctx = s->engine,
     };

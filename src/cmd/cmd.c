@@ -113,11 +113,109 @@ run_get(struct cmd_ctx *c, const struct request *req)
                 count_miss(c->st, s);
             }
         }
+        cmd_log_get(c, key, s, it);
         if (s == ENGINE_OK) {
             send_value(c, it, with_cas);
         }
     }
     text_compose_reply(c->out, TEXT_END);
+}
+
+/* ---- watch log producers --------------------------------------------- */
+
+static const char *
+get_status(enum engine_status s)
+{
+    switch (s) {
+    case ENGINE_OK:
+        return "found";
+    case ENGINE_EXPIRED:
+        return "expired";
+    case ENGINE_FLUSHED:
+        return "flushed";
+    default:
+        return "not_found";
+    }
+}
+
+void
+cmd_log_get_slow(struct cmd_ctx *c, struct slice key, enum engine_status s,
+                 const struct item *it)
+{
+    struct engine_item_info info = {0};
+
+    if (s == ENGINE_OK) {
+        engine_item_info(c->srv->engine, it, &info);
+    }
+    logger_item_get(c->srv->logger, c->ring, key, get_status(s), info.cls,
+                    c->fd, info.nbytes);
+}
+
+void
+cmd_log_lookup_slow(struct cmd_ctx *c, struct slice key)
+{
+    struct engine_item_info info = {0};
+    enum engine_status s = engine_peek(c->srv->engine, key, &info);
+
+    logger_item_get(c->srv->logger, c->ring, key, get_status(s), info.cls,
+                    c->fd, info.nbytes);
+}
+
+static const char *
+store_status(enum engine_status s)
+{
+    switch (s) {
+    case ENGINE_OK:
+        return "stored";
+    case ENGINE_EXISTS:
+        return "exists";
+    case ENGINE_NOT_FOUND:
+        return "not_found";
+    case ENGINE_TOO_LARGE:
+        return "too_large";
+    case ENGINE_NO_MEMORY:
+        return "no_memory";
+    default:
+        return "not_stored";
+    }
+}
+
+static const char *const store_cmds[] = {
+    [STORE_SET] = "set",         [STORE_ADD] = "add",
+    [STORE_REPLACE] = "replace", [STORE_APPEND] = "append",
+    [STORE_PREPEND] = "prepend", [STORE_CAS] = "cas",
+};
+
+enum engine_status
+cmd_commit(struct cmd_ctx *c, struct item *it, const struct engine_store *st,
+           uint64_t *cas_out)
+{
+    struct engine *e = c->srv->engine;
+
+    if (!logger_wants(c->srv->logger, LOG_fetchers | LOG_mutations)) {
+        return engine_commit_ex(e, it, st, cas_out);
+    }
+    /* The item goes to the engine: keep what the lines need. */
+    char key[256];
+    struct item_view v;
+    struct engine_item_info info;
+    engine_view(it, &v);
+    size_t nkey = v.key.len < sizeof(key) ? v.key.len : sizeof(key);
+    memcpy(key, v.key.ptr, nkey);
+    struct slice k = slice_make(key, nkey);
+    engine_item_info(e, it, &info);
+    cmd_log_lookup(c, k);
+    enum engine_status s = engine_commit_ex(e, it, st, cas_out);
+    if (s == ENGINE_OK &&
+        (st->mode == STORE_APPEND || st->mode == STORE_PREPEND)) {
+        engine_peek(e, k, &info); /* the joined value's size */
+    }
+    if (logger_wants(c->srv->logger, LOG_mutations)) {
+        logger_item_store(c->srv->logger, c->ring, k, store_status(s),
+                          store_cmds[st->mode], info.ttl, info.cls, c->fd,
+                          info.nbytes);
+    }
+    return s;
 }
 
 static enum cmd_next
@@ -153,8 +251,9 @@ cmd_store_finish(struct cmd_ctx *c, const struct request *req, struct item *it,
         client_error(c, req, "bad data chunk");
         return;
     }
-    enum engine_status s = engine_commit(c->srv->engine, it,
-                                         store_mode(req->verb), req->cas, NULL);
+    struct engine_store store = {.mode = store_mode(req->verb),
+                                 .cas = req->cas};
+    enum engine_status s = cmd_commit(c, it, &store, NULL);
     switch (s) {
     case ENGINE_OK:
         if (is_cas) {
@@ -179,6 +278,7 @@ cmd_store_finish(struct cmd_ctx *c, const struct request *req, struct item *it,
 static void
 run_delete(struct cmd_ctx *c, const struct request *req)
 {
+    cmd_log_lookup(c, req->key);
     if (engine_delete(c->srv->engine, req->key) == ENGINE_OK) {
         STATS_INCR(c->st, delete_hits);
         reply(c, req, TEXT_DELETED);
@@ -193,6 +293,7 @@ run_arith(struct cmd_ctx *c, const struct request *req)
 {
     bool incr = req->verb == VERB_INCR;
     uint64_t result = 0;
+    cmd_log_lookup(c, req->key);
     enum engine_status s =
         engine_arith(c->srv->engine, req->key, incr, req->delta, &result, NULL);
 
@@ -228,6 +329,7 @@ static void
 run_touch(struct cmd_ctx *c, const struct request *req)
 {
     STATS_INCR(c->st, cmd_touch);
+    cmd_log_lookup(c, req->key);
     if (engine_touch(c->srv->engine, req->key, req->exptime) == ENGINE_OK) {
         STATS_INCR(c->st, touch_hits);
         reply(c, req, TEXT_TOUCHED);
@@ -385,6 +487,42 @@ run_shutdown(struct cmd_ctx *c, const struct request *req)
     return CMD_NEXT;
 }
 
+/*
+ * watch [type ...]: checks the types and the watcher limit; the
+ * connection then leaves the session for net's watch thread, which sends
+ * the OK (after it has started to collect the lines).
+ */
+static enum cmd_next
+run_watch(struct cmd_ctx *c, const struct request *req)
+{
+    struct slice rest = req->args;
+    struct slice tok;
+    unsigned types = 0;
+
+    if (!c->srv->watch_enabled || c->srv->logger == NULL) {
+        client_error(c, req, "watch commands not allowed");
+        return CMD_NEXT;
+    }
+    while (text_next_key(&rest, &tok)) {
+        unsigned t = logger_type_named(tok);
+        if (t == 0) {
+            reply(c, req, TEXT_ERROR);
+            return CMD_NEXT;
+        }
+        types |= t;
+    }
+    struct logger *lg = c->srv->logger;
+    if (atomic_fetch_add(&lg->nwatchers, 1) >= LOGGER_MAX_WATCHERS) {
+        atomic_fetch_sub(&lg->nwatchers, 1);
+        static const char full[] =
+            "WATCHER_TOO_MANY log watcher limit reached\r\n";
+        text_compose_raw(c->out, full, sizeof(full) - 1);
+        return CMD_NEXT;
+    }
+    c->watch = types != 0 ? types : LOG_fetchers;
+    return CMD_WATCH;
+}
+
 enum cmd_next
 cmd_text_run(struct cmd_ctx *c, const struct request *req,
              struct item **reserved)
@@ -429,6 +567,8 @@ cmd_text_run(struct cmd_ctx *c, const struct request *req,
         return CMD_NEXT;
     case VERB_SHUTDOWN:
         return run_shutdown(c, req);
+    case VERB_WATCH:
+        return run_watch(c, req);
     case VERB_NONE:
         break;
     }

@@ -8,6 +8,7 @@
  */
 #pragma once
 
+#include "cmd/logger.h"
 #include "engine/engine.h"
 #include "proto/proto.h"
 #include "stats/stats.h"
@@ -26,8 +27,10 @@ struct cmd_server {
     struct stats_thread **threads; /* one counter block per worker */
     size_t nthreads;
     struct stats_conns *conns;
-    _Atomic int verbosity;
-    const char *version; /* the memcached version we answer as */
+    _Atomic int verbosity; /* -v, then the verbosity command; net too */
+    struct logger *logger; /* watch: the log rings and type mask */
+    bool watch_enabled;    /* false with -W */
+    const char *version;   /* the memcached version we answer as */
     const char *libevent_version;
     uint64_t max_connections;
     uint64_t maxbytes;
@@ -45,6 +48,9 @@ struct cmd_ctx {
     struct stats_thread *st;
     struct outq *out;
     struct session *session;
+    int fd;         /* the client socket, for logs (cfd=, <fd) */
+    size_t ring;    /* the worker's index: its log ring */
+    unsigned watch; /* CMD_WATCH: the types the new watcher asked for */
 };
 
 /* What the session must do after cmd_run(). */
@@ -53,6 +59,7 @@ enum cmd_next {
     CMD_DATA,     /* a data block follows: stream it into *reserved */
     CMD_SWALLOW,  /* a data block follows: skip nbytes + 2 bytes */
     CMD_CLOSE,    /* close the connection after flushing replies */
+    CMD_WATCH,    /* the connection becomes a watcher of c->watch */
 };
 
 /*
@@ -74,6 +81,39 @@ void cmd_store_finish(struct cmd_ctx *c, const struct request *req,
 /* Queues the reply to a request that failed to parse. */
 void cmd_text_parse_error(struct cmd_ctx *c, enum parse_status st,
                           const struct request *req);
+
+/* ---- watch log producers --------------------------------------------- */
+
+/*
+ * Each checks the logger's mask (one relaxed load) before doing anything,
+ * so a server without watchers pays no more than that.
+ */
+void cmd_log_get_slow(struct cmd_ctx *c, struct slice key, enum engine_status s,
+                      const struct item *it);
+void cmd_log_lookup_slow(struct cmd_ctx *c, struct slice key);
+
+/* item_get for a fetch that returned s (and it on a hit). */
+static inline void
+cmd_log_get(struct cmd_ctx *c, struct slice key, enum engine_status s,
+            const struct item *it)
+{
+    if (logger_wants(c->srv->logger, LOG_fetchers)) {
+        cmd_log_get_slow(c, key, s, it);
+    }
+}
+
+/* item_get for a command that looks key up (delete, incr, touch...). */
+static inline void
+cmd_log_lookup(struct cmd_ctx *c, struct slice key)
+{
+    if (logger_wants(c->srv->logger, LOG_fetchers)) {
+        cmd_log_lookup_slow(c, key);
+    }
+}
+
+/* engine_commit_ex, with the item_get and item_store lines it makes. */
+enum engine_status cmd_commit(struct cmd_ctx *c, struct item *it,
+                              const struct engine_store *st, uint64_t *cas_out);
 
 /* ---- meta commands (cmd/meta_run.c) --------------------------------- */
 

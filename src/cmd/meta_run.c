@@ -169,6 +169,7 @@ run_mg(struct cmd_ctx *c, const struct meta_request *req, bool silent)
     m.nops = meta_ops(req, true, silent, m.ops);
     m.no_token = silent;
     enum engine_status s = engine_mget(c->srv->engine, req->key, &m, &it);
+    cmd_log_get(c, req->key, s, it);
     count_get(c, touch, s);
     if (s != ENGINE_OK) {
         if (!has(req, 'q') && !silent) {
@@ -315,8 +316,7 @@ cmd_meta_store_finish(struct cmd_ctx *c, const struct cmd_mset *ms,
     size_t nkey = v.key.len;
 
     uint64_t cas = 0;
-    enum engine_status s =
-        engine_commit_ex(c->srv->engine, it, &ms->store, &cas);
+    enum engine_status s = cmd_commit(c, it, &ms->store, &cas);
     const char *code = "NS";
     bool is_cas = ms->store.mode == STORE_CAS;
     switch (s) {
@@ -375,6 +375,7 @@ run_md(struct cmd_ctx *c, const struct meta_request *req)
         .has_exptime = has(req, 'I') && has(req, 'T'),
         .exptime = req->exptime,
     };
+    cmd_log_lookup(c, req->key);
     enum engine_status s = engine_mdelete(c->srv->engine, req->key, &d);
 
     switch (s) {
@@ -453,6 +454,7 @@ run_ma(struct cmd_ctx *c, const struct meta_request *req, bool silent)
     };
 
     a.nops = meta_ops(req, false, silent, a.ops);
+    cmd_log_lookup(c, req->key);
     enum engine_status s = engine_marith(c->srv->engine, req->key, &a);
     switch (s) {
     case ENGINE_OK:

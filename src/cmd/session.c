@@ -57,7 +57,21 @@ session_create(struct cmd_server *srv, struct stats_thread *st,
     s->ctx.st = st;
     s->ctx.out = out;
     s->ctx.session = s;
+    s->ctx.fd = -1;
     return s;
+}
+
+void
+session_set_client(struct session *s, int fd, size_t worker)
+{
+    s->ctx.fd = fd;
+    s->ctx.ring = worker;
+}
+
+unsigned
+session_watch_types(const struct session *s)
+{
+    return s->ctx.watch;
 }
 
 void
@@ -301,6 +315,9 @@ session_process(struct session *s, struct buf *in, unsigned max_reqs)
         buf_consume(in, used);
         if (next == CMD_CLOSE) {
             return SESSION_CLOSE;
+        }
+        if (next == CMD_WATCH) {
+            return SESSION_WATCH;
         }
         if (next != CMD_NEXT) {
             begin_data(s, &req, next, reserved);

@@ -931,6 +931,33 @@ engine_debug(struct engine *e, struct slice key, struct engine_debug *d)
     return st;
 }
 
+void
+engine_item_info(const struct engine *e, const struct item *it,
+                 struct engine_item_info *out)
+{
+    uint32_t exp = item_exptime(it);
+
+    out->cls = slab_memcached_class_for(e->cfg.chunk_min, e->cfg.growth_factor,
+                                        e->cfg.slab_chunk_max, item_msize(it));
+    out->nbytes = it->nbytes;
+    out->ttl = exp == 0 ? 0 : exp - engine_clock(e);
+}
+
+enum engine_status
+engine_peek(struct engine *e, struct slice key, struct engine_item_info *out)
+{
+    uint64_t hv = engine_hash(key);
+    enum engine_status st = ENGINE_OK;
+
+    hashtable_lock(&e->ht, hv);
+    struct item *it = find_live_locked(e, key, hv, &st);
+    if (it != NULL) {
+        engine_item_info(e, it, out);
+    }
+    hashtable_unlock(&e->ht, hv);
+    return st;
+}
+
 /* ---- flush_all ------------------------------------------------------ */
 
 /*

@@ -8,6 +8,7 @@
 #include "cmd/cmd.h"
 #include "cmd/session.h"
 #include "net/net_internal.h"
+#include "net/watch.h"
 #include "stats/stats.h"
 
 #include <errno.h>
@@ -66,6 +67,8 @@ conn_create(struct worker *w, int fd)
     }
     w->conns = c;
     atomic_fetch_add(&w->net->srv->conns->connection_structures, 1);
+    session_set_client(c->session, fd, w->id);
+    watch_conn_event(c, NULL);
     return c;
 
 fail:
@@ -81,6 +84,7 @@ conn_close(struct conn *c)
 {
     struct worker *w = c->w;
 
+    watch_conn_event(c, "normal");
     if (c->prev != NULL) {
         c->prev->next = c->next;
     } else {
@@ -237,6 +241,10 @@ drive(struct conn *c, bool do_read)
         int fr = flush(c);
         if (fr < 0 || (fr == 0 && c->closing)) {
             conn_close(c);
+            return;
+        }
+        if (st == SESSION_WATCH) {
+            watch_take_conn(c); /* replies still unsent are dropped */
             return;
         }
         if (fr > 0) {

@@ -6,6 +6,7 @@
 
 #include "cmd/cmd.h"
 #include "net/net_internal.h"
+#include "net/watch.h"
 #include "stats/stats.h"
 
 #include <errno.h>
@@ -287,6 +288,12 @@ net_create(const struct net_config *cfg, struct cmd_server *srv)
                  n->nlisten > 0 ? n->nlisten - 1 : 0);
     atomic_store(&srv->conns->total_connections, n->nlisten);
     atomic_store(&srv->conns->connection_structures, n->nlisten);
+    if (srv->logger != NULL) {
+        n->watch = watch_create(srv->logger, srv->conns, cfg->watcher_buf);
+        if (n->watch == NULL) {
+            goto fail;
+        }
+    }
     if (worker_start_all(n) != 0) {
         goto fail;
     }
@@ -311,6 +318,7 @@ net_destroy(struct net *n)
     }
     listen_close(n);
     worker_stop_all(n);
+    watch_destroy(n->watch);
     if (n->sigint_ev != NULL) {
         event_free(n->sigint_ev);
     }

@@ -32,6 +32,7 @@ struct net_config {
     unsigned maxconns;       /* -c */
     unsigned nthreads;       /* -t */
     unsigned reqs_per_event; /* -R */
+    size_t watcher_buf;      /* -o watcher_logbuf_size, in bytes */
     net_tick_fn tick;        /* called once a second on the main thread */
     void *tick_ctx;
 };

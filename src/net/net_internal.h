@@ -74,6 +74,7 @@ struct net {
     struct worker *workers;
     unsigned nworkers;
     unsigned next_worker;
+    struct watch *watch; /* NULL with -W */
 };
 
 /*

@@ -30,9 +30,35 @@ store_mode(enum verb v)
     }
 }
 
+void
+cmd_trace_slow(const struct cmd_ctx *c, bool noreply, const char *line,
+               size_t len)
+{
+    fprintf(stderr, ">%d %s%.*s\n", c->fd, noreply ? "NOREPLY " : "", (int)len,
+            line);
+}
+
+static void
+trace_reply(struct cmd_ctx *c, bool noreply, enum text_reply r)
+{
+    struct slice l = text_reply_line(r);
+
+    cmd_trace(c, noreply, l.ptr, l.len - 2);
+}
+
+static void
+trace_error(struct cmd_ctx *c, bool noreply, const char *kind, const char *msg)
+{
+    if (c->verbose >= 2) {
+        fprintf(stderr, ">%d %s%s %s\n", c->fd, noreply ? "NOREPLY " : "", kind,
+                msg);
+    }
+}
+
 static void
 reply(struct cmd_ctx *c, const struct request *req, enum text_reply r)
 {
+    trace_reply(c, req->noreply, r);
     if (!req->noreply) {
         text_compose_reply(c->out, r);
     }
@@ -41,6 +67,7 @@ reply(struct cmd_ctx *c, const struct request *req, enum text_reply r)
 static void
 client_error(struct cmd_ctx *c, const struct request *req, const char *msg)
 {
+    trace_error(c, req->noreply, "CLIENT_ERROR", msg);
     if (!req->noreply) {
         text_compose_client_error(c->out, msg);
     }
@@ -49,6 +76,7 @@ client_error(struct cmd_ctx *c, const struct request *req, const char *msg)
 static void
 server_error(struct cmd_ctx *c, const struct request *req, const char *msg)
 {
+    trace_error(c, req->noreply, "SERVER_ERROR", msg);
     if (!req->noreply) {
         text_compose_server_error(c->out, msg);
     }
@@ -76,6 +104,10 @@ send_value(struct cmd_ctx *c, struct item *it, bool with_cas)
         return;
     }
     engine_view(it, &v);
+    if (c->verbose >= 2) {
+        fprintf(stderr, ">%d sending key %.*s\n", c->fd, (int)v.key.len,
+                v.key.ptr);
+    }
     text_compose_value(c->out, v.key, v.flags, v.nbytes, v.segs, v.nseg,
                        with_cas, v.cas);
     if (v.nbytes > 0) {
@@ -118,6 +150,7 @@ run_get(struct cmd_ctx *c, const struct request *req)
             send_value(c, it, with_cas);
         }
     }
+    trace_reply(c, false, TEXT_END);
     text_compose_reply(c->out, TEXT_END);
 }
 
@@ -303,6 +336,10 @@ run_arith(struct cmd_ctx *c, const struct request *req)
             STATS_INCR(c->st, incr_hits);
         } else {
             STATS_INCR(c->st, decr_hits);
+        }
+        if (c->verbose >= 2) {
+            fprintf(stderr, ">%d %s%llu\n", c->fd,
+                    req->noreply ? "NOREPLY " : "", (unsigned long long)result);
         }
         if (!req->noreply) {
             text_compose_number(c->out, result);
@@ -555,6 +592,9 @@ cmd_text_run(struct cmd_ctx *c, const struct request *req,
         run_flush(c, req);
         return CMD_NEXT;
     case VERB_VERSION:
+        if (c->verbose >= 2) {
+            fprintf(stderr, ">%d VERSION %s\n", c->fd, c->srv->version);
+        }
         text_compose_version(c->out, c->srv->version);
         return CMD_NEXT;
     case VERB_VERBOSITY:
@@ -572,6 +612,7 @@ cmd_text_run(struct cmd_ctx *c, const struct request *req,
     case VERB_NONE:
         break;
     }
+    trace_reply(c, false, TEXT_ERROR);
     text_compose_reply(c->out, TEXT_ERROR);
     return CMD_NEXT;
 }
@@ -582,6 +623,7 @@ cmd_text_parse_error(struct cmd_ctx *c, enum parse_status st,
 {
     if (st == PARSE_ERROR) {
         STATS_INCR(c->st, parse_errors);
+        trace_reply(c, false, TEXT_ERROR);
         text_compose_reply(c->out, TEXT_ERROR);
     } else if (st == PARSE_CLIENT_ERROR) {
         if (req->verb == VERB_FLUSH_ALL) {

@@ -51,6 +51,7 @@ struct cmd_ctx {
     int fd;         /* the client socket, for logs (cfd=, <fd) */
     size_t ring;    /* the worker's index: its log ring */
     unsigned watch; /* CMD_WATCH: the types the new watcher asked for */
+    int verbose;    /* the log level, read once per batch of requests */
 };
 
 /* What the session must do after cmd_run(). */
@@ -81,6 +82,23 @@ void cmd_store_finish(struct cmd_ctx *c, const struct request *req,
 /* Queues the reply to a request that failed to parse. */
 void cmd_text_parse_error(struct cmd_ctx *c, enum parse_status st,
                           const struct request *req);
+
+/* ---- -vv logs on stderr ----------------------------------------------- */
+
+/*
+ * ">fd <reply>" as memcached prints it at -vv ("NOREPLY " before a reply
+ * that noreply suppressed); len excludes the CRLF.
+ */
+void cmd_trace_slow(const struct cmd_ctx *c, bool noreply, const char *line,
+                    size_t len);
+
+static inline void
+cmd_trace(const struct cmd_ctx *c, bool noreply, const char *line, size_t len)
+{
+    if (c->verbose >= 2) {
+        cmd_trace_slow(c, noreply, line, len);
+    }
+}
 
 /* ---- watch log producers --------------------------------------------- */
 

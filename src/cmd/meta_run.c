@@ -10,6 +10,7 @@
 #include "proto/meta.h"
 #include "proto/text.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static bool
@@ -534,6 +535,7 @@ cmd_meta_run(struct cmd_ctx *c, const struct meta_request *req,
         break;
     case META_NOOP:
     case META_NONE:
+        cmd_trace(c, false, "MN", 2);
         text_compose_raw(c->out, "MN\r\n", 4);
         break;
     }
@@ -551,6 +553,9 @@ cmd_meta_parse_error(struct cmd_ctx *c, enum parse_status st,
             run_mg(c, req, true);
         } else if (late && req->cmd == META_ARITH && run_ma(c, req, true)) {
             return 0;
+        }
+        if (c->verbose >= 2) {
+            fprintf(stderr, ">%d CLIENT_ERROR %s\n", c->fd, req->error);
         }
         text_compose_client_error(c->out, req->error);
         return req->swallow;

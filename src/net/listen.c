@@ -126,6 +126,9 @@ add_listener(struct net *n, int fd)
     }
     fds[i] = fd;
     n->nlisten++;
+    if (net_verbosity(n) >= 2) {
+        fprintf(stderr, "<%d server listening (auto-negotiate)\n", fd);
+    }
     return 0;
 }
 

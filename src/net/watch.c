@@ -324,7 +324,7 @@ watch_adopt(struct watch *wt, int fd, unsigned types)
 }
 
 void
-watch_conn_event(struct conn *c, const char *reason)
+net_log_conn(struct conn *c, const char *reason)
 {
     struct logger *lg = c->w->net->srv->logger;
     struct sockaddr_storage sa;
@@ -333,7 +333,18 @@ watch_conn_event(struct conn *c, const char *reason)
     int port = 0;
     const char *transport = "tcp";
 
-    if (c->fd < 0 || !logger_wants(lg, LOG_connevents)) {
+    if (c->fd < 0) {
+        return;
+    }
+    if (net_verbosity(c->w->net) >= 2) {
+        if (reason == NULL) {
+            fprintf(stderr, "<%d new auto-negotiating client connection\n",
+                    c->fd);
+        } else {
+            fprintf(stderr, "<%d connection closed.\n", c->fd);
+        }
+    }
+    if (!logger_wants(lg, LOG_connevents)) {
         return;
     }
     memset(&sa, 0, sizeof(sa));

@@ -38,10 +38,10 @@ void watch_destroy(struct watch *wt);
 void watch_adopt(struct watch *wt, int fd, unsigned types);
 
 /*
- * The connection's conn_new (reason NULL) or conn_close line, if anyone
- * watches connevents.
+ * A connection opens (reason NULL) or closes: its -vv line on stderr and
+ * its conn_new / conn_close line if anyone watches connevents.
  */
-void watch_conn_event(struct conn *c, const char *reason);
+void net_log_conn(struct conn *c, const char *reason);
 
 /* After SESSION_WATCH: hands c's socket to the watch thread, frees c. */
 void watch_take_conn(struct conn *c);

@@ -478,6 +478,13 @@ text_compose_reply(struct outq *q, enum text_reply r)
     outq_copy(q, replies[r].ptr, replies[r].len);
 }
 
+struct slice
+text_reply_line(enum text_reply r)
+{
+    assert((size_t)r < sizeof(replies) / sizeof(replies[0]));
+    return replies[r];
+}
+
 void
 text_compose_client_error(struct outq *q, const char *msg)
 {

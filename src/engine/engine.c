@@ -25,6 +25,8 @@ engine_config_default(struct engine_config *cfg)
     cfg->hashpower = 16;
     cfg->hash_expand = true;
     cfg->memcached_classes = false;
+    cfg->on_evict = NULL;
+    cfg->on_evict_ctx = NULL;
 }
 
 /* ---- clock ---------------------------------------------------------- */

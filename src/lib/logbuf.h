@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 /* Longest entry a ring takes (a line with a URI-encoded 250-byte key). */
-#define LOGBUF_ENTRY_MAX 4096
+#define LOGBUF_ENTRY_MAX ((size_t)4096)
 
 struct logbuf {
     char *data;

@@ -483,6 +483,13 @@ stats_general(struct cmd_ctx *c)
     stat_u64(q, "hash_is_expanding", es.hash_is_expanding);
     stat_u64(q, "slabs_moved", es.slabs_moved);
     stat_u64(q, "malloc_fails", t.conn_oom);
+    struct logger_totals lt;
+    logger_totals(srv->logger, &lt);
+    stat_u64(q, "log_worker_dropped", lt.worker_dropped);
+    stat_u64(q, "log_worker_written", lt.worker_written);
+    stat_u64(q, "log_watcher_skipped", lt.watcher_skipped);
+    stat_u64(q, "log_watcher_sent", lt.watcher_sent);
+    stat_u64(q, "log_watchers", lt.watchers);
     stat_u64(q, "bytes", es.bytes);
     stat_u64(q, "curr_items", es.curr_items);
     stat_u64(q, "total_items", es.total_items);

@@ -50,6 +50,26 @@ logger_destroy(struct logger *lg)
     free(lg);
 }
 
+void
+logger_totals(struct logger *lg, struct logger_totals *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (lg == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < lg->nrings; i++) {
+        out->worker_dropped +=
+            atomic_load_explicit(&lg->rings[i].dropped, memory_order_relaxed);
+        out->worker_written +=
+            atomic_load_explicit(&lg->rings[i].written, memory_order_relaxed);
+    }
+    out->watcher_skipped =
+        atomic_load_explicit(&lg->watcher_skipped, memory_order_relaxed);
+    out->watcher_sent =
+        atomic_load_explicit(&lg->watcher_sent, memory_order_relaxed);
+    out->watchers = atomic_load_explicit(&lg->nwatchers, memory_order_relaxed);
+}
+
 unsigned
 logger_type_named(struct slice name)
 {

@@ -53,7 +53,10 @@ struct logger {
     _Atomic unsigned mask;      /* types at least one watcher wants */
     _Atomic unsigned nwatchers; /* taken by `watch`, given back by net */
     _Atomic uint64_t gid;       /* the last entry's global id */
-    size_t nrings;              /* workers + 1; the last is shared */
+    /* Written by the watch thread only. */
+    _Atomic uint64_t watcher_sent;    /* entries given to a watcher */
+    _Atomic uint64_t watcher_skipped; /* entries a full watcher lost */
+    size_t nrings;                    /* workers + 1; the last is shared */
     struct logbuf *rings;
     pthread_mutex_t shared_lock; /* producers of the shared ring */
 };
@@ -68,6 +71,18 @@ logger_wants(struct logger *lg, unsigned types)
     return lg != NULL &&
            (atomic_load_explicit(&lg->mask, memory_order_relaxed) & types) != 0;
 }
+
+/* memcached's log_* counters in `stats`. */
+struct logger_totals {
+    uint64_t worker_dropped; /* entries a full ring refused */
+    uint64_t worker_written; /* entries the rings took */
+    uint64_t watcher_skipped;
+    uint64_t watcher_sent;
+    uint64_t watchers;
+};
+
+/* Sums the counters; all zero for a NULL logger (-W). */
+void logger_totals(struct logger *lg, struct logger_totals *out);
 
 /* The type bit for a watch argument, 0 if it names none. */
 unsigned logger_type_named(struct slice name);

@@ -86,6 +86,13 @@ append(struct watch *wt, struct watcher *w, const char *line, size_t len)
 
 /* One entry for one watcher: a skipped line first if it lost some. */
 static void
+count(_Atomic uint64_t *v)
+{
+    atomic_store_explicit(v, atomic_load_explicit(v, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+static void
 deliver(struct watch *wt, struct watcher *w, const char *line, size_t len)
 {
     if (w->skipped > 0) {
@@ -94,12 +101,16 @@ deliver(struct watch *wt, struct watcher *w, const char *line, size_t len)
                          (unsigned long long)w->skipped);
         if (!append(wt, w, note, (size_t)n)) {
             w->skipped++;
+            count(&wt->lg->watcher_skipped);
             return;
         }
         w->skipped = 0;
     }
     if (!append(wt, w, line, len)) {
         w->skipped++;
+        count(&wt->lg->watcher_skipped);
+    } else {
+        count(&wt->lg->watcher_sent);
     }
 }
 

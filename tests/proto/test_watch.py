@@ -220,3 +220,28 @@ def test_slow_watcher_loses_lines_but_never_slows_the_server(start_server):
                                 rb"status=not_found clsid=0 cfd=\d+ size=0)"
                                 rb"|skipped=\d+", l), l
         assert len([l for l in lines if l.startswith(b"ts=")]) < 300 * 200
+
+
+def test_log_counters_in_stats(start_server):
+    srv = start_server()
+    with srv.connect() as w, srv.connect() as c:
+        s = c.stats()
+        names = list(s)
+        i = names.index("malloc_fails")
+        assert names[i + 1:i + 6] == ["log_worker_dropped", "log_worker_written",
+                                      "log_watcher_skipped", "log_watcher_sent",
+                                      "log_watchers"], names
+        assert s["log_watchers"] == "0"
+        assert w.call("watch") == "OK"
+        assert c.get("wc_none") is None
+        watch_lines(w, 1)
+        deadline = time.monotonic() + 5
+        while True:
+            s = c.stats()
+            if int(s["log_watcher_sent"]) >= 1:
+                break
+            assert time.monotonic() < deadline, s
+            time.sleep(0.05)
+        assert s["log_watchers"] == "1"
+        assert int(s["log_worker_written"]) >= 1
+        assert s["log_watcher_skipped"] == "0"

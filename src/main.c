@@ -123,6 +123,15 @@ engine_config_from(const struct config *cfg, struct engine_config *ec)
     ec->hash_expand = cfg->hash_expand;
 }
 
+/* -vv: the slab class table, in memcached's format. */
+static void
+print_class(void *ctx, unsigned id, size_t chunk_size, unsigned perslab)
+{
+    (void)ctx;
+    fprintf(stderr, "slab class %3u: chunk size %9zu perslab %7u\n", id,
+            chunk_size, perslab);
+}
+
 static void
 tick(void *ctx)
 {
@@ -172,6 +181,9 @@ server_init(struct server *s, const struct config *cfg)
     if (s->engine == NULL) {
         fprintf(stderr, "failed to create the cache engine\n");
         return 71;
+    }
+    if (cfg->verbose >= 2) {
+        engine_classes(s->engine, print_class, NULL);
     }
     s->nblocks = (size_t)cfg->num_threads;
     s->blocks = calloc(s->nblocks, sizeof(*s->blocks));

@@ -934,6 +934,14 @@ engine_debug(struct engine *e, struct slice key, struct engine_debug *d)
 }
 
 void
+engine_classes(const struct engine *e, engine_class_fn fn, void *ctx)
+{
+    for (unsigned id = 1; id <= e->slab.nclasses; id++) {
+        fn(ctx, id, e->slab.classes[id].size, e->slab.classes[id].perslab);
+    }
+}
+
+void
 engine_item_info(const struct engine *e, const struct item *it,
                  struct engine_item_info *out)
 {

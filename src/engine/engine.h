@@ -363,6 +363,12 @@ void engine_item_info(const struct engine *e, const struct item *it,
 enum engine_status engine_peek(struct engine *e, struct slice key,
                                struct engine_item_info *out);
 
+typedef void (*engine_class_fn)(void *ctx, unsigned id, size_t chunk_size,
+                                unsigned perslab);
+
+/* Calls fn for each slab class, smallest first (the -vv startup table). */
+void engine_classes(const struct engine *e, engine_class_fn fn, void *ctx);
+
 /* ENGINE_OK or ENGINE_NOT_FOUND. */
 enum engine_status engine_debug(struct engine *e, struct slice key,
                                 struct engine_debug *d);

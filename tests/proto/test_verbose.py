@@ -114,3 +114,29 @@ def test_verbosity_zero_prints_no_command_lines(start_server):
         assert c.readline() == b"END"
     time.sleep(0.2)
     assert "vv_silent" not in srv.stderr()
+
+
+def test_slab_class_table_with_memcached_classes(start_server):
+    """-f (or -n) selects memcached's class table, so the -vv table is
+    memcached's line for line."""
+    srv = start_server("-vv", "-f", "1.25")
+    with srv.connect() as c:
+        assert c.call("version").startswith("VERSION ")
+    table = [l for l in srv.stderr().splitlines() if l.startswith("slab class")]
+    assert len(table) == 39, table
+    assert table[0] == "slab class   1: chunk size        96 perslab   10922"
+    assert table[1] == "slab class   2: chunk size       120 perslab    8738"
+    assert table[-1] == "slab class  39: chunk size    524288 perslab       2"
+
+
+def test_slab_class_table_format(start_server):
+    """Without -f/-n memoria prints its own (finer) classes, in memcached's
+    line format."""
+    srv = start_server("-vv")
+    with srv.connect() as c:
+        assert c.call("version").startswith("VERSION ")
+    table = [l for l in srv.stderr().splitlines() if l.startswith("slab class")]
+    assert table
+    for i, l in enumerate(table):
+        assert re.fullmatch(r"slab class +%d: chunk size +\d+ perslab +\d+" % (i + 1),
+                            l), l

@@ -51,6 +51,32 @@ struct watch {
     char line[LOGBUF_ENTRY_MAX]; /* the entry being delivered */
 };
 
+/* A conn_new (reason NULL) or conn_close line for socket fd. */
+static void
+conn_event_line(struct logger *lg, size_t ring, int fd, const char *reason)
+{
+    struct sockaddr_storage sa;
+    socklen_t salen = sizeof(sa);
+    char ip[INET6_ADDRSTRLEN] = "";
+    int port = 0;
+    const char *transport = "tcp";
+
+    memset(&sa, 0, sizeof(sa));
+    getpeername(fd, (struct sockaddr *)&sa, &salen);
+    if (sa.ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)&sa;
+        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+        port = ntohs(in->sin_port);
+    } else if (sa.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
+        port = ntohs(in6->sin6_port);
+    } else {
+        transport = "local";
+    }
+    logger_conn_event(lg, ring, ip, port, transport, reason, fd);
+}
+
 static void
 set_mask(struct watch *wt)
 {
@@ -62,10 +88,18 @@ set_mask(struct watch *wt)
     atomic_store_explicit(&wt->lg->mask, mask, memory_order_relaxed);
 }
 
+/* memcached reports a watcher's end as a connection closed by an error. */
 static void
 drop_watcher(struct watch *wt, size_t i)
 {
-    close(wt->w[i].fd);
+    int fd = wt->w[i].fd;
+
+    wt->w[i].types = 0; /* not told about its own end */
+    set_mask(wt);
+    if (logger_wants(wt->lg, LOG_connevents)) {
+        conn_event_line(wt->lg, wt->lg->nrings - 1, fd, "error");
+    }
+    close(fd);
     free(wt->w[i].buf);
     wt->w[i] = wt->w[--wt->nw];
     atomic_fetch_sub(&wt->lg->nwatchers, 1);
@@ -338,11 +372,6 @@ void
 net_log_conn(struct conn *c, const char *reason)
 {
     struct logger *lg = c->w->net->srv->logger;
-    struct sockaddr_storage sa;
-    socklen_t salen = sizeof(sa);
-    char ip[INET6_ADDRSTRLEN] = "";
-    int port = 0;
-    const char *transport = "tcp";
 
     if (c->fd < 0) {
         return;
@@ -358,20 +387,7 @@ net_log_conn(struct conn *c, const char *reason)
     if (!logger_wants(lg, LOG_connevents)) {
         return;
     }
-    memset(&sa, 0, sizeof(sa));
-    getpeername(c->fd, (struct sockaddr *)&sa, &salen);
-    if (sa.ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)&sa;
-        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
-        port = ntohs(in->sin_port);
-    } else if (sa.ss_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&sa;
-        inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
-        port = ntohs(in6->sin6_port);
-    } else {
-        transport = "local";
-    }
-    logger_conn_event(lg, c->w->id, ip, port, transport, reason, c->fd);
+    conn_event_line(lg, c->w->id, c->fd, reason);
 }
 
 void

@@ -245,3 +245,31 @@ def test_log_counters_in_stats(start_server):
         assert s["log_watchers"] == "1"
         assert int(s["log_worker_written"]) >= 1
         assert s["log_watcher_skipped"] == "0"
+
+
+def test_watch_connevents_close_reasons(start_server):
+    """quit and a plain close are `normal`; a watcher that goes away is
+    reported as closed by an `error`."""
+    srv = start_server()
+    with srv.connect() as w:
+        assert w.call("watch connevents") == "OK"
+        other = srv.connect()
+        other_port = other.sock.getsockname()[1]
+        assert other.call("watch fetchers") == "OK"
+        other.close()
+        q = srv.connect()
+        q_port = q.sock.getsockname()[1]
+        q.cmd("quit")
+        q.expect_closed()
+        q.close()
+        want = {other_port: "error", q_port: "normal"}
+        seen = {}
+        for _ in range(32):
+            line = read_until(w, b"\n").decode()
+            m = re.fullmatch(TS + r"type=conn_close rip=127\.0\.0\.1 rport=(\d+) "
+                             r"transport=tcp reason=(\w+) cfd=\d+\n", line)
+            if m and int(m.group(1)) in want:
+                seen[int(m.group(1))] = m.group(2)
+            if len(seen) == 2:
+                break
+        assert seen == want, seen

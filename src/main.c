@@ -174,7 +174,10 @@ server_init(struct server *s, const struct config *cfg)
     if (cfg->watch_enabled) {
         s->logger =
             logger_create((size_t)cfg->num_threads, cfg->worker_logbuf_size);
-        ec.on_evict = s->logger != NULL ? logger_on_evict : NULL;
+        if (s->logger == NULL) {
+            return 71;
+        }
+        ec.on_evict = logger_on_evict;
         ec.on_evict_ctx = s->logger;
     }
     s->engine = engine_create(&ec);

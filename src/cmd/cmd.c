@@ -41,9 +41,10 @@ cmd_trace_slow(const struct cmd_ctx *c, bool noreply, const char *line,
 static void
 trace_reply(struct cmd_ctx *c, bool noreply, enum text_reply r)
 {
-    struct slice l = text_reply_line(r);
-
-    cmd_trace(c, noreply, l.ptr, l.len - 2);
+    if (c->verbose >= 2) {
+        struct slice l = text_reply_line(r);
+        cmd_trace_slow(c, noreply, l.ptr, l.len - 2);
+    }
 }
 
 static void
@@ -220,14 +221,11 @@ static const char *const store_cmds[] = {
 };
 
 enum engine_status
-cmd_commit(struct cmd_ctx *c, struct item *it, const struct engine_store *st,
-           uint64_t *cas_out)
+cmd_commit_slow(struct cmd_ctx *c, struct item *it,
+                const struct engine_store *st, uint64_t *cas_out)
 {
     struct engine *e = c->srv->engine;
 
-    if (!logger_wants(c->srv->logger, LOG_fetchers | LOG_mutations)) {
-        return engine_commit_ex(e, it, st, cas_out);
-    }
     /* The item goes to the engine: keep what the lines need. */
     char key[256];
     struct item_view v;
@@ -243,7 +241,7 @@ cmd_commit(struct cmd_ctx *c, struct item *it, const struct engine_store *st,
         (st->mode == STORE_APPEND || st->mode == STORE_PREPEND)) {
         engine_peek(e, k, &info); /* the joined value's size */
     }
-    if (logger_wants(c->srv->logger, LOG_mutations)) {
+    if (c->watching & LOG_mutations) {
         logger_item_store(c->srv->logger, c->ring, k, store_status(s),
                           store_cmds[st->mode], info.ttl, info.cls, c->fd,
                           info.nbytes);

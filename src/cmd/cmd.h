@@ -48,10 +48,11 @@ struct cmd_ctx {
     struct stats_thread *st;
     struct outq *out;
     struct session *session;
-    int fd;         /* the client socket, for logs (cfd=, <fd) */
-    size_t ring;    /* the worker's index: its log ring */
-    unsigned watch; /* CMD_WATCH: the types the new watcher asked for */
-    int verbose;    /* the log level, read once per batch of requests */
+    int fd;            /* the client socket, for logs (cfd=, <fd) */
+    size_t ring;       /* the worker's index: its log ring */
+    unsigned watch;    /* CMD_WATCH: the types the new watcher asked for */
+    int verbose;       /* the log level, read once per batch of requests */
+    unsigned watching; /* the logger's type mask, read with verbose */
 };
 
 /* What the session must do after cmd_run(). */
@@ -103,8 +104,9 @@ cmd_trace(const struct cmd_ctx *c, bool noreply, const char *line, size_t len)
 /* ---- watch log producers --------------------------------------------- */
 
 /*
- * Each checks the logger's mask (one relaxed load) before doing anything,
- * so a server without watchers pays no more than that.
+ * Each checks c->watching (the logger's type mask, which the session reads
+ * once per batch of requests) before doing anything, so a server without
+ * watchers pays a test of a field per call.
  */
 void cmd_log_get_slow(struct cmd_ctx *c, struct slice key, enum engine_status s,
                       const struct item *it);
@@ -115,7 +117,7 @@ static inline void
 cmd_log_get(struct cmd_ctx *c, struct slice key, enum engine_status s,
             const struct item *it)
 {
-    if (logger_wants(c->srv->logger, LOG_fetchers)) {
+    if (c->watching & LOG_fetchers) {
         cmd_log_get_slow(c, key, s, it);
     }
 }
@@ -124,14 +126,25 @@ cmd_log_get(struct cmd_ctx *c, struct slice key, enum engine_status s,
 static inline void
 cmd_log_lookup(struct cmd_ctx *c, struct slice key)
 {
-    if (logger_wants(c->srv->logger, LOG_fetchers)) {
+    if (c->watching & LOG_fetchers) {
         cmd_log_lookup_slow(c, key);
     }
 }
 
+enum engine_status cmd_commit_slow(struct cmd_ctx *c, struct item *it,
+                                   const struct engine_store *st,
+                                   uint64_t *cas_out);
+
 /* engine_commit_ex, with the item_get and item_store lines it makes. */
-enum engine_status cmd_commit(struct cmd_ctx *c, struct item *it,
-                              const struct engine_store *st, uint64_t *cas_out);
+static inline enum engine_status
+cmd_commit(struct cmd_ctx *c, struct item *it, const struct engine_store *st,
+           uint64_t *cas_out)
+{
+    if (c->watching & (LOG_fetchers | LOG_mutations)) {
+        return cmd_commit_slow(c, it, st, cas_out);
+    }
+    return engine_commit_ex(c->srv->engine, it, st, cas_out);
+}
 
 /* ---- meta commands (cmd/meta_run.c) --------------------------------- */
 

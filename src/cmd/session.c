@@ -291,6 +291,10 @@ session_process(struct session *s, struct buf *in, unsigned max_reqs)
 
     s->ctx.verbose =
         atomic_load_explicit(&s->ctx.srv->verbosity, memory_order_relaxed);
+    s->ctx.watching = s->ctx.srv->logger == NULL
+                          ? 0
+                          : atomic_load_explicit(&s->ctx.srv->logger->mask,
+                                                 memory_order_relaxed);
 
     for (;;) {
         if (s->state == S_DATA && !feed_data(s, in)) {

@@ -56,6 +56,20 @@ trace_error(struct cmd_ctx *c, bool noreply, const char *kind, const char *msg)
     }
 }
 
+void
+cmd_client_error(struct cmd_ctx *c, const char *msg)
+{
+    trace_error(c, false, "CLIENT_ERROR", msg);
+    text_compose_client_error(c->out, msg);
+}
+
+void
+cmd_server_error(struct cmd_ctx *c, const char *msg)
+{
+    trace_error(c, false, "SERVER_ERROR", msg);
+    text_compose_server_error(c->out, msg);
+}
+
 static void
 reply(struct cmd_ctx *c, const struct request *req, enum text_reply r)
 {

@@ -101,6 +101,10 @@ cmd_trace(const struct cmd_ctx *c, bool noreply, const char *line, size_t len)
     }
 }
 
+/* "CLIENT_ERROR <msg>" / "SERVER_ERROR <msg>", logged at -vv. */
+void cmd_client_error(struct cmd_ctx *c, const char *msg);
+void cmd_server_error(struct cmd_ctx *c, const char *msg);
+
 /* ---- watch log producers --------------------------------------------- */
 
 /*

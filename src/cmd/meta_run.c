@@ -10,7 +10,6 @@
 #include "proto/meta.h"
 #include "proto/text.h"
 
-#include <stdio.h>
 #include <string.h>
 
 static bool
@@ -288,11 +287,11 @@ run_ms(struct cmd_ctx *c, const struct meta_request *req,
         return CMD_DATA;
     case ENGINE_TOO_LARGE:
         STATS_INCR(c->st, store_too_large);
-        text_compose_server_error(c->out, "object too large for cache");
+        cmd_server_error(c, "object too large for cache");
         break;
     default:
         STATS_INCR(c->st, store_no_memory);
-        text_compose_server_error(c->out, "out of memory storing object");
+        cmd_server_error(c, "out of memory storing object");
         break;
     }
     *swallow = (size_t)req->datalen + 2;
@@ -306,7 +305,7 @@ cmd_meta_store_finish(struct cmd_ctx *c, const struct cmd_mset *ms,
     STATS_INCR(c->st, cmd_set);
     if (!terminated) {
         engine_abort(c->srv->engine, it);
-        text_compose_client_error(c->out, "bad data chunk");
+        cmd_client_error(c, "bad data chunk");
         return;
     }
 
@@ -397,7 +396,7 @@ run_md(struct cmd_ctx *c, const struct meta_request *req)
         reply_short(c, req, "EX");
         break;
     default:
-        text_compose_server_error(c->out, "out of memory");
+        cmd_server_error(c, "out of memory");
         break;
     }
 }
@@ -486,14 +485,13 @@ run_ma(struct cmd_ctx *c, const struct meta_request *req, bool silent)
         }
         return false;
     case ENGINE_NOT_NUMBER:
-        text_compose_client_error(
-            c->out, "cannot increment or decrement non-numeric value");
+        cmd_client_error(c, "cannot increment or decrement non-numeric value");
         return true;
     case ENGINE_NOT_STORED:
-        text_compose_server_error(c->out, "Out of memory allocating new item");
+        cmd_server_error(c, "Out of memory allocating new item");
         return true;
     default:
-        text_compose_server_error(c->out, "out of memory");
+        cmd_server_error(c, "out of memory");
         return true;
     }
 }
@@ -554,10 +552,7 @@ cmd_meta_parse_error(struct cmd_ctx *c, enum parse_status st,
         } else if (late && req->cmd == META_ARITH && run_ma(c, req, true)) {
             return 0;
         }
-        if (c->verbose >= 2) {
-            fprintf(stderr, ">%d CLIENT_ERROR %s\n", c->fd, req->error);
-        }
-        text_compose_client_error(c->out, req->error);
+        cmd_client_error(c, req->error);
         return req->swallow;
     }
     text_compose_reply(c->out, TEXT_ERROR);

@@ -175,6 +175,7 @@ server_init(struct server *s, const struct config *cfg)
         s->logger =
             logger_create((size_t)cfg->num_threads, cfg->worker_logbuf_size);
         if (s->logger == NULL) {
+            fprintf(stderr, "failed to allocate the watch log buffers\n");
             return 71;
         }
         ec.on_evict = logger_on_evict;

@@ -68,7 +68,7 @@ conn_create(struct worker *w, int fd)
     w->conns = c;
     atomic_fetch_add(&w->net->srv->conns->connection_structures, 1);
     session_set_client(c->session, fd, w->id);
-    net_log_conn(c, NULL);
+    watch_log_conn(c, NULL);
     return c;
 
 fail:
@@ -84,7 +84,7 @@ conn_close(struct conn *c)
 {
     struct worker *w = c->w;
 
-    net_log_conn(c, "normal");
+    watch_log_conn(c, "normal");
     if (c->prev != NULL) {
         c->prev->next = c->next;
     } else {

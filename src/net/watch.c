@@ -369,7 +369,7 @@ watch_adopt(struct watch *wt, int fd, unsigned types)
 }
 
 void
-net_log_conn(struct conn *c, const char *reason)
+watch_log_conn(struct conn *c, const char *reason)
 {
     struct logger *lg = c->w->net->srv->logger;
 

@@ -41,7 +41,7 @@ void watch_adopt(struct watch *wt, int fd, unsigned types);
  * A connection opens (reason NULL) or closes: its -vv line on stderr and
  * its conn_new / conn_close line if anyone watches connevents.
  */
-void net_log_conn(struct conn *c, const char *reason);
+void watch_log_conn(struct conn *c, const char *reason);
 
 /* After SESSION_WATCH: hands c's socket to the watch thread, frees c. */
 void watch_take_conn(struct conn *c);

@@ -186,12 +186,35 @@ get_status(enum engine_status s)
     }
 }
 
+/* -vvv: memcached's line for a lookup. */
+static void
+trace_lookup(struct slice key, enum engine_status s)
+{
+    static const char *const nuked[] = {
+        [ENGINE_EXPIRED] = " -nuked by expire",
+        [ENGINE_FLUSHED] = " -nuked by flush",
+    };
+
+    if (s == ENGINE_OK || s == ENGINE_EXPIRED || s == ENGINE_FLUSHED) {
+        fprintf(stderr, "> FOUND KEY %.*s%s\n", (int)key.len, key.ptr,
+                s == ENGINE_OK ? "" : nuked[s]);
+    } else {
+        fprintf(stderr, "> NOT FOUND %.*s\n", (int)key.len, key.ptr);
+    }
+}
+
 void
 cmd_log_get_slow(struct cmd_ctx *c, struct slice key, enum engine_status s,
                  const struct item *it)
 {
     struct engine_item_info info = {0};
 
+    if (c->watching & CMD_VVV) {
+        trace_lookup(key, s);
+    }
+    if (!(c->watching & LOG_fetchers)) {
+        return;
+    }
     if (s == ENGINE_OK) {
         engine_item_info(c->srv->engine, it, &info);
     }
@@ -205,6 +228,12 @@ cmd_log_lookup_slow(struct cmd_ctx *c, struct slice key)
     struct engine_item_info info = {0};
     enum engine_status s = engine_peek(c->srv->engine, key, &info);
 
+    if (c->watching & CMD_VVV) {
+        trace_lookup(key, s);
+    }
+    if (!(c->watching & LOG_fetchers)) {
+        return;
+    }
     logger_item_get(c->srv->logger, c->ring, key, get_status(s), info.cls,
                     c->fd, info.nbytes);
 }

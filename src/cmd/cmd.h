@@ -52,7 +52,7 @@ struct cmd_ctx {
     size_t ring;       /* the worker's index: its log ring */
     unsigned watch;    /* CMD_WATCH: the types the new watcher asked for */
     int verbose;       /* the log level, read once per batch of requests */
-    unsigned watching; /* the logger's type mask, read with verbose */
+    unsigned watching; /* the logger's type mask (+ CMD_VVV), with verbose */
 };
 
 /* What the session must do after cmd_run(). */
@@ -110,8 +110,12 @@ void cmd_server_error(struct cmd_ctx *c, const char *msg);
 /*
  * Each checks c->watching (the logger's type mask, which the session reads
  * once per batch of requests) before doing anything, so a server without
- * watchers pays a test of a field per call.
+ * watchers pays a test of a field per call. The session adds CMD_VVV to
+ * the mask at -vvv, where every lookup also prints memcached's
+ * "> FOUND KEY <key>" or "> NOT FOUND <key>" on stderr.
  */
+#define CMD_VVV (1u << 31)
+
 void cmd_log_get_slow(struct cmd_ctx *c, struct slice key, enum engine_status s,
                       const struct item *it);
 void cmd_log_lookup_slow(struct cmd_ctx *c, struct slice key);
@@ -121,7 +125,7 @@ static inline void
 cmd_log_get(struct cmd_ctx *c, struct slice key, enum engine_status s,
             const struct item *it)
 {
-    if (c->watching & LOG_fetchers) {
+    if (c->watching & (LOG_fetchers | CMD_VVV)) {
         cmd_log_get_slow(c, key, s, it);
     }
 }
@@ -130,7 +134,7 @@ cmd_log_get(struct cmd_ctx *c, struct slice key, enum engine_status s,
 static inline void
 cmd_log_lookup(struct cmd_ctx *c, struct slice key)
 {
-    if (c->watching & LOG_fetchers) {
+    if (c->watching & (LOG_fetchers | CMD_VVV)) {
         cmd_log_lookup_slow(c, key);
     }
 }
@@ -144,7 +148,7 @@ static inline enum engine_status
 cmd_commit(struct cmd_ctx *c, struct item *it, const struct engine_store *st,
            uint64_t *cas_out)
 {
-    if (c->watching & (LOG_fetchers | LOG_mutations)) {
+    if (c->watching & (LOG_fetchers | LOG_mutations | CMD_VVV)) {
         return cmd_commit_slow(c, it, st, cas_out);
     }
     return engine_commit_ex(c->srv->engine, it, st, cas_out);

@@ -504,6 +504,7 @@ run_me(struct cmd_ctx *c, const struct meta_request *req)
     struct engine_debug d;
 
     STATS_INCR(c->st, cmd_meta);
+    cmd_log_lookup(c, req->key);
     if (engine_debug(c->srv->engine, req->key, &d) != ENGINE_OK) {
         text_compose_raw(c->out, "EN\r\n", 4);
         return;

@@ -295,6 +295,9 @@ session_process(struct session *s, struct buf *in, unsigned max_reqs)
                           ? 0
                           : atomic_load_explicit(&s->ctx.srv->logger->mask,
                                                  memory_order_relaxed);
+    if (s->ctx.verbose >= 3) {
+        s->ctx.watching |= CMD_VVV;
+    }
 
     for (;;) {
         if (s->state == S_DATA && !feed_data(s, in)) {

@@ -144,3 +144,49 @@ def test_slab_class_table_format(start_server):
     for i, l in enumerate(table):
         assert re.fullmatch(r"slab class +%d: chunk size +\d+ perslab +\d+" % (i + 1),
                             l), l
+
+
+LOOKUP = re.compile(r"> (FOUND KEY|NOT FOUND) ")
+
+
+def test_vvv_prints_every_lookup(start_server):
+    srv = start_server("-vvv")
+    with srv.connect() as c:
+        c.cmd("get vv3_marker")
+        assert c.readline() == b"END"
+        for data, replies in (
+                (b"set vv3_a 0 0 1\r\nx\r\n", [b"STORED"]),
+                (b"get vv3_a\r\n", [b"VALUE vv3_a 0 1", b"x", b"END"]),
+                (b"delete vv3_b\r\n", [b"NOT_FOUND"]),
+                (b"mg vv3_a\r\n", [b"HD"]),
+                (b"me vv3_a\r\n", [None]),
+                (b"flush_all\r\n", [b"OK"]),
+                (b"get vv3_a\r\n", [b"END"])):
+            c.send(data)
+            for r in replies:
+                line = c.readline()
+                assert r is None or line == r, (data, line)
+    err = srv.stderr()
+    start = err.index(" get vv3_marker\n")
+    lookups = [l for l in err[start:].splitlines() if LOOKUP.match(l)]
+    assert lookups == [
+        "> NOT FOUND vv3_marker",
+        "> NOT FOUND vv3_a",
+        "> FOUND KEY vv3_a",
+        "> NOT FOUND vv3_b",
+        "> FOUND KEY vv3_a",
+        "> FOUND KEY vv3_a",
+        "> FOUND KEY vv3_a -nuked by flush",
+    ], lookups
+
+
+def test_verbosity_command_clamps_to_two(start_server):
+    """`verbosity 5` gives level 2 (memcached's maximum at run time): the
+    -vvv lookup lines stop."""
+    srv = start_server("-vvv")
+    with srv.connect() as c:
+        assert c.call("verbosity 5") == "OK"
+        c.cmd("get vv_clamped")
+        assert c.readline() == b"END"
+    fd_lines(srv, "get vv_clamped", r"<FD connection closed\.")
+    assert "> NOT FOUND vv_clamped" not in srv.stderr()

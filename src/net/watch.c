@@ -7,17 +7,15 @@
 #include "stats/stats.h"
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/epoll.h>
-#include <sys/un.h>
-
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -39,7 +37,6 @@ struct watch {
     size_t buf_cap;
     int wake_fd;
     pthread_t thread;
-    bool started;
     pthread_mutex_t lock; /* guards the hand-off fields below */
     bool stop;
     size_t nnew;
@@ -300,7 +297,6 @@ watch_create(struct logger *lg, struct stats_conns *conns, size_t watcher_buf)
         pthread_mutex_destroy(&wt->lock);
         goto fail;
     }
-    wt->started = true;
     return wt;
 
 fail:

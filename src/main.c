@@ -8,6 +8,7 @@
  * needs none).
  */
 #include "cmd/cmd.h"
+#include "cmd/logger.h"
 #include "conf/conf.h"
 #include "engine/engine.h"
 #include "lib/version.h"
@@ -380,6 +381,22 @@ report_large_pages(struct engine *e)
                     "large chunk.\nWill allocate in smaller chunks\n");
 }
 
+/* -vv: the slab class table, in memcached's format. */
+static void
+print_class(void *ctx, unsigned id, size_t chunk_size, unsigned perslab)
+{
+    (void)ctx;
+    fprintf(stderr, "slab class %3u: chunk size %9zu perslab %7u\n", id,
+            chunk_size, perslab);
+}
+
+/* conf's protocol choice as net's (binary is refused by conf for now). */
+static enum net_proto
+net_proto_of(enum conf_proto p)
+{
+    return p == CONF_PROTO_ASCII ? NET_PROTO_ASCII : NET_PROTO_NEGOTIATE;
+}
+
 static void
 tick(void *ctx)
 {
@@ -392,6 +409,7 @@ struct server {
     struct stats_thread **blocks;
     size_t nblocks;
     struct stats_conns conns;
+    struct logger *logger; /* NULL with -W */
     struct cmd_server cmd;
     struct net_listen *listens;
     struct net *net;
@@ -402,6 +420,7 @@ server_deinit(struct server *s)
 {
     net_destroy(s->net);
     engine_destroy(s->engine);
+    logger_destroy(s->logger);
     if (s->blocks != NULL) {
         for (size_t i = 0; i < s->nblocks; i++) {
             free(s->blocks[i]);
@@ -417,10 +436,23 @@ server_init(struct server *s, const struct config *cfg)
     struct engine_config ec;
 
     engine_config_from(cfg, &ec);
+    if (cfg->watch_enabled) {
+        s->logger =
+            logger_create((size_t)cfg->num_threads, cfg->worker_logbuf_size);
+        if (s->logger == NULL) {
+            fprintf(stderr, "failed to allocate the watch log buffers\n");
+            return 71;
+        }
+        ec.on_evict = logger_on_evict;
+        ec.on_evict_ctx = s->logger;
+    }
     s->engine = engine_create(&ec);
     if (s->engine == NULL) {
         fprintf(stderr, "failed to create the cache engine\n");
         return EX_OSERR;
+    }
+    if (cfg->verbose >= 2) {
+        engine_classes(s->engine, print_class, NULL);
     }
     s->nblocks = (size_t)cfg->num_threads;
     s->blocks = calloc(s->nblocks, sizeof(*s->blocks));
@@ -446,10 +478,8 @@ server_init(struct server *s, const struct config *cfg)
         if (cfg->udp_port != 0 && cfg->unix_socket == NULL) {
             s->listens[i].udp_port = l->port >= 0 ? l->port : cfg->udp_port;
         }
-        enum conf_proto p =
-            l->proto != CONF_PROTO_DEFAULT ? l->proto : cfg->protocol;
-        s->listens[i].proto =
-            p == CONF_PROTO_ASCII ? NET_PROTO_ASCII : NET_PROTO_NEGOTIATE;
+        s->listens[i].proto = net_proto_of(
+            l->proto != CONF_PROTO_DEFAULT ? l->proto : cfg->protocol);
     }
 
     struct cmd_server *srv = &s->cmd;
@@ -458,6 +488,8 @@ server_init(struct server *s, const struct config *cfg)
     srv->nthreads = s->nblocks;
     srv->conns = &s->conns;
     atomic_store(&srv->verbosity, cfg->verbose);
+    srv->logger = s->logger;
+    srv->watch_enabled = cfg->watch_enabled;
     srv->version = MEMCACHED_COMPAT_VERSION;
     srv->libevent_version = net_libevent_version();
     srv->max_connections = (uint64_t)cfg->maxconns;
@@ -472,6 +504,7 @@ server_init(struct server *s, const struct config *cfg)
         .listens = s->listens,
         .nlistens = cfg->nlisteners,
         .listen_spec = cfg->listen,
+        .proto = net_proto_of(cfg->protocol),
         .tcp_off = cfg->port == 0,
         .port_file = getenv("MEMCACHED_PORT_FILENAME"),
         .sock_cookie_id = cfg->sock_cookie_id,
@@ -484,8 +517,8 @@ server_init(struct server *s, const struct config *cfg)
         .read_buf_limit = cfg->read_buf_mem_limit,
         .nthreads = (unsigned)cfg->num_threads,
         .reqs_per_event = (unsigned)cfg->reqs_per_event,
-        .verbose = cfg->verbose,
         .udp_per_socket = (unsigned)cfg->num_threads_per_udp,
+        .watcher_buf = cfg->watcher_logbuf_size,
         .tick = tick,
         .tick_ctx = s->engine,
     };

@@ -29,9 +29,50 @@ store_mode(enum verb v)
     }
 }
 
+void
+cmd_trace_slow(const struct cmd_ctx *c, bool noreply, const char *line,
+               size_t len)
+{
+    fprintf(stderr, ">%d %s%.*s\n", c->fd, noreply ? "NOREPLY " : "", (int)len,
+            line);
+}
+
+static void
+trace_reply(struct cmd_ctx *c, bool noreply, enum text_reply r)
+{
+    if (c->verbose >= 2) {
+        struct slice l = text_reply_line(r);
+        cmd_trace_slow(c, noreply, l.ptr, l.len - 2);
+    }
+}
+
+static void
+trace_error(struct cmd_ctx *c, bool noreply, const char *kind, const char *msg)
+{
+    if (c->verbose >= 2) {
+        fprintf(stderr, ">%d %s%s %s\n", c->fd, noreply ? "NOREPLY " : "", kind,
+                msg);
+    }
+}
+
+void
+cmd_client_error(struct cmd_ctx *c, const char *msg)
+{
+    trace_error(c, false, "CLIENT_ERROR", msg);
+    text_compose_client_error(c->out, msg);
+}
+
+void
+cmd_server_error(struct cmd_ctx *c, const char *msg)
+{
+    trace_error(c, false, "SERVER_ERROR", msg);
+    text_compose_server_error(c->out, msg);
+}
+
 static void
 reply(struct cmd_ctx *c, const struct request *req, enum text_reply r)
 {
+    trace_reply(c, req->noreply, r);
     if (!req->noreply) {
         text_compose_reply(c->out, r);
     }
@@ -40,6 +81,7 @@ reply(struct cmd_ctx *c, const struct request *req, enum text_reply r)
 static void
 client_error(struct cmd_ctx *c, const struct request *req, const char *msg)
 {
+    trace_error(c, req->noreply, "CLIENT_ERROR", msg);
     if (!req->noreply) {
         text_compose_client_error(c->out, msg);
     }
@@ -48,6 +90,7 @@ client_error(struct cmd_ctx *c, const struct request *req, const char *msg)
 static void
 server_error(struct cmd_ctx *c, const struct request *req, const char *msg)
 {
+    trace_error(c, req->noreply, "SERVER_ERROR", msg);
     if (!req->noreply) {
         text_compose_server_error(c->out, msg);
     }
@@ -75,6 +118,10 @@ send_value(struct cmd_ctx *c, struct item *it, bool with_cas)
         return;
     }
     engine_view(it, &v);
+    if (c->verbose >= 2) {
+        fprintf(stderr, ">%d sending key %.*s\n", c->fd, (int)v.key.len,
+                v.key.ptr);
+    }
     text_compose_value(c->out, v.key, v.flags, v.nbytes, v.segs, v.nseg,
                        with_cas, v.cas);
     if (v.nbytes > 0) {
@@ -114,11 +161,136 @@ run_get(struct cmd_ctx *c, const struct request *req)
                 count_miss(c->st, s);
             }
         }
+        cmd_log_get(c, key, s, it);
         if (s == ENGINE_OK) {
             send_value(c, it, with_cas);
         }
     }
+    trace_reply(c, false, TEXT_END);
     text_compose_reply(c->out, TEXT_END);
+}
+
+/* ---- watch log producers --------------------------------------------- */
+
+static const char *
+get_status(enum engine_status s)
+{
+    switch (s) {
+    case ENGINE_OK:
+        return "found";
+    case ENGINE_EXPIRED:
+        return "expired";
+    case ENGINE_FLUSHED:
+        return "flushed";
+    default:
+        return "not_found";
+    }
+}
+
+/* -vvv: memcached's line for a lookup. */
+static void
+trace_lookup(struct slice key, enum engine_status s)
+{
+    static const char *const nuked[] = {
+        [ENGINE_EXPIRED] = " -nuked by expire",
+        [ENGINE_FLUSHED] = " -nuked by flush",
+    };
+
+    if (s == ENGINE_OK || s == ENGINE_EXPIRED || s == ENGINE_FLUSHED) {
+        fprintf(stderr, "> FOUND KEY %.*s%s\n", (int)key.len, key.ptr,
+                s == ENGINE_OK ? "" : nuked[s]);
+    } else {
+        fprintf(stderr, "> NOT FOUND %.*s\n", (int)key.len, key.ptr);
+    }
+}
+
+void
+cmd_log_get_slow(struct cmd_ctx *c, struct slice key, enum engine_status s,
+                 const struct item *it)
+{
+    struct engine_item_info info = {0};
+
+    if (c->watching & CMD_VVV) {
+        trace_lookup(key, s);
+    }
+    if (!(c->watching & LOG_fetchers)) {
+        return;
+    }
+    if (s == ENGINE_OK) {
+        engine_item_info(c->srv->engine, it, &info);
+    }
+    logger_item_get(c->srv->logger, c->ring, key, get_status(s), info.cls,
+                    c->fd, info.nbytes);
+}
+
+void
+cmd_log_lookup_slow(struct cmd_ctx *c, struct slice key)
+{
+    struct engine_item_info info = {0};
+    enum engine_status s = engine_peek(c->srv->engine, key, &info);
+
+    if (c->watching & CMD_VVV) {
+        trace_lookup(key, s);
+    }
+    if (!(c->watching & LOG_fetchers)) {
+        return;
+    }
+    logger_item_get(c->srv->logger, c->ring, key, get_status(s), info.cls,
+                    c->fd, info.nbytes);
+}
+
+static const char *
+store_status(enum engine_status s)
+{
+    switch (s) {
+    case ENGINE_OK:
+        return "stored";
+    case ENGINE_EXISTS:
+        return "exists";
+    case ENGINE_NOT_FOUND:
+        return "not_found";
+    case ENGINE_TOO_LARGE:
+        return "too_large";
+    case ENGINE_NO_MEMORY:
+        return "no_memory";
+    default:
+        return "not_stored";
+    }
+}
+
+static const char *const store_cmds[] = {
+    [STORE_SET] = "set",         [STORE_ADD] = "add",
+    [STORE_REPLACE] = "replace", [STORE_APPEND] = "append",
+    [STORE_PREPEND] = "prepend", [STORE_CAS] = "cas",
+};
+
+enum engine_status
+cmd_commit_slow(struct cmd_ctx *c, struct item *it,
+                const struct engine_store *st, uint64_t *cas_out)
+{
+    struct engine *e = c->srv->engine;
+
+    /* The item goes to the engine: keep what the lines need. */
+    char key[256];
+    struct item_view v;
+    struct engine_item_info info;
+    engine_view(it, &v);
+    size_t nkey = v.key.len < sizeof(key) ? v.key.len : sizeof(key);
+    memcpy(key, v.key.ptr, nkey);
+    struct slice k = slice_make(key, nkey);
+    engine_item_info(e, it, &info);
+    cmd_log_lookup(c, k);
+    enum engine_status s = engine_commit_ex(e, it, st, cas_out);
+    if (s == ENGINE_OK &&
+        (st->mode == STORE_APPEND || st->mode == STORE_PREPEND)) {
+        engine_peek(e, k, &info); /* the joined value's size */
+    }
+    if (c->watching & LOG_mutations) {
+        logger_item_store(c->srv->logger, c->ring, k, store_status(s),
+                          store_cmds[st->mode], info.ttl, info.cls, c->fd,
+                          info.nbytes);
+    }
+    return s;
 }
 
 static enum cmd_next
@@ -154,8 +326,9 @@ cmd_store_finish(struct cmd_ctx *c, const struct request *req, struct item *it,
         client_error(c, req, "bad data chunk");
         return;
     }
-    enum engine_status s = engine_commit(c->srv->engine, it,
-                                         store_mode(req->verb), req->cas, NULL);
+    struct engine_store store = {.mode = store_mode(req->verb),
+                                 .cas = req->cas};
+    enum engine_status s = cmd_commit(c, it, &store, NULL);
     switch (s) {
     case ENGINE_OK:
         if (is_cas) {
@@ -180,6 +353,7 @@ cmd_store_finish(struct cmd_ctx *c, const struct request *req, struct item *it,
 static void
 run_delete(struct cmd_ctx *c, const struct request *req)
 {
+    cmd_log_lookup(c, req->key);
     if (engine_delete(c->srv->engine, req->key) == ENGINE_OK) {
         STATS_INCR(c->st, delete_hits);
         reply(c, req, TEXT_DELETED);
@@ -194,6 +368,7 @@ run_arith(struct cmd_ctx *c, const struct request *req)
 {
     bool incr = req->verb == VERB_INCR;
     uint64_t result = 0;
+    cmd_log_lookup(c, req->key);
     enum engine_status s =
         engine_arith(c->srv->engine, req->key, incr, req->delta, &result, NULL);
 
@@ -203,6 +378,10 @@ run_arith(struct cmd_ctx *c, const struct request *req)
             STATS_INCR(c->st, incr_hits);
         } else {
             STATS_INCR(c->st, decr_hits);
+        }
+        if (c->verbose >= 2) {
+            fprintf(stderr, ">%d %s%llu\n", c->fd,
+                    req->noreply ? "NOREPLY " : "", (unsigned long long)result);
         }
         if (!req->noreply) {
             text_compose_number(c->out, result);
@@ -229,6 +408,7 @@ static void
 run_touch(struct cmd_ctx *c, const struct request *req)
 {
     STATS_INCR(c->st, cmd_touch);
+    cmd_log_lookup(c, req->key);
     if (engine_touch(c->srv->engine, req->key, req->exptime) == ENGINE_OK) {
         STATS_INCR(c->st, touch_hits);
         reply(c, req, TEXT_TOUCHED);
@@ -357,6 +537,13 @@ stats_general(struct cmd_ctx *c)
     stat_u64(q, "hash_is_expanding", es.hash_is_expanding);
     stat_u64(q, "slabs_moved", es.slabs_moved);
     stat_u64(q, "malloc_fails", t.conn_oom);
+    struct logger_totals lt;
+    logger_totals(srv->logger, &lt);
+    stat_u64(q, "log_worker_dropped", lt.worker_dropped);
+    stat_u64(q, "log_worker_written", lt.worker_written);
+    stat_u64(q, "log_watcher_skipped", lt.watcher_skipped);
+    stat_u64(q, "log_watcher_sent", lt.watcher_sent);
+    stat_u64(q, "log_watchers", lt.watchers);
     stat_u64(q, "bytes", es.bytes);
     stat_u64(q, "curr_items", es.curr_items);
     stat_u64(q, "total_items", es.total_items);
@@ -394,6 +581,42 @@ run_shutdown(struct cmd_ctx *c, const struct request *req)
     return CMD_NEXT;
 }
 
+/*
+ * watch [type ...]: checks the types and the watcher limit; the
+ * connection then leaves the session for net's watch thread, which sends
+ * the OK (after it has started to collect the lines).
+ */
+static enum cmd_next
+run_watch(struct cmd_ctx *c, const struct request *req)
+{
+    struct slice rest = req->args;
+    struct slice tok;
+    unsigned types = 0;
+
+    if (!c->srv->watch_enabled || c->srv->logger == NULL) {
+        client_error(c, req, "watch commands not allowed");
+        return CMD_NEXT;
+    }
+    while (text_next_key(&rest, &tok)) {
+        unsigned t = logger_type_named(tok);
+        if (t == 0) {
+            reply(c, req, TEXT_ERROR);
+            return CMD_NEXT;
+        }
+        types |= t;
+    }
+    struct logger *lg = c->srv->logger;
+    if (atomic_fetch_add(&lg->nwatchers, 1) >= LOGGER_MAX_WATCHERS) {
+        atomic_fetch_sub(&lg->nwatchers, 1);
+        static const char full[] =
+            "WATCHER_TOO_MANY log watcher limit reached\r\n";
+        text_compose_raw(c->out, full, sizeof(full) - 1);
+        return CMD_NEXT;
+    }
+    c->watch = types != 0 ? types : LOG_fetchers;
+    return CMD_WATCH;
+}
+
 enum cmd_next
 cmd_text_run(struct cmd_ctx *c, const struct request *req,
              struct item **reserved)
@@ -426,6 +649,9 @@ cmd_text_run(struct cmd_ctx *c, const struct request *req,
         run_flush(c, req);
         return CMD_NEXT;
     case VERB_VERSION:
+        if (c->verbose >= 2) {
+            fprintf(stderr, ">%d VERSION %s\n", c->fd, c->srv->version);
+        }
         text_compose_version(c->out, c->srv->version);
         return CMD_NEXT;
     case VERB_VERBOSITY:
@@ -438,9 +664,12 @@ cmd_text_run(struct cmd_ctx *c, const struct request *req,
         return CMD_NEXT;
     case VERB_SHUTDOWN:
         return run_shutdown(c, req);
+    case VERB_WATCH:
+        return run_watch(c, req);
     case VERB_NONE:
         break;
     }
+    trace_reply(c, false, TEXT_ERROR);
     text_compose_reply(c->out, TEXT_ERROR);
     return CMD_NEXT;
 }
@@ -451,6 +680,7 @@ cmd_text_parse_error(struct cmd_ctx *c, enum parse_status st,
 {
     if (st == PARSE_ERROR) {
         STATS_INCR(c->st, parse_errors);
+        trace_reply(c, false, TEXT_ERROR);
         text_compose_reply(c->out, TEXT_ERROR);
     } else if (st == PARSE_CLIENT_ERROR) {
         if (req->verb == VERB_FLUSH_ALL) {

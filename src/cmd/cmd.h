@@ -8,6 +8,7 @@
  */
 #pragma once
 
+#include "cmd/logger.h"
 #include "engine/engine.h"
 #include "proto/proto.h"
 #include "stats/stats.h"
@@ -32,8 +33,10 @@ struct cmd_server {
     struct stats_thread **threads; /* one counter block per worker */
     size_t nthreads;
     struct stats_conns *conns;
-    _Atomic int verbosity;
-    const char *version; /* the memcached version we answer as */
+    _Atomic int verbosity; /* -v, then the verbosity command; net too */
+    struct logger *logger; /* watch: the log rings and type mask */
+    bool watch_enabled;    /* false with -W */
+    const char *version;   /* the memcached version we answer as */
     const char *libevent_version;
     uint64_t max_connections;
     uint64_t maxbytes;
@@ -55,6 +58,11 @@ struct cmd_ctx {
     struct stats_thread *st;
     struct outq *out;
     struct session *session;
+    int fd;            /* the client socket, for logs (cfd=, <fd) */
+    size_t ring;       /* the worker's index: its log ring */
+    unsigned watch;    /* CMD_WATCH: the types the new watcher asked for */
+    int verbose;       /* the log level, read once per batch of requests */
+    unsigned watching; /* the logger's type mask (+ CMD_VVV), with verbose */
 };
 
 /* What the session must do after cmd_run(). */
@@ -63,6 +71,7 @@ enum cmd_next {
     CMD_DATA,     /* a data block follows: stream it into *reserved */
     CMD_SWALLOW,  /* a data block follows: skip nbytes + 2 bytes */
     CMD_CLOSE,    /* close the connection after flushing replies */
+    CMD_WATCH,    /* the connection becomes a watcher of c->watch */
 };
 
 /*
@@ -84,6 +93,76 @@ void cmd_store_finish(struct cmd_ctx *c, const struct request *req,
 /* Queues the reply to a request that failed to parse. */
 void cmd_text_parse_error(struct cmd_ctx *c, enum parse_status st,
                           const struct request *req);
+
+/* ---- -vv logs on stderr ----------------------------------------------- */
+
+/*
+ * ">fd <reply>" as memcached prints it at -vv ("NOREPLY " before a reply
+ * that noreply suppressed); len excludes the CRLF.
+ */
+void cmd_trace_slow(const struct cmd_ctx *c, bool noreply, const char *line,
+                    size_t len);
+
+static inline void
+cmd_trace(const struct cmd_ctx *c, bool noreply, const char *line, size_t len)
+{
+    if (c->verbose >= 2) {
+        cmd_trace_slow(c, noreply, line, len);
+    }
+}
+
+/* "CLIENT_ERROR <msg>" / "SERVER_ERROR <msg>", logged at -vv. */
+void cmd_client_error(struct cmd_ctx *c, const char *msg);
+void cmd_server_error(struct cmd_ctx *c, const char *msg);
+
+/* ---- watch log producers --------------------------------------------- */
+
+/*
+ * Each checks c->watching (the logger's type mask, which the session reads
+ * once per batch of requests) before doing anything, so a server without
+ * watchers pays a test of a field per call. The session adds CMD_VVV to
+ * the mask at -vvv, where every lookup also prints memcached's
+ * "> FOUND KEY <key>" or "> NOT FOUND <key>" on stderr.
+ */
+#define CMD_VVV (1u << 31)
+
+void cmd_log_get_slow(struct cmd_ctx *c, struct slice key, enum engine_status s,
+                      const struct item *it);
+void cmd_log_lookup_slow(struct cmd_ctx *c, struct slice key);
+
+/* item_get for a fetch that returned s (and it on a hit). */
+static inline void
+cmd_log_get(struct cmd_ctx *c, struct slice key, enum engine_status s,
+            const struct item *it)
+{
+    if (c->watching & (LOG_fetchers | CMD_VVV)) {
+        cmd_log_get_slow(c, key, s, it);
+    }
+}
+
+/* item_get for a command that looks key up (delete, incr, touch...). */
+static inline void
+cmd_log_lookup(struct cmd_ctx *c, struct slice key)
+{
+    if (c->watching & (LOG_fetchers | CMD_VVV)) {
+        cmd_log_lookup_slow(c, key);
+    }
+}
+
+enum engine_status cmd_commit_slow(struct cmd_ctx *c, struct item *it,
+                                   const struct engine_store *st,
+                                   uint64_t *cas_out);
+
+/* engine_commit_ex, with the item_get and item_store lines it makes. */
+static inline enum engine_status
+cmd_commit(struct cmd_ctx *c, struct item *it, const struct engine_store *st,
+           uint64_t *cas_out)
+{
+    if (c->watching & (LOG_fetchers | LOG_mutations | CMD_VVV)) {
+        return cmd_commit_slow(c, it, st, cas_out);
+    }
+    return engine_commit_ex(c->srv->engine, it, st, cas_out);
+}
 
 /* ---- meta commands (cmd/meta_run.c) --------------------------------- */
 

@@ -170,6 +170,7 @@ run_mg(struct cmd_ctx *c, const struct meta_request *req, bool silent)
     m.nops = meta_ops(req, true, silent, m.ops);
     m.no_token = silent;
     enum engine_status s = engine_mget(c->srv->engine, req->key, &m, &it);
+    cmd_log_get(c, req->key, s, it);
     count_get(c, touch, s);
     if (s != ENGINE_OK) {
         if (!has(req, 'q') && !silent) {
@@ -287,11 +288,11 @@ run_ms(struct cmd_ctx *c, const struct meta_request *req,
         return CMD_DATA;
     case ENGINE_TOO_LARGE:
         STATS_INCR(c->st, store_too_large);
-        text_compose_server_error(c->out, "object too large for cache");
+        cmd_server_error(c, "object too large for cache");
         break;
     default:
         STATS_INCR(c->st, store_no_memory);
-        text_compose_server_error(c->out, "out of memory storing object");
+        cmd_server_error(c, "out of memory storing object");
         break;
     }
     *swallow = (size_t)req->datalen + 2;
@@ -305,7 +306,7 @@ cmd_meta_store_finish(struct cmd_ctx *c, const struct cmd_mset *ms,
     STATS_INCR(c->st, cmd_set);
     if (!terminated) {
         engine_abort(c->srv->engine, it);
-        text_compose_client_error(c->out, "bad data chunk");
+        cmd_client_error(c, "bad data chunk");
         return;
     }
 
@@ -316,8 +317,7 @@ cmd_meta_store_finish(struct cmd_ctx *c, const struct cmd_mset *ms,
     size_t nkey = v.key.len;
 
     uint64_t cas = 0;
-    enum engine_status s =
-        engine_commit_ex(c->srv->engine, it, &ms->store, &cas);
+    enum engine_status s = cmd_commit(c, it, &ms->store, &cas);
     const char *code = "NS";
     bool is_cas = ms->store.mode == STORE_CAS;
     switch (s) {
@@ -376,6 +376,7 @@ run_md(struct cmd_ctx *c, const struct meta_request *req)
         .has_exptime = has(req, 'I') && has(req, 'T'),
         .exptime = req->exptime,
     };
+    cmd_log_lookup(c, req->key);
     enum engine_status s = engine_mdelete(c->srv->engine, req->key, &d);
 
     switch (s) {
@@ -396,7 +397,7 @@ run_md(struct cmd_ctx *c, const struct meta_request *req)
         reply_short(c, req, "EX");
         break;
     default:
-        text_compose_server_error(c->out, "out of memory");
+        cmd_server_error(c, "out of memory");
         break;
     }
 }
@@ -454,6 +455,7 @@ run_ma(struct cmd_ctx *c, const struct meta_request *req, bool silent)
     };
 
     a.nops = meta_ops(req, false, silent, a.ops);
+    cmd_log_lookup(c, req->key);
     enum engine_status s = engine_marith(c->srv->engine, req->key, &a);
     switch (s) {
     case ENGINE_OK:
@@ -484,14 +486,13 @@ run_ma(struct cmd_ctx *c, const struct meta_request *req, bool silent)
         }
         return false;
     case ENGINE_NOT_NUMBER:
-        text_compose_client_error(
-            c->out, "cannot increment or decrement non-numeric value");
+        cmd_client_error(c, "cannot increment or decrement non-numeric value");
         return true;
     case ENGINE_NOT_STORED:
-        text_compose_server_error(c->out, "Out of memory allocating new item");
+        cmd_server_error(c, "Out of memory allocating new item");
         return true;
     default:
-        text_compose_server_error(c->out, "out of memory");
+        cmd_server_error(c, "out of memory");
         return true;
     }
 }
@@ -504,6 +505,7 @@ run_me(struct cmd_ctx *c, const struct meta_request *req)
     struct engine_debug d;
 
     STATS_INCR(c->st, cmd_meta);
+    cmd_log_lookup(c, req->key);
     if (engine_debug(c->srv->engine, req->key, &d) != ENGINE_OK) {
         text_compose_raw(c->out, "EN\r\n", 4);
         return;
@@ -533,6 +535,7 @@ cmd_meta_run(struct cmd_ctx *c, const struct meta_request *req,
         break;
     case META_NOOP:
     case META_NONE:
+        cmd_trace(c, false, "MN", 2);
         text_compose_raw(c->out, "MN\r\n", 4);
         break;
     }
@@ -551,7 +554,7 @@ cmd_meta_parse_error(struct cmd_ctx *c, enum parse_status st,
         } else if (late && req->cmd == META_ARITH && run_ma(c, req, true)) {
             return 0;
         }
-        text_compose_client_error(c->out, req->error);
+        cmd_client_error(c, req->error);
         return req->swallow;
     }
     text_compose_reply(c->out, TEXT_ERROR);

@@ -6,6 +6,7 @@
 #include "proto/meta.h"
 #include "proto/text.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,7 @@ struct session {
     size_t pin_cap; /* power of two */
     size_t pin_head;
     size_t npins;
+    bool seen_command; /* -vv: the "Client using the ascii protocol" line */
 };
 
 struct session *
@@ -57,7 +59,23 @@ session_create(struct cmd_server *srv, struct stats_thread *st,
     s->ctx.st = st;
     s->ctx.out = out;
     s->ctx.session = s;
+    s->ctx.fd = -1;
     return s;
+}
+
+void
+session_set_client(struct session *s, int fd, size_t worker, bool negotiated)
+{
+    s->ctx.fd = fd;
+    s->ctx.ring = worker;
+    /* Only a negotiating listener's client logs the protocol it chose. */
+    s->seen_command = !negotiated;
+}
+
+unsigned
+session_watch_types(const struct session *s)
+{
+    return s->ctx.watch;
 }
 
 void
@@ -237,6 +255,22 @@ begin_meta_data(struct session *s, enum cmd_next next, struct item *reserved,
     }
 }
 
+/* -vv: "<fd <command line>" (the line without its end of line). */
+static void
+trace_line(struct session *s, const char *line, size_t used)
+{
+    if (!s->seen_command) {
+        s->seen_command = true;
+        fprintf(stderr, "%d: Client using the ascii protocol\n", s->ctx.fd);
+    }
+    const char *nl = memchr(line, '\n', used);
+    size_t len = nl != NULL ? (size_t)(nl - line) : used;
+    if (len > 0 && line[len - 1] == '\r') {
+        len--;
+    }
+    fprintf(stderr, "<%d %.*s\n", s->ctx.fd, (int)len, line);
+}
+
 /*
  * Runs one meta command line. Returns false, with *stop set, when
  * session_process() must return (the line is incomplete, or the
@@ -256,6 +290,9 @@ process_meta(struct session *s, struct buf *in, unsigned *nreq,
     }
     (*nreq)++;
     outq_mark(s->ctx.out, OUTQ_MARK_REPLY);
+    if (s->ctx.verbose >= 2) {
+        trace_line(s, buf_rptr(in), used);
+    }
     if (st != PARSE_OK) {
         size_t swallow = cmd_meta_parse_error(&s->ctx, st, &req);
         buf_consume(in, used);
@@ -279,6 +316,16 @@ enum session_status
 session_process(struct session *s, struct buf *in, unsigned max_reqs)
 {
     unsigned nreq = 0;
+
+    s->ctx.verbose =
+        atomic_load_explicit(&s->ctx.srv->verbosity, memory_order_relaxed);
+    s->ctx.watching = s->ctx.srv->logger == NULL
+                          ? 0
+                          : atomic_load_explicit(&s->ctx.srv->logger->mask,
+                                                 memory_order_relaxed);
+    if (s->ctx.verbose >= 3) {
+        s->ctx.watching |= CMD_VVV;
+    }
 
     for (;;) {
         if (s->state == S_DATA && !feed_data(s, in)) {
@@ -317,6 +364,9 @@ session_process(struct session *s, struct buf *in, unsigned max_reqs)
         }
         nreq++;
         outq_mark(s->ctx.out, OUTQ_MARK_REPLY);
+        if (s->ctx.verbose >= 2) {
+            trace_line(s, buf_rptr(in), used);
+        }
         if (st != PARSE_OK) {
             cmd_text_parse_error(&s->ctx, st, &req);
             buf_consume(in, used);
@@ -331,6 +381,9 @@ session_process(struct session *s, struct buf *in, unsigned max_reqs)
         }
         if (next == CMD_CLOSE) {
             return SESSION_CLOSE;
+        }
+        if (next == CMD_WATCH) {
+            return SESSION_WATCH;
         }
         if (next != CMD_NEXT) {
             begin_data(s, &req, next, reserved);

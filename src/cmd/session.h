@@ -25,6 +25,7 @@ enum session_status {
     SESSION_YIELD,          /* ran max_reqs requests; input is left */
     SESSION_BLOCKED,        /* too many reply bytes queued; write first */
     SESSION_CLOSE,          /* flush what is queued, then close */
+    SESSION_WATCH,          /* `watch`: hand the socket to the watch thread */
 };
 
 /* Queued reply bytes above which a session stops taking requests. */
@@ -32,6 +33,17 @@ enum session_status {
 
 struct session *session_create(struct cmd_server *srv, struct stats_thread *st,
                                struct outq *out);
+/*
+ * Who the session serves, for logs: the client socket (memcached's "cfd"
+ * and "<fd" in -vv lines), its worker's index (its log ring), and whether
+ * its listener negotiates the protocol (then -vv says which it chose).
+ */
+void session_set_client(struct session *s, int fd, size_t worker,
+                        bool negotiated);
+
+/* After SESSION_WATCH: the log types the watcher asked for. */
+unsigned session_watch_types(const struct session *s);
+
 /* Releases every pin and reservation. Accepts NULL. */
 void session_destroy(struct session *s);
 

@@ -27,6 +27,8 @@ engine_config_default(struct engine_config *cfg)
     cfg->memcached_classes = false;
     cfg->nslab_sizes = 0;
     cfg->large_page_size = 0;
+    cfg->on_evict = NULL;
+    cfg->on_evict_ctx = NULL;
 }
 
 /* ---- clock ---------------------------------------------------------- */
@@ -950,6 +952,40 @@ engine_debug(struct engine *e, struct slice key, struct engine_debug *d)
         st = ENGINE_OK;
     } else {
         st = ENGINE_NOT_FOUND;
+    }
+    hashtable_unlock(&e->ht, hv);
+    return st;
+}
+
+void
+engine_classes(const struct engine *e, engine_class_fn fn, void *ctx)
+{
+    for (unsigned id = 1; id <= e->slab.nclasses; id++) {
+        fn(ctx, id, e->slab.classes[id].size, e->slab.classes[id].perslab);
+    }
+}
+
+void
+engine_item_info(const struct engine *e, const struct item *it,
+                 struct engine_item_info *out)
+{
+    uint32_t exp = item_exptime(it);
+
+    out->cls = slab_memcached_class_for(&e->slab, item_msize(it));
+    out->nbytes = it->nbytes;
+    out->ttl = exp == 0 ? 0 : exp - engine_clock(e);
+}
+
+enum engine_status
+engine_peek(struct engine *e, struct slice key, struct engine_item_info *out)
+{
+    uint64_t hv = engine_hash(key);
+    enum engine_status st = ENGINE_OK;
+
+    hashtable_lock(&e->ht, hv);
+    struct item *it = find_live_locked(e, key, hv, &st);
+    if (it != NULL) {
+        engine_item_info(e, it, out);
     }
     hashtable_unlock(&e->ht, hv);
     return st;

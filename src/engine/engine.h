@@ -39,6 +39,18 @@ enum engine_status {
     ENGINE_NOT_NUMBER, /* incr/decr on a value that is not a decimal u64 */
 };
 
+/* A live item evicted to make room (engine_config.on_evict). */
+struct engine_evicted {
+    struct slice key; /* valid during the call only */
+    size_t nbytes;    /* value length */
+    unsigned cls;     /* memcached's slab class id for this item */
+    bool fetched;
+    int64_t ttl; /* seconds it had left, -1 without expiry */
+    uint32_t la; /* seconds since last store or touch */
+};
+
+typedef void (*engine_evict_fn)(void *ctx, const struct engine_evicted *ev);
+
 struct engine_config {
     size_t mem_limit;      /* -m, in bytes: item memory (slab pages) */
     size_t item_size_max;  /* -I, in bytes */
@@ -70,6 +82,13 @@ struct engine_config {
      * transparent huge pages; item pages are carved from it as needed.
      */
     size_t large_page_size;
+    /*
+     * Called for each live item evicted, by the thread that evicts,
+     * under the item's stripe lock: it must be quick and must not call
+     * the engine. NULL by default.
+     */
+    engine_evict_fn on_evict;
+    void *on_evict_ctx;
 };
 
 /*
@@ -351,6 +370,33 @@ struct engine_debug {
     struct slice key; /* points into keybuf: valid as long as this struct */
     char keybuf[256];
 };
+
+/*
+ * What a watch log line reports about an item: memcached's slab class id,
+ * the value's length and the seconds until it expires (0 = never; past
+ * expiries wrap as memcached's unsigned arithmetic does).
+ */
+struct engine_item_info {
+    unsigned cls;
+    size_t nbytes;
+    uint32_t ttl;
+};
+
+void engine_item_info(const struct engine *e, const struct item *it,
+                      struct engine_item_info *out);
+
+/*
+ * engine_item_info of the live item for key, without bumping it:
+ * ENGINE_OK, or ENGINE_NOT_FOUND / ENGINE_EXPIRED / ENGINE_FLUSHED.
+ */
+enum engine_status engine_peek(struct engine *e, struct slice key,
+                               struct engine_item_info *out);
+
+typedef void (*engine_class_fn)(void *ctx, unsigned id, size_t chunk_size,
+                                unsigned perslab);
+
+/* Calls fn for each slab class, smallest first (the -vv startup table). */
+void engine_classes(const struct engine *e, engine_class_fn fn, void *ctx);
 
 /* ENGINE_OK or ENGINE_NOT_FOUND. */
 enum engine_status engine_debug(struct engine *e, struct slice key,

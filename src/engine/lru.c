@@ -87,6 +87,26 @@ count_removal(struct lru *l, const struct item *it, bool dead, uint32_t now)
     }
 }
 
+/* Tells engine_config.on_evict (a watch line) about a live eviction. */
+static void
+report_eviction(const struct engine *e, const struct item *it)
+{
+    struct engine_item_info info;
+    uint32_t now = engine_clock(e);
+    uint32_t time = item_time(it);
+
+    engine_item_info(e, it, &info);
+    struct engine_evicted ev = {
+        .key = slice_make(item_key(it), it->nkey),
+        .nbytes = info.nbytes,
+        .cls = info.cls,
+        .fetched = item_has(it, ITEM_FETCHED),
+        .ttl = item_exptime(it) == 0 ? -1 : (int64_t)(int32_t)info.ttl,
+        .la = now > time ? now - time : 0,
+    };
+    e->cfg.on_evict(e->cfg.on_evict_ctx, &ev);
+}
+
 /*
  * Chunk i of page p of class id, and the item to take to free it: the
  * chunk itself if it is a header, or the owner of a data chunk (whose
@@ -191,6 +211,9 @@ take(struct engine *e, struct item *it, unsigned how, bool act,
     } else if (act && t >= TAKE_DEAD) {
         count_removal(&e->lru[item_lru_id(e, it)], it, t == TAKE_DEAD,
                       engine_clock(e));
+        if (t == TAKE_LIVE && e->cfg.on_evict != NULL) {
+            report_eviction(e, it);
+        }
         engine_unlink_locked(e, it, hv, r);
     }
     hashtable_unlock(&e->ht, hv);

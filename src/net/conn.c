@@ -13,6 +13,7 @@
 #include "cmd/cmd.h"
 #include "cmd/session.h"
 #include "net/net_internal.h"
+#include "net/watch.h"
 #include "stats/stats.h"
 
 #include <errno.h>
@@ -49,7 +50,7 @@ set_events(struct conn *c, uint32_t events)
 }
 
 struct conn *
-conn_create(struct worker *w, int fd)
+conn_create(struct worker *w, int fd, enum net_proto proto)
 {
     struct conn *c = calloc(1, sizeof(*c));
     struct epoll_event ev = {.events = EPOLLIN};
@@ -58,6 +59,7 @@ conn_create(struct worker *w, int fd)
         return NULL;
     }
     c->w = w;
+    c->proto = proto;
     transport_plain_init(&c->tp, fd);
     outq_init(&c->out);
     /* Under a read buffer limit the buffer comes with the first read. */
@@ -78,6 +80,8 @@ conn_create(struct worker *w, int fd)
     }
     w->conns = c;
     atomic_fetch_add(&w->net->srv->conns->connection_structures, 1);
+    session_set_client(c->session, fd, w->id, proto == NET_PROTO_NEGOTIATE);
+    watch_log_conn(c, NULL);
     return c;
 
 fail:
@@ -128,7 +132,7 @@ conn_close(struct conn *c)
     if (w->rbuf_limited) {
         rbuf_give_back(c);
     }
-
+    watch_log_conn(c, "normal");
     if (c->prev != NULL) {
         c->prev->next = c->next;
     } else {
@@ -306,6 +310,10 @@ drive(struct conn *c, bool do_read)
         int fr = flush(c);
         if (fr < 0 || (fr == 0 && c->closing)) {
             conn_close(c);
+            return;
+        }
+        if (st == SESSION_WATCH) {
+            watch_take_conn(c); /* replies still unsent are dropped */
             return;
         }
         if (fr > 0) {

@@ -6,6 +6,7 @@
 
 #include "cmd/cmd.h"
 #include "net/net_internal.h"
+#include "net/watch.h"
 #include "stats/stats.h"
 
 #include <arpa/inet.h>
@@ -57,6 +58,12 @@ conns_in_use(struct net *n)
     return stats_get(&n->srv->conns->curr_connections) + 1;
 }
 
+int
+net_verbosity(const struct net *n)
+{
+    return atomic_load_explicit(&n->srv->verbosity, memory_order_relaxed);
+}
+
 static void
 reject(struct net *n, int fd)
 {
@@ -90,7 +97,7 @@ pause_accept(struct net *n)
     }
     /* memcached's lines: it gets here through accept4's EMFILE. */
     fprintf(stderr, "accept4(): %s\n", strerror(EMFILE));
-    if (atomic_load_explicit(&n->srv->verbosity, memory_order_relaxed) > 0) {
+    if (net_verbosity(n) > 0) {
         fputs("Too many open connections\n", stderr);
     }
     /*
@@ -136,6 +143,18 @@ on_resume(evutil_socket_t fd, short what, void *arg)
     atomic_store(&sc->accepting_conns, 1);
 }
 
+/* The protocol of the listener lfd (a few listeners: a scan is fine). */
+static enum net_proto
+listener_proto(const struct net *n, int lfd)
+{
+    for (size_t i = 0; i < n->nlisten; i++) {
+        if (n->listen_fds[i] == lfd) {
+            return n->listen_protos[i];
+        }
+    }
+    return NET_PROTO_NEGOTIATE;
+}
+
 static void
 on_accept(evutil_socket_t lfd, short what, void *arg)
 {
@@ -171,7 +190,7 @@ on_accept(evutil_socket_t lfd, short what, void *arg)
         atomic_fetch_add(&sc->total_connections, 1);
         struct worker *w = &n->workers[n->next_worker];
         n->next_worker = (n->next_worker + 1) % n->nworkers;
-        worker_hand_off(w, fd);
+        worker_hand_off(w, fd, listener_proto(n, lfd));
     }
 }
 
@@ -209,21 +228,27 @@ open_one(struct net *n, const struct addrinfo *ai)
 }
 
 static int
-add_listener(struct net *n, int fd)
+add_listener(struct net *n, int fd, enum net_proto proto)
 {
     size_t i = n->nlisten;
     int *fds = realloc(n->listen_fds, (i + 1) * sizeof(*fds));
     struct event **evs = NULL;
+    enum net_proto *protos = NULL;
 
     if (fds != NULL) {
         n->listen_fds = fds;
         evs = realloc(n->listen_evs, (i + 1) * sizeof(*evs));
     }
-    if (evs == NULL) {
+    if (evs != NULL) {
+        n->listen_evs = evs;
+        protos = realloc(n->listen_protos, (i + 1) * sizeof(*protos));
+    }
+    if (protos == NULL) {
         close(fd);
         return -1;
     }
-    n->listen_evs = evs;
+    n->listen_protos = protos;
+    protos[i] = proto;
     evs[i] = event_new(n->base, fd, EV_READ | EV_PERSIST, on_accept, n);
     if (evs[i] == NULL || event_add(evs[i], NULL) != 0) {
         close(fd);
@@ -231,6 +256,10 @@ add_listener(struct net *n, int fd)
     }
     fds[i] = fd;
     n->nlisten++;
+    if (net_verbosity(n) >= 2) {
+        fprintf(stderr, "<%d server listening (%s)\n", fd,
+                proto == NET_PROTO_ASCII ? "ascii" : "auto-negotiate");
+    }
     return 0;
 }
 
@@ -279,7 +308,8 @@ open_spec(struct net *n, const struct net_listen *l)
             freeaddrinfo(res);
             return -1;
         }
-        if (add_listener(n, fd) != 0 || net_note_bound(n, "TCP", fd) != 0) {
+        if (add_listener(n, fd, l->proto) != 0 ||
+            net_note_bound(n, "TCP", fd) != 0) {
             freeaddrinfo(res);
             return -1;
         }
@@ -330,7 +360,7 @@ open_unix(struct net *n)
                 strerror(EINVAL));
         return -1;
     }
-    return add_listener(n, fd);
+    return add_listener(n, fd, n->cfg.proto);
 }
 
 int
@@ -417,11 +447,13 @@ listen_close(struct net *n)
     }
     free(n->listen_evs);
     free(n->listen_fds);
+    free(n->listen_protos);
     free(n->bound);
     n->bound = NULL;
     n->nbound = 0;
     n->listen_evs = NULL;
     n->listen_fds = NULL;
+    n->listen_protos = NULL;
     n->nlisten = 0;
 }
 
@@ -435,8 +467,7 @@ stop_loop(struct net *n, bool graceful)
 {
     if (graceful) {
         fputs("Gracefully stopping\n", stderr);
-    } else if (atomic_load_explicit(&n->srv->verbosity, memory_order_relaxed) >
-               0) {
+    } else if (net_verbosity(n) > 0) {
         fputs("Exiting normally\n", stderr);
     }
     event_base_loopbreak(n->base);
@@ -559,6 +590,12 @@ net_create(const struct net_config *cfg, struct cmd_server *srv)
     atomic_store(&srv->conns->curr_connections, nbase > 0 ? nbase - 1 : 0);
     atomic_store(&srv->conns->total_connections, nbase);
     atomic_store(&srv->conns->connection_structures, nbase);
+    if (srv->logger != NULL) {
+        n->watch = watch_create(srv->logger, srv->conns, cfg->watcher_buf);
+        if (n->watch == NULL) {
+            goto fail;
+        }
+    }
     if (worker_start_all(n) != 0) {
         goto fail;
     }
@@ -588,6 +625,7 @@ net_destroy(struct net *n)
     listen_close(n);
     worker_stop_all(n);
     udp_close(n);
+    watch_destroy(n->watch);
     for (int i = 0; i < NET_NSIGNALS; i++) {
         if (n->sig_evs[i] != NULL) {
             event_free(n->sig_evs[i]);

@@ -41,6 +41,7 @@ struct net_config {
     const struct net_listen *listens;
     size_t nlistens;
     const char *listen_spec; /* the -l text as given, NULL without -l */
+    enum net_proto proto;    /* -B: the unix socket's (and the default) */
     bool tcp_off;            /* -p 0: no TCP listener, whatever -l says */
     const char *port_file;   /* MEMCACHED_PORT_FILENAME, or NULL */
     int sock_cookie_id;      /* -o sock_cookie_id: SO_MARK, 0 = none */
@@ -53,8 +54,8 @@ struct net_config {
     uint64_t read_buf_limit; /* -o read_buf_mem_limit: bytes, 0 = none */
     unsigned nthreads;       /* -t */
     unsigned reqs_per_event; /* -R */
-    int verbose;             /* -v count */
     unsigned udp_per_socket; /* workers sharing each UDP socket */
+    size_t watcher_buf;      /* -o watcher_logbuf_size, in bytes */
     net_tick_fn tick;        /* called once a second on the main thread */
     void *tick_ctx;
 };

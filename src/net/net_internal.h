@@ -32,6 +32,12 @@ struct stats_thread;
 /* Bytes of a connection's input buffer (grown only for long get lines). */
 #define NET_READ_BUF 16384
 
+/* A socket the listener hands to a worker, with its listener's protocol. */
+struct net_handoff {
+    int fd;
+    enum net_proto proto;
+};
+
 struct worker {
     struct net *net;
     unsigned id;
@@ -40,7 +46,7 @@ struct worker {
     int notify_fd; /* eventfd: new sockets queued, or stop */
     bool stop;
     pthread_mutex_t lock;
-    int *queue; /* fds waiting to become connections; -1 = stop */
+    struct net_handoff *queue; /* sockets to adopt; fd -1 = stop */
     size_t nqueue;
     size_t queue_cap;
     struct stats_thread *stats;
@@ -59,6 +65,7 @@ struct conn {
     struct conn *next;
     struct worker *w;
     struct transport tp;
+    enum net_proto proto;    /* its listener's: -B / proto[...] */
     struct conn *ready_next; /* on the worker's ready list */
     uint32_t events;         /* what epoll waits for now (registered) */
     bool queued;             /* on the worker's ready list (yielded after -R) */
@@ -84,6 +91,7 @@ struct net {
     struct event_base *base; /* the main thread's: listeners, signals */
     struct event **listen_evs;
     int *listen_fds;
+    enum net_proto *listen_protos; /* what each listener's clients speak */
     size_t nlisten;
     struct net_bound *bound; /* sockets bound so far, in bind order */
     size_t nbound;
@@ -105,7 +113,14 @@ struct net {
 #ifndef NDEBUG
     const char *fault_oom_key; /* MEMORIA_FAULT_OOM_KEY, see conn.c */
 #endif
+    struct watch *watch; /* NULL with -W */
 };
+
+/*
+ * The log level: -v at start, then whatever `verbosity` set (one value,
+ * in cmd_server, read by cmd and net alike).
+ */
+int net_verbosity(const struct net *n);
 
 int listen_open(struct net *n);
 /*
@@ -118,9 +133,9 @@ void listen_close(struct net *n);
 
 int worker_start_all(struct net *n);
 void worker_stop_all(struct net *n);
-void worker_hand_off(struct worker *w, int fd);
+void worker_hand_off(struct worker *w, int fd, enum net_proto proto);
 
-struct conn *conn_create(struct worker *w, int fd);
+struct conn *conn_create(struct worker *w, int fd, enum net_proto proto);
 /* Closes the socket now; the memory goes at the end of the loop turn. */
 void conn_close(struct conn *c);
 /* Frees a closed connection (worker.c, after a turn or at exit). */

@@ -52,7 +52,9 @@ plain_pending(const struct transport *t)
 static void
 plain_close(struct transport *t)
 {
-    close(t->fd);
+    if (t->fd >= 0) { /* -1: the socket was handed on (watch) */
+        close(t->fd);
+    }
     t->fd = -1;
 }
 

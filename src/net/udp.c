@@ -481,7 +481,7 @@ conn_create_one(struct worker *w, int fd)
     if (c->session == NULL || epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
         goto fail;
     }
-    if (w->net->cfg.verbose > 1) {
+    if (net_verbosity(w->net) > 1) {
         fprintf(stderr, "<%d server listening (udp)\n", fd);
     }
     return c;
@@ -547,7 +547,7 @@ grow_sndbuf(const struct net *n, int fd)
 
     getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &old, &len);
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof(want));
-    if (n->cfg.verbose > 1) {
+    if (net_verbosity(n) > 1) {
         fprintf(stderr, "<%d send buffer was %d, now %d\n", fd, old, want);
     }
 }

@@ -24,7 +24,7 @@
 #define WORKER_EVENTS 64
 
 static void
-drain_queue(struct worker *w, int **fds, size_t *n)
+drain_queue(struct worker *w, struct net_handoff **fds, size_t *n)
 {
     pthread_mutex_lock(&w->lock);
     *fds = w->queue;
@@ -39,7 +39,7 @@ static void
 on_notify(struct worker *w)
 {
     uint64_t v;
-    int *fds = NULL;
+    struct net_handoff *fds = NULL;
     size_t n = 0;
 
     if (read(w->notify_fd, &v, sizeof(v)) < 0 && errno != EAGAIN) {
@@ -47,12 +47,12 @@ on_notify(struct worker *w)
     }
     drain_queue(w, &fds, &n);
     for (size_t i = 0; i < n; i++) {
-        if (fds[i] < 0) {
+        if (fds[i].fd < 0) {
             w->stop = true;
             continue;
         }
-        if (conn_create(w, fds[i]) == NULL) {
-            close(fds[i]);
+        if (conn_create(w, fds[i].fd, fds[i].proto) == NULL) {
+            close(fds[i].fd);
             atomic_fetch_sub(&w->net->srv->conns->curr_connections, 1);
         }
     }
@@ -60,7 +60,7 @@ on_notify(struct worker *w)
 }
 
 void
-worker_hand_off(struct worker *w, int fd)
+worker_hand_off(struct worker *w, int fd, enum net_proto proto)
 {
     uint64_t one = 1;
     bool queued = false;
@@ -68,14 +68,14 @@ worker_hand_off(struct worker *w, int fd)
     pthread_mutex_lock(&w->lock);
     if (w->nqueue == w->queue_cap) {
         size_t cap = w->queue_cap != 0 ? w->queue_cap * 2 : 16;
-        int *q = realloc(w->queue, cap * sizeof(*q));
+        struct net_handoff *q = realloc(w->queue, cap * sizeof(*q));
         if (q != NULL) {
             w->queue = q;
             w->queue_cap = cap;
         }
     }
     if (w->nqueue < w->queue_cap) {
-        w->queue[w->nqueue++] = fd;
+        w->queue[w->nqueue++] = (struct net_handoff){fd, proto};
         queued = true;
     }
     pthread_mutex_unlock(&w->lock);
@@ -260,7 +260,7 @@ void
 worker_stop_all(struct net *n)
 {
     for (unsigned i = 0; i < n->nworkers; i++) {
-        worker_hand_off(&n->workers[i], -1);
+        worker_hand_off(&n->workers[i], -1, NET_PROTO_NEGOTIATE);
     }
     for (unsigned i = 0; i < n->nworkers; i++) {
         pthread_join(n->workers[i].thread, NULL);

@@ -45,7 +45,8 @@ enum parse_status {
     X(VERBOSITY,      "verbosity")    \
     X(QUIT,           "quit")         \
     X(STATS,          "stats")        \
-    X(SHUTDOWN,       "shutdown")
+    X(SHUTDOWN,       "shutdown")       \
+    X(WATCH,          "watch")
 /* clang-format on */
 
 enum verb {
@@ -70,6 +71,7 @@ enum verb {
  *   verbosity          level, noreply
  *   stats              args (the rest of the line after "stats", trimmed)
  *   shutdown           args
+ *   watch              args, noreply (the last token was "noreply")
  *
  * For a storage verb the data block (nbytes + 2 bytes) follows the line
  * and is NOT consumed by the parser: *used covers the command line only.

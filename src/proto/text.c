@@ -233,6 +233,14 @@ parse_rest(const struct lex_line *l, struct request *req)
     return PARSE_OK;
 }
 
+/* watch [types]: cmd/ reads the types; noreply is still recognised. */
+static enum parse_status
+parse_watch(const struct lex_line *l, struct request *req)
+{
+    req->noreply = ends_in_noreply(l);
+    return parse_rest(l, req);
+}
+
 /* ---- the command table ------------------------------------------------ */
 
 #define TEXT_ANY SIZE_MAX
@@ -276,7 +284,7 @@ static const struct command commands[] = {
     TEXT_CMD("cache_memlimit", NONE,       1,   TEXT_ANY, NULL),
     TEXT_CMD("lru_crawler",    NONE,       1,   TEXT_ANY, NULL),
     TEXT_CMD("lru",            NONE,       1,   TEXT_ANY, NULL),
-    TEXT_CMD("watch",          NONE,       1,   TEXT_ANY, NULL),
+    TEXT_CMD("watch",          WATCH,      1,   TEXT_ANY, parse_watch),
     TEXT_CMD("extstore",       NONE,       1,   TEXT_ANY, NULL),
     TEXT_CMD("refresh_certs",  NONE,       1,   TEXT_ANY, NULL),
 };
@@ -468,6 +476,13 @@ text_compose_reply(struct outq *q, enum text_reply r)
 {
     assert((size_t)r < sizeof(replies) / sizeof(replies[0]));
     outq_copy(q, replies[r].ptr, replies[r].len);
+}
+
+struct slice
+text_reply_line(enum text_reply r)
+{
+    assert((size_t)r < sizeof(replies) / sizeof(replies[0]));
+    return replies[r];
 }
 
 void

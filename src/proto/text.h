@@ -67,6 +67,9 @@ enum text_reply {
 
 void text_compose_reply(struct outq *q, enum text_reply r);
 
+/* The reply's wire bytes, CRLF included (for -vv logs). */
+struct slice text_reply_line(enum text_reply r);
+
 /* "CLIENT_ERROR <msg>\r\n" and "SERVER_ERROR <msg>\r\n". */
 void text_compose_client_error(struct outq *q, const char *msg);
 void text_compose_server_error(struct outq *q, const char *msg);

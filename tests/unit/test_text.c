@@ -264,6 +264,8 @@ static const struct parse_case command_cases[] = {
     {IN("stats  detail   on  \r\n"), .verb = VERB_STATS, .args = "detail   on"},
     {IN("shutdown\r\n"), .verb = VERB_SHUTDOWN},
     {IN("shutdown graceful\r\n"), .verb = VERB_SHUTDOWN, .args = "graceful"},
+    {IN("watch fetchers noreply\r\n"), .verb = VERB_WATCH,
+     .args = "fetchers noreply", .noreply = true},
 };
 
 static void
@@ -308,7 +310,8 @@ static const struct parse_case framing_cases[] = {
     {IN("gxx / HTTP/1.1\r\n"), .status = PARSE_ERROR},
     {IN("sxx / HTTP/1.1\r\n"), .status = PARSE_ERROR},
     {IN("mx HTTP/1.1\r\n"), .status = PARSE_ERROR},
-    {IN("watch HTTP/1.1\r\n"), .status = PARSE_ERROR},
+    /* parsed: cmd answers ERROR to the unknown watch type */
+    {IN("watch HTTP/1.1\r\n"), .verb = VERB_WATCH, .args = "HTTP/1.1"},
     {IN("lru_crawler HTTP/1.1\r\n"), .status = PARSE_ERROR},
     {IN("GET\0 HTTP/1.1\r\n"), .status = PARSE_ERROR},
 };

@@ -1,4 +1,4 @@
-"""Admin commands whose replies need more than a transcript: watch,
+"""Admin commands whose replies need more than a transcript:
 lru_crawler metadump, stats sub-commands, ASCII auth
 (protocol.txt: LRU_Crawler, Watchers, Authentication, Statistics and the
 sections on each stats sub-command)."""
@@ -27,41 +27,6 @@ def stat_lines(c, cmd):
         if line == "END":
             return lines
         lines.append(line)
-
-
-# -- watch ----------------------------------------------------------------
-
-def test_watch_fetchers_and_mutations(start_server):
-    srv = start_server()
-    with srv.connect() as w, srv.connect() as c:
-        assert w.call("watch fetchers mutations") == "OK"
-        assert c.set("wa\x01", "abc") == "STORED"
-        assert c.get("wa\x01") == b"abc"
-        assert c.get("nope") is None
-        lines = []
-        deadline = time.monotonic() + 5
-        while len([l for l in lines if b"type=item_" in l]) < 4 \
-                and time.monotonic() < deadline:
-            lines.append(read_until(w, b"\n"))
-        text = b"".join(lines).decode()
-        assert re.search(r"^ts=\d+\.\d+ gid=\d+ type=item_store key=wa%01 status=stored "
-                         r"cmd=set ttl=0 clsid=\d+ cfd=\d+ size=3$", text, re.M), text
-        assert re.search(r"^ts=\d+\.\d+ gid=\d+ type=item_get key=wa%01 status=found "
-                         r"clsid=\d+ cfd=\d+ size=3$", text, re.M), text
-        assert re.search(r"^ts=\d+\.\d+ gid=\d+ type=item_get key=nope status=not_found "
-                         r"clsid=0 cfd=\d+ size=0$", text, re.M), text
-        # a watcher accepts no more commands
-        w.cmd("version")
-        assert w.pending(0.3) == b""
-
-
-def test_watch_errors(server):
-    with server.connect() as c:
-        assert c.call("watch bogus") == "ERROR"
-        assert c.call("watch fetchers bogus") == "ERROR"
-        # noreply is taken as an unknown type: nothing happens at all
-        c.cmd("watch fetchers noreply")
-        assert c.call("version").startswith("VERSION ")
 
 
 # -- lru_crawler metadump -------------------------------------------------
@@ -274,31 +239,6 @@ def test_verbosity_is_clamped(start_server):
         assert c.stats("settings")["verbosity"] == "2"
         assert c.call("verbosity 0 1") == "OK"
         assert c.stats("settings")["verbosity"] == "0"
-
-
-def test_watch_connevents(start_server):
-    srv = start_server()
-    with srv.connect() as w:
-        assert w.call("watch connevents") == "OK"
-        other = srv.connect()
-        port = other.sock.getsockname()[1]
-        assert other.call("version").startswith("VERSION ")
-        other.close()
-        # The fixture's readiness probe may be accepted late and show up
-        # here too; only the events of `other` are checked.
-        mine = []
-        for _ in range(16):
-            line = read_until(w, b"\n").decode()
-            if " rport=%d " % port in line:
-                mine.append(line)
-            if len(mine) == 2:
-                break
-        new, close = mine
-        assert re.fullmatch(r"ts=\d+\.\d+ gid=\d+ type=conn_new rip=127\.0\.0\.1 "
-                            r"rport=%d transport=tcp cfd=\d+\n" % port, new), new
-        assert re.fullmatch(r"ts=\d+\.\d+ gid=\d+ type=conn_close rip=127\.0\.0\.1 "
-                            r"rport=%d transport=tcp reason=normal cfd=\d+\n" % port,
-                            close), close
 
 
 def test_slabs_reassign_moves_a_page(start_server):

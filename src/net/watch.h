@@ -1,0 +1,47 @@
+/*
+ * watch - the watch thread: owns the sockets of `watch` connections once
+ * their worker hands them over, drains every log ring (cmd/logger.h)
+ * every few milliseconds, copies each entry into the buffer of each
+ * watcher that asked for its type, and writes those buffers without ever
+ * blocking. A watcher whose buffer is full loses entries; it is told how
+ * many with a "skipped=<n>" line as soon as there is room again. The
+ * request path never waits for a watcher: at worst the workers' rings
+ * fill and drop (counted in each ring).
+ *
+ * Thread rule: watch_adopt() may be called from any worker; everything
+ * else about watchers belongs to the watch thread.
+ */
+#pragma once
+
+#include <stddef.h>
+
+struct conn;
+struct logger;
+struct stats_conns;
+struct watch;
+
+/*
+ * Starts the thread; watcher_buf bytes of buffer per watcher. A watcher
+ * stays counted in conns->curr_connections until it is closed.
+ */
+struct watch *watch_create(struct logger *lg, struct stats_conns *conns,
+                           size_t watcher_buf);
+
+/* Stops the thread and closes every watcher. Accepts NULL. */
+void watch_destroy(struct watch *wt);
+
+/*
+ * Takes over fd (a slot in the logger's watcher count was already taken
+ * by the watch command): sends "OK", then the lines of `types`. On
+ * failure closes fd and gives the slot back.
+ */
+void watch_adopt(struct watch *wt, int fd, unsigned types);
+
+/*
+ * A connection opens (reason NULL) or closes: its -vv line on stderr and
+ * its conn_new / conn_close line if anyone watches connevents.
+ */
+void watch_log_conn(struct conn *c, const char *reason);
+
+/* After SESSION_WATCH: hands c's socket to the watch thread, frees c. */
+void watch_take_conn(struct conn *c);

@@ -65,8 +65,10 @@ class Proc:
                                      preexec_fn=preexec, cwd=cwd)
 
     def stderr(self):
-        self.err.seek(0)
-        return self.err.read().decode(errors="replace")
+        # pread, not seek + read: the server shares this file's offset, and
+        # moving it back would make its next line overwrite earlier ones.
+        fd = self.err.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
 
     def wait_exit(self):
         try:

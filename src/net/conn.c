@@ -50,8 +50,10 @@ set_events(struct conn *c, uint32_t events)
 }
 
 struct conn *
-conn_create(struct worker *w, int fd, enum net_proto proto)
+conn_create(struct worker *w, const struct net_handoff *h)
 {
+    int fd = h->fd;
+    enum net_proto proto = h->proto;
     struct conn *c = calloc(1, sizeof(*c));
     struct epoll_event ev = {.events = EPOLLIN};
 
@@ -60,6 +62,7 @@ conn_create(struct worker *w, int fd, enum net_proto proto)
     }
     c->w = w;
     c->proto = proto;
+    c->peer = h->peer;
     transport_plain_init(&c->tp, fd);
     outq_init(&c->out);
     /* Under a read buffer limit the buffer comes with the first read. */
@@ -132,7 +135,7 @@ conn_close(struct conn *c)
     if (w->rbuf_limited) {
         rbuf_give_back(c);
     }
-    watch_log_conn(c, "normal");
+    watch_log_conn(c, c->close_reason != NULL ? c->close_reason : "normal");
     if (c->prev != NULL) {
         c->prev->next = c->next;
     } else {
@@ -235,6 +238,9 @@ read_input(struct conn *c)
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
         return READ_DRAINED;
+    }
+    if (n < 0) {
+        c->close_reason = "error"; /* a reset, as memcached reports it */
     }
     return READ_CLOSED;
 }
@@ -386,5 +392,6 @@ conn_kick_if_idle(struct conn *c, uint32_t now, uint32_t timeout)
         return;
     }
     STATS_INCR(c->w->stats, idle_kicks);
+    c->close_reason = "idle_timeout";
     conn_close(c);
 }

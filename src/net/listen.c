@@ -174,7 +174,11 @@ on_accept(evutil_socket_t lfd, short what, void *arg)
             }
             return;
         }
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage peer;
+        socklen_t peerlen = sizeof(peer);
+        memset(&peer, 0, sizeof(peer));
+        int fd = accept4(lfd, (struct sockaddr *)&peer, &peerlen,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE) {
                 pause_accept(n);
@@ -190,7 +194,7 @@ on_accept(evutil_socket_t lfd, short what, void *arg)
         atomic_fetch_add(&sc->total_connections, 1);
         struct worker *w = &n->workers[n->next_worker];
         n->next_worker = (n->next_worker + 1) % n->nworkers;
-        worker_hand_off(w, fd, listener_proto(n, lfd));
+        worker_hand_off(w, fd, listener_proto(n, lfd), &peer);
     }
 }
 

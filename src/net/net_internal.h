@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "lib/buf.h"
 #include "lib/outq.h"
@@ -36,6 +37,7 @@ struct stats_thread;
 struct net_handoff {
     int fd;
     enum net_proto proto;
+    struct sockaddr_storage peer; /* from accept (watch's rip/rport) */
 };
 
 struct worker {
@@ -76,6 +78,9 @@ struct conn {
     struct buf in;
     struct outq out;
     struct session *session;
+    /* Cold: for watch's connevents lines. */
+    const char *close_reason;     /* conn_close's reason; NULL: "normal" */
+    struct sockaddr_storage peer; /* the client's address, from accept */
 };
 
 /* One bound socket, for MEMCACHED_PORT_FILENAME. */
@@ -133,9 +138,10 @@ void listen_close(struct net *n);
 
 int worker_start_all(struct net *n);
 void worker_stop_all(struct net *n);
-void worker_hand_off(struct worker *w, int fd, enum net_proto proto);
+void worker_hand_off(struct worker *w, int fd, enum net_proto proto,
+                     const struct sockaddr_storage *peer);
 
-struct conn *conn_create(struct worker *w, int fd, enum net_proto proto);
+struct conn *conn_create(struct worker *w, const struct net_handoff *h);
 /* Closes the socket now; the memory goes at the end of the loop turn. */
 void conn_close(struct conn *c);
 /* Frees a closed connection (worker.c, after a turn or at exit). */

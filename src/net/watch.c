@@ -48,9 +48,14 @@ struct watch {
     char line[LOGBUF_ENTRY_MAX]; /* the entry being delivered */
 };
 
-/* A conn_new (reason NULL) or conn_close line for socket fd. */
+/*
+ * A conn_new (reason NULL) or conn_close line for socket fd, whose peer
+ * is *peer (as accept gave it: a reset socket no longer knows it), or
+ * asked of the socket when peer is NULL.
+ */
 static void
-conn_event_line(struct logger *lg, size_t ring, int fd, const char *reason)
+conn_event_line(struct logger *lg, size_t ring, int fd,
+                const struct sockaddr_storage *peer, const char *reason)
 {
     struct sockaddr_storage sa;
     socklen_t salen = sizeof(sa);
@@ -59,7 +64,11 @@ conn_event_line(struct logger *lg, size_t ring, int fd, const char *reason)
     const char *transport = "tcp";
 
     memset(&sa, 0, sizeof(sa));
-    getpeername(fd, (struct sockaddr *)&sa, &salen);
+    if (peer != NULL) {
+        sa = *peer;
+    } else {
+        getpeername(fd, (struct sockaddr *)&sa, &salen);
+    }
     if (sa.ss_family == AF_INET) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)&sa;
         inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
@@ -94,7 +103,7 @@ drop_watcher(struct watch *wt, size_t i)
     wt->w[i].types = 0; /* not told about its own end */
     set_mask(wt);
     if (logger_wants(wt->lg, LOG_connevents)) {
-        conn_event_line(wt->lg, wt->lg->nrings - 1, fd, "error");
+        conn_event_line(wt->lg, wt->lg->nrings - 1, fd, NULL, "error");
     }
     close(fd);
     free(wt->w[i].buf);
@@ -385,7 +394,7 @@ watch_log_conn(struct conn *c, const char *reason)
     if (!logger_wants(lg, LOG_connevents)) {
         return;
     }
-    conn_event_line(lg, c->w->id, c->tp.fd, reason);
+    conn_event_line(lg, c->w->id, c->tp.fd, &c->peer, reason);
 }
 
 void

@@ -51,7 +51,7 @@ on_notify(struct worker *w)
             w->stop = true;
             continue;
         }
-        if (conn_create(w, fds[i].fd, fds[i].proto) == NULL) {
+        if (conn_create(w, &fds[i]) == NULL) {
             close(fds[i].fd);
             atomic_fetch_sub(&w->net->srv->conns->curr_connections, 1);
         }
@@ -60,7 +60,8 @@ on_notify(struct worker *w)
 }
 
 void
-worker_hand_off(struct worker *w, int fd, enum net_proto proto)
+worker_hand_off(struct worker *w, int fd, enum net_proto proto,
+                const struct sockaddr_storage *peer)
 {
     uint64_t one = 1;
     bool queued = false;
@@ -75,7 +76,14 @@ worker_hand_off(struct worker *w, int fd, enum net_proto proto)
         }
     }
     if (w->nqueue < w->queue_cap) {
-        w->queue[w->nqueue++] = (struct net_handoff){fd, proto};
+        struct net_handoff *h = &w->queue[w->nqueue++];
+        h->fd = fd;
+        h->proto = proto;
+        if (peer != NULL) {
+            h->peer = *peer;
+        } else {
+            memset(&h->peer, 0, sizeof(h->peer));
+        }
         queued = true;
     }
     pthread_mutex_unlock(&w->lock);
@@ -260,7 +268,7 @@ void
 worker_stop_all(struct net *n)
 {
     for (unsigned i = 0; i < n->nworkers; i++) {
-        worker_hand_off(&n->workers[i], -1, NET_PROTO_NEGOTIATE);
+        worker_hand_off(&n->workers[i], -1, NET_PROTO_NEGOTIATE, NULL);
     }
     for (unsigned i = 0; i < n->nworkers; i++) {
         pthread_join(n->workers[i].thread, NULL);

@@ -3,6 +3,8 @@
 slow watcher loses lines but never slows the server."""
 
 import re
+import socket
+import struct
 import time
 
 import pytest
@@ -272,4 +274,33 @@ def test_watch_connevents_close_reasons(start_server):
                 seen[int(m.group(1))] = m.group(2)
             if len(seen) == 2:
                 break
+        assert seen == want, seen
+
+
+def test_watch_connevents_reset_and_idle_reasons(start_server):
+    """A client that resets its connection is closed by an `error` (its
+    address still reported), an idle one by `idle_timeout`."""
+    srv = start_server("-o", "idle_timeout=1")
+    with srv.connect() as w:
+        assert w.call("watch connevents") == "OK"
+        reset = srv.connect()
+        reset_port = reset.sock.getsockname()[1]
+        assert reset.call("version").startswith("VERSION ")
+        reset.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                              struct.pack("ii", 1, 0))
+        reset.close()
+        idle = srv.connect()
+        idle_port = idle.sock.getsockname()[1]
+        assert idle.call("version").startswith("VERSION ")
+        want = {reset_port: "error", idle_port: "idle_timeout"}
+        seen = {}
+        for _ in range(32):
+            line = read_until(w, b"\n", timeout=10.0).decode()
+            m = re.fullmatch(TS + r"type=conn_close rip=127\.0\.0\.1 rport=(\d+) "
+                             r"transport=tcp reason=(\w+) cfd=\d+\n", line)
+            if m and int(m.group(1)) in want:
+                seen[int(m.group(1))] = m.group(2)
+            if len(seen) == 2:
+                break
+        idle.close()
         assert seen == want, seen

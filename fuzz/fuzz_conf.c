@@ -8,19 +8,11 @@
  */
 #include "conf/conf.h"
 #include "conf/conf_internal.h"
+#include "fuzz.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_CHECK(cond) \
-    do {                 \
-        if (!(cond)) {   \
-            abort();     \
-        }                \
-    } while (0)
 
 static void
 fuzz_listen(const char *text, size_t len)

@@ -6,6 +6,7 @@
  * composes a reply echoing the request; ASan and UBSan check the memory
  * both touch.
  */
+#include "fuzz.h"
 #include "lib/base64.h"
 #include "lib/outq.h"
 #include "proto/meta.h"
@@ -14,15 +15,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_CHECK(cond) \
-    do {                 \
-        if (!(cond)) {   \
-            abort();     \
-        }                \
-    } while (0)
 
 static bool
 inside(struct slice s, const char *lo, const char *hi)

@@ -4,20 +4,12 @@
  * command's data block, repeat. Checks the parser's contract on every
  * call; ASan and UBSan check the memory it touches.
  */
+#include "fuzz.h"
 #include "proto/text.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_CHECK(cond) \
-    do {                 \
-        if (!(cond)) {   \
-            abort();     \
-        }                \
-    } while (0)
 
 static bool
 inside(struct slice s, const char *lo, const char *hi)

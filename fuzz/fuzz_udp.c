@@ -3,20 +3,12 @@
  * length and total rules, a composed copy of the header reads back the
  * same, and the datagram count of any payload length stays in range.
  */
+#include "fuzz.h"
 #include "proto/udp.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_CHECK(cond) \
-    do {                 \
-        if (!(cond)) {   \
-            abort();     \
-        }                \
-    } while (0)
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

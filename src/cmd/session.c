@@ -133,8 +133,10 @@ session_pin(struct session *s, struct item *it)
 void
 session_sent(struct session *s)
 {
+    if (s->npins == 0) {
+        return; /* nothing pinned (all but hits): out before any setup */
+    }
     uint64_t sent = s->ctx.out->sent;
-
     while (s->npins > 0 && s->pins[s->pin_head].pos <= sent) {
         engine_release(s->ctx.srv->engine, s->pins[s->pin_head].it);
         s->pin_head = (s->pin_head + 1) & (s->pin_cap - 1);

@@ -124,17 +124,29 @@ outq_iov(const struct outq *q, struct iovec *iov, int max)
     return n;
 }
 
+/*
+ * Frees every block whose bytes have all been sent, keeping one standard
+ * block as the spare. The block being filled goes only once the queue is
+ * empty; if it would become the spare, it stays where it is instead,
+ * emptied, so the next reply is copied into it without a trip through
+ * new_block().
+ */
 static void
 release_blocks(struct outq *q)
 {
     while (q->blocks != NULL && q->blocks->end_pos <= q->sent &&
            (q->blocks != q->tail || q->sent == q->queued)) {
         struct outq_block *b = q->blocks;
+        bool keep = q->spare == NULL && b->cap == OUTQ_BLOCK_SIZE;
+        if (keep && b == q->tail) {
+            b->used = 0;
+            return;
+        }
         q->blocks = b->next;
         if (q->tail == b) {
             q->tail = NULL;
         }
-        if (q->spare == NULL && b->cap == OUTQ_BLOCK_SIZE) {
+        if (keep) {
             q->spare = b;
         } else {
             free(b);

@@ -1,6 +1,5 @@
 #include "lib/outq.h"
 
-#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,8 +130,8 @@ outq_iov(const struct outq *q, struct iovec *iov, int max)
  * emptied, so the next reply is copied into it without a trip through
  * new_block().
  */
-static void
-release_blocks(struct outq *q)
+void
+outq_release_blocks(struct outq *q)
 {
     while (q->blocks != NULL && q->blocks->end_pos <= q->sent &&
            (q->blocks != q->tail || q->sent == q->queued)) {
@@ -152,26 +151,6 @@ release_blocks(struct outq *q)
             free(b);
         }
     }
-}
-
-void
-outq_sent(struct outq *q, size_t n)
-{
-    q->sent += n;
-    while (n > 0) {
-        assert(q->nseg > 0);
-        struct outq_seg *s = &q->segs[q->head];
-        size_t left = s->len - q->head_off;
-        if (n < left) {
-            q->head_off += n;
-            break;
-        }
-        n -= left;
-        q->head_off = 0;
-        q->head = (q->head + 1) & (q->nseg_cap - 1);
-        q->nseg--;
-    }
-    release_blocks(q);
 }
 
 void

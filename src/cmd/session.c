@@ -133,8 +133,10 @@ session_pin(struct session *s, struct item *it)
 void
 session_sent(struct session *s)
 {
+    if (s->npins == 0) {
+        return; /* nothing pinned (all but hits): out before any setup */
+    }
     uint64_t sent = s->ctx.out->sent;
-
     while (s->npins > 0 && s->pins[s->pin_head].pos <= sent) {
         engine_release(s->ctx.srv->engine, s->pins[s->pin_head].it);
         s->pin_head = (s->pin_head + 1) & (s->pin_cap - 1);
@@ -272,12 +274,25 @@ trace_line(struct session *s, const char *line, size_t used)
 }
 
 /*
+ * What a request costs beyond running it, when asked for: the mark where
+ * its reply starts (datagram transports) and its -vv line.
+ */
+static void
+request_extras(struct session *s, const char *line, size_t used)
+{
+    outq_mark(s->ctx.out, OUTQ_MARK_REPLY);
+    if (s->ctx.verbose >= 2) {
+        trace_line(s, line, used);
+    }
+}
+
+/*
  * Runs one meta command line. Returns false, with *stop set, when
  * session_process() must return (the line is incomplete, or the
  * connection closes); true to go on with the next request.
  */
 static bool
-process_meta(struct session *s, struct buf *in, unsigned *nreq,
+process_meta(struct session *s, struct buf *in, bool extras, unsigned *nreq,
              enum session_status *stop)
 {
     struct meta_request req;
@@ -289,9 +304,8 @@ process_meta(struct session *s, struct buf *in, unsigned *nreq,
         return false;
     }
     (*nreq)++;
-    outq_mark(s->ctx.out, OUTQ_MARK_REPLY);
-    if (s->ctx.verbose >= 2) {
-        trace_line(s, buf_rptr(in), used);
+    if (extras) {
+        request_extras(s, buf_rptr(in), used);
     }
     if (st != PARSE_OK) {
         size_t swallow = cmd_meta_parse_error(&s->ctx, st, &req);
@@ -326,6 +340,8 @@ session_process(struct session *s, struct buf *in, unsigned max_reqs)
     if (s->ctx.verbose >= 3) {
         s->ctx.watching |= CMD_VVV;
     }
+    /* Per request, one test of a local says whether request_extras() runs. */
+    bool extras = s->ctx.out->marking || s->ctx.verbose >= 2;
 
     for (;;) {
         if (s->state == S_DATA && !feed_data(s, in)) {
@@ -346,7 +362,7 @@ session_process(struct session *s, struct buf *in, unsigned max_reqs)
         }
         if (meta_is_meta(buf_rptr(in), buf_rlen(in))) {
             enum session_status stop;
-            if (!process_meta(s, in, &nreq, &stop)) {
+            if (!process_meta(s, in, extras, &nreq, &stop)) {
                 return stop;
             }
             continue;
@@ -363,9 +379,8 @@ session_process(struct session *s, struct buf *in, unsigned max_reqs)
             return SESSION_CLOSE;
         }
         nreq++;
-        outq_mark(s->ctx.out, OUTQ_MARK_REPLY);
-        if (s->ctx.verbose >= 2) {
-            trace_line(s, buf_rptr(in), used);
+        if (extras) {
+            request_extras(s, buf_rptr(in), used);
         }
         if (st != PARSE_OK) {
             cmd_text_parse_error(&s->ctx, st, &req);
@@ -376,7 +391,7 @@ session_process(struct session *s, struct buf *in, unsigned max_reqs)
         enum cmd_next next = cmd_text_run(&s->ctx, &req, &reserved);
         /* The request's slices point into `in`: consume only now. */
         buf_consume(in, used);
-        if (s->ctx.out->marking && flushes(req.verb)) {
+        if (extras && s->ctx.out->marking && flushes(req.verb)) {
             outq_mark_add(s->ctx.out, OUTQ_MARK_FLUSH); /* session_reset() */
         }
         if (next == CMD_CLOSE) {

@@ -1,6 +1,5 @@
 #include "lib/outq.h"
 
-#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,42 +123,34 @@ outq_iov(const struct outq *q, struct iovec *iov, int max)
     return n;
 }
 
-static void
-release_blocks(struct outq *q)
+/*
+ * Frees every block whose bytes have all been sent, keeping one standard
+ * block as the spare. The block being filled goes only once the queue is
+ * empty; if it would become the spare, it stays where it is instead,
+ * emptied, so the next reply is copied into it without a trip through
+ * new_block().
+ */
+void
+outq_release_blocks(struct outq *q)
 {
     while (q->blocks != NULL && q->blocks->end_pos <= q->sent &&
            (q->blocks != q->tail || q->sent == q->queued)) {
         struct outq_block *b = q->blocks;
+        bool keep = q->spare == NULL && b->cap == OUTQ_BLOCK_SIZE;
+        if (keep && b == q->tail) {
+            b->used = 0;
+            return;
+        }
         q->blocks = b->next;
         if (q->tail == b) {
             q->tail = NULL;
         }
-        if (q->spare == NULL && b->cap == OUTQ_BLOCK_SIZE) {
+        if (keep) {
             q->spare = b;
         } else {
             free(b);
         }
     }
-}
-
-void
-outq_sent(struct outq *q, size_t n)
-{
-    q->sent += n;
-    while (n > 0) {
-        assert(q->nseg > 0);
-        struct outq_seg *s = &q->segs[q->head];
-        size_t left = s->len - q->head_off;
-        if (n < left) {
-            q->head_off += n;
-            break;
-        }
-        n -= left;
-        q->head_off = 0;
-        q->head = (q->head + 1) & (q->nseg_cap - 1);
-        q->nseg--;
-    }
-    release_blocks(q);
 }
 
 void

@@ -15,6 +15,7 @@
  */
 #pragma once
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -192,5 +193,29 @@ size_t outq_peek(const struct outq *q, void *dst, size_t n);
 /* Fills up to max iovecs from the head of the queue; returns how many. */
 int outq_iov(const struct outq *q, struct iovec *iov, int max);
 
-/* Marks n bytes from the head as written, freeing arena blocks. */
-void outq_sent(struct outq *q, size_t n);
+/* The part of outq_sent() that frees sent arena blocks (outq.c). */
+void outq_release_blocks(struct outq *q);
+
+/*
+ * Marks n bytes from the head as written, freeing arena blocks. Inline:
+ * the connection calls it after every write.
+ */
+static inline void
+outq_sent(struct outq *q, size_t n)
+{
+    q->sent += n;
+    while (n > 0) {
+        assert(q->nseg > 0);
+        struct outq_seg *s = &q->segs[q->head];
+        size_t left = s->len - q->head_off;
+        if (n < left) {
+            q->head_off += n;
+            break;
+        }
+        n -= left;
+        q->head_off = 0;
+        q->head = (q->head + 1) & (q->nseg_cap - 1);
+        q->nseg--;
+    }
+    outq_release_blocks(q);
+}

@@ -24,8 +24,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 struct transport;
 
@@ -46,21 +49,69 @@ struct transport {
 /* A plain stream socket (TCP or unix): recv and send, nothing buffered. */
 void transport_plain_init(struct transport *t, int fd);
 
+/*
+ * The plain socket's read and write, inline: every connection uses them
+ * today, so the wrappers below call them directly when t->ops is the
+ * plain table (transport.c), sparing the hot path an indirect call on
+ * every read and write (about 5 instructions per request). Other
+ * transports go through ops.
+ *
+ * The socket calls go through syscall(): glibc's wrappers of these
+ * cancellation points toggle asynchronous cancellation around every call
+ * (about 90 instructions per request), and our threads are never
+ * cancelled. And recvfrom/sendto/sendmsg rather than read/writev: those
+ * go through the VFS layer (fdget_pos, rw_verify_area, the iter
+ * wrappers) before reaching the socket, about 100 ns more per request on
+ * loopback.
+ */
+extern const struct transport_ops transport_plain_ops;
+
+static inline ssize_t
+transport_plain_read(struct transport *t, void *p, size_t len)
+{
+    return syscall(SYS_recvfrom, t->fd, p, len, 0, NULL, NULL);
+}
+
+/*
+ * One contiguous reply, the common case, goes out with sendto(), which
+ * also skips sendmsg's copy of the msghdr.
+ */
+static inline ssize_t
+transport_plain_writev(struct transport *t, const struct iovec *iov, int n)
+{
+    if (n == 1) {
+        return syscall(SYS_sendto, t->fd, iov[0].iov_base, iov[0].iov_len,
+                       MSG_NOSIGNAL, NULL, 0);
+    }
+    struct msghdr msg = {.msg_iov = (struct iovec *)(uintptr_t)iov,
+                         .msg_iovlen = (size_t)n};
+    return syscall(SYS_sendmsg, t->fd, &msg, MSG_NOSIGNAL);
+}
+
 static inline ssize_t
 transport_read(struct transport *t, void *p, size_t len)
 {
+    if (t->ops == &transport_plain_ops) {
+        return transport_plain_read(t, p, len);
+    }
     return t->ops->read(t, p, len);
 }
 
 static inline ssize_t
 transport_writev(struct transport *t, const struct iovec *iov, int n)
 {
+    if (t->ops == &transport_plain_ops) {
+        return transport_plain_writev(t, iov, n);
+    }
     return t->ops->writev(t, iov, n);
 }
 
 static inline size_t
 transport_pending(const struct transport *t)
 {
+    if (t->ops == &transport_plain_ops) {
+        return 0; /* nothing buffered */
+    }
     return t->ops->pending(t);
 }
 

@@ -38,8 +38,9 @@ lex_tokenize(const char *p, const char *end, struct lex_line *l)
             return;
         }
         start = p;
-        while (p < end && *p != ' ') {
-            p++;
+        p = memchr(start, ' ', (size_t)(end - start));
+        if (p == NULL) {
+            p = end;
         }
         l->tok[l->ntok++] = slice_make(start, (size_t)(p - start));
     }

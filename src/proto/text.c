@@ -423,8 +423,10 @@ text_next_key(struct slice *rest, struct slice *key)
         return false;
     }
     start = p;
-    while (p < end && *p != ' ') {
-        p++;
+    /* memchr: a few instructions per 32 bytes rather than per byte */
+    p = memchr(start, ' ', (size_t)(end - start));
+    if (p == NULL) {
+        p = end;
     }
     *key = slice_make(start, (size_t)(p - start));
     *rest = slice_make(p, (size_t)(end - p));

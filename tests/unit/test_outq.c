@@ -94,6 +94,29 @@ large_copies_span_blocks_and_are_freed_when_sent(void **state)
 }
 
 static void
+an_emptied_queue_copies_into_the_same_block_again(void **state)
+{
+    struct outq q;
+    struct iovec iov[2];
+    (void)state;
+
+    outq_init(&q);
+    outq_copy(&q, "END\r\n", 5);
+    struct outq_block *b = q.tail;
+    outq_sent(&q, 5);
+    assert_ptr_equal(q.blocks, b);
+    assert_ptr_equal(q.tail, b);
+    assert_null(q.spare);
+    outq_copy(&q, "STORED\r\n", 8);
+    assert_int_equal(outq_iov(&q, iov, 2), 1);
+    assert_ptr_equal(iov[0].iov_base, b->data);
+    assert_memory_equal(iov[0].iov_base, "STORED\r\n", 8);
+    outq_sent(&q, 8);
+    assert_int_equal(outq_pending(&q), 0);
+    outq_deinit(&q);
+}
+
+static void
 reserve_and_commit_format_in_place(void **state)
 {
     struct outq q;
@@ -201,6 +224,7 @@ main(void)
         cmocka_unit_test(references_stay_separate_and_keep_order),
         cmocka_unit_test(partial_send_resumes_mid_segment),
         cmocka_unit_test(large_copies_span_blocks_and_are_freed_when_sent),
+        cmocka_unit_test(an_emptied_queue_copies_into_the_same_block_again),
         cmocka_unit_test(reserve_and_commit_format_in_place),
         cmocka_unit_test(ring_of_segments_grows_with_many_references),
         cmocka_unit_test(marks_are_recorded_only_when_marking_is_on),

@@ -3,10 +3,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * Buffers start on a cache line: the parsers scan them with memchr, whose
+ * vector loop then starts aligned, so a request costs the same whatever
+ * the heap's layout (callgrind showed up to 100 instructions of swing per
+ * request between builds that differed only in where malloc put it).
+ */
+#define BUF_ALIGN 64
+
+static char *
+alloc_aligned(size_t cap)
+{
+    return aligned_alloc(BUF_ALIGN,
+                         (cap + BUF_ALIGN - 1) / BUF_ALIGN * BUF_ALIGN);
+}
+
 enum buf_status
 buf_init(struct buf *b, size_t cap)
 {
-    b->data = malloc(cap);
+    b->data = alloc_aligned(cap);
     b->cap = b->data != NULL ? cap : 0;
     b->rpos = 0;
     b->wpos = 0;
@@ -53,12 +68,18 @@ buf_reserve(struct buf *b, size_t n)
     while (cap < rlen + n) {
         cap *= 2;
     }
-    char *data = realloc(b->data, cap);
+    char *data = alloc_aligned(cap);
     if (data == NULL) {
         return BUF_NO_MEMORY;
     }
+    if (rlen > 0) {
+        memcpy(data, b->data + b->rpos, rlen);
+    }
+    free(b->data);
     b->data = data;
     b->cap = cap;
+    b->rpos = 0;
+    b->wpos = rlen;
     return BUF_OK;
 }
 
@@ -68,8 +89,9 @@ buf_shrink(struct buf *b, size_t cap)
     if (b->cap <= cap || buf_rlen(b) != 0) {
         return;
     }
-    char *data = realloc(b->data, cap);
+    char *data = alloc_aligned(cap);
     if (data != NULL) {
+        free(b->data);
         b->data = data;
         b->cap = cap;
     }

@@ -502,3 +502,29 @@ def test_many_udp_clients_share_the_workers(udp_server):
         th.join(70)
     assert not errors, errors[:3]
     assert u.call(b"version\r\n").startswith(b"VERSION ")
+
+
+def test_libmemcached_sets_over_udp(udp_server):
+    """pylibmc (libmemcached) given a `udp:` server sends its stores as
+    UDP datagrams (it supports only stores and deletes over UDP); they
+    land and are read back over TCP."""
+    pylibmc = pytest.importorskip("pylibmc")
+    srv, u = udp_server()
+    lm = pylibmc.Client(["udp:127.0.0.1:%d" % u.sock.getpeername()[1]])
+    try:
+        assert lm.set("udp_lm_a", "alpha")
+        assert lm.set("udp_lm_b", "beta")
+        assert lm.delete("udp_lm_b")
+    finally:
+        lm.disconnect_all()
+    with srv.connect() as c:
+        deadline = time.monotonic() + wire.IO_TIMEOUT
+        while True:
+            c.cmd("get udp_lm_a udp_lm_b")
+            lines = [c.readline()]
+            while lines[-1] != b"END":
+                lines.append(c.readline())
+            if len(lines) == 3 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)  # datagrams are not ordered with TCP
+        assert lines == [b"VALUE udp_lm_a 16 5", b"alpha", b"END"]

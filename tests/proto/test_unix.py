@@ -179,3 +179,32 @@ def test_missing_directory_is_refused(sockdir):
     assert err.splitlines() == [
         "bind(): No such file or directory",
         "failed to listen on UNIX socket: %s: Invalid argument" % path]
+
+
+def test_client_libraries_over_the_socket(start_unix, sockdir):
+    """pymemcache and pylibmc (libmemcached) take a socket path as the
+    server address, as deployments that use -s configure them."""
+    pymemcache = pytest.importorskip("pymemcache.client.base")
+    pylibmc = pytest.importorskip("pylibmc")
+    path = os.path.join(sockdir, "mc.sock")
+    start_unix(path)
+    errors = pytest.importorskip("pymemcache.exceptions")
+    pm = pymemcache.Client(path, connect_timeout=5, timeout=5,
+                           default_noreply=False)
+    try:
+        assert pm.set("ux_a", b"alpha") is True
+        assert pm.get_many(["ux_a", "ux_missing"]) == {"ux_a": b"alpha"}
+        with pytest.raises(errors.MemcacheClientError):
+            pm.incr("ux_a", 1)  # not a number: CLIENT_ERROR
+        assert pm.version() == b"1.6.18"
+    finally:
+        pm.close()
+    lm = pylibmc.Client([path])
+    try:
+        assert lm.set("ux_b", "beta")
+        assert lm.get("ux_b") == "beta"
+        assert lm.get_multi(["ux_a", "ux_b"]) == {"ux_a": b"alpha", "ux_b": "beta"}
+        assert lm.delete("ux_b")
+        assert lm.get("ux_b") is None
+    finally:
+        lm.disconnect_all()

@@ -34,17 +34,22 @@ def test_reply_that_cannot_be_queued_closes_without_a_partial_reply(
         assert c.read_values() == [(b"oomk", 0, b"hello")]
 
 
-def test_response_obj_oom_is_printed_after_connection_structures(
-        start_server):
-    srv = start_server()
+def stat_names(srv):
+    """The names `stats` prints, in order."""
+    names = []
     with srv.connect() as c:
         c.cmd("stats")
-        names = []
         while True:
             line = c.readline()
             if line == b"END":
-                break
+                return names
             names.append(line.split(b" ")[1].decode())
+
+
+def test_response_obj_oom_is_printed_after_connection_structures(
+        start_server):
+    srv = start_server()
+    names = stat_names(srv)
     i = names.index("connection_structures")
     assert names[i + 1] == "response_obj_oom"
     assert names[0] == "pid"
@@ -214,14 +219,7 @@ def test_no_maxconns_fast_pauses_accepting(start_server):
 def test_connection_stats_are_printed_where_memcached_prints_them(
         start_server):
     srv = start_server("-o", "idle_timeout=100")
-    with srv.connect() as c:
-        c.cmd("stats")
-        names = []
-        while True:
-            line = c.readline()
-            if line == b"END":
-                break
-            names.append(line.split(b" ")[1].decode())
+    names = stat_names(srv)
 
     def order(*want):
         pos = [names.index(w) for w in want]

@@ -31,6 +31,21 @@ def watch_lines(w, want, match=b"type=", timeout=5.0):
     return b"".join(lines).decode()
 
 
+def close_reasons(w, ports, timeout=5.0):
+    """{port: reason} of the conn_close lines the watcher w reads for the
+    client ports in `ports` (other clients' lines are skipped)."""
+    seen = {}
+    for _ in range(32):
+        line = read_until(w, b"\n", timeout).decode()
+        m = re.fullmatch(TS + r"type=conn_close rip=127\.0\.0\.1 rport=(\d+) "
+                         r"transport=tcp reason=(\w+) cfd=\d+\n", line)
+        if m and int(m.group(1)) in ports:
+            seen[int(m.group(1))] = m.group(2)
+        if len(seen) == len(ports):
+            break
+    return seen
+
+
 def test_watch_fetchers_and_mutations(start_server):
     srv = start_server()
     with srv.connect() as w, srv.connect() as c:
@@ -265,16 +280,7 @@ def test_watch_connevents_close_reasons(start_server):
         q.expect_closed()
         q.close()
         want = {other_port: "error", q_port: "normal"}
-        seen = {}
-        for _ in range(32):
-            line = read_until(w, b"\n").decode()
-            m = re.fullmatch(TS + r"type=conn_close rip=127\.0\.0\.1 rport=(\d+) "
-                             r"transport=tcp reason=(\w+) cfd=\d+\n", line)
-            if m and int(m.group(1)) in want:
-                seen[int(m.group(1))] = m.group(2)
-            if len(seen) == 2:
-                break
-        assert seen == want, seen
+        assert close_reasons(w, want) == want
 
 
 def test_watch_connevents_reset_and_idle_reasons(start_server):
@@ -293,14 +299,6 @@ def test_watch_connevents_reset_and_idle_reasons(start_server):
         idle_port = idle.sock.getsockname()[1]
         assert idle.call("version").startswith("VERSION ")
         want = {reset_port: "error", idle_port: "idle_timeout"}
-        seen = {}
-        for _ in range(32):
-            line = read_until(w, b"\n", timeout=10.0).decode()
-            m = re.fullmatch(TS + r"type=conn_close rip=127\.0\.0\.1 rport=(\d+) "
-                             r"transport=tcp reason=(\w+) cfd=\d+\n", line)
-            if m and int(m.group(1)) in want:
-                seen[int(m.group(1))] = m.group(2)
-            if len(seen) == 2:
-                break
+        seen = close_reasons(w, want, timeout=10.0)
         idle.close()
-        assert seen == want, seen
+        assert seen == want

@@ -507,24 +507,33 @@ def test_many_udp_clients_share_the_workers(udp_server):
 def test_libmemcached_sets_over_udp(udp_server):
     """pylibmc (libmemcached) given a `udp:` server sends its stores as
     UDP datagrams (it supports only stores and deletes over UDP); they
-    land and are read back over TCP."""
+    land and are read back over TCP. Datagrams are not ordered (several
+    workers read the socket), so the delete is sent once the stores are
+    seen."""
     pylibmc = pytest.importorskip("pylibmc")
     srv, u = udp_server()
     lm = pylibmc.Client(["udp:127.0.0.1:%d" % u.sock.getpeername()[1]])
-    try:
-        assert lm.set("udp_lm_a", "alpha")
-        assert lm.set("udp_lm_b", "beta")
-        assert lm.delete("udp_lm_b")
-    finally:
-        lm.disconnect_all()
-    with srv.connect() as c:
+
+    def wait_for(c, want):
         deadline = time.monotonic() + wire.IO_TIMEOUT
         while True:
             c.cmd("get udp_lm_a udp_lm_b")
             lines = [c.readline()]
             while lines[-1] != b"END":
                 lines.append(c.readline())
-            if len(lines) == 3 or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)  # datagrams are not ordered with TCP
-        assert lines == [b"VALUE udp_lm_a 16 5", b"alpha", b"END"]
+            if lines == want or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.05)
+
+    try:
+        with srv.connect() as c:
+            assert lm.set("udp_lm_a", "alpha")
+            assert lm.set("udp_lm_b", "beta")
+            both = [b"VALUE udp_lm_a 16 5", b"alpha",
+                    b"VALUE udp_lm_b 16 4", b"beta", b"END"]
+            assert wait_for(c, both) == both
+            assert lm.delete("udp_lm_b")
+            one = [b"VALUE udp_lm_a 16 5", b"alpha", b"END"]
+            assert wait_for(c, one) == one
+    finally:
+        lm.disconnect_all()

@@ -434,11 +434,19 @@ def test_udp_only_server_with_p_0_counts_its_endpoints():
             except (socket.timeout, ConnectionRefusedError):
                 assert proc.poll() is None and time.monotonic() < deadline
         u.sock.settimeout(wire.IO_TIMEOUT)
-        rid = u.send(b"stats\r\n")
-        heads, body = u.message(rid)
-        stats = dict(line.split(b" ")[1:3] for line in body.split(b"\r\n")
-                     if line.startswith(b"STAT "))
-        # two UDP endpoints, no listener, minus one
+        # two UDP endpoints, no listener, minus one. memcached's workers
+        # create their endpoints as they start, after the first can
+        # already answer: wait (bounded) for the count to settle.
+        deadline = time.monotonic() + wire.IO_TIMEOUT
+        while True:
+            rid = u.send(b"stats\r\n")
+            heads, body = u.message(rid)
+            stats = dict(line.split(b" ")[1:3] for line in body.split(b"\r\n")
+                         if line.startswith(b"STAT "))
+            if (stats[b"curr_connections"] == b"1"
+                    or time.monotonic() > deadline):
+                break
+            time.sleep(0.05)
         assert stats[b"curr_connections"] == b"1"
         assert stats[b"total_connections"] == b"2"
     finally:

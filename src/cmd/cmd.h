@@ -27,6 +27,33 @@ struct session;
  */
 typedef void (*cmd_stop_fn)(void *ctx, bool graceful);
 
+/* One `STAT <name> <value>` pair, for reporters owned by other layers. */
+typedef void (*cmd_line_fn)(void *ctx, const char *name, const char *value);
+
+/* The settings `stats settings` shows that commands change at run time. */
+struct cmd_settings_live {
+    int verbosity;
+    bool detail_enabled;
+    uint64_t maxbytes;
+    uint32_t oldest; /* memcached's flush marker (engine_oldest) */
+};
+
+/*
+ * stats settings: emits every setting in memcached's order, from the
+ * configuration the server started with and the live values. Registered
+ * by main, which owns the configuration.
+ */
+typedef void (*cmd_settings_fn)(void *ctx, const struct cmd_settings_live *live,
+                                cmd_line_fn emit, void *emit_ctx);
+
+/*
+ * stats conns: emits the lines of every open connection and listener
+ * ("<fd>:addr", ...); self_fd is the asking connection's socket, which
+ * memcached shows as conn_parse_cmd. Registered by net.
+ */
+typedef void (*cmd_conns_fn)(void *ctx, int self_fd, cmd_line_fn emit,
+                             void *emit_ctx);
+
 /* Server-wide facts and shared counters that replies need. */
 struct cmd_server {
     struct engine *engine;
@@ -46,6 +73,10 @@ struct cmd_server {
     bool maxconns_fast; /* rejected_connections is printed when set */
     cmd_stop_fn stop;   /* set by net before any worker runs */
     void *stop_ctx;
+    cmd_settings_fn settings; /* set by main */
+    void *settings_ctx;
+    cmd_conns_fn conns_report; /* set by net before any worker runs */
+    void *conns_ctx;
     int pid;
 };
 

@@ -412,6 +412,12 @@ enum engine_status engine_debug(struct engine *e, struct slice key,
 void engine_flush(struct engine *e, int64_t delay);
 
 /*
+ * memcached's `oldest` setting: the server-clock time (engine_now's scale)
+ * before which items count as flushed, 0 before any flush_all.
+ */
+uint32_t engine_oldest(const struct engine *e);
+
+/*
  * Engine-owned statistics, named exactly as in memcached's `stats`. The
  * caller decides the output order. Gauges (curr_items, bytes, hash_*) and
  * counters since start.
@@ -441,3 +447,134 @@ struct engine_stats {
 
 /* A consistent-enough snapshot (each counter read atomically). */
 void engine_stats(struct engine *e, struct engine_stats *out);
+
+/* ---- per-class statistics (stats items, stats slabs, sizes, dumps) ---- */
+
+/*
+ * Every external view of slab classes speaks memcached's class ids: the
+ * ids memcached's own table (-n, -f, -o slab_sizes, or its defaults)
+ * gives for the same item sizes, 1..engine_class_max(). Where the
+ * engine's own classes are finer (the default table), each memcached
+ * class aggregates the fine classes inside it; docs/ENGINE.md says how.
+ */
+#define ENGINE_MAX_CLASS_ID 63
+
+/* The highest memcached class id of this engine's table. */
+unsigned engine_class_max(const struct engine *e);
+
+/*
+ * memcached's class id of a pinned item (the class its memcached size
+ * falls in). Cheap: cmd calls it on every hit to count per-class ops.
+ */
+unsigned engine_item_class(const struct engine *e, const struct item *it);
+
+/*
+ * `stats items` fields of one class, in memcached's order. cond says when
+ * memcached prints the field: ALL always, SEG with the segmented LRU's
+ * maintainer on (memoria prints these as memcached's idle maintainer
+ * would: every item counted as COLD), TEMP with the temporary LRU on.
+ */
+/* clang-format off */
+#define ENGINE_ITEM_STATS(X)                 \
+    X(number,                ALL)            \
+    X(number_hot,            SEG)            \
+    X(number_warm,           SEG)            \
+    X(number_cold,           SEG)            \
+    X(number_temp,           TEMP)           \
+    X(age_hot,               SEG)            \
+    X(age_warm,              SEG)            \
+    X(age,                   ALL)            \
+    X(mem_requested,         ALL)            \
+    X(evicted,               ALL)            \
+    X(evicted_nonzero,       ALL)            \
+    X(evicted_time,          ALL)            \
+    X(outofmemory,           ALL)            \
+    X(tailrepairs,           ALL)            \
+    X(reclaimed,             ALL)            \
+    X(expired_unfetched,     ALL)            \
+    X(evicted_unfetched,     ALL)            \
+    X(evicted_active,        SEG)            \
+    X(crawler_reclaimed,     ALL)            \
+    X(crawler_items_checked, ALL)            \
+    X(lrutail_reflocked,     ALL)            \
+    X(moves_to_cold,         SEG)            \
+    X(moves_to_warm,         SEG)            \
+    X(moves_within_lru,      SEG)            \
+    X(direct_reclaims,       SEG)
+
+/* `stats slabs` memory fields of one class, in memcached's order. */
+#define ENGINE_SLAB_STATS(X)                 \
+    X(chunk_size)                            \
+    X(chunks_per_page)                       \
+    X(total_pages)                           \
+    X(total_chunks)                          \
+    X(used_chunks)                           \
+    X(free_chunks)                           \
+    X(free_chunks_end)
+/* clang-format on */
+
+struct engine_class_stats {
+    unsigned id; /* memcached's class id */
+#define ENGINE_CLASS_FIELD(name, ...) uint64_t name;
+    ENGINE_ITEM_STATS(ENGINE_CLASS_FIELD)
+    ENGINE_SLAB_STATS(ENGINE_CLASS_FIELD)
+#undef ENGINE_CLASS_FIELD
+};
+
+/*
+ * Fills *out for memcached class id (1..engine_class_max()); false for
+ * an id outside the table. A class with no pages and no items reads as
+ * zeros (but chunk_size and chunks_per_page).
+ */
+bool engine_class_stats(struct engine *e, unsigned id,
+                        struct engine_class_stats *out);
+
+/* Seconds since start, as memcached's `uptime` reports it (starts near 2). */
+uint32_t engine_uptime(const struct engine *e);
+
+/*
+ * stats reset: zeroes the engine's cumulative counters (total_items,
+ * evictions, reclaimed, the *_unfetched counters, every per-class item
+ * counter); gauges (curr_items, bytes, pages, hash) are kept.
+ */
+void engine_stats_reset(struct engine *e);
+
+/* ---- stats sizes: a histogram of item sizes in 32-byte buckets ---- */
+
+enum engine_sizes_status {
+    ENGINE_SIZES_OK = 0,
+    ENGINE_SIZES_NO_CAS, /* -C: memcached needs CAS to tell old items */
+};
+
+/*
+ * Starts counting items linked from now on (items already stored are
+ * not counted, as in memcached), bucketed by memcached's item size
+ * rounded up to a multiple of 32. Idempotent while enabled.
+ */
+enum engine_sizes_status engine_sizes_enable(struct engine *e);
+void engine_sizes_disable(struct engine *e);
+bool engine_sizes_enabled(const struct engine *e);
+
+typedef void (*engine_size_fn)(void *ctx, size_t bucket, uint64_t count);
+
+/* Calls fn for each non-empty bucket, smallest first. */
+void engine_sizes(struct engine *e, engine_size_fn fn, void *ctx);
+
+/* ---- stats cachedump ---- */
+
+struct engine_dump_item {
+    struct slice key; /* valid during the call only */
+    size_t nbytes;    /* value length */
+    int64_t exptime;  /* absolute Unix time, 0 without expiry */
+    bool binary_key;  /* stored with a base64 (meta b) key */
+};
+
+/* Return false to stop the walk. Called under engine locks: be quick. */
+typedef bool (*engine_dump_fn)(void *ctx, const struct engine_dump_item *it);
+
+/*
+ * stats cachedump: up to limit items (0 = no limit) of memcached class
+ * id, in the order memcached lists its COLD LRU (most recent first).
+ */
+void engine_cachedump(struct engine *e, unsigned id, unsigned limit,
+                      engine_dump_fn fn, void *ctx);

@@ -11,5 +11,11 @@ stats_sum(struct stats_thread *const *blocks, size_t n,
 #define STATS_SUM(name, help) out->name += stats_get(&blocks[i]->name);
         STATS_THREAD(STATS_SUM)
 #undef STATS_SUM
+        for (size_t id = 0; id <= STATS_MAX_CLASS_ID; id++) {
+            for (size_t op = 0; op < STATS_NOPS; op++) {
+                out->class_ops[id][op] +=
+                    stats_get(&blocks[i]->class_ops[id][op]);
+            }
+        }
     }
 }

@@ -55,10 +55,37 @@
     X(idle_kicks,          "idle connections closed (-o idle_timeout)")
 /* clang-format on */
 
+/*
+ * Per-class command counters, `stats slabs` fields in memcached's order.
+ * Counted by memcached's class id of the item the command hit (ids
+ * 1..STATS_MAX_CLASS_ID; 0 unused).
+ */
+/* clang-format off */
+#define STATS_CLASS_OPS(X) \
+    X(get_hits)            \
+    X(cmd_set)             \
+    X(delete_hits)         \
+    X(incr_hits)           \
+    X(decr_hits)           \
+    X(cas_hits)            \
+    X(cas_badval)          \
+    X(touch_hits)
+/* clang-format on */
+
+#define STATS_MAX_CLASS_ID 63
+
+enum stats_class_op {
+#define STATS_OP_ENUM(name) STATS_OP_##name,
+    STATS_CLASS_OPS(STATS_OP_ENUM)
+#undef STATS_OP_ENUM
+        STATS_NOPS
+};
+
 struct stats_thread {
 #define STATS_FIELD(name, help) _Atomic uint64_t name;
     STATS_THREAD(STATS_FIELD)
 #undef STATS_FIELD
+    _Atomic uint64_t class_ops[STATS_MAX_CLASS_ID + 1][STATS_NOPS];
 };
 
 /* Plain totals, summed over threads. */
@@ -66,6 +93,7 @@ struct stats_totals {
 #define STATS_FIELD(name, help) uint64_t name;
     STATS_THREAD(STATS_FIELD)
 #undef STATS_FIELD
+    uint64_t class_ops[STATS_MAX_CLASS_ID + 1][STATS_NOPS];
 };
 
 /* Owner-thread increment: no atomic read-modify-write needed. */
@@ -77,6 +105,10 @@ stats_add(_Atomic uint64_t *c, uint64_t n)
 }
 
 #define STATS_INCR(block, name) stats_add(&(block)->name, 1)
+
+/* Counts op for memcached class id (engine_item_class of the item hit). */
+#define STATS_CLASS_INCR(block, id, op)                                     \
+    stats_add(&(block)->class_ops[(id)][STATS_OP_##op], 1)
 
 void stats_sum(struct stats_thread *const *blocks, size_t n,
                struct stats_totals *out);
@@ -91,6 +123,12 @@ struct stats_conns {
     _Atomic uint64_t accepting_conns; /* 0 while accepting is paused */
     _Atomic uint64_t listen_disabled_num;
     _Atomic uint64_t time_in_listen_disabled_us; /* added when resumed */
+    /* buffer gauges, in memcached's names (net keeps them) */
+    _Atomic uint64_t response_obj_count; /* reply queue blocks held */
+    _Atomic uint64_t response_obj_bytes;
+    _Atomic uint64_t read_buf_count; /* input buffers held */
+    _Atomic uint64_t read_buf_bytes;
+    _Atomic uint64_t read_buf_bytes_free; /* held but idle */
 };
 
 static inline uint64_t

@@ -69,6 +69,10 @@ struct cmd_server {
     uint64_t maxbytes;
     bool flush_enabled;
     bool shutdown_enabled;
+    bool dump_enabled;         /* false with -X: stats cachedump refused */
+    char stat_key_prefix;      /* -D: the key prefix delimiter (':') */
+    _Atomic bool detail_on;    /* stats detail on|off */
+    struct cmd_detail *detail; /* per-prefix counters (cmd/detail.c) */
     int idle_timeout;   /* -o idle_timeout: idle_kicks is printed when set */
     bool maxconns_fast; /* rejected_connections is printed when set */
     cmd_stop_fn stop;   /* set by net before any worker runs */

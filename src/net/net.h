@@ -56,7 +56,12 @@ struct net_config {
     unsigned reqs_per_event; /* -R */
     unsigned udp_per_socket; /* workers sharing each UDP socket */
     size_t watcher_buf;      /* -o watcher_logbuf_size, in bytes */
-    net_tick_fn tick;        /* called once a second on the main thread */
+    /*
+     * -o metrics_listen (memoria extension): "host:port" of the HTTP
+     * listener serving /metrics on the main thread, NULL when off.
+     */
+    const char *metrics_listen;
+    net_tick_fn tick; /* called once a second on the main thread */
     void *tick_ctx;
 };
 

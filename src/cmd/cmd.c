@@ -1,7 +1,10 @@
 #include "cmd/cmd.h"
 
+#include "cmd/cmd_stats.h"
+#include "cmd/detail.h"
 #include "cmd/session.h"
 #include "lib/outq.h"
+#include "proto/number.h"
 #include "proto/text.h"
 
 #include <stdio.h>
@@ -149,6 +152,8 @@ run_get(struct cmd_ctx *c, const struct request *req)
             s = engine_get_touch(c->srv->engine, key, req->exptime, &it);
             if (s == ENGINE_OK) {
                 STATS_INCR(c->st, touch_hits);
+                STATS_CLASS_INCR(c->st, engine_item_class(c->srv->engine, it),
+                                 touch_hits);
             } else {
                 STATS_INCR(c->st, touch_misses);
             }
@@ -157,6 +162,8 @@ run_get(struct cmd_ctx *c, const struct request *req)
             s = engine_get(c->srv->engine, key, &it);
             if (s == ENGINE_OK) {
                 STATS_INCR(c->st, get_hits);
+                STATS_CLASS_INCR(c->st, engine_item_class(c->srv->engine, it),
+                                 get_hits);
             } else {
                 count_miss(c->st, s);
             }
@@ -319,8 +326,10 @@ cmd_store_finish(struct cmd_ctx *c, const struct request *req, struct item *it,
                  bool terminated)
 {
     bool is_cas = req->verb == VERB_CAS;
+    unsigned cls = engine_item_class(c->srv->engine, it);
 
     STATS_INCR(c->st, cmd_set);
+    STATS_CLASS_INCR(c->st, cls, cmd_set);
     if (!terminated) {
         engine_abort(c->srv->engine, it);
         client_error(c, req, "bad data chunk");
@@ -333,11 +342,13 @@ cmd_store_finish(struct cmd_ctx *c, const struct request *req, struct item *it,
     case ENGINE_OK:
         if (is_cas) {
             STATS_INCR(c->st, cas_hits);
+            STATS_CLASS_INCR(c->st, cls, cas_hits);
         }
         reply(c, req, TEXT_STORED);
         break;
     case ENGINE_EXISTS:
         STATS_INCR(c->st, cas_badval);
+        STATS_CLASS_INCR(c->st, cls, cas_badval);
         reply(c, req, TEXT_EXISTS);
         break;
     case ENGINE_NOT_FOUND:
@@ -439,6 +450,8 @@ run_verbosity(struct cmd_ctx *c, const struct request *req)
     reply(c, req, TEXT_OK);
 }
 
+/* ---- stats ------------------------------------------------------------ */
+
 /* Formats one STAT line; values are small, so a stack buffer suffices. */
 static void
 stat_u64(struct outq *q, const char *name, uint64_t v)
@@ -450,120 +463,236 @@ stat_u64(struct outq *q, const char *name, uint64_t v)
 }
 
 static void
-stat_timeval(struct outq *q, const char *name, struct timeval tv)
+stat_general_line(void *ctx, const struct cmd_stat *st)
 {
+    struct outq *q = ctx;
     char num[40];
 
-    snprintf(num, sizeof(num), "%lld.%06ld", (long long)tv.tv_sec,
-             (long)tv.tv_usec);
-    text_compose_stat(q, name, num);
+    switch (st->kind) {
+    case CMD_STAT_TEXT:
+        text_compose_stat(q, st->name, st->text);
+        break;
+    case CMD_STAT_TIMEVAL:
+        snprintf(num, sizeof(num), "%lld.%06ld", (long long)st->tv.tv_sec,
+                 (long)st->tv.tv_usec);
+        text_compose_stat(q, st->name, num);
+        break;
+    default:
+        stat_u64(q, st->name, st->u);
+        break;
+    }
 }
 
 static void
-stats_general(struct cmd_ctx *c)
+stat_line(void *ctx, const char *name, const char *value)
 {
-    struct cmd_server *srv = c->srv;
-    struct outq *q = c->out;
-    struct stats_totals t;
-    struct engine_stats es;
-    struct rusage ru;
-    uint32_t now = engine_now(srv->engine);
+    text_compose_stat(ctx, name, value);
+}
 
-    stats_sum(srv->threads, srv->nthreads, &t);
-    engine_stats(srv->engine, &es);
-    getrusage(RUSAGE_SELF, &ru);
+/* "<id>:<field>" or "items:<id>:<field>" */
+static void
+stat_class_u64(struct outq *q, const char *prefix, unsigned id,
+               const char *field, uint64_t v)
+{
+    char name[64];
 
-    stat_u64(q, "pid", (uint64_t)srv->pid);
-    stat_u64(q, "uptime", now - 60);
-    stat_u64(q, "time", (uint64_t)(engine_epoch_unix(srv->engine) + now));
-    text_compose_stat(q, "version", srv->version);
-    text_compose_stat(q, "libevent", srv->libevent_version);
-    stat_u64(q, "pointer_size", 8 * sizeof(void *));
-    stat_timeval(q, "rusage_user", ru.ru_utime);
-    stat_timeval(q, "rusage_system", ru.ru_stime);
-    stat_u64(q, "max_connections", srv->max_connections);
-    stat_u64(q, "curr_connections", stats_get(&srv->conns->curr_connections));
-    stat_u64(q, "total_connections", stats_get(&srv->conns->total_connections));
-    if (srv->maxconns_fast) {
-        stat_u64(q, "rejected_connections",
-                 stats_get(&srv->conns->rejected_connections));
+    snprintf(name, sizeof(name), "%s%u:%s", prefix, id, field);
+    stat_u64(q, name, v);
+}
+
+struct class_emit {
+    struct cmd_server *srv;
+    struct outq *q;
+};
+
+#define ITEM_COND_ALL(srv)  true
+#define ITEM_COND_SEG(srv)  ((srv)->lru_segmented)
+#define ITEM_COND_TEMP(srv) ((srv)->lru_segmented && (srv)->temp_lru)
+
+static void
+emit_items_class(void *ctx, const struct cmd_class_report *cr)
+{
+    struct class_emit *ce = ctx;
+    unsigned id = cr->e.id;
+
+    if (!cr->in_items) {
+        return;
     }
-    stat_u64(q, "connection_structures",
-             stats_get(&srv->conns->connection_structures));
-    stat_u64(q, "response_obj_oom", t.response_obj_oom);
-    stat_u64(q, "read_buf_oom", t.read_buf_oom);
-    stat_u64(q, "reserved_fds", stats_get(&srv->conns->reserved_fds));
-#define STAT_CMD(name) stat_u64(q, #name, t.name);
-    STAT_CMD(cmd_get)
-    STAT_CMD(cmd_set)
-    STAT_CMD(cmd_flush)
-    STAT_CMD(cmd_touch)
-    STAT_CMD(cmd_meta)
-    STAT_CMD(get_hits)
-    STAT_CMD(get_misses)
-    STAT_CMD(get_expired)
-    STAT_CMD(get_flushed)
-    STAT_CMD(delete_misses)
-    STAT_CMD(delete_hits)
-    STAT_CMD(incr_misses)
-    STAT_CMD(incr_hits)
-    STAT_CMD(decr_misses)
-    STAT_CMD(decr_hits)
-    STAT_CMD(cas_misses)
-    STAT_CMD(cas_hits)
-    STAT_CMD(cas_badval)
-    STAT_CMD(touch_hits)
-    STAT_CMD(touch_misses)
-    STAT_CMD(store_too_large)
-    STAT_CMD(store_no_memory)
-    STAT_CMD(auth_cmds)
-    STAT_CMD(auth_errors)
-    if (srv->idle_timeout > 0) {
-        STAT_CMD(idle_kicks)
+#define ITEM_EMIT(name, cond)                                               \
+    if (ITEM_COND_##cond(ce->srv)) {                                        \
+        stat_class_u64(ce->q, "items:", id, #name, cr->e.name);             \
     }
-    STAT_CMD(bytes_read)
-    STAT_CMD(bytes_written)
-#undef STAT_CMD
-    stat_u64(q, "limit_maxbytes", srv->maxbytes);
-    stat_u64(q, "accepting_conns", stats_get(&srv->conns->accepting_conns));
-    stat_u64(q, "listen_disabled_num",
-             stats_get(&srv->conns->listen_disabled_num));
-    stat_u64(q, "time_in_listen_disabled_us",
-             stats_get(&srv->conns->time_in_listen_disabled_us));
-    stat_u64(q, "threads", srv->nthreads);
-    stat_u64(q, "conn_yields", t.conn_yields);
-    stat_u64(q, "hash_power_level", es.hash_power_level);
-    stat_u64(q, "hash_bytes", es.hash_bytes);
-    stat_u64(q, "hash_is_expanding", es.hash_is_expanding);
-    stat_u64(q, "slabs_moved", es.slabs_moved);
-    stat_u64(q, "malloc_fails", t.conn_oom);
-    struct logger_totals lt;
-    logger_totals(srv->logger, &lt);
-    stat_u64(q, "log_worker_dropped", lt.worker_dropped);
-    stat_u64(q, "log_worker_written", lt.worker_written);
-    stat_u64(q, "log_watcher_skipped", lt.watcher_skipped);
-    stat_u64(q, "log_watcher_sent", lt.watcher_sent);
-    stat_u64(q, "log_watchers", lt.watchers);
-    stat_u64(q, "bytes", es.bytes);
-    stat_u64(q, "curr_items", es.curr_items);
-    stat_u64(q, "total_items", es.total_items);
-    stat_u64(q, "slab_global_page_pool", es.slab_global_page_pool);
-    stat_u64(q, "expired_unfetched", es.expired_unfetched);
-    stat_u64(q, "evicted_unfetched", es.evicted_unfetched);
-    stat_u64(q, "evictions", es.evictions);
-    stat_u64(q, "reclaimed", es.reclaimed);
-    text_compose_reply(q, TEXT_END);
+    ENGINE_ITEM_STATS(ITEM_EMIT)
+#undef ITEM_EMIT
+    if (ce->srv->lru_segmented) {
+        stat_class_u64(ce->q, "items:", id, "hits_to_hot", cr->hits_to_hot);
+        stat_class_u64(ce->q, "items:", id, "hits_to_warm", cr->hits_to_warm);
+        stat_class_u64(ce->q, "items:", id, "hits_to_cold", cr->hits_to_cold);
+        stat_class_u64(ce->q, "items:", id, "hits_to_temp", cr->hits_to_temp);
+    }
+}
+
+static void
+emit_slabs_class(void *ctx, const struct cmd_class_report *cr)
+{
+    struct class_emit *ce = ctx;
+    unsigned id = cr->e.id;
+
+    if (!cr->in_slabs) {
+        return;
+    }
+#define SLAB_EMIT(name) stat_class_u64(ce->q, "", id, #name, cr->e.name);
+    ENGINE_SLAB_STATS(SLAB_EMIT)
+#undef SLAB_EMIT
+#define OP_EMIT(name)                                                       \
+    stat_class_u64(ce->q, "", id, #name, cr->ops[STATS_OP_##name]);
+    STATS_CLASS_OPS(OP_EMIT)
+#undef OP_EMIT
+}
+
+static void
+emit_size(void *ctx, size_t bucket, uint64_t count)
+{
+    char name[24];
+
+    snprintf(name, sizeof(name), "%zu", bucket);
+    stat_u64(ctx, name, count);
+}
+
+/* memcached stops a cachedump at 2 MB of output, END included. */
+#define CACHEDUMP_MAX ((size_t)2 * 1024 * 1024)
+
+struct dump_emit {
+    struct outq *q;
+    size_t bytes;
+};
+
+static bool
+emit_dump_item(void *ctx, const struct engine_dump_item *it)
+{
+    struct dump_emit *d = ctx;
+
+    if (it->binary_key) {
+        return true; /* memcached skips keys it could not print */
+    }
+    size_t n = text_dump_item_len(it->key, it->nbytes, it->exptime);
+    if (d->bytes + n + TEXT_END_LEN > CACHEDUMP_MAX) {
+        return false;
+    }
+    d->bytes += n;
+    text_compose_dump_item(d->q, it->key, it->nbytes, it->exptime);
+    return true;
+}
+
+/* stats cachedump <class> <limit> */
+static void
+stats_cachedump(struct cmd_ctx *c, struct slice rest)
+{
+    struct slice id_tok;
+    struct slice limit_tok;
+    uint32_t id;
+    uint32_t limit;
+
+    if (!c->srv->dump_enabled) {
+        text_compose_client_error(c->out, "stats cachedump not allowed");
+        return;
+    }
+    if (!text_next_key(&rest, &id_tok) || !text_next_key(&rest, &limit_tok)) {
+        text_compose_client_error(c->out, "bad command line");
+        return;
+    }
+    if (!num_parse_u32(id_tok, &id) || !num_parse_u32(limit_tok, &limit)) {
+        text_compose_client_error(c->out, "bad command line format");
+        return;
+    }
+    if (id > ENGINE_MAX_CLASS_ID) {
+        text_compose_client_error(c->out, "Illegal slab id");
+        return;
+    }
+    struct dump_emit d = {.q = c->out};
+    engine_cachedump(c->srv->engine, id, limit, emit_dump_item, &d);
+    text_compose_reply(c->out, TEXT_END);
+}
+
+static void
+stats_sizes_switch(struct cmd_ctx *c, bool on)
+{
+    struct engine *e = c->srv->engine;
+
+    if (on) {
+        if (engine_sizes_enable(e) != ENGINE_SIZES_OK) {
+            text_compose_stat(c->out, "sizes_status", "error");
+            text_compose_stat(c->out, "sizes_error", "cas_support_disabled");
+            return;
+        }
+    } else {
+        engine_sizes_disable(e);
+    }
+    /* memcached ends these two with no END line. */
+    text_compose_stat(c->out, "sizes_status", on ? "enabled" : "disabled");
+}
+
+static void
+stats_sizes(struct cmd_ctx *c)
+{
+    if (!engine_sizes_enabled(c->srv->engine)) {
+        text_compose_stat(c->out, "sizes_status", "disabled");
+    } else {
+        engine_sizes(c->srv->engine, emit_size, c->out);
+    }
+    text_compose_reply(c->out, TEXT_END);
 }
 
 static void
 run_stats(struct cmd_ctx *c, const struct request *req)
 {
-    if (req->args.len == 0) {
-        stats_general(c);
+    struct cmd_server *srv = c->srv;
+    struct slice rest = req->args;
+    struct slice sub;
+    struct class_emit ce = {.srv = srv, .q = c->out};
+
+    if (!text_next_key(&rest, &sub)) {
+        cmd_stats_general(srv, stat_general_line, c->out);
+    } else if (slice_eq_str(sub, "reset")) {
+        cmd_stats_reset(srv);
+        cmd_detail_reset(srv->detail);
+        text_compose_reply(c->out, TEXT_RESET);
+        return;
+    } else if (slice_eq_str(sub, "detail")) {
+        cmd_detail_run(c, rest);
+        return;
+    } else if (slice_eq_str(sub, "settings")) {
+        cmd_stats_settings(srv, stat_line, c->out);
+    } else if (slice_eq_str(sub, "cachedump")) {
+        stats_cachedump(c, rest);
+        return;
+    } else if (slice_eq_str(sub, "conns")) {
+        if (srv->conns_report != NULL) {
+            srv->conns_report(srv->conns_ctx, c->fd, stat_line, c->out);
+        }
+    } else if (slice_eq_str(sub, "extstore")) {
+        /* extstore is not configured: memcached answers a bare END. */
+    } else if (slice_eq_str(sub, "items")) {
+        cmd_stats_classes(srv, emit_items_class, &ce);
+    } else if (slice_eq_str(sub, "slabs")) {
+        struct cmd_slab_totals tot;
+        cmd_stats_classes(srv, emit_slabs_class, &ce);
+        cmd_stats_slab_totals(srv, &tot);
+        stat_u64(c->out, "active_slabs", tot.active_slabs);
+        stat_u64(c->out, "total_malloced", tot.total_malloced);
+    } else if (slice_eq_str(sub, "sizes")) {
+        stats_sizes(c);
+        return;
+    } else if (slice_eq_str(sub, "sizes_enable") ||
+               slice_eq_str(sub, "sizes_disable")) {
+        stats_sizes_switch(c, slice_eq_str(sub, "sizes_enable"));
+        return;
+    } else {
+        /* proxy, malloc and anything else: not in this build. */
+        text_compose_reply(c->out, TEXT_ERROR);
         return;
     }
-    /* Sub-commands (settings, items, slabs, ...) come with a later issue. */
-    text_compose_reply(c->out, TEXT_ERROR);
+    text_compose_reply(c->out, TEXT_END);
 }
 
 static enum cmd_next

@@ -75,6 +75,16 @@ struct cmd_server {
     struct cmd_detail *detail; /* per-prefix counters (cmd/detail.c) */
     int idle_timeout;   /* -o idle_timeout: idle_kicks is printed when set */
     bool maxconns_fast; /* rejected_connections is printed when set */
+    /* stat families memcached prints only when their mechanism is on */
+    bool lru_crawler;   /* lru_crawler_running, lru_crawler_starts */
+    bool lru_segmented; /* maintainer, segment and hits_to_* fields */
+    bool temp_lru;      /* items:<id>:number_temp */
+    bool slab_reassign; /* slab_reassign_*, slabs_moved */
+    /*
+     * stats reset: the command counters' sums at the last reset; `stats`
+     * reports sums minus these (no store races with the owning workers).
+     */
+    struct stats_thread reset_base;
     cmd_stop_fn stop;   /* set by net before any worker runs */
     void *stop_ctx;
     cmd_settings_fn settings; /* set by main */

@@ -61,5 +61,11 @@ struct cmd_slab_totals {
 
 void cmd_stats_slab_totals(struct cmd_server *srv, struct cmd_slab_totals *out);
 
+/*
+ * stats reset: zeroes what memcached's zeroes (command counters, the
+ * connection counters, the engine's cumulative counters); gauges stay.
+ */
+void cmd_stats_reset(struct cmd_server *srv);
+
 /* `stats settings`, in memcached's order (through srv->settings). */
 void cmd_stats_settings(struct cmd_server *srv, cmd_line_fn fn, void *ctx);

@@ -85,16 +85,21 @@ reply_short(struct cmd_ctx *c, const struct meta_request *req, const char *code)
 
 /* A hit with T counts as a touch; anything else (a miss with T too), a get. */
 static void
-count_get(struct cmd_ctx *c, bool touch, enum engine_status s)
+count_get(struct cmd_ctx *c, bool touch, enum engine_status s,
+          const struct item *it)
 {
     if (touch && s == ENGINE_OK) {
         STATS_INCR(c->st, cmd_touch);
         STATS_INCR(c->st, touch_hits);
+        STATS_CLASS_INCR(c->st, engine_item_class(c->srv->engine, it),
+                         touch_hits);
         return;
     }
     STATS_INCR(c->st, cmd_get);
     if (s == ENGINE_OK) {
         STATS_INCR(c->st, get_hits);
+        STATS_CLASS_INCR(c->st, engine_item_class(c->srv->engine, it),
+                         get_hits);
         return;
     }
     STATS_INCR(c->st, get_misses);
@@ -171,7 +176,7 @@ run_mg(struct cmd_ctx *c, const struct meta_request *req, bool silent)
     m.no_token = silent;
     enum engine_status s = engine_mget(c->srv->engine, req->key, &m, &it);
     cmd_log_get(c, req->key, s, it);
-    count_get(c, touch, s);
+    count_get(c, touch, s, it);
     if (s != ENGINE_OK) {
         if (!has(req, 'q') && !silent) {
             reply_short(c, req, "EN");
@@ -303,7 +308,10 @@ void
 cmd_meta_store_finish(struct cmd_ctx *c, const struct cmd_mset *ms,
                       struct item *it, bool terminated)
 {
+    unsigned cls = engine_item_class(c->srv->engine, it);
+
     STATS_INCR(c->st, cmd_set);
+    STATS_CLASS_INCR(c->st, cls, cmd_set);
     if (!terminated) {
         engine_abort(c->srv->engine, it);
         cmd_client_error(c, "bad data chunk");
@@ -324,12 +332,14 @@ cmd_meta_store_finish(struct cmd_ctx *c, const struct cmd_mset *ms,
     case ENGINE_OK:
         if (is_cas) {
             STATS_INCR(c->st, cas_hits);
+            STATS_CLASS_INCR(c->st, cls, cas_hits);
         }
         code = "HD";
         break;
     case ENGINE_EXISTS:
         if (is_cas) {
             STATS_INCR(c->st, cas_badval);
+            STATS_CLASS_INCR(c->st, cls, cas_badval);
         }
         code = "EX";
         break;

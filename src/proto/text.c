@@ -6,6 +6,7 @@
 #include "proto/number.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -556,6 +557,38 @@ text_compose_stat(struct outq *q, const char *name, const char *value)
 {
     static const char word[] = "STAT ";
     put_line(q, word, sizeof(word) - 1, name, value);
+}
+
+/* The variable part of a cachedump line: " [<nbytes> b; <exptime> s]". */
+static size_t
+dump_item_tail(char *buf, size_t cap, size_t nbytes, int64_t exptime)
+{
+    int n = snprintf(buf, cap, " [%zu b; %lld s]\r\n", nbytes,
+                     (long long)exptime);
+    return n < 0 ? 0 : (size_t)n;
+}
+
+size_t
+text_dump_item_len(struct slice key, size_t nbytes, int64_t exptime)
+{
+    char tail[64];
+    static const char word[] = "ITEM ";
+
+    return sizeof(word) - 1 + key.len +
+           dump_item_tail(tail, sizeof(tail), nbytes, exptime);
+}
+
+void
+text_compose_dump_item(struct outq *q, struct slice key, size_t nbytes,
+                       int64_t exptime)
+{
+    char tail[64];
+    static const char word[] = "ITEM ";
+    size_t n = dump_item_tail(tail, sizeof(tail), nbytes, exptime);
+
+    outq_copy(q, word, sizeof(word) - 1);
+    outq_copy(q, key.ptr, key.len);
+    outq_copy(q, tail, n);
 }
 
 void

@@ -89,6 +89,17 @@ void text_compose_number(struct outq *q, uint64_t n);
 /* "STAT <name> <value>\r\n". */
 void text_compose_stat(struct outq *q, const char *name, const char *value);
 
+/* Length of "END\r\n", for replies bounded in bytes. */
+#define TEXT_END_LEN 5
+
+/*
+ * stats cachedump's "ITEM <key> [<nbytes> b; <exptime> s]\r\n", exptime
+ * an absolute Unix time or 0; _len is the line's length in bytes.
+ */
+size_t text_dump_item_len(struct slice key, size_t nbytes, int64_t exptime);
+void text_compose_dump_item(struct outq *q, struct slice key, size_t nbytes,
+                            int64_t exptime);
+
 /* "VERSION <version>\r\n". */
 void text_compose_version(struct outq *q, const char *version);
 

@@ -89,6 +89,13 @@ void text_compose_number(struct outq *q, uint64_t n);
 /* "STAT <name> <value>\r\n". */
 void text_compose_stat(struct outq *q, const char *name, const char *value);
 
+/*
+ * "PREFIX <prefix> get <gets> hit <hits> set <sets> del <dels>\r\n": one
+ * line of `stats detail dump` (at most prefix.len + 109 bytes).
+ */
+void text_compose_prefix(struct outq *q, struct slice prefix, uint64_t gets,
+                         uint64_t hits, uint64_t sets, uint64_t dels);
+
 /* "VERSION <version>\r\n". */
 void text_compose_version(struct outq *q, const char *version);
 

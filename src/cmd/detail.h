@@ -8,9 +8,10 @@
  *
  * Owns the prefix table. It is bounded (CMD_DETAIL_PREFIXES_MAX distinct
  * prefixes; memcached's grows without limit): once full, keys of new
- * prefixes are not counted, only tallied in cmd_detail_dropped(). One
- * mutex guards the table, taken by every function that takes the table;
- * detail is off by default, so the hot path pays only the relaxed load of
+ * prefixes are not counted, only tallied in cmd_detail_dropped(). Any
+ * thread may call any function but create and destroy: one mutex guards
+ * the table, as one lock guards memcached's. Detail is off by default,
+ * and while it is off the hot path pays only the relaxed load of
  * cmd_server.detail_on in cmd_detail_count().
  *
  * Created by main once -D is known and kept in cmd_server.detail; the

@@ -72,21 +72,14 @@ murmur3_32(const unsigned char *p, size_t len)
         h = rotl32(h, 13);
         h = h * 5 + 0xe6546b64u;
     }
+    /* The last 1 to 3 bytes, little-endian, mixed without rotate-add. */
     const unsigned char *tail = p + 4 * nblocks;
     uint32_t k = 0;
-    switch (len & 3) {
-    case 3:
-        k ^= (uint32_t)tail[2] << 16;
-        /* fall through */
-    case 2:
-        k ^= (uint32_t)tail[1] << 8;
-        /* fall through */
-    case 1:
-        k ^= tail[0];
+    for (size_t i = len & 3; i > 0; i--) {
+        k = k << 8 | tail[i - 1];
+    }
+    if ((len & 3) != 0) {
         h ^= mix_k(k);
-        break;
-    default:
-        break;
     }
     h ^= (uint32_t)len;
     h ^= h >> 16;

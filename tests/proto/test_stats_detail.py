@@ -150,6 +150,18 @@ def test_same_bucket_lists_newest_first(start_server):
                            + line(b"p0", get=2) + b"END\r\n")
 
 
+def test_longer_prefixes_in_bucket_order(start_server):
+    # murmur3 % 256: user_profile 43, hello 71, prefix7 234, abc 250
+    srv = start_server()
+    with srv.connect() as c:
+        turn(c, "on")
+        c.cmd("get abc:1 hello:1 prefix7:1 user_profile:1")
+        c.expect(b"END\r\n")
+        assert dump(c) == (line(b"user_profile", get=1)
+                           + line(b"hello", get=1) + line(b"prefix7", get=1)
+                           + line(b"abc", get=1) + b"END\r\n")
+
+
 def test_off_keeps_the_counts_and_reset_clears_them(start_server):
     srv = start_server()
     with srv.connect() as c:

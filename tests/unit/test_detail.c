@@ -119,6 +119,25 @@ dumps_in_memcacheds_order(void **state)
                         "PREFIX p256 get 1 hit 0 set 0 del 0\r\n"
                         "PREFIX p191 get 1 hit 0 set 0 del 0\r\n"
                         "PREFIX p0 get 2 hit 0 set 0 del 0\r\n");
+
+    /* longer prefixes: whole blocks, tails of 1 to 3 bytes */
+    char lp[CMD_DETAIL_PREFIX_MAX + 3];
+    memset(lp, 'L', CMD_DETAIL_PREFIX_MAX);
+    memcpy(lp + CMD_DETAIL_PREFIX_MAX, ":x", 3);
+    cmd_detail_reset(d);
+    record(d, "abc:1", CMD_DETAIL_GET);          /* bucket 250 */
+    record(d, "hello:1", CMD_DETAIL_GET);        /* 71 */
+    record(d, "prefix7:1", CMD_DETAIL_GET);      /* 234 */
+    record(d, "user_profile:1", CMD_DETAIL_GET); /* 43 */
+    record(d, lp, CMD_DETAIL_GET);               /* 7 */
+    dump_text(d, &dbuf);
+    const char *order[] = {"PREFIX LLL", "PREFIX user_profile ",
+                           "PREFIX hello ", "PREFIX prefix7 ", "PREFIX abc "};
+    const char *at = dbuf.text;
+    for (size_t i = 0; i < 5; i++) {
+        at = strstr(at, order[i]);
+        assert_non_null(at);
+    }
     cmd_detail_destroy(d);
 }
 

@@ -168,6 +168,8 @@ run_get(struct cmd_ctx *c, const struct request *req)
                 count_miss(c->st, s);
             }
         }
+        cmd_detail_count(c->srv, key,
+                         s == ENGINE_OK ? CMD_DETAIL_HIT : CMD_DETAIL_GET);
         cmd_log_get(c, key, s, it);
         if (s == ENGINE_OK) {
             send_value(c, it, with_cas);
@@ -303,6 +305,7 @@ cmd_commit_slow(struct cmd_ctx *c, struct item *it,
 static enum cmd_next
 run_store(struct cmd_ctx *c, const struct request *req, struct item **reserved)
 {
+    cmd_detail_count(c->srv, req->key, CMD_DETAIL_SET);
     enum engine_status s =
         engine_reserve(c->srv->engine, store_mode(req->verb), req->key,
                        req->flags, req->exptime, req->nbytes, reserved);
@@ -364,6 +367,7 @@ cmd_store_finish(struct cmd_ctx *c, const struct request *req, struct item *it,
 static void
 run_delete(struct cmd_ctx *c, const struct request *req)
 {
+    cmd_detail_count(c->srv, req->key, CMD_DETAIL_DEL);
     cmd_log_lookup(c, req->key);
     if (engine_delete(c->srv->engine, req->key) == ENGINE_OK) {
         STATS_INCR(c->st, delete_hits);

@@ -592,6 +592,31 @@ text_compose_dump_item(struct outq *q, struct slice key, size_t nbytes,
 }
 
 void
+text_compose_prefix(struct outq *q, struct slice prefix, uint64_t gets,
+                    uint64_t hits, uint64_t sets, uint64_t dels)
+{
+    static const char word[] = "PREFIX ";
+    static const char *const names[] = {" get ", " hit ", " set ", " del "};
+    const uint64_t counts[] = {gets, hits, sets, dels};
+    size_t max =
+        sizeof(word) - 1 + prefix.len + (size_t)4 * (5 + LEX_U64_DIGITS) + 2;
+    char *start = outq_reserve(q, max);
+    char *p;
+
+    if (start == NULL) {
+        return;
+    }
+    p = lex_put_mem(start, word, sizeof(word) - 1);
+    p = lex_put_mem(p, prefix.ptr, prefix.len);
+    for (size_t i = 0; i < 4; i++) {
+        p = lex_put_mem(p, names[i], 5);
+        p = lex_put_u64(p, counts[i]);
+    }
+    p = put_crlf(p);
+    outq_commit(q, (size_t)(p - start));
+}
+
+void
 text_compose_version(struct outq *q, const char *version)
 {
     static const char word[] = "VERSION ";

@@ -100,6 +100,13 @@ size_t text_dump_item_len(struct slice key, size_t nbytes, int64_t exptime);
 void text_compose_dump_item(struct outq *q, struct slice key, size_t nbytes,
                             int64_t exptime);
 
+/*
+ * "PREFIX <prefix> get <gets> hit <hits> set <sets> del <dels>\r\n": one
+ * line of `stats detail dump` (at most prefix.len + 109 bytes).
+ */
+void text_compose_prefix(struct outq *q, struct slice prefix, uint64_t gets,
+                         uint64_t hits, uint64_t sets, uint64_t dels);
+
 /* "VERSION <version>\r\n". */
 void text_compose_version(struct outq *q, const char *version);
 

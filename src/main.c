@@ -405,6 +405,7 @@ tick(void *ctx)
 
 /* Everything main creates, so that one function can unwind it. */
 struct server {
+    const struct config *cfg; /* what `stats settings` reports */
     struct engine *engine;
     struct stats_thread **blocks;
     size_t nblocks;
@@ -414,6 +415,23 @@ struct server {
     struct net_listen *listens;
     struct net *net;
 };
+
+/* stats settings: cmd's live values, conf's lines. */
+static void
+report_settings(void *ctx, const struct cmd_settings_live *live,
+                cmd_line_fn emit, void *emit_ctx)
+{
+    const struct server *s = ctx;
+    const struct conf_settings_live cl = {
+        .verbosity = live->verbosity,
+        .detail_enabled = live->detail_enabled,
+        .track_sizes = engine_sizes_enabled(s->engine),
+        .maxbytes = live->maxbytes,
+        .oldest = live->oldest,
+    };
+
+    conf_settings(s->cfg, &cl, emit, emit_ctx);
+}
 
 static void
 server_deinit(struct server *s)
@@ -435,6 +453,7 @@ server_init(struct server *s, const struct config *cfg)
 {
     struct engine_config ec;
 
+    s->cfg = cfg;
     engine_config_from(cfg, &ec);
     if (cfg->watch_enabled) {
         s->logger =
@@ -453,6 +472,14 @@ server_init(struct server *s, const struct config *cfg)
     }
     if (cfg->verbose >= 2) {
         engine_classes(s->engine, print_class, NULL);
+    }
+    /*
+     * -o track_sizes: `stats sizes` counts from the start. memcached does
+     * so even with -C (it refuses only `stats sizes_enable` then); an
+     * engine answering ENGINE_SIZES_NO_CAS leaves the sizes off.
+     */
+    if (cfg->track_sizes) {
+        (void)engine_sizes_enable(s->engine);
     }
     s->nblocks = (size_t)cfg->num_threads;
     s->blocks = calloc(s->nblocks, sizeof(*s->blocks));
@@ -496,6 +523,11 @@ server_init(struct server *s, const struct config *cfg)
     srv->maxbytes = cfg->maxbytes;
     srv->flush_enabled = cfg->flush_enabled;
     srv->shutdown_enabled = cfg->enable_shutdown;
+    srv->dump_enabled = cfg->dump_enabled;
+    srv->stat_key_prefix = cfg->stat_key_prefix;
+    atomic_store(&srv->detail_on, cfg->detail_enabled);
+    srv->settings = report_settings;
+    srv->settings_ctx = s;
     srv->idle_timeout = cfg->idle_timeout;
     srv->maxconns_fast = cfg->maxconns_fast;
     srv->pid = (int)getpid();
@@ -519,6 +551,8 @@ server_init(struct server *s, const struct config *cfg)
         .reqs_per_event = (unsigned)cfg->reqs_per_event,
         .udp_per_socket = (unsigned)cfg->num_threads_per_udp,
         .watcher_buf = cfg->watcher_logbuf_size,
+        .metrics_listen =
+            cfg->metrics_listen[0] != '\0' ? cfg->metrics_listen : NULL,
         .tick = tick,
         .tick_ctx = s->engine,
     };

@@ -85,7 +85,17 @@
     X('L', "enable-largepages", NULL, APPLIED, NULL,                           \
       "-L, --enable-largepages  try to use large memory pages (if "            \
       "available)")                                                            \
-    X('D', NULL, ":", REFUSED, "detail stats", NULL)                           \
+    X('D', NULL, ":", APPLIED, NULL,                                           \
+      "-D <char>     Use <char> as the delimiter between key prefixes and "    \
+      "IDs.\n"                                                                 \
+      "              This is used for per-prefix stats reporting. The "        \
+      "default is\n"                                                           \
+      "              \":\" (colon). If this option is specified, stats "        \
+      "collection\n"                                                           \
+      "              is turned on automatically; if not, then it may be "      \
+      "turned on\n"                                                            \
+      "              by sending the \"stats detail on\" command to the "        \
+      "server.")                                                               \
     X('t', "threads", "4", APPLIED, NULL,                                      \
       "-t, --threads=<num>       number of threads to use (default: 4)")       \
     X('R', "max-reqs-per-event", "20", APPLIED, NULL,                          \
@@ -108,9 +118,7 @@
     X('S', "enable-sasl", NULL, REFUSED, "SASL", NULL)                         \
     X('F', "disable-flush-all", NULL, APPLIED, NULL,                           \
       "-F, --disable-flush-all   disable flush_all command")                   \
-    X('X', "disable-dumping", NULL, COMPAT,                                    \
-      "memoria has no dump commands (stats cachedump, lru_crawler "            \
-      "metadump) yet",                                                         \
+    X('X', "disable-dumping", NULL, APPLIED, NULL,                             \
       "-X, --disable-dumping     disable stats cachedump and lru_crawler "     \
       "metadump")                                                              \
     X('W', "disable-watch", NULL, APPLIED, NULL,                               \
@@ -265,9 +273,6 @@ conf_parse_init(struct parse *ps, const struct config *cfg)
     memset(ps, 0, sizeof(*ps));
     ps->item_size_max = (int)cfg->item_size_max;
     ps->slab_chunk_max = (int)cfg->slab_chunk_max;
-    ps->lru_maintainer = true;
-    ps->hot_lru_pct = 20;
-    ps->warm_lru_pct = 40;
 }
 
 void
@@ -447,6 +452,9 @@ set_checked(struct config *cfg, struct parse *ps, int letter, const char *arg)
         if (arg[0] == '\0') {
             return conf_fail(EXIT_FAILURE, "No delimiter specified\n");
         }
+        /* One character, the rest ignored; detail stats start on. */
+        cfg->stat_key_prefix = arg[0];
+        cfg->detail_enabled = true;
         return CONF_RUN;
     default:
         break;
@@ -536,6 +544,9 @@ set_switch(struct config *cfg, struct parse *ps, int letter)
         break;
     case 'W':
         cfg->watch_enabled = false;
+        break;
+    case 'X':
+        cfg->dump_enabled = false;
         break;
     default:
         break;
@@ -691,13 +702,13 @@ check_slab_sizes(struct config *cfg, struct parse *ps)
 }
 
 static int
-check_lru(const struct parse *ps)
+check_lru(const struct config *cfg)
 {
-    if (ps->hot_lru_pct + ps->warm_lru_pct > 80) {
+    if (cfg->hot_lru_pct + cfg->warm_lru_pct > 80) {
         return conf_fail(EX_USAGE, "hot_lru_pct + warm_lru_pct cannot be more "
                                    "than 80%% combined\n");
     }
-    if (ps->temp_lru && !ps->lru_maintainer) {
+    if (cfg->temp_lru && !cfg->lru_maintainer) {
         return conf_fail(
             EX_USAGE, "temporary_ttl requires lru_maintainer to be enabled\n");
     }
@@ -876,7 +887,7 @@ check_all(struct config *cfg, struct parse *ps)
     }
     if ((rc = check_item_size(cfg, ps)) != CONF_RUN ||
         (rc = check_slab_sizes(cfg, ps)) != CONF_RUN ||
-        (rc = check_lru(ps)) != CONF_RUN ||
+        (rc = check_lru(cfg)) != CONF_RUN ||
         (rc = check_auth_and_ports(cfg, ps)) != CONF_RUN ||
         (rc = check_hashpower(cfg)) != CONF_RUN ||
         (rc = build_listeners(cfg, ps)) != CONF_RUN) {

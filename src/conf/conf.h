@@ -6,12 +6,14 @@
  * tables (conf.c, conf_ext.c), listed in docs/OPTIONS.md: applied (its
  * value is in struct config), refused with "memoria: <option> is not
  * supported yet" (EX_USAGE), or accepted for compatibility: checked as
- * memcached checks it, then dropped, for the documented reason. Nothing
- * else is parsed and dropped.
+ * memcached checks it and kept in struct config only for `stats
+ * settings`, for the documented reason. conf_settings (conf_settings.c)
+ * reports the result as memcached's `stats settings` lines.
  *
  * Only main.c includes this header: it turns struct config into each
- * module's own config struct. Not thread safe (getopt keeps global
- * state); call it once at startup, before any thread exists.
+ * module's own config struct. conf_parse is not thread safe (getopt keeps
+ * global state); call it once at startup, before any thread exists.
+ * conf_settings only reads a parsed config: any thread may call it.
  *
  * Ownership: conf_deinit frees what conf owns (the joined -l string and
  * the listener array). Every other string (user, pidfile, ...) is
@@ -33,6 +35,8 @@
 #define CONF_HOST_MAX       256           /* one -l host, with its NUL */
 #define CONF_TAG_MAX        8             /* -l tag[...] bytes */
 #define CONF_DEFAULT_LISTEN "127.0.0.1"   /* memcached's is every address */
+/* -o metrics_listen: a host, brackets, a colon and a port, with its NUL */
+#define CONF_METRICS_MAX    (CONF_HOST_MAX + 8)
 
 enum conf_proto {
     CONF_PROTO_DEFAULT = 0, /* listeners only: whatever -B says */
@@ -40,6 +44,13 @@ enum conf_proto {
     CONF_PROTO_ASCII,
     CONF_PROTO_BINARY,
     CONF_PROTO_PROXY, /* -l proto[proxy]; conf_parse refuses it */
+};
+
+/* -o hash_algorithm; memoria's own hash table ignores it. */
+enum conf_hash {
+    CONF_HASH_MURMUR3 = 0,
+    CONF_HASH_JENKINS,
+    CONF_HASH_XXH3,
 };
 
 /*
@@ -58,9 +69,11 @@ struct conf_listener {
 };
 
 /*
- * Every applied setting, with memcached's default (its `stats settings`
- * shows them). Sizes are in bytes even where the option takes megabytes
- * or kilobytes.
+ * Every setting, with memcached's default (its `stats settings` shows
+ * them). Sizes are in bytes even where the option takes megabytes or
+ * kilobytes. The compat block holds options memoria accepts without a
+ * mechanism behind them (docs/OPTIONS.md says why): only `stats settings`
+ * reads it.
  */
 /* clang-format off */
 /*      type               name                     default              */
@@ -106,9 +119,43 @@ struct conf_listener {
     /* logging (watch) */                                                \
     X(uint64_t,            watcher_logbuf_size,     256 * CONF_KB)        \
     X(uint64_t,            worker_logbuf_size,      64 * CONF_KB)         \
-    /* commands */                                                       \
+    /* commands and stats */                                             \
     X(bool,                flush_enabled,           true)                 \
-    X(bool,                watch_enabled,           true)
+    X(bool,                watch_enabled,           true)                 \
+    X(bool,                dump_enabled,            true)  /* -X */       \
+    X(char,                stat_key_prefix,         ':')   /* -D */       \
+    X(bool,                detail_enabled,          false) /* -D */       \
+    X(bool,                track_sizes,             false)                \
+    /* compat: LRU segments, crawler, page mover, hash, extstore */      \
+    X(bool,                lru_maintainer,          true)                 \
+    X(bool,                lru_segmented,           true)                 \
+    X(int,                 hot_lru_pct,             20)                   \
+    X(int,                 warm_lru_pct,            40)                   \
+    X(double,              hot_max_factor,          0.2)                  \
+    X(double,              warm_max_factor,         2.0)                  \
+    X(bool,                temp_lru,                false)                \
+    X(uint32_t,            temporary_ttl,           61)                   \
+    X(int,                 tail_repair_time,        0)                    \
+    X(bool,                lru_crawler,             true)                 \
+    X(int,                 lru_crawler_sleep,       100)                  \
+    X(uint32_t,            lru_crawler_tocrawl,     0)                    \
+    X(bool,                slab_reassign,           true)                 \
+    X(int,                 slab_automove,           1)                    \
+    X(double,              slab_automove_ratio,     0.8)                  \
+    X(int,                 slab_automove_window,    30)                   \
+    X(double,              slab_automove_freeratio, 0.01)                 \
+    X(enum conf_hash,      hash_algorithm,          CONF_HASH_MURMUR3)    \
+    /* extstore: memcached computes ext_wbuf_size in 32 bits */          \
+    X(uint32_t,            ext_item_size,           512)                  \
+    X(uint32_t,            ext_item_age,            UINT32_MAX)           \
+    X(uint32_t,            ext_low_ttl,             0)                    \
+    X(uint32_t,            ext_recache_rate,        2000)                 \
+    X(uint32_t,            ext_wbuf_size,           4 * CONF_MB)          \
+    X(uint32_t,            ext_compact_under,       0)                    \
+    X(uint32_t,            ext_drop_under,          0)                    \
+    X(uint32_t,            ext_max_sleep,           1000000)              \
+    X(double,              ext_max_frag,            0.8)                  \
+    X(bool,                ext_drop_unread,         false)
 /* clang-format on */
 
 struct config {
@@ -127,6 +174,12 @@ struct config {
     /* -o slab_sizes: ascending chunk sizes; nslab_sizes 0 uses -f. */
     uint32_t slab_sizes[CONF_MAX_SLAB_SIZES];
     size_t nslab_sizes;
+
+    /*
+     * -o metrics_listen (memoria extension): the Prometheus endpoint's
+     * "host:port", "[v6]:port", ":port" or "port" as given, "" when off.
+     */
+    char metrics_listen[CONF_METRICS_MAX];
 };
 
 /* Sets every default. Owns nothing yet; conf_deinit is still safe. */
@@ -170,3 +223,29 @@ enum conf_listen_status {
 enum conf_listen_status conf_listen_next(const char **spec,
                                          struct conf_listener *out, char *err,
                                          size_t errlen);
+
+/* The settings that commands change at run time, read when asked. */
+struct conf_settings_live {
+    int verbosity;       /* -v, then the verbosity command */
+    bool detail_enabled; /* -D, then stats detail on|off */
+    bool track_sizes;    /* -o track_sizes, then stats sizes_enable */
+    uint64_t maxbytes;   /* -m, then cache_memlimit */
+    uint32_t oldest;     /* memcached's flush marker */
+};
+
+/* One `stats settings` line: its name and its value, as text. */
+typedef void (*conf_setting_fn)(void *ctx, const char *name, const char *value);
+
+/* The longest value memcached prints; it cuts longer ones there. */
+#define CONF_SETTING_MAX 126
+
+/*
+ * Calls emit for each line of memcached 1.6.18's `stats settings` (its
+ * Debian build: extstore and TLS lines included), in its order, with its
+ * formatting, from cfg and live. Options conf refuses (SASL, TLS, -Y, -N,
+ * -e) print their defaults, the only values a running server can have.
+ * -o metrics_listen has no line: memcached has no such setting.
+ */
+void conf_settings(const struct config *cfg,
+                   const struct conf_settings_live *live, conf_setting_fn emit,
+                   void *ctx);

@@ -87,8 +87,7 @@
     X(worker_logbuf_size, ARG, APPLIED, NULL, "64",                            \
       "size in kilobytes of per-worker-thread buffer\n"                        \
       "read by background thread, then written to watchers. (default: 64)")    \
-    X(track_sizes, NONE, COMPAT,                                               \
-      "stats sizes arrives with a later issue", NULL,                          \
+    X(track_sizes, NONE, APPLIED, NULL, NULL,                                  \
       "enable dynamic reports for 'stats sizes' command.")                     \
     X(no_hashexpand, NONE, APPLIED, NULL, NULL,                                \
       "disables hash table expansion (dangerous)")                             \
@@ -154,7 +153,9 @@
     X(ssl_wbuf_size, ARG, REFUSED, "TLS", "16", NULL)                          \
     X(ssl_session_cache, NONE, REFUSED, "TLS", NULL, NULL)                     \
     X(ssl_kernel_tls, NONE, REFUSED, "TLS", NULL, NULL)                        \
-    X(ssl_min_version, ARG, REFUSED, "TLS", "2", NULL)
+    X(ssl_min_version, ARG, REFUSED, "TLS", "2", NULL)                         \
+    /* memoria's own, not in memcached's -h (docs/OPTIONS.md) */               \
+    X(metrics_listen, ARG, APPLIED, NULL, "127.0.0.1:9150", NULL)
 /* clang-format on */
 
 enum ext_id {
@@ -316,7 +317,51 @@ set_slab_sizes(struct parse *ps, const char *v)
     return CONF_RUN;
 }
 
-/* no_modern: memcached 1.4's defaults, the parts memoria has. */
+/* A port for metrics_listen: decimal digits only, 1 to 65535. */
+static bool
+is_port(const char *s)
+{
+    uint32_t n;
+
+    return s[0] != '\0' && strspn(s, "0123456789") == strlen(s) &&
+           conf_parse_u32(s, &n) && n >= 1 && n <= 65535;
+}
+
+/*
+ * -o metrics_listen: "host:port", "[v6]:port", ":port" or "port" (an
+ * empty host is 127.0.0.1 and "*" every address, for net to resolve).
+ * Kept as given; a bare IPv6 address, which has no room for a port, and
+ * anything without a port are refused.
+ */
+static int
+set_metrics_listen(struct config *cfg, struct parse *ps, const char *v)
+{
+    const char *port = v;
+    size_t len = strlen(v);
+
+    if (v[0] == '[') {
+        const char *close = strchr(v, ']');
+
+        port =
+            close != NULL && close > v + 1 && close[1] == ':' ? close + 2 : "";
+    } else if (strchr(v, ':') != NULL) {
+        port = strchr(v, ':') + 1;
+    }
+    if (len >= sizeof(cfg->metrics_listen) || !is_port(port)) {
+        return say(ps, EXIT_FAILURE,
+                   "metrics_listen takes host:port, [ipv6]:port or a port "
+                   "(1-65535), not \"%s\"\n",
+                   v);
+    }
+    memcpy(cfg->metrics_listen, v, len + 1);
+    return CONF_RUN;
+}
+
+/*
+ * no_modern: memcached 1.4's defaults. memoria applies the chunk size and
+ * maxconns_fast; the rest is kept for `stats settings`, as their COMPAT
+ * options are.
+ */
 static void
 set_no_modern(struct config *cfg, struct parse *ps)
 {
@@ -324,8 +369,12 @@ set_no_modern(struct config *cfg, struct parse *ps)
         ps->slab_chunk_max = CONF_PAGE_SIZE;
     }
     cfg->maxconns_fast = false;
-    /* COMPAT parts: slab_reassign, slab_automove=0, jenkins, no crawler. */
-    ps->lru_maintainer = false;
+    cfg->slab_reassign = false;
+    cfg->slab_automove = 0;
+    cfg->hash_algorithm = CONF_HASH_JENKINS;
+    cfg->lru_crawler = false;
+    cfg->lru_maintainer = false;
+    cfg->lru_segmented = false;
 }
 
 static int
@@ -338,6 +387,9 @@ apply_flag(struct config *cfg, struct parse *ps, enum ext_id id)
         break;
     case EXT_no_hashexpand:
         cfg->hash_expand = false;
+        break;
+    case EXT_track_sizes:
+        cfg->track_sizes = true;
         break;
     case EXT_no_chunked_items:
         ps->slab_chunk_max = CONF_PAGE_SIZE;
@@ -385,6 +437,8 @@ apply(struct config *cfg, struct parse *ps, enum ext_id id, const char *v)
         return CONF_RUN;
     case EXT_slab_sizes:
         return set_slab_sizes(ps, v);
+    case EXT_metrics_listen:
+        return set_metrics_listen(cfg, ps, v);
     default:
         break;
     }
@@ -393,7 +447,7 @@ apply(struct config *cfg, struct parse *ps, enum ext_id id, const char *v)
 
 /* hot_lru_pct and warm_lru_pct share memcached's bounds and message. */
 static int
-check_lru_pct(struct parse *ps, int *field, const char *name, const char *v)
+set_lru_pct(struct parse *ps, int *field, const char *name, const char *v)
 {
     *field = conf_atoi(v);
     if (*field < 1 || *field >= 80) {
@@ -402,130 +456,214 @@ check_lru_pct(struct parse *ps, int *field, const char *name, const char *v)
     return CONF_RUN;
 }
 
+/* hot_max_factor and warm_max_factor: atof, above zero. */
 static int
-check_hash_algorithm(struct parse *ps, const char *v)
+set_max_factor(struct parse *ps, double *field, const char *name, const char *v)
 {
-    if (strcmp(v, "jenkins") != 0 && strcmp(v, "murmur3") != 0 &&
-        strcmp(v, "xxh3") != 0) {
+    *field = strtod(v, NULL);
+    if (!(*field > 0)) {
+        return say(ps, EXIT_FAILURE, "%s must be > 0\n", name);
+    }
+    return CONF_RUN;
+}
+
+static int
+set_hash_algorithm(struct config *cfg, struct parse *ps, const char *v)
+{
+    if (strcmp(v, "jenkins") == 0) {
+        cfg->hash_algorithm = CONF_HASH_JENKINS;
+    } else if (strcmp(v, "murmur3") == 0) {
+        cfg->hash_algorithm = CONF_HASH_MURMUR3;
+    } else if (strcmp(v, "xxh3") == 0) {
+        cfg->hash_algorithm = CONF_HASH_XXH3;
+    } else {
         return say(ps, EXIT_FAILURE,
                    "Unknown hash_algorithm option (jenkins, murmur3, xxh3)\n");
     }
     return CONF_RUN;
 }
 
-/* The page mover's knobs: checked as memcached checks them. */
+/* The page mover's knobs, checked and kept as memcached does. */
 static int
-check_mover(struct parse *ps, enum ext_id id, const char *v)
+set_mover(struct config *cfg, struct parse *ps, enum ext_id id, const char *v)
 {
-    double f;
-
     switch (id) {
+    case EXT_slab_reassign:
+    case EXT_no_slab_reassign:
+        cfg->slab_reassign = id == EXT_slab_reassign;
+        return CONF_RUN;
     case EXT_slab_automove:
-        if (v != NULL && (conf_atoi(v) < 0 || conf_atoi(v) > 2)) {
+        /* Without a value: 1, memcached's default. */
+        cfg->slab_automove = v != NULL ? conf_atoi(v) : 1;
+        if (cfg->slab_automove < 0 || cfg->slab_automove > 2) {
             return say(ps, EXIT_FAILURE,
                        "slab_automove must be between 0 and 2\n");
         }
         return CONF_RUN;
+    case EXT_no_slab_automove:
+        cfg->slab_automove = 0;
+        return CONF_RUN;
     case EXT_slab_automove_ratio:
-        f = strtod(v, NULL);
-        if (!(f > 0) || f > 1) {
+        cfg->slab_automove_ratio = strtod(v, NULL);
+        if (!(cfg->slab_automove_ratio > 0) || cfg->slab_automove_ratio > 1) {
             return say(ps, EXIT_FAILURE,
                        "slab_automove_ratio must be > 0 and < 1\n");
         }
         return CONF_RUN;
     case EXT_slab_automove_window:
-        if (conf_atoi(v) < 3) {
+        cfg->slab_automove_window = conf_atoi(v);
+        if (cfg->slab_automove_window < 3) {
             return say(ps, EXIT_FAILURE, "slab_automove_window must be > 2\n");
         }
         return CONF_RUN;
     case EXT_slab_automove_freeratio:
-        return conf_parse_double(v, &f) ? CONF_RUN
-                                        : cant_parse(ps, "slab_automove_"
-                                                         "freeratio");
+        return conf_parse_double(v, &cfg->slab_automove_freeratio)
+                   ? CONF_RUN
+                   : cant_parse(ps, "slab_automove_freeratio");
     default:
         break;
     }
     return CONF_RUN;
 }
 
-/* The LRU and crawler knobs: checked as memcached checks them. */
+/* The crawler's knobs, checked and kept as memcached does. */
 static int
-check_lru(struct parse *ps, enum ext_id id, const char *v)
+set_crawler(struct config *cfg, struct parse *ps, enum ext_id id, const char *v)
 {
-    uint32_t n;
-
     switch (id) {
-    case EXT_tail_repair_time:
-        if (conf_atoi(v) < 10) {
-            return say(ps, EXIT_FAILURE,
-                       "Cannot set tail_repair_time to less than 10 "
-                       "seconds\n");
-        }
+    case EXT_lru_crawler:
+    case EXT_no_lru_crawler:
+        cfg->lru_crawler = id == EXT_lru_crawler;
         return CONF_RUN;
     case EXT_lru_crawler_sleep:
-        if (conf_atoi(v) < 0 || conf_atoi(v) > 1000000) {
+        cfg->lru_crawler_sleep = conf_atoi(v);
+        if (cfg->lru_crawler_sleep < 0 || cfg->lru_crawler_sleep > 1000000) {
             return say(ps, EXIT_FAILURE,
                        "LRU crawler sleep must be between 0 and 1 second\n");
         }
         return CONF_RUN;
     case EXT_lru_crawler_tocrawl:
-        if (!conf_parse_u32(v, &n)) {
+        if (!conf_parse_u32(v, &cfg->lru_crawler_tocrawl)) {
             return say(ps, EXIT_FAILURE,
                        "lru_crawler_tocrawl takes a numeric 32bit value\n");
         }
         return CONF_RUN;
-    case EXT_hot_lru_pct:
-        return check_lru_pct(ps, &ps->hot_lru_pct, "hot_lru_pct", v);
-    case EXT_warm_lru_pct:
-        return check_lru_pct(ps, &ps->warm_lru_pct, "warm_lru_pct", v);
-    case EXT_hot_max_factor:
-    case EXT_warm_max_factor:
-        if (!(strtod(v, NULL) > 0)) {
-            return say(ps, EXIT_FAILURE, "%s must be > 0\n",
-                       conf_ext_options[id].name);
+    default:
+        break;
+    }
+    return set_mover(cfg, ps, id, v);
+}
+
+/* The LRU knobs, checked and kept as memcached does. */
+static int
+set_lru(struct config *cfg, struct parse *ps, enum ext_id id, const char *v)
+{
+    switch (id) {
+    case EXT_tail_repair_time:
+        cfg->tail_repair_time = conf_atoi(v);
+        if (cfg->tail_repair_time < 10) {
+            return say(ps, EXIT_FAILURE,
+                       "Cannot set tail_repair_time to less than 10 "
+                       "seconds\n");
         }
         return CONF_RUN;
+    case EXT_hot_lru_pct:
+        return set_lru_pct(ps, &cfg->hot_lru_pct, "hot_lru_pct", v);
+    case EXT_warm_lru_pct:
+        return set_lru_pct(ps, &cfg->warm_lru_pct, "warm_lru_pct", v);
+    case EXT_hot_max_factor:
+        return set_max_factor(ps, &cfg->hot_max_factor, "hot_max_factor", v);
+    case EXT_warm_max_factor:
+        return set_max_factor(ps, &cfg->warm_max_factor, "warm_max_factor", v);
     case EXT_temporary_ttl:
-        ps->temp_lru = true;
+        /* atoi into memcached's unsigned field: -5 is 4294967291. */
+        cfg->temp_lru = true;
+        cfg->temporary_ttl = (uint32_t)conf_atoi(v);
         return CONF_RUN;
     case EXT_lru_maintainer:
     case EXT_no_lru_maintainer:
-        ps->lru_maintainer = id == EXT_lru_maintainer;
+        cfg->lru_maintainer = id == EXT_lru_maintainer;
+        cfg->lru_segmented = cfg->lru_maintainer;
         return CONF_RUN;
     default:
         break;
+    }
+    return set_crawler(cfg, ps, id, v);
+}
+
+/* Where an ext_* number goes; NULL: `stats settings` does not show it. */
+static uint32_t *
+ext_field(struct config *cfg, enum ext_id id)
+{
+    switch (id) {
+    case EXT_ext_item_size:
+        return &cfg->ext_item_size;
+    case EXT_ext_item_age:
+        return &cfg->ext_item_age;
+    case EXT_ext_low_ttl:
+        return &cfg->ext_low_ttl;
+    case EXT_ext_recache_rate:
+        return &cfg->ext_recache_rate;
+    case EXT_ext_wbuf_size:
+        return &cfg->ext_wbuf_size;
+    case EXT_ext_compact_under:
+        return &cfg->ext_compact_under;
+    case EXT_ext_drop_under:
+        return &cfg->ext_drop_under;
+    case EXT_ext_max_sleep:
+        return &cfg->ext_max_sleep;
+    default:
+        break;
+    }
+    return NULL;
+}
+
+/*
+ * The extstore knobs: u32s (ext_max_frag a double) as in memcached, kept
+ * for `stats settings`; ext_wbuf_size is in megabytes, multiplied in 32
+ * bits as memcached does.
+ */
+static int
+set_ext(struct config *cfg, struct parse *ps, enum ext_id id, const char *v)
+{
+    const char *name = conf_ext_options[id].name;
+    uint32_t *field = ext_field(cfg, id);
+    uint32_t n;
+
+    if (id == EXT_ext_drop_unread) {
+        cfg->ext_drop_unread = true;
+        return CONF_RUN;
+    }
+    if (id == EXT_ext_max_frag) {
+        return conf_parse_double(v, &cfg->ext_max_frag) ? CONF_RUN
+                                                        : cant_parse(ps, name);
+    }
+    if (!conf_parse_u32(v, &n)) {
+        return cant_parse(ps, name);
+    }
+    if (id == EXT_ext_wbuf_size) {
+        n *= (uint32_t)CONF_MB;
+    }
+    if (field != NULL) {
+        *field = n;
     }
     return CONF_RUN;
 }
 
 /*
- * A COMPAT option: memcached's checks of its value, then nothing. The
- * ext_* numbers are u32s (ext_max_frag a double) as in memcached.
+ * A COMPAT option: memcached's checks of its value, then its value kept
+ * where memcached's `stats settings` shows one.
  */
 static int
-check_compat(struct parse *ps, enum ext_id id, const char *v)
+set_compat(struct config *cfg, struct parse *ps, enum ext_id id, const char *v)
 {
-    int rc;
-    uint32_t n;
-    double f;
-
     if (id == EXT_hash_algorithm) {
-        return check_hash_algorithm(ps, v);
+        return set_hash_algorithm(cfg, ps, v);
     }
-    if ((rc = check_mover(ps, id, v)) != CONF_RUN ||
-        (rc = check_lru(ps, id, v)) != CONF_RUN) {
-        return rc;
+    if (strncmp(conf_ext_options[id].name, "ext_", 4) == 0) {
+        return set_ext(cfg, ps, id, v);
     }
-    if (id == EXT_ext_max_frag) {
-        return conf_parse_double(v, &f) ? CONF_RUN
-                                        : cant_parse(ps, "ext_max_frag");
-    }
-    if (strncmp(conf_ext_options[id].name, "ext_", 4) == 0 && v != NULL &&
-        conf_ext_options[id].value != CONF_VALUE_NONE &&
-        !conf_parse_u32(v, &n)) {
-        return cant_parse(ps, conf_ext_options[id].name);
-    }
-    return CONF_RUN;
+    return set_lru(cfg, ps, id, v);
 }
 
 /* TLS numbers, checked as memcached checks them before refusing TLS. */
@@ -596,7 +734,7 @@ conf_ext_element(struct config *cfg, struct parse *ps, const char *elem)
     case CONF_REFUSED:
         return check_refused(ps, id, v);
     case CONF_COMPAT:
-        return check_compat(ps, id, v);
+        return set_compat(cfg, ps, id, v);
     case CONF_APPLIED:
         break;
     }

@@ -18,7 +18,9 @@
  * APPLIED: it does what memcached does. REFUSED: conf_parse fails with
  * "memoria: <option> (<why>) is not supported yet" and EX_USAGE, after
  * memcached's own checks of the value. COMPAT: accepted and checked as
- * memcached checks it, then dropped; why says why that changes nothing.
+ * memcached checks it; its value, if memcached's `stats settings` shows
+ * one, is kept for that and nothing else; why says why that changes
+ * nothing.
  */
 enum conf_disposition {
     CONF_APPLIED = 0,
@@ -58,8 +60,8 @@ extern const size_t conf_next;
 /*
  * What parsing remembers beyond struct config: memcached's "was it given"
  * flags, values it checks only once every option is read, those of
- * REFUSED and COMPAT options that other checks need, and the first
- * option memoria refuses.
+ * REFUSED options that other checks need, and the first option memoria
+ * refuses.
  */
 struct parse {
     bool tcp_specified;
@@ -78,11 +80,6 @@ struct parse {
     bool auth_file;
     bool ssl_enabled;
     int napi_ids;
-    /* COMPAT options the cross-option checks look at */
-    bool lru_maintainer;
-    bool temp_lru;
-    int hot_lru_pct;
-    int warm_lru_pct;
     char refused[64];       /* "-S (SASL)": the first REFUSED option given */
     char msg[CONF_MSG_MAX]; /* what conf_ext_element has to say */
 };

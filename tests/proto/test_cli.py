@@ -150,11 +150,10 @@ def test_many_threads_only_warn(start_server):
 # Options memoria accepts for compatibility (docs/OPTIONS.md), with values
 # memcached accepts: both servers start with all of them.
 COMPAT_ARGS = [
-    "-X",
     "-o", "tail_repair_time=30,hash_algorithm=jenkins,no_lru_crawler,lru_crawler,"
     "lru_crawler_sleep=100,lru_crawler_tocrawl=0,no_lru_maintainer,lru_maintainer,"
     "hot_lru_pct=20,warm_lru_pct=40,hot_max_factor=0.2,warm_max_factor=2.0,"
-    "temporary_ttl=61,track_sizes,modern,inline_ascii_resp,no_inline_ascii_resp,"
+    "temporary_ttl=61,modern,inline_ascii_resp,no_inline_ascii_resp,"
     "drop_privileges,no_drop_privileges,no_slab_reassign,slab_reassign,"
     "no_slab_automove,slab_automove=1,slab_automove_ratio=0.8,"
     "slab_automove_window=30,slab_automove_freeratio=0.01",
@@ -209,7 +208,6 @@ REFUSED_ARGS = [
     (["-o", "ssl_key=/nonexistent"], "-o ssl_key (TLS)"),
     (["-o", "ext_path=/nonexistent/x:1G"], "-o ext_path (extstore)"),
     (["-N", "1"], "-N (NAPI ids)"),
-    (["-D", ":"], "-D (detail stats)"),
     (["-B", "binary"], "-B binary"),
 ]
 

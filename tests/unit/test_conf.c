@@ -194,6 +194,25 @@ defaults_match_memcached_stats_settings(void **state)
     assert_null(c.pidfile);
     assert_false(c.daemonize);
     assert_int_equal(c.nslab_sizes, 0);
+    assert_true(c.dump_enabled);
+    assert_int_equal(c.stat_key_prefix, ':');
+    assert_false(c.detail_enabled);
+    assert_false(c.track_sizes);
+    assert_true(c.lru_maintainer);
+    assert_true(c.lru_segmented);
+    assert_int_equal(c.hot_lru_pct, 20);
+    assert_int_equal(c.warm_lru_pct, 40);
+    assert_false(c.temp_lru);
+    assert_int_equal(c.temporary_ttl, 61);
+    assert_true(c.lru_crawler);
+    assert_int_equal(c.lru_crawler_sleep, 100);
+    assert_true(c.slab_reassign);
+    assert_int_equal(c.slab_automove, 1);
+    assert_int_equal(c.slab_automove_window, 30);
+    assert_int_equal(c.hash_algorithm, CONF_HASH_MURMUR3);
+    assert_int_equal(c.ext_item_age, 4294967295u);
+    assert_int_equal(c.ext_wbuf_size, 4194304);
+    assert_string_equal(c.metrics_listen, "");
     conf_deinit(&c);
 }
 
@@ -257,6 +276,7 @@ check_all_options_set(const struct config *c)
     assert_false(c->flush_enabled);
     assert_false(c->watch_enabled);
     assert_false(c->maxconns_fast);
+    assert_false(c->dump_enabled);
     assert_int_equal(c->num_threads_per_udp, 8);
 }
 
@@ -726,8 +746,12 @@ help_prints_usage_to_stdout_and_exits_0(void **state)
     assert_non_null(strstr(r->out, "(default: 127.0.0.1)\n"));
     assert_non_null(strstr(r->out, "\n   - hashpower:           "));
     assert_non_null(strstr(r->out, "\n-s, --unix-socket=<file>  "));
+    assert_non_null(strstr(r->out, "\n-D <char>     Use <char> as the "
+                                   "delimiter between key prefixes and IDs.\n"
+                                   "              This is used"));
+    /* memoria's own -o metrics_listen is not: -h is memcached's text */
+    assert_null(strstr(r->out, "metrics"));
     /* refused options are not listed */
-    assert_null(strstr(r->out, "\n-D "));
     assert_null(strstr(r->out, "napi"));
     assert_null(strstr(r->out, "ssl"));
     assert_null(strstr(r->out, "sasl"));
@@ -1391,7 +1415,7 @@ unsupported_features_are_refused_not_ignored(void **state)
         {"-o ssl_verify_mode=3", 64,
          "memoria: -o ssl_verify_mode (TLS) is not supported yet\n"},
         /* the first refused option given is named */
-        {"-D : -S", 64, "memoria: -D (detail stats) is not supported yet\n"},
+        {"-N 1 -S", 64, "memoria: -N (NAPI ids) is not supported yet\n"},
         {"-o ssl_session_cache -Z", 64,
          "memoria: -o ssl_session_cache (TLS) is not supported yet\n"},
         /* memcached's checks of a refused option's value still apply */
@@ -1410,7 +1434,6 @@ unsupported_features_are_refused_not_ignored(void **state)
         {"-e /tmp/memoria.mem", 64,
          "memoria: -e (memory file) is not supported yet\n"},
         {"-N 2", 64, "memoria: -N (NAPI ids) is not supported yet\n"},
-        {"-D :", 64, "memoria: -D (detail stats) is not supported yet\n"},
         {"-B binary", 64, "memoria: -B binary is not supported yet\n"},
         {"-o ext_path=/tmp/ext:1G", 64,
          "memoria: -o ext_path (extstore) is not supported yet\n"},
@@ -1447,6 +1470,505 @@ tuning_knobs_are_accepted(void **state)
     (void)state;
 
     CHECK_TABLE(rows);
+}
+
+/* ---- -D, -X, track_sizes, metrics_listen, compat values ---- */
+
+static void
+delimiter_is_one_character_and_turns_detail_on(void **state)
+{
+    struct run *r = run_ok("-D #");
+    (void)state;
+
+    assert_int_equal(r->cfg.stat_key_prefix, '#');
+    assert_true(r->cfg.detail_enabled);
+    finish(r);
+    /* memcached keeps the first character of a longer one */
+    r = run_ok("-D abc");
+    assert_int_equal(r->cfg.stat_key_prefix, 'a');
+    assert_true(r->cfg.detail_enabled);
+    finish(r);
+}
+
+static void
+track_sizes_and_disable_dumping_are_kept(void **state)
+{
+    struct run *r = run_ok("-o track_sizes -X");
+    (void)state;
+
+    assert_true(r->cfg.track_sizes);
+    assert_false(r->cfg.dump_enabled);
+    finish(r);
+}
+
+static void
+compat_values_are_kept_for_stats_settings(void **state)
+{
+    struct run *r = run_ok(
+        "-o tail_repair_time=30,hash_algorithm=xxh3,no_lru_crawler,"
+        "lru_crawler_sleep=50,lru_crawler_tocrawl=7,hot_lru_pct=10,"
+        "warm_lru_pct=30,hot_max_factor=0.5,warm_max_factor=3,"
+        "temporary_ttl=100,no_slab_reassign,slab_automove=2,"
+        "slab_automove_ratio=0.5,slab_automove_window=7,"
+        "slab_automove_freeratio=0.02,ext_item_size=1024,ext_item_age=100,"
+        "ext_low_ttl=5,ext_recache_rate=10,ext_wbuf_size=8,"
+        "ext_compact_under=3,ext_drop_under=2,ext_max_sleep=5000,"
+        "ext_max_frag=0.5,ext_drop_unread");
+    (void)state;
+
+    assert_int_equal(r->cfg.tail_repair_time, 30);
+    assert_int_equal(r->cfg.hash_algorithm, CONF_HASH_XXH3);
+    assert_false(r->cfg.lru_crawler);
+    assert_int_equal(r->cfg.lru_crawler_sleep, 50);
+    assert_int_equal(r->cfg.lru_crawler_tocrawl, 7);
+    assert_int_equal(r->cfg.hot_lru_pct, 10);
+    assert_int_equal(r->cfg.warm_lru_pct, 30);
+    assert_true(r->cfg.hot_max_factor == 0.5);
+    assert_true(r->cfg.warm_max_factor == 3.0);
+    assert_true(r->cfg.temp_lru);
+    assert_int_equal(r->cfg.temporary_ttl, 100);
+    assert_false(r->cfg.slab_reassign);
+    assert_int_equal(r->cfg.slab_automove, 2);
+    assert_true(r->cfg.slab_automove_ratio == 0.5);
+    assert_int_equal(r->cfg.slab_automove_window, 7);
+    assert_true(r->cfg.slab_automove_freeratio == 0.02);
+    assert_int_equal(r->cfg.ext_item_size, 1024);
+    assert_int_equal(r->cfg.ext_item_age, 100);
+    assert_int_equal(r->cfg.ext_low_ttl, 5);
+    assert_int_equal(r->cfg.ext_recache_rate, 10);
+    assert_int_equal(r->cfg.ext_wbuf_size, 8 * 1024 * 1024);
+    assert_int_equal(r->cfg.ext_compact_under, 3);
+    assert_int_equal(r->cfg.ext_drop_under, 2);
+    assert_int_equal(r->cfg.ext_max_sleep, 5000);
+    assert_true(r->cfg.ext_max_frag == 0.5);
+    assert_true(r->cfg.ext_drop_unread);
+    finish(r);
+}
+
+static void
+lru_maintainer_switches_segments_with_it(void **state)
+{
+    struct run *r = run_ok("-o no_lru_maintainer");
+    (void)state;
+
+    assert_false(r->cfg.lru_maintainer);
+    assert_false(r->cfg.lru_segmented);
+    finish(r);
+    r = run_ok("-o no_modern,lru_maintainer");
+    assert_true(r->cfg.lru_maintainer);
+    assert_true(r->cfg.lru_segmented);
+    finish(r);
+}
+
+static void
+slab_automove_without_value_is_1(void **state)
+{
+    struct run *r = run_ok("-o slab_automove=0,slab_automove");
+    (void)state;
+
+    assert_int_equal(r->cfg.slab_automove, 1);
+    finish(r);
+    r = run_ok("-o no_slab_automove");
+    assert_int_equal(r->cfg.slab_automove, 0);
+    finish(r);
+}
+
+static void
+metrics_listen_takes_an_address_with_a_port(void **state)
+{
+    static const char *const good[] = {
+        "127.0.0.1:9150", "[::1]:9150", ":9150",
+        "9150",           "*:1",        "localhost:65535",
+    };
+    char args[128];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        struct run *r;
+
+        snprintf(args, sizeof(args), "-o metrics_listen=%s", good[i]);
+        r = run_ok(args);
+        assert_string_equal(r->cfg.metrics_listen, good[i]);
+        finish(r);
+    }
+}
+
+static void
+metrics_listen_errors_exit_1(void **state)
+{
+    static const struct expect rows[] = {
+        {"-o metrics_listen", 1, "Missing metrics_listen argument\n"},
+        {"-o metrics_listen=", 1,
+         "metrics_listen takes host:port, [ipv6]:port or a port (1-65535), "
+         "not \"\"\n"},
+        {"-o metrics_listen=127.0.0.1", 1,
+         "metrics_listen takes host:port, [ipv6]:port or a port (1-65535), "
+         "not \"127.0.0.1\"\n"},
+        {"-o metrics_listen=::1", 1,
+         "metrics_listen takes host:port, [ipv6]:port or a port (1-65535), "
+         "not \"::1\"\n"},
+        {"-o metrics_listen=[::1]", 1,
+         "metrics_listen takes host:port, [ipv6]:port or a port (1-65535), "
+         "not \"[::1]\"\n"},
+        {"-o metrics_listen=[]:80", 1,
+         "metrics_listen takes host:port, [ipv6]:port or a port (1-65535), "
+         "not \"[]:80\"\n"},
+        {"-o metrics_listen=host:0", 1,
+         "metrics_listen takes host:port, [ipv6]:port or a port (1-65535), "
+         "not \"host:0\"\n"},
+        {"-o metrics_listen=host:65536", 1,
+         "metrics_listen takes host:port, [ipv6]:port or a port (1-65535), "
+         "not \"host:65536\"\n"},
+        {"-o metrics_listen=host:+80", 1,
+         "metrics_listen takes host:port, [ipv6]:port or a port (1-65535), "
+         "not \"host:+80\"\n"},
+        {"-o metrics_listen=host:http", 1,
+         "metrics_listen takes host:port, [ipv6]:port or a port (1-65535), "
+         "not \"host:http\"\n"},
+    };
+    (void)state;
+
+    CHECK_TABLE(rows);
+}
+
+/* ---- stats settings ---- */
+
+/* memcached's `stats settings` for no options ("STAT " and CRLF cut). */
+static const char default_settings[] = "maxbytes 67108864\n"
+                                       "maxconns 1024\n"
+                                       "tcpport 11211\n"
+                                       "udpport 0\n"
+                                       "inter NULL\n"
+                                       "verbosity 0\n"
+                                       "oldest 0\n"
+                                       "evictions on\n"
+                                       "domain_socket NULL\n"
+                                       "umask 700\n"
+                                       "shutdown_command no\n"
+                                       "growth_factor 1.25\n"
+                                       "chunk_size 48\n"
+                                       "num_threads 4\n"
+                                       "num_threads_per_udp 4\n"
+                                       "stat_key_prefix :\n"
+                                       "detail_enabled no\n"
+                                       "reqs_per_event 20\n"
+                                       "cas_enabled yes\n"
+                                       "tcp_backlog 1024\n"
+                                       "binding_protocol auto-negotiate\n"
+                                       "auth_enabled_sasl no\n"
+                                       "auth_enabled_ascii no\n"
+                                       "item_size_max 1048576\n"
+                                       "maxconns_fast yes\n"
+                                       "hashpower_init 0\n"
+                                       "slab_reassign yes\n"
+                                       "slab_automove 1\n"
+                                       "slab_automove_ratio 0.80\n"
+                                       "slab_automove_window 30\n"
+                                       "slab_chunk_max 524288\n"
+                                       "lru_crawler yes\n"
+                                       "lru_crawler_sleep 100\n"
+                                       "lru_crawler_tocrawl 0\n"
+                                       "tail_repair_time 0\n"
+                                       "flush_enabled yes\n"
+                                       "dump_enabled yes\n"
+                                       "hash_algorithm murmur3\n"
+                                       "lru_maintainer_thread yes\n"
+                                       "lru_segmented yes\n"
+                                       "hot_lru_pct 20\n"
+                                       "warm_lru_pct 40\n"
+                                       "hot_max_factor 0.20\n"
+                                       "warm_max_factor 2.00\n"
+                                       "temp_lru no\n"
+                                       "temporary_ttl 61\n"
+                                       "idle_timeout 0\n"
+                                       "watcher_logbuf_size 262144\n"
+                                       "worker_logbuf_size 65536\n"
+                                       "read_buf_mem_limit 0\n"
+                                       "track_sizes no\n"
+                                       "inline_ascii_response no\n"
+                                       "ext_item_size 512\n"
+                                       "ext_item_age 4294967295\n"
+                                       "ext_low_ttl 0\n"
+                                       "ext_recache_rate 2000\n"
+                                       "ext_wbuf_size 4194304\n"
+                                       "ext_compact_under 0\n"
+                                       "ext_drop_under 0\n"
+                                       "ext_max_sleep 1000000\n"
+                                       "ext_max_frag 0.80\n"
+                                       "slab_automove_freeratio 0.010\n"
+                                       "ext_drop_unread no\n"
+                                       "ssl_enabled no\n"
+                                       "ssl_chain_cert (null)\n"
+                                       "ssl_key (null)\n"
+                                       "ssl_verify_mode 0\n"
+                                       "ssl_keyformat 1\n"
+                                       "ssl_ciphers NULL\n"
+                                       "ssl_ca_cert NULL\n"
+                                       "ssl_wbuf_size 16384\n"
+                                       "ssl_session_cache no\n"
+                                       "ssl_kernel_tls no\n"
+                                       "ssl_min_version tlsv1.2\n"
+                                       "num_napi_ids (null)\n"
+                                       "memory_file (null)\n";
+
+struct capture {
+    char text[8192];
+    size_t len;
+    size_t lines;
+};
+
+static void
+capture_line(void *ctx, const char *name, const char *value)
+{
+    struct capture *c = ctx;
+    int n = snprintf(c->text + c->len, sizeof(c->text) - c->len, "%s %s\n",
+                     name, value);
+
+    assert_true(n > 0 && (size_t)n < sizeof(c->text) - c->len);
+    c->len += (size_t)n;
+    c->lines++;
+}
+
+/* The live values a server has just after starting with cfg. */
+static void
+settings_of(const struct config *cfg, struct capture *c)
+{
+    const struct conf_settings_live live = {
+        .verbosity = cfg->verbose,
+        .detail_enabled = cfg->detail_enabled,
+        .track_sizes = cfg->track_sizes,
+        .maxbytes = cfg->maxbytes,
+        .oldest = 0,
+    };
+
+    memset(c, 0, sizeof(*c));
+    conf_settings(cfg, &live, capture_line, c);
+}
+
+/* The line of text that starts with the len bytes at prefix, or NULL. */
+static const char *
+find_line(const char *text, const char *prefix, size_t len)
+{
+    for (const char *l = text; *l != '\0'; l = strchr(l, '\n') + 1) {
+        if (strncmp(l, prefix, len) == 0) {
+            return l;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * default_settings with each "name value" line of changes in place of the
+ * default line of that name; every name in changes must be one.
+ */
+static void
+expected_settings(const char *changes, char *out, size_t cap)
+{
+    size_t len = 0;
+
+    for (const char *l = changes; *l != '\0'; l = strchr(l, '\n') + 1) {
+        if (find_line(default_settings, l, strcspn(l, " ") + 1) == NULL) {
+            print_message("no setting %s", l);
+            fail();
+        }
+    }
+    for (const char *l = default_settings; *l != '\0';
+         l = strchr(l, '\n') + 1) {
+        const char *use = find_line(changes, l, strcspn(l, " ") + 1);
+
+        if (use == NULL) {
+            use = l;
+        }
+        len += (size_t)snprintf(out + len, cap - len, "%.*s",
+                                (int)(strchr(use, '\n') + 1 - use), use);
+    }
+}
+
+static void
+settings_are_memcached_lines_in_memcached_order(void **state)
+{
+    struct config c;
+    struct capture *cap = malloc(sizeof(*cap));
+    (void)state;
+
+    assert_non_null(cap);
+    conf_init(&c);
+    settings_of(&c, cap);
+    assert_string_equal(cap->text, default_settings);
+    assert_int_equal(cap->lines, 76);
+    conf_deinit(&c);
+    free(cap);
+}
+
+/*
+ * Command lines and the lines that change, as memcached 1.6.18 prints
+ * them for the same options (checked against the running reference).
+ */
+static const struct {
+    const char *args;
+    const char *changes;
+} settings_rows[] = {
+    {"-m 48 -c 500 -t 2 -R 7 -C -M -I 2m -f 1.5 -n 64",
+     "maxbytes 50331648\nmaxconns 500\nevictions off\ngrowth_factor 1.50\n"
+     "chunk_size 64\nnum_threads 2\nnum_threads_per_udp 2\n"
+     "reqs_per_event 7\ncas_enabled no\nitem_size_max 2097152\n"},
+    {"-b 77 -B ascii -A -F -X -W",
+     "shutdown_command yes\ntcp_backlog 77\nbinding_protocol ascii\n"
+     "flush_enabled no\ndump_enabled no\n"},
+    {"-B auto -b -7 -f 1.333 -n 100",
+     "tcp_backlog -7\ngrowth_factor 1.33\nchunk_size 100\n"},
+    {"-p 5555 -U 12345", "tcpport 5555\nudpport 12345\n"},
+    {"-U 6666", "tcpport 6666\nudpport 6666\n"},
+    {"-p 0", "tcpport 0\n"},
+    {"-l 127.0.0.1,127.0.0.2",
+     "inter 127.0.0.1,127.0.0.2\nnum_threads_per_udp 1\n"},
+    {"-l 127.0.0.1;127.0.0.2", "inter 127.0.0.1;127.0.0.2\n"},
+    {"-l 127.0.0.1 -l 127.0.0.1", "inter 127.0.0.1\n"},
+    {"-s /tmp/memoria.sock -l 127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4,"
+     "127.0.0.5,127.0.0.6,127.0.0.7,127.0.0.8,127.0.0.9,127.0.0.10,"
+     "127.0.0.11,127.0.0.12,127.0.0.13,127.0.0.14,127.0.0.15",
+     "inter 127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5,127.0.0.6,"
+     "127.0.0.7,127.0.0.8,127.0.0.9,127.0.0.10,127.0.0.11,127.0.0.12,127\n"
+     "domain_socket /tmp/memoria.sock\nnum_threads_per_udp 1\n"},
+    {"-t 1 -l 127.0.0.1 -l 127.0.0.1:5555",
+     "inter 127.0.0.1,127.0.0.1:5555\nnum_threads 1\n"
+     "num_threads_per_udp 1\n"},
+    {"-s /tmp/memoria.sock -a 644 -p 5555 -U 6666 -l 127.0.0.9",
+     "tcpport 5555\nudpport 6666\ninter 127.0.0.9\n"
+     "domain_socket /tmp/memoria.sock\numask 644\n"},
+    {"-s /tmp/memoria.sock -a 7777", "domain_socket /tmp/memoria.sock\n"
+                                     "umask 7777\n"},
+    {"-a 999", "umask 0\n"},
+    {"-a -5", "umask 37777777773\n"},
+    {"-D abc", "stat_key_prefix a\ndetail_enabled yes\n"},
+    {"-vv", "verbosity 2\n"},
+    {"-m 100000", "maxbytes 104857600000\n"},
+    {"-I 4m", "item_size_max 4194304\n"},
+    {"-I 2m -o slab_chunk_max=1048576",
+     "item_size_max 2097152\nslab_chunk_max 1048576\n"},
+    {"-o no_chunked_items", "slab_chunk_max 1048576\n"},
+    {"-o track_sizes,idle_timeout=30,slab_automove=2",
+     "slab_automove 2\nidle_timeout 30\ntrack_sizes yes\n"},
+    {"-o idle_timeout=-5,hashpower=20,tail_repair_time=30",
+     "hashpower_init 20\ntail_repair_time 30\nidle_timeout -5\n"},
+    {"-o no_modern",
+     "maxconns_fast no\nslab_reassign no\nslab_automove 0\n"
+     "slab_chunk_max 1048576\nlru_crawler no\nhash_algorithm jenkins\n"
+     "lru_maintainer_thread no\nlru_segmented no\n"},
+    {"-o slab_chunk_max=16384,no_modern",
+     "maxconns_fast no\nslab_reassign no\nslab_automove 0\n"
+     "slab_chunk_max 16384\nlru_crawler no\nhash_algorithm jenkins\n"
+     "lru_maintainer_thread no\nlru_segmented no\n"},
+    {"-o no_modern,lru_maintainer,slab_reassign,lru_crawler,maxconns_fast,"
+     "hash_algorithm=xxh3",
+     "slab_automove 0\nslab_chunk_max 1048576\nhash_algorithm xxh3\n"},
+    {"-o slab_automove=2,no_modern,modern",
+     "maxconns_fast no\nslab_reassign no\nslab_automove 0\n"
+     "slab_chunk_max 1048576\nlru_crawler no\nhash_algorithm jenkins\n"
+     "lru_maintainer_thread no\nlru_segmented no\n"},
+    {"-o no_lru_maintainer", "lru_maintainer_thread no\nlru_segmented no\n"},
+    {"-o no_lru_maintainer,lru_maintainer", ""},
+    {"-o no_slab_reassign,no_lru_crawler,no_slab_automove",
+     "slab_reassign no\nslab_automove 0\nlru_crawler no\n"},
+    {"-o slab_automove=0,slab_automove", ""},
+    {"-o lru_crawler_sleep=50,lru_crawler_tocrawl=4294967295,hot_lru_pct=10,"
+     "warm_lru_pct=30,hot_max_factor=0.333,warm_max_factor=3.14159,"
+     "temporary_ttl=100",
+     "lru_crawler_sleep 50\nlru_crawler_tocrawl 4294967295\n"
+     "hot_lru_pct 10\nwarm_lru_pct 30\nhot_max_factor 0.33\n"
+     "warm_max_factor 3.14\ntemp_lru yes\ntemporary_ttl 100\n"},
+    {"-o temporary_ttl=-5", "temp_lru yes\ntemporary_ttl 4294967291\n"},
+    {"-o temporary_ttl=abc", "temp_lru yes\ntemporary_ttl 0\n"},
+    {"-o slab_automove_ratio=0.555,slab_automove_window=7,"
+     "slab_automove_freeratio=0.0125",
+     "slab_automove_ratio 0.56\nslab_automove_window 7\n"
+     "slab_automove_freeratio 0.013\n"},
+    {"-o slab_automove_ratio=1e-7x,slab_automove_freeratio=-1.5",
+     "slab_automove_ratio 0.00\nslab_automove_freeratio -1.500\n"},
+    {"-o watcher_logbuf_size=10,read_buf_mem_limit=3,worker_logbuf_size=128",
+     "watcher_logbuf_size 10240\nworker_logbuf_size 131072\n"
+     "read_buf_mem_limit 3145728\n"},
+    /* memcached multiplies these in 32 bits */
+    {"-o watcher_logbuf_size=5000000,read_buf_mem_limit=5000,"
+     "ext_wbuf_size=5000",
+     "watcher_logbuf_size 825032704\nread_buf_mem_limit 947912704\n"
+     "ext_wbuf_size 947912704\n"},
+    {"-o ext_item_size=1024,ext_item_age=100,ext_low_ttl=5,"
+     "ext_recache_rate=10,ext_wbuf_size=8,ext_compact_under=3,"
+     "ext_drop_under=2,ext_max_sleep=5000,ext_max_frag=0.555,"
+     "ext_drop_unread,ext_page_size=32,ext_threads=3,ext_io_depth=2",
+     "ext_item_size 1024\next_item_age 100\next_low_ttl 5\n"
+     "ext_recache_rate 10\next_wbuf_size 8388608\next_compact_under 3\n"
+     "ext_drop_under 2\next_max_sleep 5000\next_max_frag 0.56\n"
+     "ext_drop_unread yes\n"},
+    {"-o ext_max_frag=-3", "ext_max_frag -3.00\n"},
+    /* memcached cuts a value at 126 characters */
+    {"-o hot_max_factor=1e-9,warm_max_factor=1e300",
+     "hot_max_factor 0.00\n"
+     "warm_max_factor 1000000000000000052504760255204420248704468581108159154"
+     "915854115511802457988908195786371375080447864043704443832883878176942"
+     "52\n"},
+    /* not memcached's: no line of its own */
+    {"-o metrics_listen=127.0.0.1:9150", ""},
+    {"-k -L -d -r -P /tmp/memoria.pid -u nobody -o no_hashexpand,"
+     "sock_cookie_id=5,inline_ascii_resp,drop_privileges,"
+     "slab_sizes=100-200-300,resp_obj_mem_limit",
+     ""},
+};
+
+static void
+settings_follow_the_command_line(void **state)
+{
+    struct capture *cap = malloc(sizeof(*cap));
+    char *want = malloc(sizeof(cap->text));
+    (void)state;
+
+    assert_non_null(cap);
+    assert_non_null(want);
+    for (size_t i = 0; i < sizeof(settings_rows) / sizeof(settings_rows[0]);
+         i++) {
+        struct run *r = run_ok(settings_rows[i].args);
+
+        settings_of(&r->cfg, cap);
+        expected_settings(settings_rows[i].changes, want, sizeof(cap->text));
+        if (strcmp(cap->text, want) != 0) {
+            print_message("memoria %s\n", settings_rows[i].args);
+        }
+        assert_string_equal(cap->text, want);
+        assert_int_equal(cap->lines, 76);
+        finish(r);
+    }
+    free(want);
+    free(cap);
+}
+
+static void
+settings_show_the_live_values(void **state)
+{
+    struct config c;
+    struct capture *cap = malloc(sizeof(*cap));
+    char *want = malloc(sizeof(cap->text));
+    const struct conf_settings_live live = {
+        .verbosity = 2,
+        .detail_enabled = true,
+        .track_sizes = true,
+        .maxbytes = 104857600,
+        .oldest = 62,
+    };
+    (void)state;
+
+    assert_non_null(cap);
+    assert_non_null(want);
+    conf_init(&c);
+    memset(cap, 0, sizeof(*cap));
+    conf_settings(&c, &live, capture_line, cap);
+    expected_settings("maxbytes 104857600\nverbosity 2\noldest 62\n"
+                      "detail_enabled yes\ntrack_sizes yes\n",
+                      want, sizeof(cap->text));
+    assert_string_equal(cap->text, want);
+    conf_deinit(&c);
+    free(want);
+    free(cap);
 }
 
 /* ---- every option has a disposition ---- */
@@ -1663,6 +2185,16 @@ main(void)
         cmocka_unit_test(slab_size_errors_match_memcached),
         cmocka_unit_test(unsupported_features_are_refused_not_ignored),
         cmocka_unit_test(tuning_knobs_are_accepted),
+        cmocka_unit_test(delimiter_is_one_character_and_turns_detail_on),
+        cmocka_unit_test(track_sizes_and_disable_dumping_are_kept),
+        cmocka_unit_test(compat_values_are_kept_for_stats_settings),
+        cmocka_unit_test(lru_maintainer_switches_segments_with_it),
+        cmocka_unit_test(slab_automove_without_value_is_1),
+        cmocka_unit_test(metrics_listen_takes_an_address_with_a_port),
+        cmocka_unit_test(metrics_listen_errors_exit_1),
+        cmocka_unit_test(settings_are_memcached_lines_in_memcached_order),
+        cmocka_unit_test(settings_follow_the_command_line),
+        cmocka_unit_test(settings_show_the_live_values),
         cmocka_unit_test(every_option_parses_with_its_sample_or_is_refused),
         cmocka_unit_test(every_option_is_documented_with_its_disposition),
     };

@@ -8,6 +8,7 @@
  * needs none).
  */
 #include "cmd/cmd.h"
+#include "cmd/detail.h"
 #include "cmd/logger.h"
 #include "conf/conf.h"
 #include "engine/engine.h"
@@ -437,6 +438,7 @@ static void
 server_deinit(struct server *s)
 {
     net_destroy(s->net);
+    cmd_detail_destroy(s->cmd.detail);
     engine_destroy(s->engine);
     logger_destroy(s->logger);
     if (s->blocks != NULL) {
@@ -530,6 +532,14 @@ server_init(struct server *s, const struct config *cfg)
     srv->settings_ctx = s;
     srv->idle_timeout = cfg->idle_timeout;
     srv->maxconns_fast = cfg->maxconns_fast;
+    srv->lru_crawler = cfg->lru_crawler;
+    srv->lru_segmented = cfg->lru_maintainer && cfg->lru_segmented;
+    srv->temp_lru = cfg->temp_lru;
+    srv->slab_reassign = cfg->slab_reassign;
+    srv->detail = cmd_detail_create(cfg->stat_key_prefix);
+    if (srv->detail == NULL) {
+        return EX_OSERR;
+    }
     srv->pid = (int)getpid();
 
     struct net_config nc = {

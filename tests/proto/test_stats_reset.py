@@ -1,6 +1,4 @@
-"""`stats reset` (protocol.txt, Statistics): stats sub-commands come with
-a later issue; see ../README.md. (`stats settings` is tested in
-../test_stats_settings.py.)"""
+"""`stats reset` (protocol.txt, Statistics; docs/COMPAT.md#stats-sub-commands)."""
 
 
 

@@ -5,6 +5,7 @@ Statistics and the sections on each stats sub-command)."""
 import re
 import time
 
+
 def stat_lines(c, cmd):
     c.cmd(cmd)
     lines = []

@@ -731,7 +731,9 @@ dump_cmp(const void *a, const void *b)
 static void
 dump_trim(struct dump_list *d)
 {
-    qsort(d->v, d->n, sizeof(*d->v), dump_cmp);
+    if (d->n > 1) {
+        qsort(d->v, d->n, sizeof(*d->v), dump_cmp);
+    }
     if (d->n > d->keep) {
         d->n = d->keep;
     }

@@ -829,7 +829,9 @@ still_header_locked(const struct engine *e, unsigned id,
         chunk_item(e, id, p, i, &it) != CHUNK_HEADER || it != en->it) {
         return false;
     }
-    return item_has(it, ITEM_LINKED) && item_time(it) == en->time &&
+    /* acquire: the key of a linked item is written (engine_internal.h) */
+    unsigned f = atomic_load_explicit(&it->iflags, memory_order_acquire);
+    return (f & ITEM_LINKED) && item_time(it) == en->time &&
            hash_bytes(item_key(it), it->nkey) == en->hv;
 }
 

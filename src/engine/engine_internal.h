@@ -66,7 +66,7 @@ struct reclaim {
 
 /* Counters of one memcached class that belong to no cell (lru.h). */
 struct engine_mc_class {
-    _Atomic uint64_t outofmemory; /* stores that found no memory */
+    _Atomic uint64_t outofmemory;  /* stores that found no memory */
     _Atomic uint32_t evicted_time; /* idle seconds of the last evicted */
 };
 

@@ -88,8 +88,8 @@ class_items(struct engine *e, unsigned id, struct engine_class_stats *out)
     /* memcached's idle segmented LRU: everything has settled in COLD */
     out->number_cold = out->number;
     out->age = age;
-    out->evicted_time = atomic_load_explicit(&e->mc[id].evicted_time,
-                                             memory_order_relaxed);
+    out->evicted_time =
+        atomic_load_explicit(&e->mc[id].evicted_time, memory_order_relaxed);
     out->outofmemory = lru_stat(&e->mc[id].outofmemory);
 }
 
@@ -165,8 +165,7 @@ engine_stats_reset(struct engine *e)
     }
     for (unsigned id = 0; id <= ENGINE_MAX_CLASS_ID; id++) {
         zero(&e->mc[id].outofmemory);
-        atomic_store_explicit(&e->mc[id].evicted_time, 0,
-                              memory_order_relaxed);
+        atomic_store_explicit(&e->mc[id].evicted_time, 0, memory_order_relaxed);
     }
     atomic_store_explicit(&e->moved_base, slab_pages_moved(&e->slab),
                           memory_order_relaxed);
@@ -177,7 +176,8 @@ engine_stats_reset(struct engine *e)
 void
 engine_sizes_count(struct engine *e, const struct item *it, int delta)
 {
-    uint64_t min = atomic_load_explicit(&e->sizes_cas_min, memory_order_relaxed);
+    uint64_t min =
+        atomic_load_explicit(&e->sizes_cas_min, memory_order_relaxed);
     size_t bucket = (item_msize(it) + 31) / 32;
 
     /* items stored before the enable are not counted, in or out */
@@ -236,8 +236,8 @@ engine_sizes(struct engine *e, engine_size_fn fn, void *ctx)
     pthread_mutex_lock(&e->sizes_lock);
     if (atomic_load_explicit(&e->sizes_on, memory_order_relaxed)) {
         for (size_t i = 0; i < e->sizes_nbuckets; i++) {
-            uint32_t n = atomic_load_explicit(&e->sizes_hist[i],
-                                              memory_order_relaxed);
+            uint32_t n =
+                atomic_load_explicit(&e->sizes_hist[i], memory_order_relaxed);
             if (n != 0) {
                 fn(ctx, i * 32, n);
             }

@@ -82,12 +82,14 @@ lru_init_cells(struct engine *e)
         struct lru *l = &e->lru[id];
         size_t size = s->classes[id].size;
         size_t below = id == 1 ? 0 : s->classes[id - 1].size + 1;
-        l->mc_lo = (uint8_t)(id == 1 ? 1
-                                     : engine_msize_class(
-                                           e, below + LRU_MSIZE_MIN_EXTRA));
-        l->mc_hi = (uint8_t)(id == n ? s->mc_nclasses
-                                     : engine_msize_class(
-                                           e, size + LRU_MSIZE_MAX_EXTRA));
+        l->mc_lo =
+            (uint8_t)(id == 1
+                          ? 1
+                          : engine_msize_class(e, below + LRU_MSIZE_MIN_EXTRA));
+        l->mc_hi =
+            (uint8_t)(id == n
+                          ? s->mc_nclasses
+                          : engine_msize_class(e, size + LRU_MSIZE_MAX_EXTRA));
         /* pages: as memcached's class of the largest item held here */
         l->mc_pages = (uint8_t)engine_msize_class(
             e, own_table ? size : size + LRU_MSIZE_MIN_EXTRA);
@@ -641,8 +643,7 @@ own_item(const struct engine *e, unsigned id, const struct item *it)
 {
     unsigned f = atomic_load_explicit(&it->iflags, memory_order_acquire);
 
-    return (f & ITEM_LINKED) &&
-           (id == e->slab.nclasses || !(f & ITEM_CHUNKED));
+    return (f & ITEM_LINKED) && (id == e->slab.nclasses || !(f & ITEM_CHUNKED));
 }
 
 uint32_t

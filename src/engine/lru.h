@@ -92,9 +92,9 @@ struct lru {
     uint8_t mc_lo;                   /* memcached classes its items fall */
     uint8_t mc_hi;                   /* in: cells cell0 .. + hi - lo */
     uint8_t mc_pages;                /* the one its pages are shown in */
-    _Atomic uint32_t since;      /* time of the first item ever linked */
-    _Atomic uint32_t evict_age;  /* age of the last item evicted */
-    _Atomic uint32_t evict_when; /* time of that eviction; 0 = never */
+    _Atomic uint32_t since;          /* time of the first item ever linked */
+    _Atomic uint32_t evict_age;      /* age of the last item evicted */
+    _Atomic uint32_t evict_when;     /* time of that eviction; 0 = never */
 };
 
 static inline void

@@ -61,8 +61,9 @@ put(struct engine *e, const char *key, size_t nbytes, uint32_t flags,
     int64_t exptime)
 {
     struct item *it;
-    enum engine_status st = engine_reserve(
-        e, STORE_SET, slice_make(key, strlen(key)), flags, exptime, nbytes, &it);
+    enum engine_status st =
+        engine_reserve(e, STORE_SET, slice_make(key, strlen(key)), flags,
+                       exptime, nbytes, &it);
     if (st != ENGINE_OK) {
         return st;
     }
@@ -137,8 +138,8 @@ check_classes(struct engine *e, const uint32_t *sizes, unsigned n)
         for (unsigned f = 0; f < 4; f++) {
             snprintf(key, sizeof(key), "key%u", k++);
             assert_int_equal(put(e, key, nbytes, flag_set[f], 0), ENGINE_OK);
-            size_t ms = msize_of(strlen(key), nbytes, flag_set[f],
-                                 e->cfg.cas_enabled);
+            size_t ms =
+                msize_of(strlen(key), nbytes, flag_set[f], e->cfg.cas_enabled);
             unsigned want = mc_class(sizes, n, ms);
             assert_int_equal(class_of_key(e, key), want);
             count[want]++;
@@ -417,11 +418,11 @@ sizes_count_items_stored_after_enable(void **state)
     assert_true(engine_sizes_enabled(e));
     assert_int_equal(sizes_of(e).n, 0);
     /* the reference's sizes for these, key lengths included */
-    assert_int_equal(put(e, "j10_0", 10, 0, 0), ENGINE_OK);       /* 74 */
-    assert_int_equal(put(e, "j10_1", 10, 1, 0), ENGINE_OK);       /* 78 */
-    assert_int_equal(put(e, "j100_0", 100, 0, 0), ENGINE_OK);     /* 165 */
-    assert_int_equal(put(e, "j200_5", 200, 5, 0), ENGINE_OK);     /* 269 */
-    assert_int_equal(put(e, "j1000_0", 1000, 0, 0), ENGINE_OK);   /* 1066 */
+    assert_int_equal(put(e, "j10_0", 10, 0, 0), ENGINE_OK);     /* 74 */
+    assert_int_equal(put(e, "j10_1", 10, 1, 0), ENGINE_OK);     /* 78 */
+    assert_int_equal(put(e, "j100_0", 100, 0, 0), ENGINE_OK);   /* 165 */
+    assert_int_equal(put(e, "j200_5", 200, 5, 0), ENGINE_OK);   /* 269 */
+    assert_int_equal(put(e, "j1000_0", 1000, 0, 0), ENGINE_OK); /* 1066 */
     assert_int_equal(put(e, "j600000_0", 600000, 0, 0), ENGINE_OK);
     assert_int_equal(put(e, "j999900_0", 999900, 0, 0), ENGINE_OK);
     struct hist h = sizes_of(e);
@@ -539,9 +540,9 @@ cachedump_finds_chunked_items_and_binary_keys(void **state)
     (void)state;
     assert_int_equal(put(e, "huge", 700000, 0, 0), ENGINE_OK);
     assert_int_equal(put(e, "edge", 512 * 1024 - 40, 0, 0), ENGINE_OK);
-    assert_int_equal(engine_reserve(e, STORE_SET, slice_make("bin", 3), 0, 0,
-                                    1, &it),
-                     ENGINE_OK);
+    assert_int_equal(
+        engine_reserve(e, STORE_SET, slice_make("bin", 3), 0, 0, 1, &it),
+        ENGINE_OK);
     *engine_wslice(it, 0).ptr = 'x';
     engine_set_binary_key(it);
     assert_int_equal(engine_commit(e, it, STORE_SET, 0, NULL), ENGINE_OK);

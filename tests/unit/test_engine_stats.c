@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MIB ((size_t)1 << 20)
+#define MIB       ((size_t)1 << 20)
+#define CHUNK_MAX ((size_t)512 * 1024)
 
 /* memcached's class table for -n chunk_min -f factor, as it builds it. */
 static unsigned
@@ -167,7 +168,7 @@ static void
 default_table_gives_memcached_class_ids(void **state)
 {
     uint32_t sizes[64];
-    unsigned n = mc_table(sizes, 48, 1.25, 512 * 1024);
+    unsigned n = mc_table(sizes, 48, 1.25, CHUNK_MAX);
     (void)state;
     assert_int_equal(n, 39);
     struct engine *e = make_engine(big_memory);
@@ -186,7 +187,7 @@ static void
 class_ids_without_cas(void **state)
 {
     uint32_t sizes[64];
-    unsigned n = mc_table(sizes, 48, 1.25, 512 * 1024);
+    unsigned n = mc_table(sizes, 48, 1.25, CHUNK_MAX);
     (void)state;
     struct engine *e = make_engine(no_cas_big);
     check_classes(e, sizes, n);
@@ -206,7 +207,7 @@ static void
 memcached_table_with_n_and_f(void **state)
 {
     uint32_t sizes[64];
-    unsigned n = mc_table(sizes, 100, 1.5, 512 * 1024);
+    unsigned n = mc_table(sizes, 100, 1.5, CHUNK_MAX);
     (void)state;
     struct engine *e = make_engine(factor_table);
     check_classes(e, sizes, n);
@@ -539,7 +540,7 @@ cachedump_finds_chunked_items_and_binary_keys(void **state)
     struct item *it;
     (void)state;
     assert_int_equal(put(e, "huge", 700000, 0, 0), ENGINE_OK);
-    assert_int_equal(put(e, "edge", 512 * 1024 - 40, 0, 0), ENGINE_OK);
+    assert_int_equal(put(e, "edge", CHUNK_MAX - 40, 0, 0), ENGINE_OK);
     assert_int_equal(
         engine_reserve(e, STORE_SET, slice_make("bin", 3), 0, 0, 1, &it),
         ENGINE_OK);

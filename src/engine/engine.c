@@ -952,7 +952,7 @@ engine_debug(struct engine *e, struct slice key, struct engine_debug *d)
         d->fetched = item_has(it, ITEM_FETCHED);
         d->binary = item_has(it, ITEM_BINKEY);
         d->size = item_msize(it);
-        d->cls = slab_memcached_class_for(&e->slab, d->size);
+        d->cls = engine_msize_class(e, d->size);
         memcpy(d->keybuf, item_key(it), it->nkey);
         d->key = slice_make(d->keybuf, it->nkey);
         st = ENGINE_OK;
@@ -977,7 +977,7 @@ engine_item_info(const struct engine *e, const struct item *it,
 {
     uint32_t exp = item_exptime(it);
 
-    out->cls = slab_memcached_class_for(&e->slab, item_msize(it));
+    out->cls = engine_msize_class(e, item_msize(it));
     out->nbytes = it->nbytes;
     out->ttl = exp == 0 ? 0 : exp - engine_clock(e);
 }

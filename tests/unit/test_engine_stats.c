@@ -143,6 +143,10 @@ check_classes(struct engine *e, const uint32_t *sizes, unsigned n)
                 msize_of(strlen(key), nbytes, flag_set[f], e->cfg.cas_enabled);
             unsigned want = mc_class(sizes, n, ms);
             assert_int_equal(class_of_key(e, key), want);
+            struct engine_debug d;
+            assert_int_equal(engine_debug(e, slice_make(key, strlen(key)), &d),
+                             ENGINE_OK);
+            assert_int_equal(d.cls, want); /* me's cls= agrees */
             count[want]++;
             bytes[want] += ms;
         }

@@ -111,12 +111,12 @@ lru_deinit_cells(struct engine *e)
     free(e->mc_of);
 }
 
-/* The cell of item it, counted in class id. */
+/* The cell of an item of memcached size msize counted in class id. */
 static struct lru_cell *
-cell_in(const struct engine *e, unsigned id, const struct item *it)
+cell_in(const struct engine *e, unsigned id, size_t msize)
 {
     const struct lru *l = &e->lru[id];
-    unsigned mc = engine_msize_class(e, item_msize(it));
+    unsigned mc = engine_msize_class(e, msize);
 
     /* never out of the run, by construction; clamped all the same */
     mc = mc < l->mc_lo ? l->mc_lo : mc > l->mc_hi ? l->mc_hi : mc;
@@ -126,7 +126,7 @@ cell_in(const struct engine *e, unsigned id, const struct item *it)
 struct lru_cell *
 lru_cell_of(const struct engine *e, const struct item *it)
 {
-    return cell_in(e, item_lru_id(e, it), it);
+    return cell_in(e, item_lru_id(e, it), item_msize(it));
 }
 
 uint64_t
@@ -146,7 +146,8 @@ lru_count_link(struct engine *e, const struct item *it, bool new_item)
 {
     unsigned id = item_lru_id(e, it);
     struct lru *l = &e->lru[id];
-    struct lru_cell *c = cell_in(e, id, it);
+    size_t msize = item_msize(it);
+    struct lru_cell *c = cell_in(e, id, msize);
 
     if (atomic_load_explicit(&l->since, memory_order_relaxed) == 0) {
         atomic_store_explicit(&l->since, item_time(it), memory_order_relaxed);
@@ -155,7 +156,7 @@ lru_count_link(struct engine *e, const struct item *it, bool new_item)
     if (new_item) {
         lru_stat_add(&c->total_items, 1);
     }
-    lru_stat_add(&c->bytes, item_msize(it));
+    lru_stat_add(&c->bytes, msize);
     if (atomic_load_explicit(&e->sizes_on, memory_order_acquire)) {
         engine_sizes_count(e, it, 1);
     }
@@ -164,10 +165,11 @@ lru_count_link(struct engine *e, const struct item *it, bool new_item)
 void
 lru_count_unlink(struct engine *e, const struct item *it)
 {
-    struct lru_cell *c = lru_cell_of(e, it);
+    size_t msize = item_msize(it);
+    struct lru_cell *c = cell_in(e, item_lru_id(e, it), msize);
 
     lru_stat_add(&c->number, (uint64_t)-1);
-    lru_stat_add(&c->bytes, (uint64_t)0 - item_msize(it));
+    lru_stat_add(&c->bytes, (uint64_t)0 - msize);
     if (atomic_load_explicit(&e->sizes_on, memory_order_acquire)) {
         engine_sizes_count(e, it, -1);
     }
@@ -179,7 +181,7 @@ count_removal(struct engine *e, const struct item *it, bool dead, uint32_t now)
 {
     unsigned id = item_lru_id(e, it);
     struct lru *l = &e->lru[id];
-    struct lru_cell *c = cell_in(e, id, it);
+    struct lru_cell *c = cell_in(e, id, item_msize(it));
     bool unfetched = !item_has(it, ITEM_FETCHED);
 
     if (dead) {

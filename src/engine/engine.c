@@ -118,6 +118,8 @@ engine_create(const struct engine_config *cfg)
     memset(e, 0, size);
     e->cfg = *cfg;
     pthread_mutex_init(&e->flush_lock, NULL);
+    pthread_mutex_init(&e->sizes_lock, NULL);
+    e->sizes_nbuckets = cfg->item_size_max / 32 + 1;
     e->mono_start = mono_seconds();
     e->epoch_unix = (int64_t)time(NULL) - ENGINE_START_TIME;
     atomic_init(&e->now, ENGINE_START_TIME);
@@ -132,6 +134,7 @@ engine_create(const struct engine_config *cfg)
         .nsizes = cfg->nslab_sizes,
     };
     if (!config_ok(cfg) || slab_init(&e->slab, &sc) != SLAB_OK ||
+        !lru_init_cells(e) ||
         hashtable_init(&e->ht, cfg->hashpower, cfg->hash_expand) !=
             HASHTABLE_OK ||
         hashtable_start(&e->ht) != HASHTABLE_OK) {
@@ -168,14 +171,17 @@ engine_destroy(struct engine *e)
     }
     hashtable_deinit(&e->ht);
     slab_deinit(&e->slab);
+    lru_deinit_cells(e);
+    free((void *)e->sizes_hist);
+    pthread_mutex_destroy(&e->sizes_lock);
     pthread_mutex_destroy(&e->flush_lock);
     free(e);
 }
 
 /* ---- linking -------------------------------------------------------- */
 
-static uint64_t
-next_cas(struct engine *e)
+uint64_t
+engine_next_cas(struct engine *e)
 {
     if (!e->cfg.cas_enabled) {
         return 0;
@@ -205,9 +211,9 @@ static void
 prepare_link(struct engine *e, struct item *it, bool new_item)
 {
     item_set_time(it, engine_clock(e));
-    item_set_cas(it, next_cas(e));
+    item_set_cas(it, engine_next_cas(e));
     atomic_fetch_add_explicit(&it->refcount, 1, memory_order_relaxed);
-    lru_count_link(&e->lru[item_lru_id(e, it)], it, new_item);
+    lru_count_link(e, it, new_item);
     atomic_fetch_or_explicit(&it->iflags, (uint8_t)ITEM_LINKED,
                              memory_order_release);
 }
@@ -230,7 +236,7 @@ replace_locked(struct engine *e, struct item *old, struct item *it, uint64_t hv,
 {
     prepare_link(e, it, new_item);
     hashtable_replace_locked(&e->ht, hv, old, it);
-    lru_count_unlink(&e->lru[item_lru_id(e, old)], old);
+    lru_count_unlink(e, old);
     item_clear_iflags(old, ITEM_LINKED);
     item_unref(e, old, NULL);
 }
@@ -240,7 +246,7 @@ engine_unlink_locked(struct engine *e, struct item *it, uint64_t hv,
                      struct reclaim *r)
 {
     hashtable_unlink_locked(&e->ht, hv, it);
-    lru_count_unlink(&e->lru[item_lru_id(e, it)], it);
+    lru_count_unlink(e, it);
     item_clear_iflags(it, ITEM_LINKED);
     item_unref(e, it, r);
 }
@@ -598,7 +604,7 @@ store_number_locked(struct engine *e, struct item *it, uint64_t hv,
         atomic_load_explicit(&it->refcount, memory_order_acquire) == 1) {
         memcpy(item_value(it), num, len);
         memset(item_value(it) + len, ' ', it->nbytes - len);
-        item_set_cas(it, next_cas(e));
+        item_set_cas(it, engine_next_cas(e));
         item_set_time(it, engine_clock(e));
         return ENGINE_OK;
     }
@@ -829,7 +835,7 @@ invalidate_locked(struct engine *e, struct item *it, uint64_t hv,
         item_unref(e, n, NULL); /* still linked: only our creation pin goes */
         it = n;
     } else {
-        item_set_cas(it, next_cas(e));
+        item_set_cas(it, engine_next_cas(e));
     }
     if (d->has_exptime) {
         item_set_exptime(it, rel_time(e, d->exptime));
@@ -946,7 +952,7 @@ engine_debug(struct engine *e, struct slice key, struct engine_debug *d)
         d->fetched = item_has(it, ITEM_FETCHED);
         d->binary = item_has(it, ITEM_BINKEY);
         d->size = item_msize(it);
-        d->cls = slab_memcached_class_for(&e->slab, d->size);
+        d->cls = engine_msize_class(e, d->size);
         memcpy(d->keybuf, item_key(it), it->nkey);
         d->key = slice_make(d->keybuf, it->nkey);
         st = ENGINE_OK;
@@ -971,7 +977,7 @@ engine_item_info(const struct engine *e, const struct item *it,
 {
     uint32_t exp = item_exptime(it);
 
-    out->cls = slab_memcached_class_for(&e->slab, item_msize(it));
+    out->cls = engine_msize_class(e, item_msize(it));
     out->nbytes = it->nbytes;
     out->ttl = exp == 0 ? 0 : exp - engine_clock(e);
 }
@@ -1010,7 +1016,7 @@ engine_flush(struct engine *e, int64_t delay)
         uint32_t ftime = deadline - 1;
         atomic_store_explicit(&e->flush_time, ftime, memory_order_relaxed);
         if (ftime <= now) {
-            uint64_t marker = next_cas(e);
+            uint64_t marker = engine_next_cas(e);
             if (ftime != 0) {
                 atomic_store_explicit(&e->flush_cas, marker,
                                       memory_order_relaxed);
@@ -1022,28 +1028,4 @@ engine_flush(struct engine *e, int64_t delay)
     pthread_mutex_unlock(&e->flush_lock);
 }
 
-/* ---- stats ---------------------------------------------------------- */
-
-void
-engine_stats(struct engine *e, struct engine_stats *out)
-{
-    unsigned power = hashtable_power(&e->ht);
-
-    memset(out, 0, sizeof(*out));
-    out->hash_power_level = power;
-    out->hash_bytes = ((uint64_t)1 << power) * sizeof(void *);
-    out->hash_is_expanding = hashtable_expanding(&e->ht);
-    for (unsigned id = 1; id <= e->slab.nclasses; id++) {
-        const struct lru *l = &e->lru[id];
-        out->bytes += lru_stat(&l->bytes);
-        out->curr_items += lru_stat(&l->curr_items);
-        out->total_items += lru_stat(&l->total_items);
-        out->expired_unfetched += lru_stat(&l->expired_unfetched);
-        out->evicted_unfetched += lru_stat(&l->evicted_unfetched);
-        out->evictions += lru_stat(&l->evictions);
-        out->reclaimed += lru_stat(&l->reclaimed);
-    }
-    out->slab_global_page_pool = slab_pool_pages(&e->slab);
-    out->slabs_moved = slab_pages_moved(&e->slab);
-    out->total_malloced = slab_total_malloced(&e->slab);
-}
+/* ---- stats: engine_stats.c ----------------------------------------- */

@@ -64,11 +64,43 @@ struct reclaim {
     struct item *deferred;
 };
 
+/* Counters of one memcached class that belong to no cell (lru.h). */
+struct engine_mc_class {
+    _Atomic uint64_t outofmemory;  /* stores that found no memory */
+    _Atomic uint32_t evicted_time; /* idle seconds of the last evicted */
+};
+
 struct engine {
     struct lru lru[SLAB_MAX_CLASSES + 1]; /* [id]: hand under class id */
     struct slab slab;
     struct hashtable ht;
     struct engine_config cfg;
+
+    /*
+     * Per-class statistics in memcached's class ids (lru.h, engine.h):
+     * cells[lru[id].cell0 + mc - lru[id].mc_lo], and mc_of[(msize + 7) / 8]
+     * is the memcached class of a memcached item size up to the largest
+     * class's (larger ones are in the largest). Fixed after create.
+     */
+    struct lru_cell *cells;
+    unsigned ncells;
+    uint8_t *mc_of;
+    size_t nmc_of;
+    struct engine_mc_class mc[ENGINE_MAX_CLASS_ID + 1];
+    _Atomic uint64_t moved_base; /* slabs_moved at the last stats reset */
+
+    /*
+     * stats sizes: while sizes_on, items whose CAS is at least
+     * sizes_cas_min are counted in sizes_hist[ceil(msize / 32)]
+     * (sizes_nbuckets = item_size_max / 32 + 1). The array is allocated at
+     * the first enable and kept until destroy; sizes_lock serialises
+     * enable and disable.
+     */
+    _Atomic bool sizes_on;
+    _Atomic uint64_t sizes_cas_min;
+    _Atomic uint32_t *sizes_hist;
+    size_t sizes_nbuckets;
+    pthread_mutex_t sizes_lock;
 
     _Atomic uint64_t cas_last;   /* last CAS unique handed out */
     _Atomic uint32_t now;        /* rel_time: seconds since the epoch */
@@ -93,6 +125,20 @@ struct engine {
  */
 void engine_debug_advance(struct engine *e, uint32_t seconds);
 
+/* memcached's class id of a memcached item size (engine_item_class). */
+static inline unsigned
+engine_msize_class(const struct engine *e, size_t msize)
+{
+    size_t i = (msize + 7) / 8;
+    return i < e->nmc_of ? e->mc_of[i] : e->slab.mc_nclasses;
+}
+
+/* Counts a link (+1) or unlink (-1) in the sizes histogram if it is on. */
+void engine_sizes_count(struct engine *e, const struct item *it, int delta);
+
+/* A store of memcached size msize found no memory (outofmemory). */
+void engine_count_oom(struct engine *e, size_t msize);
+
 static inline uint64_t
 engine_hash(struct slice key)
 {
@@ -104,6 +150,9 @@ engine_clock(const struct engine *e)
 {
     return atomic_load_explicit(&e->now, memory_order_relaxed);
 }
+
+/* A new CAS unique, or 0 with CAS disabled. */
+uint64_t engine_next_cas(struct engine *e);
 
 /* True if flush_all has made the item invisible. */
 bool engine_item_flushed(const struct engine *e, const struct item *it,

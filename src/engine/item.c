@@ -266,16 +266,16 @@ item_create(struct engine *e, struct slice key, uint32_t flags,
         return ENGINE_TOO_LARGE;
     }
     struct item *it = alloc_chunk(e, id, NULL);
-    if (it == NULL) {
-        return ENGINE_NO_MEMORY;
-    }
-    init_item(it, iflags, key, flags, exptime, nbytes);
-    if ((iflags & ITEM_CHUNKED) && !alloc_segments(e, it)) {
+    if (it != NULL) {
+        init_item(it, iflags, key, flags, exptime, nbytes);
+        if (!(iflags & ITEM_CHUNKED) || alloc_segments(e, it)) {
+            *out = it;
+            return ENGINE_OK;
+        }
         item_destroy(e, it, NULL);
-        return ENGINE_NO_MEMORY;
     }
-    *out = it;
-    return ENGINE_OK;
+    engine_count_oom(e, item_memcached_size(key.len, nbytes, flags != 0, cas));
+    return ENGINE_NO_MEMORY;
 }
 
 size_t

@@ -3,6 +3,9 @@
 #include "engine/engine_internal.h"
 #include "engine/item.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 /* Chunks ahead of the hand searched for a dead item before evicting. */
 #define LRU_RECLAIM_SEARCH  5
 /*
@@ -49,39 +52,149 @@ struct cursor {
     uint32_t chunk;
 };
 
-void
-lru_count_link(struct lru *l, const struct item *it, bool new_item)
+/* ---- counters ------------------------------------------------------- */
+
+/*
+ * memcached size minus ours, for an item without client flags: 48 - 24
+ * header bytes, the key's NUL and the value's CRLF (item.h). Client flags
+ * add 4 bytes there and 1, 2 or 4 here, so the difference is 27 to 30.
+ */
+#define LRU_MSIZE_MIN_EXTRA 27
+#define LRU_MSIZE_MAX_EXTRA 30
+
+bool
+lru_init_cells(struct engine *e)
 {
-    if (atomic_load_explicit(&l->since, memory_order_relaxed) == 0) {
-        atomic_store_explicit(&l->since, item_time(it), memory_order_relaxed);
+    const struct slab *s = &e->slab;
+    unsigned n = s->nclasses;
+    bool own_table = e->cfg.memcached_classes || e->cfg.nslab_sizes > 0;
+
+    e->nmc_of = s->mc_sizes[s->mc_nclasses] / 8 + 1;
+    e->mc_of = malloc(e->nmc_of);
+    if (e->mc_of == NULL) {
+        return false;
     }
-    lru_stat_add(&l->curr_items, 1);
-    if (new_item) {
-        lru_stat_add(&l->total_items, 1);
+    for (size_t i = 0; i < e->nmc_of; i++) {
+        e->mc_of[i] = (uint8_t)slab_memcached_class_for(s, i * 8);
     }
-    lru_stat_add(&l->bytes, item_msize(it));
+    e->ncells = 0;
+    for (unsigned id = 1; id <= n; id++) {
+        struct lru *l = &e->lru[id];
+        size_t size = s->classes[id].size;
+        size_t below = id == 1 ? 0 : s->classes[id - 1].size + 1;
+        l->mc_lo =
+            (uint8_t)(id == 1
+                          ? 1
+                          : engine_msize_class(e, below + LRU_MSIZE_MIN_EXTRA));
+        l->mc_hi =
+            (uint8_t)(id == n
+                          ? s->mc_nclasses
+                          : engine_msize_class(e, size + LRU_MSIZE_MAX_EXTRA));
+        /* pages: as memcached's class of the largest item held here */
+        l->mc_pages = (uint8_t)engine_msize_class(
+            e, own_table ? size : size + LRU_MSIZE_MIN_EXTRA);
+        l->cell0 = e->ncells;
+        e->ncells += (unsigned)(l->mc_hi - l->mc_lo) + 1;
+    }
+    e->cells = aligned_alloc(64, e->ncells * sizeof(struct lru_cell));
+    if (e->cells == NULL) {
+        return false;
+    }
+    memset(e->cells, 0, e->ncells * sizeof(struct lru_cell));
+    return true;
 }
 
 void
-lru_count_unlink(struct lru *l, const struct item *it)
+lru_deinit_cells(struct engine *e)
 {
-    lru_stat_add(&l->curr_items, (uint64_t)-1);
-    lru_stat_add(&l->bytes, (uint64_t)0 - item_msize(it));
+    free(e->cells);
+    free(e->mc_of);
+}
+
+/* The cell of an item of memcached size msize counted in class id. */
+static struct lru_cell *
+cell_in(const struct engine *e, unsigned id, size_t msize)
+{
+    const struct lru *l = &e->lru[id];
+    unsigned mc = engine_msize_class(e, msize);
+
+    /* never out of the run, by construction; clamped all the same */
+    mc = mc < l->mc_lo ? l->mc_lo : mc > l->mc_hi ? l->mc_hi : mc;
+    return &e->cells[l->cell0 + mc - l->mc_lo];
+}
+
+struct lru_cell *
+lru_cell_of(const struct engine *e, const struct item *it)
+{
+    return cell_in(e, item_lru_id(e, it), item_msize(it));
+}
+
+uint64_t
+lru_class_items(const struct engine *e, unsigned id)
+{
+    const struct lru *l = &e->lru[id];
+    uint64_t n = 0;
+
+    for (unsigned c = 0; c <= (unsigned)(l->mc_hi - l->mc_lo); c++) {
+        n += lru_stat(&e->cells[l->cell0 + c].number);
+    }
+    return n;
+}
+
+void
+lru_count_link(struct engine *e, const struct item *it, bool new_item)
+{
+    unsigned id = item_lru_id(e, it);
+    struct lru *l = &e->lru[id];
+    size_t msize = item_msize(it);
+    struct lru_cell *c = cell_in(e, id, msize);
+
+    if (atomic_load_explicit(&l->since, memory_order_relaxed) == 0) {
+        atomic_store_explicit(&l->since, item_time(it), memory_order_relaxed);
+    }
+    lru_stat_add(&c->number, 1);
+    if (new_item) {
+        lru_stat_add(&c->total_items, 1);
+    }
+    lru_stat_add(&c->bytes, msize);
+    if (atomic_load_explicit(&e->sizes_on, memory_order_acquire)) {
+        engine_sizes_count(e, it, 1);
+    }
+}
+
+void
+lru_count_unlink(struct engine *e, const struct item *it)
+{
+    size_t msize = item_msize(it);
+    struct lru_cell *c = cell_in(e, item_lru_id(e, it), msize);
+
+    lru_stat_add(&c->number, (uint64_t)-1);
+    lru_stat_add(&c->bytes, (uint64_t)0 - msize);
+    if (atomic_load_explicit(&e->sizes_on, memory_order_acquire)) {
+        engine_sizes_count(e, it, -1);
+    }
 }
 
 /* Counts a reclaim or an eviction; an eviction also dates the class. */
 static void
-count_removal(struct lru *l, const struct item *it, bool dead, uint32_t now)
+count_removal(struct engine *e, const struct item *it, bool dead, uint32_t now)
 {
+    unsigned id = item_lru_id(e, it);
+    struct lru *l = &e->lru[id];
+    struct lru_cell *c = cell_in(e, id, item_msize(it));
     bool unfetched = !item_has(it, ITEM_FETCHED);
 
     if (dead) {
-        lru_stat_add(&l->reclaimed, 1);
-        lru_stat_add(&l->expired_unfetched, unfetched);
+        lru_stat_add(&c->reclaimed, 1);
+        lru_stat_add(&c->expired_unfetched, unfetched);
     } else {
-        lru_stat_add(&l->evictions, 1);
-        lru_stat_add(&l->evicted_unfetched, unfetched);
         uint32_t age = now > item_time(it) ? now - item_time(it) : 0;
+        lru_stat_add(&c->evicted, 1);
+        lru_stat_add(&c->evicted_nonzero, item_exptime(it) != 0);
+        lru_stat_add(&c->evicted_unfetched, unfetched);
+        atomic_store_explicit(
+            &e->mc[engine_msize_class(e, item_msize(it))].evicted_time, age,
+            memory_order_relaxed);
         atomic_store_explicit(&l->evict_age, age, memory_order_relaxed);
         atomic_store_explicit(&l->evict_when, now, memory_order_relaxed);
     }
@@ -209,8 +322,7 @@ take(struct engine *e, struct item *it, unsigned how, bool act,
     if (act && t == TAKE_CHANCE) {
         item_clear_iflags(it, ITEM_ACTIVE);
     } else if (act && t >= TAKE_DEAD) {
-        count_removal(&e->lru[item_lru_id(e, it)], it, t == TAKE_DEAD,
-                      engine_clock(e));
+        count_removal(e, it, t == TAKE_DEAD, engine_clock(e));
         if (t == TAKE_LIVE && e->cfg.on_evict != NULL) {
             report_eviction(e, it);
         }
@@ -511,7 +623,7 @@ lru_rebalance(struct engine *e, unsigned id)
     for (unsigned v = 1; v <= e->slab.nclasses; v++) {
         uint32_t age = class_age(e, v, now);
         if (v != id && slab_npages(&e->slab, v) >= 2 &&
-            lru_stat(&e->lru[v].curr_items) > 0 && age > oldest_age) {
+            lru_class_items(e, v) > 0 && age > oldest_age) {
             oldest = v;
             oldest_age = age;
         }
@@ -520,4 +632,265 @@ lru_rebalance(struct engine *e, unsigned id)
     if (oldest != 0 && oldest_age > 2 * mine + LRU_REBALANCE_SLACK) {
         steal_from(e, oldest);
     }
+}
+
+/* ---- what the statistics look at ------------------------------------ */
+
+/* Chunks ahead of the hand lru_hand_age looks at, at most. */
+#define LRU_AGE_SCAN 4096
+
+/* A linked item of class id's own (a chunked one only in the largest). */
+static bool
+own_item(const struct engine *e, unsigned id, const struct item *it)
+{
+    unsigned f = atomic_load_explicit(&it->iflags, memory_order_acquire);
+
+    return (f & ITEM_LINKED) && (id == e->slab.nclasses || !(f & ITEM_CHUNKED));
+}
+
+uint32_t
+lru_hand_age(struct engine *e, unsigned id, unsigned mc)
+{
+    uint32_t now = engine_clock(e);
+    uint32_t age = 0;
+
+    slab_lock(&e->slab, id);
+    struct cursor c = {e->lru[id].hand_page, e->lru[id].hand_chunk};
+    for (int n = 0; n < LRU_AGE_SCAN; n++) {
+        struct slab_page *p;
+        uint32_t i;
+        if (!cursor_next(e, id, &c, &p, &i)) {
+            break;
+        }
+        struct item *it = hand_item(e, id, p, i);
+        if (it != NULL && own_item(e, id, it) &&
+            engine_msize_class(e, item_msize(it)) == mc) {
+            age = now > item_time(it) ? now - item_time(it) : 0;
+            break;
+        }
+    }
+    slab_unlock(&e->slab, id);
+    return age;
+}
+
+uint64_t
+lru_used_chunks(struct engine *e, unsigned id)
+{
+    uint64_t used = 0;
+
+    slab_lock(&e->slab, id);
+    for (uint32_t i = 0; i < slab_npages(&e->slab, id); i++) {
+        used += slab_page_locked(&e->slab, id, i)->nused;
+    }
+    slab_unlock(&e->slab, id);
+    return used;
+}
+
+/*
+ * stats cachedump. memcached stops its reply at 2 MiB, and no line is
+ * shorter than 19 bytes ("ITEM k [0 b; 0 s]" and CRLF), so no reply
+ * lists more items than this.
+ */
+#define LRU_DUMP_MAX ((2u << 20) / 19 + 1)
+
+/*
+ * An item found by the first pass: where, its key's hash and time (to
+ * know it again in the second pass) and its CAS (0 if its stripe was
+ * busy: the CAS is read only under the stripe lock).
+ */
+struct dump_entry {
+    struct item *it;
+    uint64_t hv;
+    uint64_t cas;
+    uint32_t time;
+};
+
+struct dump_list {
+    struct dump_entry *v;
+    size_t n;
+    size_t cap;  /* allocated */
+    size_t keep; /* entries wanted */
+};
+
+/*
+ * Newest first: latest time (last store or touch), then highest CAS
+ * (store order within a second), then the later chunk.
+ */
+static int
+dump_cmp(const void *a, const void *b)
+{
+    const struct dump_entry *x = a;
+    const struct dump_entry *y = b;
+
+    if (x->time != y->time) {
+        return x->time > y->time ? -1 : 1;
+    }
+    if (x->cas != y->cas) {
+        return x->cas > y->cas ? -1 : 1;
+    }
+    return x->it > y->it ? -1 : x->it < y->it;
+}
+
+static void
+dump_trim(struct dump_list *d)
+{
+    if (d->n > 1) {
+        qsort(d->v, d->n, sizeof(*d->v), dump_cmp);
+    }
+    if (d->n > d->keep) {
+        d->n = d->keep;
+    }
+}
+
+/* Adds an entry, keeping the newest `keep` once the list fills. */
+static bool
+dump_add(struct engine *e, struct dump_list *d, struct item *it)
+{
+    struct dump_entry en = {it, hash_bytes(item_key(it), it->nkey), 0,
+                            item_time(it)};
+
+    if (hashtable_trylock(&e->ht, en.hv)) {
+        en.cas = item_cas(it);
+        hashtable_unlock(&e->ht, en.hv);
+    }
+    if (d->n == d->cap) {
+        if (d->cap >= 2 * d->keep) {
+            dump_trim(d);
+        } else {
+            size_t cap = d->cap == 0 ? 256 : 2 * d->cap;
+            struct dump_entry *v = realloc(d->v, cap * sizeof(*v));
+            if (v == NULL) {
+                return false;
+            }
+            d->v = v;
+            d->cap = cap;
+        }
+    }
+    d->v[d->n++] = en;
+    return true;
+}
+
+/*
+ * The linked item whose header is chunk i of page p of class id, or
+ * NULL. In the largest class a chunked item is found through the data
+ * chunk holding its first segment (its header may live in any class).
+ */
+static struct item *
+dump_item_at(const struct engine *e, unsigned id, const struct slab_page *p,
+             uint32_t i)
+{
+    struct item *it;
+    enum chunk_kind k = chunk_item(e, id, p, i, &it);
+
+    if (k == CHUNK_FREE || (k == CHUNK_DATA && id != e->slab.nclasses)) {
+        return NULL;
+    }
+    /* acquire: a linked item's header and segment table are written */
+    unsigned f = atomic_load_explicit(&it->iflags, memory_order_acquire);
+    if (!(f & ITEM_LINKED)) {
+        return NULL;
+    }
+    if (id == e->slab.nclasses && (f & ITEM_CHUNKED)) {
+        const struct item_chunks *ch = item_chunks(it);
+        return ch->segs[0].ptr == slab_chunk_locked(&e->slab, id, p, i) ? it
+                                                                        : NULL;
+    }
+    return k == CHUNK_HEADER && !(f & ITEM_CHUNKED) ? it : NULL;
+}
+
+/* First pass: every linked item of memcached class mc in class id. */
+static bool
+dump_collect(struct engine *e, unsigned id, unsigned mc, struct dump_list *d)
+{
+    bool ok = true;
+
+    slab_lock(&e->slab, id);
+    for (uint32_t pi = 0; ok && pi < slab_npages(&e->slab, id); pi++) {
+        const struct slab_page *p = slab_page_locked(&e->slab, id, pi);
+        for (uint32_t i = 0; ok && i < slab_ncut_locked(p); i++) {
+            struct item *it = dump_item_at(e, id, p, i);
+            if (it != NULL && engine_msize_class(e, item_msize(it)) == mc) {
+                ok = dump_add(e, d, it);
+            }
+        }
+    }
+    slab_unlock(&e->slab, id);
+    return ok;
+}
+
+/* True if chunk `it` is still the header of a linked item (class lock). */
+static bool
+still_header_locked(const struct engine *e, unsigned id,
+                    const struct dump_entry *en)
+{
+    struct slab_page *p = slab_page_of(&e->slab, en->it);
+    size_t off = (size_t)((char *)en->it - p->base);
+    uint32_t i = (uint32_t)(off / e->slab.classes[id].size);
+    struct item *it;
+
+    if (off % e->slab.classes[id].size != 0 || i >= slab_ncut_locked(p) ||
+        chunk_item(e, id, p, i, &it) != CHUNK_HEADER || it != en->it) {
+        return false;
+    }
+    /* acquire: the key of a linked item is written (engine_internal.h) */
+    unsigned f = atomic_load_explicit(&it->iflags, memory_order_acquire);
+    return (f & ITEM_LINKED) && item_time(it) == en->time &&
+           hash_bytes(item_key(it), it->nkey) == en->hv;
+}
+
+/*
+ * Second pass, newest first: each entry is checked again under the lock
+ * of its header's class (which keeps the header from being freed: it is
+ * freed last, item.c) and handed to fn under that lock.
+ */
+static void
+dump_emit(struct engine *e, const struct dump_list *d, engine_dump_fn fn,
+          void *ctx)
+{
+    for (size_t k = 0; k < d->n; k++) {
+        const struct dump_entry *en = &d->v[k];
+        unsigned id = slab_class_of(&e->slab, en->it);
+        if (id == 0) {
+            continue; /* its page went to the pool */
+        }
+        slab_lock(&e->slab, id);
+        bool more = true;
+        if (slab_class_of(&e->slab, en->it) == id &&
+            still_header_locked(e, id, en)) {
+            uint32_t exp = item_exptime(en->it);
+            struct engine_dump_item di = {
+                .key = slice_make(item_key(en->it), en->it->nkey),
+                .nbytes = en->it->nbytes,
+                .exptime = exp == 0 ? 0 : e->epoch_unix + exp,
+                .binary_key = item_has(en->it, ITEM_BINKEY),
+            };
+            more = fn(ctx, &di);
+        }
+        slab_unlock(&e->slab, id);
+        if (!more) {
+            break;
+        }
+    }
+}
+
+void
+lru_dump(struct engine *e, unsigned mc, unsigned limit, engine_dump_fn fn,
+         void *ctx)
+{
+    struct dump_list d = {
+        .keep = limit > 0 && limit < LRU_DUMP_MAX ? limit : LRU_DUMP_MAX,
+    };
+    bool ok = true;
+
+    for (unsigned id = 1; ok && id <= e->slab.nclasses; id++) {
+        const struct lru *l = &e->lru[id];
+        if (mc >= l->mc_lo && mc <= l->mc_hi) {
+            ok = dump_collect(e, id, mc, &d);
+        }
+    }
+    if (ok) {
+        dump_trim(&d);
+        dump_emit(e, &d, fn, ctx);
+    }
+    free(d.v);
 }

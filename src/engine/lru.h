@@ -46,8 +46,15 @@
  *
  * Threads: the hand of class i is guarded by slab class i's lock.
  * Counters are relaxed atomics (stores only link under a stripe lock).
+ *
+ * Counters: every linked item is counted in one struct lru_cell, by its
+ * class here and the memcached class of its memcached size, so that
+ * per-class statistics speak memcached's class ids (engine.h) while the
+ * CLOCK and rebalancing still see their own classes.
  */
 #pragma once
+
+#include "engine/engine.h"
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -57,19 +64,37 @@ struct engine;
 struct item;
 struct reclaim;
 
-struct lru {
-    _Alignas(64) uint32_t hand_page; /* index into the class's pages */
-    uint32_t hand_chunk;             /* next chunk the hand looks at */
-    _Atomic uint64_t curr_items;
-    _Atomic uint64_t bytes; /* memcached-equivalent item sizes */
-    _Atomic uint64_t total_items;
-    _Atomic uint64_t evictions;
+/*
+ * Item counters of one (class, memcached class) pair: the items of
+ * class id whose memcached size (item_msize) falls in one memcached
+ * class. A class's items fall in a short run of memcached classes (the
+ * fine table is finer than memcached's, and our items are smaller than
+ * memcached's), so each class owns one cell per memcached class of its
+ * run (lru.mc_lo..mc_hi). A store touches only its own cell, as it
+ * touched its own class's counters before: no extra atomic, no shared
+ * line; `stats items` and `stats` sum cells (docs/ENGINE.md#class-ids).
+ */
+struct lru_cell {
+    _Alignas(64) _Atomic uint64_t number; /* linked items */
+    _Atomic uint64_t bytes;               /* their memcached sizes */
+    _Atomic uint64_t total_items;         /* stores linked (stats reset) */
+    _Atomic uint64_t evicted;
+    _Atomic uint64_t evicted_nonzero; /* evicted with an expiry set */
     _Atomic uint64_t evicted_unfetched;
     _Atomic uint64_t reclaimed;
     _Atomic uint64_t expired_unfetched;
-    _Atomic uint32_t since;      /* time of the first item ever linked */
-    _Atomic uint32_t evict_age;  /* age of the last item evicted */
-    _Atomic uint32_t evict_when; /* time of that eviction; 0 = never */
+};
+
+struct lru {
+    _Alignas(64) uint32_t hand_page; /* index into the class's pages */
+    uint32_t hand_chunk;             /* next chunk the hand looks at */
+    uint32_t cell0;                  /* this class's first cell */
+    uint8_t mc_lo;                   /* memcached classes its items fall */
+    uint8_t mc_hi;                   /* in: cells cell0 .. + hi - lo */
+    uint8_t mc_pages;                /* the one its pages are shown in */
+    _Atomic uint32_t since;          /* time of the first item ever linked */
+    _Atomic uint32_t evict_age;      /* age of the last item evicted */
+    _Atomic uint32_t evict_when;     /* time of that eviction; 0 = never */
 };
 
 static inline void
@@ -85,12 +110,42 @@ lru_stat(const _Atomic uint64_t *c)
 }
 
 /*
- * Counts a newly linked item; new_item also counts it in total_items
- * (false for a stand-in of an in-place rewrite).
+ * Builds the cells and the memcached-class lookup (engine.c's
+ * engine_msize_class) once the slab's tables exist. False when out of
+ * memory.
  */
-void lru_count_link(struct lru *l, const struct item *it, bool new_item);
+bool lru_init_cells(struct engine *e);
+void lru_deinit_cells(struct engine *e);
+
+/* The cell counting a linked item. */
+struct lru_cell *lru_cell_of(const struct engine *e, const struct item *it);
+
+/* Items linked in class id (all its cells). */
+uint64_t lru_class_items(const struct engine *e, unsigned id);
+
+/*
+ * Counts a newly linked item; new_item also counts it in total_items
+ * (false for a stand-in of an in-place rewrite). The item's CAS must be
+ * set (stats sizes compares it).
+ */
+void lru_count_link(struct engine *e, const struct item *it, bool new_item);
 /* Uncounts an item being unlinked. */
-void lru_count_unlink(struct lru *l, const struct item *it);
+void lru_count_unlink(struct engine *e, const struct item *it);
+
+/*
+ * Seconds since the last store of the item the hand of class id would
+ * look at next among those of memcached class mc (a look at a bounded
+ * number of chunks ahead of the hand), or 0 if none is found. Takes the
+ * class lock.
+ */
+uint32_t lru_hand_age(struct engine *e, unsigned id, unsigned mc);
+
+/* Chunks handed out (in use) in class id's pages. Takes the class lock. */
+uint64_t lru_used_chunks(struct engine *e, unsigned id);
+
+/* engine_cachedump (engine.h) for memcached class mc. */
+void lru_dump(struct engine *e, unsigned mc, unsigned limit, engine_dump_fn fn,
+              void *ctx);
 
 enum lru_result {
     LRU_NONE = 0, /* nothing could be taken */

@@ -113,12 +113,11 @@ static void
 link_and_unlink_keep_counts(void **state)
 {
     struct engine *e = small_engine(true);
-    struct lru l;
+    struct engine_stats st;
     struct item *a;
     struct item *b;
     struct item *c;
     (void)state;
-    memset(&l, 0, sizeof(l));
     assert_int_equal(
         engine_reserve(e, STORE_SET, slice_make("a", 1), 0, 0, 1, &a),
         ENGINE_OK);
@@ -128,19 +127,22 @@ link_and_unlink_keep_counts(void **state)
     assert_int_equal(
         engine_reserve(e, STORE_SET, slice_make("c", 1), 0, 0, 1, &c),
         ENGINE_OK);
-    lru_count_link(&l, a, true);
-    lru_count_link(&l, b, true);
-    lru_count_link(&l, c, false);
-    assert_int_equal(lru_stat(&l.curr_items), 3);
-    assert_int_equal(lru_stat(&l.total_items), 2);
-    assert_int_equal(lru_stat(&l.bytes), 3 * (48 + 2 + 1 + 2 + 8) + 4);
-    lru_count_unlink(&l, b);
-    assert_int_equal(lru_stat(&l.bytes), 2 * (48 + 2 + 1 + 2 + 8));
-    lru_count_unlink(&l, a);
-    lru_count_unlink(&l, c);
-    assert_int_equal(lru_stat(&l.curr_items), 0);
-    assert_int_equal(lru_stat(&l.bytes), 0);
-    assert_int_equal(lru_stat(&l.total_items), 2);
+    lru_count_link(e, a, true);
+    lru_count_link(e, b, true);
+    lru_count_link(e, c, false);
+    engine_stats(e, &st);
+    assert_int_equal(st.curr_items, 3);
+    assert_int_equal(st.total_items, 2);
+    assert_int_equal(st.bytes, 3 * (48 + 2 + 1 + 2 + 8) + 4);
+    lru_count_unlink(e, b);
+    engine_stats(e, &st);
+    assert_int_equal(st.bytes, 2 * (48 + 2 + 1 + 2 + 8));
+    lru_count_unlink(e, a);
+    lru_count_unlink(e, c);
+    engine_stats(e, &st);
+    assert_int_equal(st.curr_items, 0);
+    assert_int_equal(st.bytes, 0);
+    assert_int_equal(st.total_items, 2);
     engine_abort(e, a);
     engine_abort(e, b);
     engine_abort(e, c);

@@ -369,8 +369,10 @@ run_delete(struct cmd_ctx *c, const struct request *req)
 {
     cmd_detail_count(c->srv, req->key, CMD_DETAIL_DEL);
     cmd_log_lookup(c, req->key);
-    if (engine_delete(c->srv->engine, req->key) == ENGINE_OK) {
+    unsigned cls = 0;
+    if (engine_delete(c->srv->engine, req->key, &cls) == ENGINE_OK) {
         STATS_INCR(c->st, delete_hits);
+        STATS_CLASS_INCR(c->st, cls, delete_hits);
         reply(c, req, TEXT_DELETED);
     } else {
         STATS_INCR(c->st, delete_misses);
@@ -383,16 +385,19 @@ run_arith(struct cmd_ctx *c, const struct request *req)
 {
     bool incr = req->verb == VERB_INCR;
     uint64_t result = 0;
+    unsigned cls = 0;
     cmd_log_lookup(c, req->key);
-    enum engine_status s =
-        engine_arith(c->srv->engine, req->key, incr, req->delta, &result, NULL);
+    enum engine_status s = engine_arith(c->srv->engine, req->key, incr,
+                                        req->delta, &result, NULL, &cls);
 
     switch (s) {
     case ENGINE_OK:
         if (incr) {
             STATS_INCR(c->st, incr_hits);
+            STATS_CLASS_INCR(c->st, cls, incr_hits);
         } else {
             STATS_INCR(c->st, decr_hits);
+            STATS_CLASS_INCR(c->st, cls, decr_hits);
         }
         if (c->verbose >= 2) {
             fprintf(stderr, ">%d %s%llu\n", c->fd,
@@ -424,8 +429,11 @@ run_touch(struct cmd_ctx *c, const struct request *req)
 {
     STATS_INCR(c->st, cmd_touch);
     cmd_log_lookup(c, req->key);
-    if (engine_touch(c->srv->engine, req->key, req->exptime) == ENGINE_OK) {
+    unsigned cls = 0;
+    if (engine_touch(c->srv->engine, req->key, req->exptime, &cls) ==
+        ENGINE_OK) {
         STATS_INCR(c->st, touch_hits);
+        STATS_CLASS_INCR(c->st, cls, touch_hits);
         reply(c, req, TEXT_TOUCHED);
     } else {
         STATS_INCR(c->st, touch_misses);

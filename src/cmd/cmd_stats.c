@@ -255,12 +255,22 @@ cmd_stats_classes(struct cmd_server *srv, cmd_class_fn fn, void *ctx)
         if (!engine_class_stats(srv->engine, id, &cr.e)) {
             continue;
         }
-        cr.in_slabs = cr.e.total_pages > 0;
+        memcpy(cr.ops, t.class_ops[id], sizeof(cr.ops));
+        bool ops = false;
+        for (size_t op = 0; op < STATS_NOPS; op++) {
+            ops = ops || cr.ops[op] != 0;
+        }
+        /*
+         * A class whose items sit in pages counted under its neighbour
+         * (a fine class that straddles memcached's boundary, see
+         * docs/ENGINE.md#class-ids) is still listed by `stats slabs`,
+         * with its own counters and no pages.
+         */
         cr.in_items = cr.e.number > 0;
-        if (!cr.in_slabs && !cr.in_items) {
+        cr.in_slabs = cr.e.total_pages > 0 || cr.in_items || ops;
+        if (!cr.in_slabs) {
             continue;
         }
-        memcpy(cr.ops, t.class_ops[id], sizeof(cr.ops));
         /*
          * Without segments every item is in memoria's one queue, which
          * plays memcached's COLD: every hit is a hit to COLD.

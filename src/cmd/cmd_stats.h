@@ -44,13 +44,13 @@ struct cmd_class_report {
     struct engine_class_stats e;
     uint64_t ops[STATS_NOPS]; /* STATS_CLASS_OPS, since start or reset */
     uint64_t hits_to_hot, hits_to_warm, hits_to_cold, hits_to_temp;
-    bool in_slabs; /* has a page: listed by `stats slabs` */
+    bool in_slabs; /* a page, an item or a count: listed by `stats slabs` */
     bool in_items; /* has an item: listed by `stats items` */
 };
 
 typedef void (*cmd_class_fn)(void *ctx, const struct cmd_class_report *cr);
 
-/* Calls fn for each class with a page or an item, by ascending id. */
+/* Calls fn for each class with a page, an item or a count, by ascending id. */
 void cmd_stats_classes(struct cmd_server *srv, cmd_class_fn fn, void *ctx);
 
 /* `stats slabs` totals: classes with a page, and bytes of pages. */

@@ -387,12 +387,14 @@ run_md(struct cmd_ctx *c, const struct meta_request *req)
         .exptime = req->exptime,
     };
     cmd_log_lookup(c, req->key);
-    enum engine_status s = engine_mdelete(c->srv->engine, req->key, &d);
+    unsigned cls = 0;
+    enum engine_status s = engine_mdelete(c->srv->engine, req->key, &d, &cls);
 
     switch (s) {
     case ENGINE_OK:
         if (!d.invalidate) { /* memcached counts no hit for md I */
             STATS_INCR(c->st, delete_hits);
+            STATS_CLASS_INCR(c->st, cls, delete_hits);
         }
         if (!has(req, 'q')) {
             reply_short(c, req, "HD");
@@ -472,8 +474,10 @@ run_ma(struct cmd_ctx *c, const struct meta_request *req, bool silent)
         if (!a.created) {
             if (incr) {
                 STATS_INCR(c->st, incr_hits);
+                STATS_CLASS_INCR(c->st, a.cls, incr_hits);
             } else {
                 STATS_INCR(c->st, decr_hits);
+                STATS_CLASS_INCR(c->st, a.cls, decr_hits);
             }
         }
         if (!silent && (!has(req, 'q') || a.created)) {

@@ -512,7 +512,7 @@ engine_commit_ex(struct engine *e, struct item *it,
 }
 
 enum engine_status
-engine_delete(struct engine *e, struct slice key)
+engine_delete(struct engine *e, struct slice key, unsigned *cls)
 {
     uint64_t hv = engine_hash(key);
     enum engine_status st;
@@ -520,6 +520,9 @@ engine_delete(struct engine *e, struct slice key)
     hashtable_lock(&e->ht, hv);
     struct item *it = find_live_locked(e, key, hv, &st);
     if (it != NULL) {
+        if (cls != NULL) {
+            *cls = engine_item_class(e, it);
+        }
         engine_unlink_locked(e, it, hv, NULL);
         st = ENGINE_OK;
     } else {
@@ -530,7 +533,8 @@ engine_delete(struct engine *e, struct slice key)
 }
 
 enum engine_status
-engine_touch(struct engine *e, struct slice key, int64_t exptime)
+engine_touch(struct engine *e, struct slice key, int64_t exptime,
+             unsigned *cls)
 {
     uint64_t hv = engine_hash(key);
     enum engine_status st;
@@ -538,6 +542,9 @@ engine_touch(struct engine *e, struct slice key, int64_t exptime)
     hashtable_lock(&e->ht, hv);
     struct item *it = find_live_locked(e, key, hv, &st);
     if (it != NULL) {
+        if (cls != NULL) {
+            *cls = engine_item_class(e, it);
+        }
         item_set_exptime(it, rel_time(e, exptime));
         item_set_time(it, engine_clock(e));
         item_set_iflags(it, ITEM_ACTIVE);
@@ -659,7 +666,7 @@ arith_locked(struct engine *e, struct item *it, uint64_t hv, bool incr,
 
 enum engine_status
 engine_arith(struct engine *e, struct slice key, bool incr, uint64_t delta,
-             uint64_t *result, uint64_t *cas_out)
+             uint64_t *result, uint64_t *cas_out, unsigned *cls)
 {
     uint64_t hv = engine_hash(key);
     uint64_t cas = 0;
@@ -669,6 +676,9 @@ engine_arith(struct engine *e, struct slice key, bool incr, uint64_t delta,
     struct item *it = find_live_locked(e, key, hv, &st);
     if (it != NULL) {
         struct item *linked;
+        if (cls != NULL) {
+            *cls = engine_item_class(e, it);
+        }
         st = arith_locked(e, it, hv, incr, delta, NULL, result, &linked);
         if (st == ENGINE_OK) {
             cas = item_cas(linked);
@@ -818,7 +828,7 @@ engine_mget(struct engine *e, struct slice key, struct engine_mget *m,
  */
 static enum engine_status
 invalidate_locked(struct engine *e, struct item *it, uint64_t hv,
-                  const struct engine_mdelete *d)
+                  const struct engine_mdelete *d, unsigned *cls)
 {
     if (atomic_load_explicit(&it->refcount, memory_order_acquire) != 1) {
         struct slice key = slice_make(item_key(it), it->nkey);
@@ -854,6 +864,9 @@ engine_mdelete(struct engine *e, struct slice key,
 
     hashtable_lock(&e->ht, hv);
     struct item *it = find_live_locked(e, key, hv, &st);
+    if (it != NULL && cls != NULL) {
+        *cls = engine_item_class(e, it);
+    }
     if (it == NULL) {
         st = ENGINE_NOT_FOUND;
     } else if (d->cas_compare && item_cas(it) != d->cas) {
@@ -897,9 +910,11 @@ engine_marith(struct engine *e, struct slice key, struct engine_marith *a)
     a->value = 0;
     a->cas_out = 0;
     a->ttl = -1;
+    a->cls = 0;
     hashtable_lock(&e->ht, hv);
     struct item *it = find_live_locked(e, key, hv, &st);
     if (it != NULL) {
+        a->cls = engine_item_class(e, it);
         st = arith_locked(e, it, hv, a->incr, a->delta,
                           a->cas_compare ? &a->cas : NULL, &a->value, &linked);
     } else if (!a->vivify) {

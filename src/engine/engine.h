@@ -218,8 +218,13 @@ enum engine_status engine_commit(struct engine *e, struct item *it,
 /* Drops a reserved item without linking it (bad data chunk). */
 void engine_abort(struct engine *e, struct item *it);
 
-/* ENGINE_OK (deleted) or ENGINE_NOT_FOUND. */
-enum engine_status engine_delete(struct engine *e, struct slice key);
+/*
+ * ENGINE_OK (deleted) or ENGINE_NOT_FOUND. On a hit *cls (when not NULL)
+ * gets the item's class (engine_item_class), for per-class counters; so
+ * do engine_arith, engine_touch and engine_mdelete.
+ */
+enum engine_status engine_delete(struct engine *e, struct slice key,
+                                 unsigned *cls);
 
 /*
  * incr/decr: incr wraps modulo 2^64, decr floors at 0. The stored value
@@ -233,11 +238,11 @@ enum engine_status engine_delete(struct engine *e, struct slice key);
  */
 enum engine_status engine_arith(struct engine *e, struct slice key, bool incr,
                                 uint64_t delta, uint64_t *result,
-                                uint64_t *cas_out);
+                                uint64_t *cas_out, unsigned *cls);
 
 /* Replaces the expiry; ENGINE_OK (touched) or ENGINE_NOT_FOUND. */
 enum engine_status engine_touch(struct engine *e, struct slice key,
-                                int64_t exptime);
+                                int64_t exptime, unsigned *cls);
 
 /* ---- meta commands (protocol.txt, Meta Commands) ------------------- */
 
@@ -328,7 +333,8 @@ struct engine_mdelete {
 };
 
 enum engine_status engine_mdelete(struct engine *e, struct slice key,
-                                  const struct engine_mdelete *d);
+                                  const struct engine_mdelete *d,
+                                  unsigned *cls);
 
 /* ma: engine_arith() plus CAS test, vivify, touch and TTL report. */
 struct engine_marith {
@@ -348,6 +354,7 @@ struct engine_marith {
     uint64_t value; /* the number now stored */
     uint64_t cas_out;
     int64_t ttl;
+    unsigned cls; /* the class of the item found (0 when created) */
 };
 
 /*

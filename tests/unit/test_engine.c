@@ -200,7 +200,7 @@ first_store_gets_cas_1_and_each_store_the_next(void **state)
                      ENGINE_OK);
     assert_int_equal(cas, 3);
     assert_int_equal(cas_of(e, "a"), 3);
-    assert_int_equal(engine_touch(e, s_("a"), 100), ENGINE_OK);
+    assert_int_equal(engine_touch(e, s_("a"), 100, NULL), ENGINE_OK);
     assert_int_equal(cas_of(e, "a"), 3);
     engine_destroy(e);
 }
@@ -280,14 +280,14 @@ delete_removes_only_live_items(void **state)
 {
     struct engine *e = make_engine(NULL);
     (void)state;
-    assert_int_equal(engine_delete(e, s_("k")), ENGINE_NOT_FOUND);
+    assert_int_equal(engine_delete(e, s_("k"), NULL), ENGINE_NOT_FOUND);
     assert_int_equal(set(e, "k", "v"), ENGINE_OK);
-    assert_int_equal(engine_delete(e, s_("k")), ENGINE_OK);
-    assert_int_equal(engine_delete(e, s_("k")), ENGINE_NOT_FOUND);
+    assert_int_equal(engine_delete(e, s_("k"), NULL), ENGINE_OK);
+    assert_int_equal(engine_delete(e, s_("k"), NULL), ENGINE_NOT_FOUND);
     assert_value(e, "k", NULL);
     assert_int_equal(store_n(e, STORE_SET, "x", "v", 1, 0, -1, 0, NULL),
                      ENGINE_OK);
-    assert_int_equal(engine_delete(e, s_("x")), ENGINE_NOT_FOUND);
+    assert_int_equal(engine_delete(e, s_("x"), NULL), ENGINE_NOT_FOUND);
     engine_destroy(e);
 }
 
@@ -301,7 +301,7 @@ pinned_item_outlives_delete_and_replace(void **state)
     assert_int_equal(set(e, "k", "old"), ENGINE_OK);
     assert_int_equal(engine_get(e, s_("k"), &it), ENGINE_OK);
     assert_int_equal(set(e, "k", "new"), ENGINE_OK);
-    assert_int_equal(engine_delete(e, s_("k")), ENGINE_OK);
+    assert_int_equal(engine_delete(e, s_("k"), NULL), ENGINE_OK);
     engine_view(it, &v);
     assert_memory_equal(v.segs[0].ptr, "old", 3);
     engine_release(e, it);
@@ -346,7 +346,7 @@ stats_count_items_and_memcached_sized_bytes(void **state)
     assert_int_equal(st.bytes, 61 + 69);
     assert_int_equal(st.total_malloced, MIB);
     assert_int_equal(set(e, "a", "2"), ENGINE_OK);
-    assert_int_equal(engine_delete(e, s_("foo")), ENGINE_OK);
+    assert_int_equal(engine_delete(e, s_("foo"), NULL), ENGINE_OK);
     engine_stats(e, &st);
     assert_int_equal(st.curr_items, 1);
     assert_int_equal(st.total_items, 3);
@@ -469,16 +469,16 @@ touch_replaces_expiry_of_live_items(void **state)
 {
     struct engine *e = make_engine(NULL);
     (void)state;
-    assert_int_equal(engine_touch(e, s_("k"), 10), ENGINE_NOT_FOUND);
+    assert_int_equal(engine_touch(e, s_("k"), 10, NULL), ENGINE_NOT_FOUND);
     assert_int_equal(store_n(e, STORE_SET, "k", "v", 1, 0, 5, 0, NULL),
                      ENGINE_OK);
-    assert_int_equal(engine_touch(e, s_("k"), 100), ENGINE_OK);
+    assert_int_equal(engine_touch(e, s_("k"), 100, NULL), ENGINE_OK);
     engine_debug_advance(e, 50);
     assert_value(e, "k", "v");
-    assert_int_equal(engine_touch(e, s_("k"), 0), ENGINE_OK);
+    assert_int_equal(engine_touch(e, s_("k"), 0, NULL), ENGINE_OK);
     engine_debug_advance(e, 5000);
     assert_value(e, "k", "v");
-    assert_int_equal(engine_touch(e, s_("k"), -1), ENGINE_OK);
+    assert_int_equal(engine_touch(e, s_("k"), -1, NULL), ENGINE_OK);
     assert_value(e, "k", NULL);
     engine_destroy(e);
 }
@@ -653,7 +653,7 @@ static enum engine_status
 arith(struct engine *e, const char *key, bool incr, uint64_t delta,
       uint64_t *result)
 {
-    return engine_arith(e, s_(key), incr, delta, result, NULL);
+    return engine_arith(e, s_(key), incr, delta, result, NULL, NULL);
 }
 
 static void
@@ -666,11 +666,11 @@ incr_and_decr_update_in_place_with_space_padding(void **state)
     (void)state;
     assert_int_equal(arith(e, "n", true, 1, &r), ENGINE_NOT_FOUND);
     assert_int_equal(set(e, "n", "100"), ENGINE_OK);
-    assert_int_equal(engine_arith(e, s_("n"), false, 1, &r, &cas), ENGINE_OK);
+    assert_int_equal(engine_arith(e, s_("n"), false, 1, &r, &cas, NULL), ENGINE_OK);
     assert_int_equal(r, 99);
     assert_value(e, "n", "99 ");
     assert_int_equal(cas_of(e, "n"), cas);
-    assert_int_equal(engine_arith(e, s_("n"), true, 1, &r, &cas2), ENGINE_OK);
+    assert_int_equal(engine_arith(e, s_("n"), true, 1, &r, &cas2, NULL), ENGINE_OK);
     assert_int_equal(r, 100);
     assert_true(cas2 > cas);
     assert_value(e, "n", "100");
@@ -1051,11 +1051,11 @@ stress_main(void *arg)
             stress_set(s, key, r >> 12);
             break;
         case 3:
-            engine_delete(s->e, s_(key));
+            engine_delete(s->e, s_(key), NULL);
             break;
         case 4: {
             uint64_t out;
-            engine_arith(s->e, s_("counter"), true, 1, &out, NULL);
+            engine_arith(s->e, s_("counter"), true, 1, &out, NULL, NULL);
             break;
         }
         default:
@@ -1382,8 +1382,8 @@ mdelete_invalidates_in_place_or_by_copy_when_pinned(void **state)
     assert_int_equal(store_n(e, STORE_SET, "foo", "bar", 3, 0, 0, 0, &cas),
                      ENGINE_OK);
     struct engine_mdelete wrong = {.cas_compare = true, .cas = cas + 1};
-    assert_int_equal(engine_mdelete(e, s_("foo"), &wrong), ENGINE_EXISTS);
-    assert_int_equal(engine_mdelete(e, s_("foo"), &inval), ENGINE_OK);
+    assert_int_equal(engine_mdelete(e, s_("foo"), &wrong, NULL), ENGINE_EXISTS);
+    assert_int_equal(engine_mdelete(e, s_("foo"), &inval, NULL), ENGINE_OK);
 
     struct engine_mget m = {0};
     mget_ops(&m, "t");
@@ -1397,7 +1397,7 @@ mdelete_invalidates_in_place_or_by_copy_when_pinned(void **state)
     uint64_t stale_cas = v.cas;
 
     /* pinned now: invalidating again must leave our view untouched */
-    assert_int_equal(engine_mdelete(e, s_("foo"), &inval), ENGINE_OK);
+    assert_int_equal(engine_mdelete(e, s_("foo"), &inval, NULL), ENGINE_OK);
     engine_view(it, &v);
     assert_int_equal(v.cas, stale_cas);
     assert_memory_equal(v.segs[0].ptr, "bar", 3);
@@ -1408,8 +1408,8 @@ mdelete_invalidates_in_place_or_by_copy_when_pinned(void **state)
     assert_true(m.stale && m.token_seen && !m.won);
 
     struct engine_mdelete del = {0};
-    assert_int_equal(engine_mdelete(e, s_("foo"), &del), ENGINE_OK);
-    assert_int_equal(engine_mdelete(e, s_("foo"), &del), ENGINE_NOT_FOUND);
+    assert_int_equal(engine_mdelete(e, s_("foo"), &del, NULL), ENGINE_OK);
+    assert_int_equal(engine_mdelete(e, s_("foo"), &del, NULL), ENGINE_NOT_FOUND);
     engine_destroy(e);
 }
 

@@ -439,9 +439,9 @@ sizes_count_items_stored_after_enable(void **state)
         assert_int_equal(h.count[i], want_c[i]);
     }
     /* an item stored before the enable leaves without a trace */
-    assert_int_equal(engine_delete(e, slice_make("old", 3)), ENGINE_OK);
+    assert_int_equal(engine_delete(e, slice_make("old", 3), NULL), ENGINE_OK);
     assert_int_equal(sizes_of(e).count[0], 2);
-    assert_int_equal(engine_delete(e, slice_make("j10_0", 5)), ENGINE_OK);
+    assert_int_equal(engine_delete(e, slice_make("j10_0", 5), NULL), ENGINE_OK);
     assert_int_equal(sizes_of(e).count[0], 1);
     /* a replacement moves between buckets */
     assert_int_equal(put(e, "j10_1", 100, 0, 0), ENGINE_OK);
@@ -455,7 +455,7 @@ sizes_count_items_stored_after_enable(void **state)
     /* a new enable starts from nothing */
     assert_int_equal(engine_sizes_enable(e), ENGINE_SIZES_OK);
     assert_int_equal(sizes_of(e).n, 0);
-    assert_int_equal(engine_delete(e, slice_make("x", 1)), ENGINE_OK);
+    assert_int_equal(engine_delete(e, slice_make("x", 1), NULL), ENGINE_OK);
     assert_int_equal(sizes_of(e).n, 0);
     engine_destroy(e);
 }
@@ -606,7 +606,7 @@ writer(void *arg)
         snprintf(key, sizeof(key), "k%d_%d", r->id, i % 500);
         size_t n = (size_t)(i * 37 % 3000);
         if (i % 5 == 0) {
-            engine_delete(r->e, slice_make(key, strlen(key)));
+            engine_delete(r->e, slice_make(key, strlen(key)), NULL);
         } else {
             put(r->e, key, n, (uint32_t)i % 3, i % 7 == 0 ? 1 : 0);
         }

@@ -6,6 +6,7 @@ addresses, never by fd."""
 
 import os
 import re
+import threading
 import time
 
 import pytest
@@ -350,3 +351,42 @@ def test_listen_addr_is_the_address_reached(start_server):
         assert listeners == ["tcp:0.0.0.0:%d" % srv.port]
         g = by_addr(groups, tcp_name(a.sock))
         assert g["listen_addr"] == "tcp:127.0.0.1:%d" % srv.port
+
+
+@pytest.mark.threaded
+def test_report_while_connections_come_and_go(start_server):
+    # other workers open, use and close connections (and watchers) while
+    # `stats conns` walks their lists; every reply must stay well formed
+    port = free_udp_port()
+    srv = start_server("-U", str(port), "-t", "4")
+    done = threading.Event()
+    errors = []
+
+    def churn(n):
+        try:
+            while not done.is_set():
+                with srv.connect() as x:
+                    if n == 0:
+                        x.send(b"watch\r\n")
+                        x.expect_line("OK")
+                    elif n == 1:
+                        x.send(b"set churn 0 0 10\r\nabc")
+                    else:
+                        x.cmd("get a b c")
+                        x.expect_line("END")
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=churn, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        with srv.connect() as a:
+            me = tcp_name(a.sock)
+            for _ in range(40):
+                assert by_addr(read_conns(a), me)["state"] == "conn_parse_cmd"
+    finally:
+        done.set()
+        for t in threads:
+            t.join()
+    assert not errors, errors

@@ -11,12 +11,45 @@ outq_init(struct outq *q)
     memset(q, 0, sizeof(*q));
 }
 
+void
+outq_set_gauges(struct outq *q, _Atomic uint64_t *count,
+                _Atomic uint64_t *bytes)
+{
+    q->gauge_count = count;
+    q->gauge_bytes = bytes;
+}
+
+/* A block enters (+1) or leaves (-1) the queue's memory. */
 static void
-free_blocks(struct outq_block *b)
+gauge(struct outq *q, const struct outq_block *b, int dir)
+{
+    if (q->gauge_count == NULL) {
+        return;
+    }
+    if (dir > 0) {
+        atomic_fetch_add_explicit(q->gauge_count, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(q->gauge_bytes, b->cap, memory_order_relaxed);
+    } else {
+        atomic_fetch_sub_explicit(q->gauge_count, 1, memory_order_relaxed);
+        atomic_fetch_sub_explicit(q->gauge_bytes, b->cap, memory_order_relaxed);
+    }
+}
+
+static void
+free_block(struct outq *q, struct outq_block *b)
+{
+    if (b != NULL) {
+        gauge(q, b, -1);
+        free(b);
+    }
+}
+
+static void
+free_blocks(struct outq *q, struct outq_block *b)
 {
     while (b != NULL) {
         struct outq_block *next = b->next;
-        free(b);
+        free_block(q, b);
         b = next;
     }
 }
@@ -25,8 +58,8 @@ void
 outq_deinit(struct outq *q)
 {
     free(q->segs);
-    free_blocks(q->blocks);
-    free(q->spare);
+    free_blocks(q, q->blocks);
+    free_block(q, q->spare);
     free(q->marks);
     memset(q, 0, sizeof(*q));
 }
@@ -75,6 +108,7 @@ new_block(struct outq *q, size_t need)
             return NULL;
         }
         b->cap = cap;
+        gauge(q, b, 1);
     }
     b->next = NULL;
     b->used = 0;
@@ -148,7 +182,7 @@ outq_release_blocks(struct outq *q)
         if (keep) {
             q->spare = b;
         } else {
-            free(b);
+            free_block(q, b);
         }
     }
 }

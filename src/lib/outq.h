@@ -11,11 +11,15 @@
  * the next begins: with `marking` on, outq_mark() records such boundaries
  * (stream positions); off, the default, it costs one test of the flag.
  *
- * Not thread safe: one per connection. Knows nothing about items.
+ * Not thread safe: one per connection. Knows nothing about items. The
+ * optional gauges (outq_set_gauges) are the exception: shared counters
+ * of arena blocks held, moved with relaxed atomics when a block is
+ * allocated or freed, never per reply.
  */
 #pragma once
 
 #include <assert.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -74,10 +78,20 @@ struct outq {
     struct outq_mark *marks;   /* recorded marks, oldest first */
     size_t nmarks;
     size_t marks_cap;
+    _Atomic uint64_t *gauge_count; /* arena blocks held, or NULL */
+    _Atomic uint64_t *gauge_bytes; /* their data bytes */
 };
 
 void outq_init(struct outq *q);
 void outq_deinit(struct outq *q);
+
+/*
+ * Makes q count the arena blocks it holds (spare included) into *count
+ * and their capacity into *bytes, shared with other queues. Call it on
+ * an empty queue, right after outq_init.
+ */
+void outq_set_gauges(struct outq *q, _Atomic uint64_t *count,
+                     _Atomic uint64_t *bytes);
 
 /* The slow paths of the inline functions below (outq.c). */
 char *outq_reserve_block(struct outq *q, size_t max);

@@ -49,11 +49,41 @@ set_events(struct conn *c, uint32_t events)
     return true;
 }
 
+/*
+ * Keeps read_buf_count and read_buf_bytes in step with what c->in holds
+ * now. Called where the buffer may have been allocated, grown, shrunk or
+ * freed: cold paths only.
+ */
+static void
+count_in(struct conn *c)
+{
+    struct stats_conns *sc = c->w->net->srv->conns;
+    size_t now = c->in.cap;
+
+    if (now == c->in_counted) {
+        return;
+    }
+    if (c->in_counted == 0) {
+        atomic_fetch_add_explicit(&sc->read_buf_count, 1, memory_order_relaxed);
+    } else if (now == 0) {
+        atomic_fetch_sub_explicit(&sc->read_buf_count, 1, memory_order_relaxed);
+    }
+    if (now > c->in_counted) {
+        atomic_fetch_add_explicit(&sc->read_buf_bytes, now - c->in_counted,
+                                  memory_order_relaxed);
+    } else {
+        atomic_fetch_sub_explicit(&sc->read_buf_bytes, c->in_counted - now,
+                                  memory_order_relaxed);
+    }
+    c->in_counted = now;
+}
+
 struct conn *
 conn_create(struct worker *w, const struct net_handoff *h)
 {
     int fd = h->fd;
     enum net_proto proto = h->proto;
+    struct stats_conns *sc = w->net->srv->conns;
     struct conn *c = calloc(1, sizeof(*c));
     struct epoll_event ev = {.events = EPOLLIN};
 
@@ -63,12 +93,15 @@ conn_create(struct worker *w, const struct net_handoff *h)
     c->w = w;
     c->proto = proto;
     c->peer = h->peer;
+    c->fd = fd;
     transport_plain_init(&c->tp, fd);
     outq_init(&c->out);
+    outq_set_gauges(&c->out, &sc->response_obj_count, &sc->response_obj_bytes);
     /* Under a read buffer limit the buffer comes with the first read. */
     if (!w->rbuf_limited && buf_init(&c->in, NET_READ_BUF) != BUF_OK) {
         goto fail;
     }
+    count_in(c);
     c->session = session_create(w->net->srv, w->stats, &c->out);
     ev.events = c->tp.read_wants;
     ev.data.ptr = c;
@@ -77,12 +110,15 @@ conn_create(struct worker *w, const struct net_handoff *h)
     }
     c->events = ev.events;
     c->last_active = w->now;
+    atomic_init(&c->activity,
+                net_clock(w->net) << NET_ST_BITS | (uint32_t)NET_ST_NEW_CMD);
+    pthread_mutex_lock(&w->list_lock);
     c->next = w->conns;
     if (w->conns != NULL) {
         w->conns->prev = c;
     }
     w->conns = c;
-    atomic_fetch_add(&w->net->srv->conns->connection_structures, 1);
+    pthread_mutex_unlock(&w->list_lock);
     session_set_client(c->session, fd, w->id, proto == NET_PROTO_NEGOTIATE);
     watch_log_conn(c, NULL);
     return c;
@@ -90,6 +126,7 @@ conn_create(struct worker *w, const struct net_handoff *h)
 fail:
     session_destroy(c->session);
     buf_deinit(&c->in);
+    count_in(c);
     outq_deinit(&c->out);
     free(c);
     return NULL;
@@ -134,8 +171,11 @@ conn_close(struct conn *c)
 
     if (w->rbuf_limited) {
         rbuf_give_back(c);
+        count_in(c);
     }
     watch_log_conn(c, c->close_reason != NULL ? c->close_reason : "normal");
+    /* Unlinked before the socket closes: a listed fd is an open one. */
+    pthread_mutex_lock(&w->list_lock);
     if (c->prev != NULL) {
         c->prev->next = c->next;
     } else {
@@ -144,6 +184,7 @@ conn_close(struct conn *c)
     if (c->next != NULL) {
         c->next->prev = c->prev;
     }
+    pthread_mutex_unlock(&w->list_lock);
     transport_close(&c->tp); /* also leaves the epoll set */
     c->dead = true;
     c->prev = NULL;
@@ -157,6 +198,7 @@ conn_free(struct conn *c)
 {
     session_destroy(c->session);
     buf_deinit(&c->in);
+    count_in(c);
     outq_deinit(&c->out);
     free(c);
 }
@@ -219,11 +261,17 @@ enum read_result {
 static enum read_result
 read_input(struct conn *c)
 {
-    if ((c->w->rbuf_limited && !rbuf_take(c)) ||
-        (buf_wlen(&c->in) < CONN_MIN_READ &&
-         buf_reserve(&c->in, NET_READ_BUF) != BUF_OK)) {
+    if (c->w->rbuf_limited && !rbuf_take(c)) {
         STATS_INCR(c->w->stats, read_buf_oom);
         return READ_CLOSED;
+    }
+    if (buf_wlen(&c->in) < CONN_MIN_READ) {
+        enum buf_status bs = buf_reserve(&c->in, NET_READ_BUF);
+        count_in(c);
+        if (bs != BUF_OK) {
+            STATS_INCR(c->w->stats, read_buf_oom);
+            return READ_CLOSED;
+        }
     }
     size_t room = buf_wlen(&c->in);
     ssize_t n = transport_read(&c->tp, buf_wptr(&c->in), room);
@@ -305,7 +353,9 @@ drive(struct conn *c, bool do_read)
 #ifndef NDEBUG
             inject_oom(c);
 #endif
+            size_t before = buf_rlen(&c->in);
             st = session_process(c->session, &c->in, max_reqs);
+            c->consumed |= buf_rlen(&c->in) != before;
             if (!batch_complete(c)) {
                 return;
             }
@@ -339,6 +389,7 @@ drive(struct conn *c, bool do_read)
                     } else {
                         buf_shrink(&c->in, NET_READ_BUF);
                     }
+                    count_in(c);
                 }
                 return;
             }
@@ -355,10 +406,45 @@ drive(struct conn *c, bool do_read)
     }
 }
 
+/*
+ * Publishes what `stats conns` shows of c (from any worker): the clock
+ * of its last command, taken as the last turn in which the session took
+ * input, and its state. One relaxed store, and only when either changed.
+ */
+static void
+publish(struct conn *c)
+{
+    uint32_t was = atomic_load_explicit(&c->activity, memory_order_relaxed);
+    uint32_t since = was >> NET_ST_BITS;
+    enum net_state st = NET_ST_READ;
+
+    if (c->dead) {
+        return;
+    }
+    if (c->consumed) {
+        since = net_clock(c->w->net);
+        c->consumed = false;
+    }
+    if (c->closing) {
+        st = NET_ST_CLOSING;
+    } else if (c->queued) {
+        st = NET_ST_NEW_CMD; /* as memcached's yielded connection */
+    } else if (outq_pending(&c->out) > 0) {
+        st = NET_ST_MWRITE;
+    } else if (session_mid_request(c->session)) {
+        st = NET_ST_NREAD;
+    }
+    uint32_t now = since << NET_ST_BITS | (uint32_t)st;
+    if (now != was) {
+        atomic_store_explicit(&c->activity, now, memory_order_relaxed);
+    }
+}
+
 void
 conn_resume(struct conn *c)
 {
     drive(c, false);
+    publish(c);
 }
 
 void
@@ -372,10 +458,12 @@ conn_event(struct conn *c, uint32_t events)
         } else if (fr == 0) {
             drive(c, false);
         }
+        publish(c);
         return;
     }
     if (events & (EPOLLIN | EPOLLOUT | EPOLLHUP | EPOLLERR)) {
         drive(c, true);
+        publish(c);
     }
 }
 

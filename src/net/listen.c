@@ -17,6 +17,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,11 +46,13 @@ net_libevent_version(void)
  * started with no inherited descriptors: -c 50 admits 38 clients with
  * -t 1, 26 with -t 4 and 10 with -t 8; -c 30 -t 4 admits 6 (7 without
  * maxconns_fast). memoria reserves the same number whatever it holds
- * itself (fewer: 2 per worker), so a -c admits the same clients; the
- * count is `stats` reserved_fds.
+ * itself (fewer: 2 per worker), so a -c admits the same clients.
+ * `stats` reserved_fds is another number: memcached prints 5 per worker
+ * there, whatever it holds or sets aside, and so does memoria.
  */
 #define NET_RESERVED_BASE       6
 #define NET_RESERVED_PER_WORKER 4
+#define NET_RESERVED_STAT       5
 
 /* Listeners + clients, as memcached's curr_conns (printed minus one). */
 static uint64_t
@@ -190,8 +193,20 @@ on_accept(evutil_socket_t lfd, short what, void *arg)
             reject(n, fd);
             continue;
         }
-        atomic_fetch_add(&sc->curr_connections, 1);
+        /*
+         * connection_structures: memcached keeps one structure per
+         * descriptor ever used, about the most connections open at once
+         * (listeners included); only this thread moves it.
+         */
+        uint64_t live = atomic_fetch_add(&sc->curr_connections, 1) + 2;
+        if (live > stats_get(&sc->connection_structures)) {
+            atomic_store(&sc->connection_structures, live);
+        }
         atomic_fetch_add(&sc->total_connections, 1);
+        if (peer.ss_family == AF_UNIX) {
+            /* memcached keeps no address for a unix client: "?:<AF 0>". */
+            memset(&peer, 0, sizeof(peer));
+        }
         struct worker *w = &n->workers[n->next_worker];
         n->next_worker = (n->next_worker + 1) % n->nworkers;
         worker_hand_off(w, fd, listener_proto(n, lfd), &peer);
@@ -253,6 +268,28 @@ add_listener(struct net *n, int fd, enum net_proto proto)
     }
     n->listen_protos = protos;
     protos[i] = proto;
+    struct net_listener_info *li =
+        realloc(n->linfo, (n->nlinfo + 1) * sizeof(*li));
+    if (li == NULL) {
+        close(fd);
+        return -1;
+    }
+    n->linfo = li;
+    li += n->nlinfo;
+    socklen_t alen = sizeof(li->addr);
+    memset(li, 0, sizeof(*li));
+    li->fd = fd;
+    getsockname(fd, (struct sockaddr *)&li->addr, &alen);
+    if (li->addr.ss_family == AF_UNIX) {
+        /*
+         * memcached 1.6.18 reads a listener's address into a sockaddr_in6,
+         * so `stats conns` shows only the first 26 bytes of a unix path.
+         */
+        struct sockaddr_un *un = (struct sockaddr_un *)&li->addr;
+        size_t keep = sizeof(struct sockaddr_in6) -
+                      offsetof(struct sockaddr_un, sun_path);
+        memset(un->sun_path + keep, 0, sizeof(un->sun_path) - keep);
+    }
     evs[i] = event_new(n->base, fd, EV_READ | EV_PERSIST, on_accept, n);
     if (evs[i] == NULL || event_add(evs[i], NULL) != 0) {
         close(fd);
@@ -260,6 +297,7 @@ add_listener(struct net *n, int fd, enum net_proto proto)
     }
     fds[i] = fd;
     n->nlisten++;
+    n->nlinfo++;
     if (net_verbosity(n) >= 2) {
         fprintf(stderr, "<%d server listening (%s)\n", fd,
                 proto == NET_PROTO_ASCII ? "ascii" : "auto-negotiate");
@@ -516,6 +554,15 @@ net_stop(void *ctx, bool graceful)
     }
 }
 
+static uint64_t
+mono_seconds(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec;
+}
+
 static void
 on_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -523,6 +570,8 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    atomic_store_explicit(&n->clock, (uint32_t)(mono_seconds() - n->start_sec),
+                          memory_order_relaxed);
     n->cfg.tick(n->cfg.tick_ctx);
 }
 
@@ -572,8 +621,11 @@ net_create(const struct net_config *cfg, struct cmd_server *srv)
     n->cfg = *cfg;
     n->srv = srv;
     n->stop_fd = -1;
+    n->start_sec = mono_seconds();
     srv->stop = net_stop;
     srv->stop_ctx = n;
+    srv->conns_report = net_conns_report;
+    srv->conns_ctx = n;
 #ifndef NDEBUG
     n->fault_oom_key = getenv("MEMORIA_FAULT_OOM_KEY");
 #endif
@@ -587,7 +639,8 @@ net_create(const struct net_config *cfg, struct cmd_server *srv)
     }
     n->reserved =
         NET_RESERVED_BASE + NET_RESERVED_PER_WORKER * (uint64_t)cfg->nthreads;
-    atomic_store(&srv->conns->reserved_fds, n->reserved);
+    atomic_store(&srv->conns->reserved_fds,
+                 NET_RESERVED_STAT * (uint64_t)cfg->nthreads);
     atomic_store(&srv->conns->accepting_conns, 1);
     /* memcached counts listeners and UDP endpoints among connections. */
     size_t nbase = n->nlisten + n->nudp_conns;
@@ -628,6 +681,7 @@ net_destroy(struct net *n)
     }
     listen_close(n);
     worker_stop_all(n);
+    free(n->linfo); /* after the workers: their reports read it */
     udp_close(n);
     watch_destroy(n->watch);
     for (int i = 0; i < NET_NSIGNALS; i++) {

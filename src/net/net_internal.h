@@ -1,7 +1,11 @@
 /*
  * net_internal - what listen.c, worker.c and conn.c share. Locking: a
- * worker's hand-off queue is guarded by its mutex; everything else a worker
- * touches belongs to that worker's thread alone.
+ * worker's hand-off queue is guarded by its mutex `lock`; its connection
+ * list by `list_lock`, taken by the worker only to link or unlink a
+ * connection and by `stats conns` (report.c, from any worker) to walk the
+ * list. What the report reads of another worker's connection is set before
+ * the connection is linked and never changes, or is a relaxed atomic;
+ * everything else a worker touches belongs to that worker's thread alone.
  *
  * The main thread runs libevent (listeners, signals, the clock tick: cold
  * paths). Workers run a bare epoll loop instead: libevent's per-wakeup
@@ -20,6 +24,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "cmd/cmd.h"
 #include "lib/buf.h"
 #include "lib/outq.h"
 #include "net/transport.h"
@@ -47,7 +52,9 @@ struct worker {
     int epfd;
     int notify_fd; /* eventfd: new sockets queued, or stop */
     bool stop;
+    bool inited; /* worker_init got as far as the locks */
     pthread_mutex_t lock;
+    pthread_mutex_t list_lock; /* conns: link, unlink, report */
     struct net_handoff *queue; /* sockets to adopt; fd -1 = stop */
     size_t nqueue;
     size_t queue_cap;
@@ -62,6 +69,24 @@ struct worker {
     uint32_t last_sweep;  /* w->now of the last idle sweep */
 };
 
+/*
+ * What `stats conns` shows of a connection, by memcached's state names
+ * (report.c maps each to its name; docs/COMPAT.md#stats-conns).
+ */
+enum net_state {
+    NET_ST_LISTENING = 0,
+    NET_ST_NEW_CMD, /* no input yet, or yielded after -R requests */
+    NET_ST_READ,    /* waiting for a command */
+    NET_ST_PARSE,   /* running the asking request */
+    NET_ST_NREAD,   /* waiting for the rest of a data block */
+    NET_ST_MWRITE,  /* waiting for the socket to take its replies */
+    NET_ST_CLOSING, /* flushing its last replies before closing */
+    NET_ST_WATCH,   /* a watcher (watch.c) */
+};
+
+/* conn.activity: the clock (net_clock) << NET_ST_BITS | enum net_state. */
+#define NET_ST_BITS 4
+
 struct conn {
     struct conn *prev;
     struct conn *next;
@@ -75,10 +100,15 @@ struct conn {
     bool dead;               /* closed; memory freed at the end of the turn */
     uint32_t last_active;    /* w->now when input last arrived */
     bool rbuf_held;          /* holds NET_READ_BUF of w->rbuf_left */
+    bool consumed;           /* the session took input since the last publish */
+    size_t in_counted;       /* bytes of `in` counted in read_buf_bytes */
     struct buf in;
     struct outq out;
     struct session *session;
-    /* Cold: for watch's connevents lines. */
+    /* Read by `stats conns` from other workers (see the top). */
+    _Atomic uint32_t activity; /* last command's clock and state */
+    int fd;                    /* the socket; tp.fd may become -1 first */
+    /* Cold: for watch's connevents lines and `stats conns`. */
     const char *close_reason;     /* conn_close's reason; NULL: "normal" */
     struct sockaddr_storage peer; /* the client's address, from accept */
 };
@@ -100,6 +130,11 @@ struct net {
     size_t nlisten;
     struct net_bound *bound; /* sockets bound so far, in bind order */
     size_t nbound;
+    /* The listeners as `stats conns` shows them; kept until net_destroy. */
+    struct net_listener_info *linfo;
+    size_t nlinfo;
+    _Atomic uint32_t clock; /* seconds since net_create, set by the tick */
+    uint64_t start_sec;     /* monotonic seconds at net_create */
     struct event *sig_evs[NET_NSIGNALS]; /* INT, TERM, USR1, HUP */
     struct event *stop_ev;               /* stop_fd readable */
     int stop_fd;                         /* eventfd: net_stop was called */
@@ -120,6 +155,50 @@ struct net {
 #endif
     struct watch *watch; /* NULL with -W */
 };
+
+/* A listener for `stats conns`: its socket and bound address. */
+struct net_listener_info {
+    int fd;
+    struct sockaddr_storage addr;
+};
+
+/* The coarse clock: seconds since net_create, at most a second behind. */
+static inline uint32_t
+net_clock(const struct net *n)
+{
+    return atomic_load_explicit(&n->clock, memory_order_relaxed);
+}
+
+/*
+ * One line group of `stats conns`, gathered under the owner's lock and
+ * printed once every group is in, ordered by fd as memcached prints them.
+ */
+enum net_row_kind {
+    NET_ROW_LISTEN = 0, /* addr is the bound address */
+    NET_ROW_CLIENT,     /* addr is the peer, local the socket's own */
+    NET_ROW_UDP,        /* an endpoint: addr bound, or the asker's peer */
+};
+
+struct net_row {
+    int fd;
+    enum net_row_kind kind;
+    enum net_state state;
+    uint32_t since; /* net_clock of the last command */
+    struct sockaddr_storage addr;
+    struct sockaddr_storage local; /* clients' and the asking endpoint's */
+};
+
+struct net_rows {
+    struct net_row *v;
+    size_t n;
+    size_t cap;
+};
+
+/* A new zeroed row, or NULL when out of memory (report.c). */
+struct net_row *net_rows_add(struct net_rows *r);
+
+/* `stats conns` (report.c): srv->conns_report, ctx the struct net. */
+void net_conns_report(void *ctx, int self_fd, cmd_line_fn emit, void *emit_ctx);
 
 /*
  * The log level: -v at start, then whatever `verbosity` set (one value,
@@ -181,6 +260,11 @@ int udp_attach(struct worker *w);
 void udp_detach(struct worker *w);
 /* Reads and answers datagrams. */
 void udp_event(struct udp_conn *c, uint32_t events);
+/*
+ * Adds a row per endpoint of w (`stats conns`); self_fd is the asking
+ * connection's socket. Returns false when out of memory.
+ */
+bool udp_report(struct worker *w, int self_fd, struct net_rows *rows);
 /*
  * -o idle_timeout: closes c if it has been idle longer than timeout
  * seconds between requests (not inside a data block, nothing queued).

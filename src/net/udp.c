@@ -5,6 +5,10 @@
  * epoll set holds the socket with EPOLLEXCLUSIVE, so a datagram wakes one
  * idle worker, not all of them.
  *
+ * Each endpoint has its own descriptor, as memcached's do (the first on
+ * a socket has the bound one, the others a dup() of it): `stats conns`
+ * lists them by it.
+ *
  * An endpoint runs one datagram at a time through its own session: strip
  * the 8-byte header (proto/udp.h), run every request in the payload, then
  * cut the replies into datagrams. memcached numbers each reply object
@@ -41,6 +45,7 @@
 #include "stats/stats.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -71,7 +76,11 @@ enum udp_phase {
 struct udp_conn {
     struct udp_conn *next; /* the worker's endpoints */
     struct worker *w;
-    int fd; /* shared with the other endpoints of this socket */
+    int fd;       /* the bound socket's, or a dup() of it (owns_fd) */
+    bool owns_fd; /* a dup: closed with the endpoint */
+    /* `stats conns`: set at creation, and the clock of the last datagram. */
+    struct sockaddr_storage bound;
+    _Atomic uint32_t since;
     struct buf in;
     struct outq out;
     struct session *session;
@@ -375,6 +384,11 @@ drive(struct udp_conn *c)
 static void
 run_datagram(struct udp_conn *c)
 {
+    uint32_t now = net_clock(c->w->net);
+
+    if (atomic_load_explicit(&c->since, memory_order_relaxed) != now) {
+        atomic_store_explicit(&c->since, now, memory_order_relaxed);
+    }
     session_reset(c->session);
     c->phase = PHASE_RUN;
     c->kind = OUTQ_MARK_REPLY;
@@ -454,17 +468,30 @@ udp_event(struct udp_conn *c, uint32_t events)
 static void
 conn_destroy_one(struct udp_conn *c)
 {
+    struct stats_conns *sc = c->w->net->srv->conns;
+
     session_destroy(c->session);
+    if (c->in.cap > 0) {
+        atomic_fetch_sub_explicit(&sc->read_buf_count, 1, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&sc->read_buf_bytes, c->in.cap,
+                                  memory_order_relaxed);
+    }
     buf_deinit(&c->in);
     outq_deinit(&c->out);
+    if (c->owns_fd) {
+        close(c->fd);
+    }
     free(c);
 }
 
+/* The endpoint's own descriptor: fd itself for the first, else a dup. */
 static struct udp_conn *
-conn_create_one(struct worker *w, int fd)
+conn_create_one(struct worker *w, int fd, bool dup_fd)
 {
+    struct stats_conns *sc = w->net->srv->conns;
     struct udp_conn *c = calloc(1, sizeof(*c));
     struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE};
+    socklen_t len = sizeof(c->bound);
 
     if (c == NULL) {
         return NULL;
@@ -472,17 +499,31 @@ conn_create_one(struct worker *w, int fd)
     c->w = w;
     c->fd = fd;
     outq_init(&c->out);
+    outq_set_gauges(&c->out, &sc->response_obj_count, &sc->response_obj_bytes);
     c->out.marking = true;
+    if (dup_fd) {
+        c->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        if (c->fd < 0) {
+            goto fail;
+        }
+        c->owns_fd = true;
+    }
+    getsockname(c->fd, (struct sockaddr *)&c->bound, &len);
+    atomic_init(&c->since, net_clock(w->net));
     if (buf_init(&c->in, UDP_READ_BUF) != BUF_OK) {
         goto fail;
     }
+    atomic_fetch_add_explicit(&sc->read_buf_count, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&sc->read_buf_bytes, c->in.cap,
+                              memory_order_relaxed);
     c->session = session_create(w->net->srv, w->stats, &c->out);
     ev.data.ptr = (void *)((uintptr_t)c | NET_UDP_TAG);
     if (c->session == NULL || epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
         goto fail;
     }
+    session_set_client(c->session, c->fd, w->id, false);
     if (net_verbosity(w->net) > 1) {
-        fprintf(stderr, "<%d server listening (udp)\n", fd);
+        fprintf(stderr, "<%d server listening (udp)\n", c->fd);
     }
     return c;
 
@@ -502,15 +543,41 @@ udp_attach(struct worker *w)
             if ((s * per + k) % n->cfg.nthreads != w->id) {
                 continue;
             }
-            struct udp_conn *c = conn_create_one(w, n->udp_fds[s]);
+            struct udp_conn *c = conn_create_one(w, n->udp_fds[s], k > 0);
             if (c == NULL) {
                 return -1;
             }
+            /* Under the lock: other workers' reports read the list. */
+            pthread_mutex_lock(&w->list_lock);
             c->next = w->udp;
             w->udp = c;
+            pthread_mutex_unlock(&w->list_lock);
         }
     }
     return 0;
+}
+
+bool
+udp_report(struct worker *w, int self_fd, struct net_rows *rows)
+{
+    for (struct udp_conn *c = w->udp; c != NULL; c = c->next) {
+        struct net_row *r = net_rows_add(rows);
+        if (r == NULL) {
+            return false;
+        }
+        r->fd = c->fd;
+        r->kind = NET_ROW_UDP;
+        r->state = NET_ST_READ;
+        r->since = atomic_load_explicit(&c->since, memory_order_relaxed);
+        r->addr = c->bound;
+        if (c->fd == self_fd) {
+            /* The asker, on this very thread: its peer is safe to read. */
+            r->state = NET_ST_PARSE;
+            r->addr = c->peer;
+            r->local = c->bound;
+        }
+    }
+    return true;
 }
 
 void

@@ -26,6 +26,8 @@
 struct watcher {
     int fd;
     unsigned types;
+    struct sockaddr_storage peer; /* for `stats conns` */
+    uint32_t since;
     char *buf;
     size_t len;       /* bytes in buf not yet written */
     uint64_t skipped; /* entries lost since the last "skipped=" line */
@@ -40,9 +42,8 @@ struct watch {
     pthread_mutex_t lock; /* guards the hand-off fields below */
     bool stop;
     size_t nnew;
-    int new_fd[LOGGER_MAX_WATCHERS];
-    unsigned new_types[LOGGER_MAX_WATCHERS];
-    /* The watch thread's own. */
+    struct watcher new_w[LOGGER_MAX_WATCHERS]; /* fd, types, peer, since */
+    /* The watch thread's own; nw and the entries change under lock. */
     size_t nw;
     struct watcher w[LOGGER_MAX_WATCHERS];
     char line[LOGBUF_ENTRY_MAX]; /* the entry being delivered */
@@ -105,9 +106,11 @@ drop_watcher(struct watch *wt, size_t i)
     if (logger_wants(wt->lg, LOG_connevents)) {
         conn_event_line(wt->lg, wt->lg->nrings - 1, fd, NULL, "error");
     }
+    pthread_mutex_lock(&wt->lock); /* unlisted before the fd closes */
     close(fd);
     free(wt->w[i].buf);
     wt->w[i] = wt->w[--wt->nw];
+    pthread_mutex_unlock(&wt->lock);
     atomic_fetch_sub(&wt->lg->nwatchers, 1);
     atomic_fetch_sub(&wt->conns->curr_connections, 1);
     set_mask(wt);
@@ -226,15 +229,14 @@ take_new(struct watch *wt)
     stop = wt->stop;
     for (size_t i = 0; i < wt->nnew; i++) {
         struct watcher *w = &wt->w[wt->nw];
+        *w = wt->new_w[i];
         w->buf = malloc(wt->buf_cap);
         if (w->buf == NULL) {
-            close(wt->new_fd[i]);
+            close(w->fd);
             atomic_fetch_sub(&wt->lg->nwatchers, 1);
             atomic_fetch_sub(&wt->conns->curr_connections, 1);
             continue;
         }
-        w->fd = wt->new_fd[i];
-        w->types = wt->new_types[i];
         w->len = 0;
         w->skipped = 0;
         append(wt, w, "OK\r\n", 4);
@@ -338,7 +340,7 @@ watch_destroy(struct watch *wt)
     wake(wt);
     pthread_join(wt->thread, NULL);
     for (size_t i = 0; i < wt->nnew; i++) {
-        close(wt->new_fd[i]);
+        close(wt->new_w[i].fd);
         atomic_fetch_sub(&wt->conns->curr_connections, 1);
     }
     pthread_mutex_destroy(&wt->lock);
@@ -347,7 +349,8 @@ watch_destroy(struct watch *wt)
 }
 
 void
-watch_adopt(struct watch *wt, int fd, unsigned types)
+watch_adopt(struct watch *wt, int fd, unsigned types,
+            const struct sockaddr_storage *peer, uint32_t since)
 {
     bool queued = false;
 
@@ -355,9 +358,12 @@ watch_adopt(struct watch *wt, int fd, unsigned types)
         pthread_mutex_lock(&wt->lock);
         /* Slots are counted by the watch command: never more than fit. */
         if (wt->nnew < LOGGER_MAX_WATCHERS) {
-            wt->new_fd[wt->nnew] = fd;
-            wt->new_types[wt->nnew] = types;
-            wt->nnew++;
+            struct watcher *w = &wt->new_w[wt->nnew++];
+            memset(w, 0, sizeof(*w));
+            w->fd = fd;
+            w->types = types;
+            w->peer = *peer;
+            w->since = since;
             queued = true;
         }
         pthread_mutex_unlock(&wt->lock);
@@ -409,5 +415,43 @@ watch_take_conn(struct conn *c)
     c->tp.fd = -1;
     conn_close(c);
     atomic_fetch_add(&c->w->net->srv->conns->curr_connections, 1);
-    watch_adopt(wt, fd, types);
+    watch_adopt(wt, fd, types, &c->peer, net_clock(c->w->net));
+}
+
+/* One row; the socket is open while the lock is held. */
+static bool
+add_row(struct net_rows *rows, const struct watcher *w)
+{
+    struct net_row *r = net_rows_add(rows);
+    socklen_t len = sizeof(r->local);
+
+    if (r == NULL) {
+        return false;
+    }
+    r->fd = w->fd;
+    r->kind = NET_ROW_CLIENT;
+    r->state = NET_ST_WATCH;
+    r->since = w->since;
+    r->addr = w->peer;
+    getsockname(w->fd, (struct sockaddr *)&r->local, &len);
+    return true;
+}
+
+bool
+watch_report(struct watch *wt, struct net_rows *rows)
+{
+    bool ok = true;
+
+    if (wt == NULL) {
+        return true;
+    }
+    pthread_mutex_lock(&wt->lock);
+    for (size_t i = 0; ok && i < wt->nw; i++) {
+        ok = add_row(rows, &wt->w[i]);
+    }
+    for (size_t i = 0; ok && i < wt->nnew; i++) {
+        ok = add_row(rows, &wt->new_w[i]);
+    }
+    pthread_mutex_unlock(&wt->lock);
+    return ok;
 }

@@ -8,14 +8,19 @@
  * request path never waits for a watcher: at worst the workers' rings
  * fill and drop (counted in each ring).
  *
- * Thread rule: watch_adopt() may be called from any worker; everything
- * else about watchers belongs to the watch thread.
+ * Thread rule: watch_adopt() and watch_report() may be called from any
+ * worker; everything else about watchers belongs to the watch thread,
+ * which changes its list of watchers only under the hand-off lock.
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
 
 struct conn;
+struct net_rows;
 struct logger;
 struct stats_conns;
 struct watch;
@@ -33,9 +38,15 @@ void watch_destroy(struct watch *wt);
 /*
  * Takes over fd (a slot in the logger's watcher count was already taken
  * by the watch command): sends "OK", then the lines of `types`. On
- * failure closes fd and gives the slot back.
+ * failure closes fd and gives the slot back. peer (the client's address
+ * from accept) and since (net_clock at the watch command) are kept for
+ * `stats conns`.
  */
-void watch_adopt(struct watch *wt, int fd, unsigned types);
+void watch_adopt(struct watch *wt, int fd, unsigned types,
+                 const struct sockaddr_storage *peer, uint32_t since);
+
+/* Adds a row per watcher (`stats conns`); false when out of memory. */
+bool watch_report(struct watch *wt, struct net_rows *rows);
 
 /*
  * A connection opens (reason NULL) or closes: its -vv line on stderr and

@@ -222,6 +222,11 @@ worker_init(struct net *n, struct worker *w, unsigned id)
     if (pthread_mutex_init(&w->lock, NULL) != 0) {
         return -1;
     }
+    if (pthread_mutex_init(&w->list_lock, NULL) != 0) {
+        pthread_mutex_destroy(&w->lock);
+        return -1;
+    }
+    w->inited = true;
     w->epfd = epoll_create1(EPOLL_CLOEXEC);
     w->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (w->epfd < 0 || w->notify_fd < 0 ||
@@ -234,6 +239,9 @@ worker_init(struct net *n, struct worker *w, unsigned id)
 static void
 worker_deinit(struct worker *w)
 {
+    if (!w->inited) {
+        return;
+    }
     if (w->epfd >= 0) {
         close(w->epfd);
     }
@@ -243,6 +251,8 @@ worker_deinit(struct worker *w)
     udp_detach(w);
     free(w->queue);
     pthread_mutex_destroy(&w->lock);
+    pthread_mutex_destroy(&w->list_lock);
+    w->inited = false;
 }
 
 int
@@ -252,11 +262,18 @@ worker_start_all(struct net *n)
     if (n->workers == NULL) {
         return -1;
     }
+    /*
+     * Every worker is set up before the first thread starts: a worker's
+     * `stats conns` reads the others' lists and locks.
+     */
+    for (unsigned i = 0; i < n->cfg.nthreads; i++) {
+        if (worker_init(n, &n->workers[i], i) != 0) {
+            return -1;
+        }
+    }
     for (unsigned i = 0; i < n->cfg.nthreads; i++) {
         struct worker *w = &n->workers[i];
-        if (worker_init(n, w, i) != 0 ||
-            pthread_create(&w->thread, NULL, worker_main, w) != 0) {
-            worker_deinit(w);
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
             return -1;
         }
         n->nworkers++;
@@ -272,6 +289,8 @@ worker_stop_all(struct net *n)
     }
     for (unsigned i = 0; i < n->nworkers; i++) {
         pthread_join(n->workers[i].thread, NULL);
+    }
+    for (unsigned i = 0; n->workers != NULL && i < n->cfg.nthreads; i++) {
         worker_deinit(&n->workers[i]);
     }
     free(n->workers);

@@ -216,6 +216,36 @@ peek_copies_across_segments_without_consuming(void **state)
     outq_deinit(&q);
 }
 
+static void
+gauges_count_blocks_held_until_freed(void **state)
+{
+    struct outq q;
+    _Atomic uint64_t count = 0;
+    _Atomic uint64_t bytes = 0;
+    static char big[20000];
+    (void)state;
+
+    outq_init(&q);
+    outq_set_gauges(&q, &count, &bytes);
+    assert_int_equal(count, 0);
+    outq_copy(&q, "END\r\n", 5);
+    assert_int_equal(count, 1);
+    assert_true(bytes >= 5);
+    uint64_t one = bytes;
+    outq_copy(&q, big, sizeof(big)); /* a block of its own */
+    assert_int_equal(count, 2);
+    assert_int_equal(bytes, one + sizeof(big));
+    outq_sent(&q, outq_pending(&q));
+    /* The large block goes; one standard block stays for reuse. */
+    assert_int_equal(count, 1);
+    assert_int_equal(bytes, one);
+    outq_copy(&q, "END\r\n", 5);
+    assert_int_equal(count, 1);
+    outq_deinit(&q);
+    assert_int_equal(count, 0);
+    assert_int_equal(bytes, 0);
+}
+
 int
 main(void)
 {
@@ -230,6 +260,7 @@ main(void)
         cmocka_unit_test(marks_are_recorded_only_when_marking_is_on),
         cmocka_unit_test(many_marks_grow_and_clear_frees_a_large_array),
         cmocka_unit_test(peek_copies_across_segments_without_consuming),
+        cmocka_unit_test(gauges_count_blocks_held_until_freed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -828,7 +828,7 @@ engine_mget(struct engine *e, struct slice key, struct engine_mget *m,
  */
 static enum engine_status
 invalidate_locked(struct engine *e, struct item *it, uint64_t hv,
-                  const struct engine_mdelete *d, unsigned *cls)
+                  const struct engine_mdelete *d)
 {
     if (atomic_load_explicit(&it->refcount, memory_order_acquire) != 1) {
         struct slice key = slice_make(item_key(it), it->nkey);
@@ -857,7 +857,7 @@ invalidate_locked(struct engine *e, struct item *it, uint64_t hv,
 
 enum engine_status
 engine_mdelete(struct engine *e, struct slice key,
-               const struct engine_mdelete *d)
+               const struct engine_mdelete *d, unsigned *cls)
 {
     uint64_t hv = engine_hash(key);
     enum engine_status st;

@@ -13,6 +13,7 @@
 /* One conf_parse call with stdout and stderr captured. */
 struct run {
     struct config cfg;
+    char line[1024]; /* argv's strings: cfg may point into them, as into argv */
     int rc;
     char out[32768];
     char err[4096];
@@ -62,14 +63,13 @@ run_argv(struct run *r, int argc, char **argv)
 static void
 run(struct run *r, const char *args)
 {
-    char line[1024];
     char *argv[MAX_ARGS + 1] = {"memoria"};
     int argc = 1;
     char *save = NULL;
 
-    assert_true(strlen(args) < sizeof(line));
-    snprintf(line, sizeof(line), "%s", args);
-    for (char *t = strtok_r(line, " ", &save); t != NULL;
+    assert_true(strlen(args) < sizeof(r->line));
+    snprintf(r->line, sizeof(r->line), "%s", args);
+    for (char *t = strtok_r(r->line, " ", &save); t != NULL;
          t = strtok_r(NULL, " ", &save)) {
         assert_true(argc < MAX_ARGS);
         argv[argc++] = t;

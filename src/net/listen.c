@@ -5,6 +5,7 @@
 #include "net/net.h"
 
 #include "cmd/cmd.h"
+#include "net/metrics.h"
 #include "net/net_internal.h"
 #include "net/watch.h"
 #include "stats/stats.h"
@@ -585,6 +586,12 @@ net_create(const struct net_config *cfg, struct cmd_server *srv)
     if (listen_open(n) != 0 || udp_open(n) != 0) {
         goto fail;
     }
+    if (cfg->metrics_listen != NULL) {
+        n->metrics = metrics_create(n->base, cfg->metrics_listen, srv);
+        if (n->metrics == NULL) {
+            goto fail;
+        }
+    }
     n->reserved =
         NET_RESERVED_BASE + NET_RESERVED_PER_WORKER * (uint64_t)cfg->nthreads;
     atomic_store(&srv->conns->reserved_fds, n->reserved);
@@ -627,6 +634,7 @@ net_destroy(struct net *n)
         return;
     }
     listen_close(n);
+    metrics_destroy(n->metrics);
     worker_stop_all(n);
     udp_close(n);
     watch_destroy(n->watch);

@@ -711,12 +711,16 @@ on_request(struct evhttp_request *req, void *arg)
         evhttp_send_error(req, HTTP_NOTFOUND, NULL);
         return;
     }
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+    struct evbuffer *body = evbuffer_new();
+    if (body != NULL && evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+        /* Not evhttp_send_error, which drops our Allow header. */
         evhttp_add_header(headers, "Allow", "GET");
-        evhttp_send_error(req, HTTP_BADMETHOD, "Method Not Allowed");
+        evhttp_add_header(headers, "Content-Type", "text/plain");
+        evbuffer_add_printf(body, "only GET\n");
+        evhttp_send_reply(req, HTTP_BADMETHOD, "Method Not Allowed", body);
+        evbuffer_free(body);
         return;
     }
-    struct evbuffer *body = evbuffer_new();
     if (body == NULL || !render(m, body)) {
         if (body != NULL) {
             evbuffer_free(body);

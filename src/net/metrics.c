@@ -54,7 +54,7 @@
  * A reply is at most this many bytes, else 500. The real size is far
  * below: about 250 KiB with all 63 classes in use.
  */
-#define METRICS_MAX_REPLY (1024 * 1024)
+#define METRICS_MAX_REPLY ((size_t)1 << 20)
 
 #define METRICS_MAX_LISTENERS 8
 
@@ -517,10 +517,29 @@ setting_on(const struct snapshot *s, enum set_key k)
     return s->set[k].has && strcmp(s->set[k].text, "1") == 0;
 }
 
+/*
+ * Whether any class is listed by `stats items` (items) or `stats slabs`.
+ * A family with no sample is left out, as the exporter's client library
+ * leaves it out.
+ */
+static bool
+any_class(const struct snapshot *s, bool items)
+{
+    for (size_t i = 0; i < s->nclasses; i++) {
+        if (items ? s->classes[i].in_items : s->classes[i].in_slabs) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void
 class_family(struct out *o, const struct snapshot *s,
              const struct class_metric *m, bool items)
 {
+    if (!any_class(s, items)) {
+        return;
+    }
     family(o, m->name, m->type, m->help);
     for (size_t i = 0; i < s->nclasses; i++) {
         const struct cmd_class_report *cr = &s->classes[i];
@@ -557,7 +576,11 @@ items(struct out *o, const struct snapshot *s)
         {"cold", offsetof(struct cmd_class_report, hits_to_cold)},
         {"temporary", offsetof(struct cmd_class_report, hits_to_temp)},
     };
+    /* Shown with the segmented LRU only, like the moves_* fields. */
     const char *name = "memcached_slab_lru_hits_total";
+    if (!seg || !any_class(s, true)) {
+        return;
+    }
     family(o, name, COUNTER, "Hits on the items of this class, by LRU.");
     for (size_t i = 0; i < s->nclasses; i++) {
         const struct cmd_class_report *cr = &s->classes[i];
@@ -586,6 +609,9 @@ slabs(struct out *o, const struct snapshot *s)
     };
     const char *name = "memcached_slab_commands_total";
 
+    if (!any_class(s, false)) {
+        return;
+    }
     family(o, name, COUNTER,
            "Hits on the items of this class by command and outcome.");
     for (size_t i = 0; i < s->nclasses; i++) {

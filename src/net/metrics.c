@@ -56,6 +56,7 @@
  */
 #define METRICS_MAX_REPLY ((size_t)1 << 20)
 
+/* Listeners at most: one per address the host resolves to. */
 #define METRICS_MAX_LISTENERS 8
 
 /* clang-format off */

@@ -23,6 +23,7 @@
 #include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -898,6 +899,12 @@ open_socket(const struct addrinfo *ai)
         return -1;
     }
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    /*
+     * Accepted sockets inherit it: evhttp writes a reply's head and body
+     * separately, and Nagle would hold the body for the client's delayed
+     * ACK (40 ms a keep-alive scrape).
+     */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (ai->ai_family == AF_INET6) {
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
     }

@@ -583,14 +583,18 @@ net_create(const struct net_config *cfg, struct cmd_server *srv)
     if (n->base == NULL || add_main_events(n) != 0) {
         goto fail;
     }
-    if (listen_open(n) != 0 || udp_open(n) != 0) {
-        goto fail;
-    }
+    /*
+     * The endpoint first: once the memcached port accepts, a scraper
+     * finds it too.
+     */
     if (cfg->metrics_listen != NULL) {
         n->metrics = metrics_create(n->base, cfg->metrics_listen, srv);
         if (n->metrics == NULL) {
             goto fail;
         }
+    }
+    if (listen_open(n) != 0 || udp_open(n) != 0) {
+        goto fail;
     }
     n->reserved =
         NET_RESERVED_BASE + NET_RESERVED_PER_WORKER * (uint64_t)cfg->nthreads;

@@ -366,8 +366,9 @@ def test_empty_server_has_no_class_samples(start_server):
     assert exp.value("memcached_current_items") == 0
 
 
-def _listening_ports(pid):
-    """TCP ports the process listens on (from /proc)."""
+def _listening(pid):
+    """(address, port) of every TCP socket the process listens on, the
+    address as /proc/net/tcp* shows it (hex, network byte order)."""
     inodes = set()
     for fd in os.listdir("/proc/%d/fd" % pid):
         try:
@@ -377,14 +378,19 @@ def _listening_ports(pid):
             continue
         if m:
             inodes.add(m.group(1))
-    ports = set()
+    out = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         with open(table) as f:
             for line in f.readlines()[1:]:
                 cols = line.split()
                 if cols[3] == "0A" and cols[9] in inodes:   # LISTEN
-                    ports.add(int(cols[1].rsplit(":", 1)[1], 16))
-    return ports
+                    addr, port = cols[1].rsplit(":", 1)
+                    out.add((addr, int(port, 16)))
+    return out
+
+
+def _listening_ports(pid):
+    return {port for _, port in _listening(pid)}
 
 
 def test_off_by_default(start_server):
@@ -392,6 +398,19 @@ def test_off_by_default(start_server):
     assert _listening_ports(srv.proc.pid) == {srv.port}
     srv2, port = start(start_server)
     assert _listening_ports(srv2.proc.pid) == {srv2.port, port}
+
+
+LOOPBACK = "0100007F"     # 127.0.0.1 as /proc/net/tcp prints it
+
+
+def test_without_host_listens_on_loopback_only(start_server):
+    for spec in (":%d", "%d"):
+        port = free_port()
+        srv = start_server("-o", "metrics_listen=" + spec % port)
+        assert (LOOPBACK, port) in _listening(srv.proc.pid)
+        assert {a for a, p in _listening(srv.proc.pid) if p == port} == \
+            {LOOPBACK}
+        assert "memcached_up 1" in scrape(port)
 
 
 def test_other_paths_404_other_methods_405(start_server):
@@ -440,6 +459,25 @@ def test_abandoned_connections_do_not_exhaust_the_listener(start_server):
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                          b"\x01\x00\x00\x00\x00\x00\x00\x00")
     assert "memcached_up 1" in scrape(port)
+
+
+def test_connection_cap_pauses_and_resumes(start_server):
+    """At 4 open connections the endpoint stops accepting; one closing
+    lets the waiting scrape through."""
+    srv, port = start(start_server)
+    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]
+    try:
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+            s.settimeout(0.3)
+            with pytest.raises(socket.timeout):
+                s.recv(1)       # queued in the backlog, not served
+            idle.pop().close()
+            s.settimeout(TIMEOUT)
+            assert s.makefile("rb").readline() == b"HTTP/1.0 200 OK\r\n"
+    finally:
+        for s in idle:
+            s.close()
 
 
 @pytest.mark.threaded

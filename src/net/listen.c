@@ -5,6 +5,7 @@
 #include "net/net.h"
 
 #include "cmd/cmd.h"
+#include "net/metrics.h"
 #include "net/net_internal.h"
 #include "net/watch.h"
 #include "stats/stats.h"
@@ -634,6 +635,16 @@ net_create(const struct net_config *cfg, struct cmd_server *srv)
     if (n->base == NULL || add_main_events(n) != 0) {
         goto fail;
     }
+    /*
+     * The endpoint first: once the memcached port accepts, a scraper
+     * finds it too.
+     */
+    if (cfg->metrics_listen != NULL) {
+        n->metrics = metrics_create(n->base, cfg->metrics_listen, srv);
+        if (n->metrics == NULL) {
+            goto fail;
+        }
+    }
     if (listen_open(n) != 0 || udp_open(n) != 0) {
         goto fail;
     }
@@ -680,6 +691,7 @@ net_destroy(struct net *n)
         return;
     }
     listen_close(n);
+    metrics_destroy(n->metrics);
     worker_stop_all(n);
     free(n->linfo); /* after the workers: their reports read it */
     udp_close(n);

@@ -153,7 +153,8 @@ struct net {
 #ifndef NDEBUG
     const char *fault_oom_key; /* MEMORIA_FAULT_OOM_KEY, see conn.c */
 #endif
-    struct watch *watch; /* NULL with -W */
+    struct watch *watch;     /* NULL with -W */
+    struct metrics *metrics; /* -o metrics_listen, else NULL */
 };
 
 /* A listener for `stats conns`: its socket and bound address. */

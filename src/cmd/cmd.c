@@ -530,9 +530,9 @@ emit_items_class(void *ctx, const struct cmd_class_report *cr)
     if (!cr->in_items) {
         return;
     }
-#define ITEM_EMIT(name, cond)                                               \
-    if (ITEM_COND_##cond(ce->srv)) {                                        \
-        stat_class_u64(ce->q, "items:", id, #name, cr->e.name);             \
+#define ITEM_EMIT(name, cond)                                   \
+    if (ITEM_COND_##cond(ce->srv)) {                            \
+        stat_class_u64(ce->q, "items:", id, #name, cr->e.name); \
     }
     ENGINE_ITEM_STATS(ITEM_EMIT)
 #undef ITEM_EMIT
@@ -556,7 +556,7 @@ emit_slabs_class(void *ctx, const struct cmd_class_report *cr)
 #define SLAB_EMIT(name) stat_class_u64(ce->q, "", id, #name, cr->e.name);
     ENGINE_SLAB_STATS(SLAB_EMIT)
 #undef SLAB_EMIT
-#define OP_EMIT(name)                                                       \
+#define OP_EMIT(name) \
     stat_class_u64(ce->q, "", id, #name, cr->ops[STATS_OP_##name]);
     STATS_CLASS_OPS(OP_EMIT)
 #undef OP_EMIT

@@ -85,7 +85,7 @@ struct cmd_server {
      * reports sums minus these (no store races with the owning workers).
      */
     struct stats_thread reset_base;
-    cmd_stop_fn stop;   /* set by net before any worker runs */
+    cmd_stop_fn stop; /* set by net before any worker runs */
     void *stop_ctx;
     cmd_settings_fn settings; /* set by main */
     void *settings_ctx;

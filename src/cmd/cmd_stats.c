@@ -175,7 +175,7 @@ cmd_stats_reset(struct cmd_server *srv)
     struct stats_thread *base = &srv->reset_base;
 
     stats_sum(srv->threads, srv->nthreads, &t);
-#define BASE_SET(name, help)                                                \
+#define BASE_SET(name, help) \
     atomic_store_explicit(&base->name, t.name, memory_order_relaxed);
     STATS_THREAD(BASE_SET)
 #undef BASE_SET
@@ -193,8 +193,7 @@ cmd_stats_reset(struct cmd_server *srv)
 }
 
 static void
-emit_U64(cmd_stat_fn fn, void *ctx, const char *name, bool counter,
-         uint64_t v)
+emit_U64(cmd_stat_fn fn, void *ctx, const char *name, bool counter, uint64_t v)
 {
     struct cmd_stat st = {
         .name = name, .kind = CMD_STAT_U64, .counter = counter, .u = v};
@@ -233,9 +232,9 @@ cmd_stats_general(struct cmd_server *srv, cmd_stat_fn fn, void *ctx)
     logger_totals(srv->logger, &g->lt);
     getrusage(RUSAGE_SELF, &g->ru);
 
-#define GENERAL_EMIT(name, kind, type, cond, expr)                          \
-    if (COND_##cond(g)) {                                                   \
-        emit_##kind(fn, ctx, #name, IS_##type, expr);                       \
+#define GENERAL_EMIT(name, kind, type, cond, expr)    \
+    if (COND_##cond(g)) {                             \
+        emit_##kind(fn, ctx, #name, IS_##type, expr); \
     }
     GENERAL_STATS(GENERAL_EMIT)
 #undef GENERAL_EMIT

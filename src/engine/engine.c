@@ -533,8 +533,7 @@ engine_delete(struct engine *e, struct slice key, unsigned *cls)
 }
 
 enum engine_status
-engine_touch(struct engine *e, struct slice key, int64_t exptime,
-             unsigned *cls)
+engine_touch(struct engine *e, struct slice key, int64_t exptime, unsigned *cls)
 {
     uint64_t hv = engine_hash(key);
     enum engine_status st;

@@ -6,10 +6,10 @@
 #include "proto/number.h"
 
 #include <assert.h>
-#include <stdio.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 /*
@@ -563,8 +563,8 @@ text_compose_stat(struct outq *q, const char *name, const char *value)
 static size_t
 dump_item_tail(char *buf, size_t cap, size_t nbytes, int64_t exptime)
 {
-    int n = snprintf(buf, cap, " [%zu b; %lld s]\r\n", nbytes,
-                     (long long)exptime);
+    int n =
+        snprintf(buf, cap, " [%zu b; %lld s]\r\n", nbytes, (long long)exptime);
     return n < 0 ? 0 : (size_t)n;
 }
 

@@ -107,7 +107,7 @@ stats_add(_Atomic uint64_t *c, uint64_t n)
 #define STATS_INCR(block, name) stats_add(&(block)->name, 1)
 
 /* Counts op for memcached class id (engine_item_class of the item hit). */
-#define STATS_CLASS_INCR(block, id, op)                                     \
+#define STATS_CLASS_INCR(block, id, op) \
     stats_add(&(block)->class_ops[(id)][STATS_OP_##op], 1)
 
 void stats_sum(struct stats_thread *const *blocks, size_t n,

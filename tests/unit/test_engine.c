@@ -666,11 +666,13 @@ incr_and_decr_update_in_place_with_space_padding(void **state)
     (void)state;
     assert_int_equal(arith(e, "n", true, 1, &r), ENGINE_NOT_FOUND);
     assert_int_equal(set(e, "n", "100"), ENGINE_OK);
-    assert_int_equal(engine_arith(e, s_("n"), false, 1, &r, &cas, NULL), ENGINE_OK);
+    assert_int_equal(engine_arith(e, s_("n"), false, 1, &r, &cas, NULL),
+                     ENGINE_OK);
     assert_int_equal(r, 99);
     assert_value(e, "n", "99 ");
     assert_int_equal(cas_of(e, "n"), cas);
-    assert_int_equal(engine_arith(e, s_("n"), true, 1, &r, &cas2, NULL), ENGINE_OK);
+    assert_int_equal(engine_arith(e, s_("n"), true, 1, &r, &cas2, NULL),
+                     ENGINE_OK);
     assert_int_equal(r, 100);
     assert_true(cas2 > cas);
     assert_value(e, "n", "100");
@@ -1409,7 +1411,8 @@ mdelete_invalidates_in_place_or_by_copy_when_pinned(void **state)
 
     struct engine_mdelete del = {0};
     assert_int_equal(engine_mdelete(e, s_("foo"), &del, NULL), ENGINE_OK);
-    assert_int_equal(engine_mdelete(e, s_("foo"), &del, NULL), ENGINE_NOT_FOUND);
+    assert_int_equal(engine_mdelete(e, s_("foo"), &del, NULL),
+                     ENGINE_NOT_FOUND);
     engine_destroy(e);
 }
 

@@ -820,7 +820,6 @@ cmd_text_parse_error(struct cmd_ctx *c, enum parse_status st,
                      const struct request *req)
 {
     if (st == PARSE_ERROR) {
-        STATS_INCR(c->st, parse_errors);
         trace_reply(c, false, TEXT_ERROR);
         text_compose_reply(c->out, TEXT_ERROR);
     } else if (st == PARSE_CLIENT_ERROR) {

@@ -93,12 +93,35 @@ class_items(struct engine *e, unsigned id, struct engine_class_stats *out)
     out->outofmemory = lru_stat(&e->mc[id].outofmemory);
 }
 
+/*
+ * The memcached class engine class f's pages are shown in: the one most
+ * of its items belong to right now (so pages follow the items when f
+ * straddles a boundary of memcached's table), or, while f holds no item,
+ * the class of the largest item it can hold.
+ */
+static unsigned
+pages_class(const struct engine *e, unsigned f)
+{
+    const struct lru *l = &e->lru[f];
+    unsigned best = l->mc_pages;
+    uint64_t most = 0;
+
+    for (unsigned mc = l->mc_lo; mc <= l->mc_hi; mc++) {
+        uint64_t n = lru_stat(&e->cells[l->cell0 + mc - l->mc_lo].number);
+        if (n > most) {
+            most = n;
+            best = mc;
+        }
+    }
+    return best;
+}
+
 /* The pages of the engine's classes shown in memcached class id. */
 static void
 class_memory(struct engine *e, unsigned id, struct engine_class_stats *out)
 {
     for (unsigned f = 1; f <= e->slab.nclasses; f++) {
-        if (e->lru[f].mc_pages != id) {
+        if (pages_class(e, f) != id) {
             continue;
         }
         uint64_t pages = slab_npages(&e->slab, f);

@@ -5,12 +5,13 @@
  * blocks with relaxed loads from any thread. Connection gauges shared by
  * the listener and the workers are true atomics (rarely written).
  *
- * The `stats` output is not generated from this table: cmd.c's
- * stats_general() lists each line by hand, in memcached's order. Most
- * fields print under their own name, which is memcached's; conn_oom
- * prints as memcached's `malloc_fails`, and parse_errors is counted but
- * not printed (memcached has no such line). The help strings are not
- * printed either.
+ * The `stats` reply is cmd/cmd_stats.c's GENERAL_STATS table, which
+ * lists memcached's lines in memcached's order and says where each value
+ * comes from (these counters, the engine, net's gauges). Most counters
+ * print under their own name, which is memcached's; conn_oom prints as
+ * `malloc_fails`. The help strings document; they are not printed.
+ * `stats reset` does not write these blocks: cmd keeps the sums at the
+ * last reset and reports the difference.
  */
 #pragma once
 
@@ -48,7 +49,6 @@
     X(bytes_read,          "bytes read from clients")                    \
     X(bytes_written,       "bytes written to clients")                   \
     X(conn_yields,         "times a connection yielded after -R requests") \
-    X(parse_errors,        "command lines answered with ERROR")          \
     X(conn_oom,            "connection buffer allocation failures")    \
     X(response_obj_oom,    "connections closed: a reply could not be queued") \
     X(read_buf_oom,        "connections closed: no read buffer (-o read_buf_mem_limit)") \

@@ -386,3 +386,67 @@ def test_uptime_and_time(start_server):
     s = srv.stats()
     assert 0 <= int(s["uptime"]) <= 10
     assert abs(int(s["time"]) - time.time()) <= 3
+
+
+@pytest.mark.threaded
+def test_counters_under_concurrent_workers(start_server):
+    """Every worker counts into its own block while other connections read
+    every stats form: the totals are exact and the families agree."""
+    import threading
+
+    srv = start_server("-t", "4")
+    threads, ops = 6, 300
+    errors = []
+    stop = threading.Event()
+
+    def writer(t):
+        try:
+            with srv.connect() as c:
+                for i in range(ops):
+                    key = "cw_%d_%d" % (t, i)
+                    assert c.set(key, "v" * (10 + 97 * (i % 7))) == "STORED"
+                    assert c.get(key) is not None
+                    assert c.get(key + "_miss") is None
+                    if i % 3 == 0:
+                        assert c.call("delete " + key) == "DELETED"
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    def reader():
+        try:
+            with srv.connect() as c:
+                while not stop.is_set():
+                    for sub in ("", "items", "slabs", "sizes", "conns",
+                                "settings"):
+                        lines(c, sub)
+        except Exception as e:
+            errors.append(e)
+
+    workers = [threading.Thread(target=writer, args=(t,))
+               for t in range(threads)]
+    readers = [threading.Thread(target=reader) for _ in range(2)]
+    for th in workers + readers:
+        th.start()
+    for th in workers:
+        th.join(120)
+    stop.set()
+    for th in readers:
+        th.join(30)
+    assert not errors, errors
+    with srv.connect() as c:
+        general = dict(lines(c))
+        items = {n: int(v) for n, v in lines(c, "items")}
+        slabs = {n: int(v) for n, v in lines(c, "slabs")}
+    n = threads * ops
+    assert int(general["cmd_set"]) == n
+    assert int(general["get_hits"]) == n
+    assert int(general["get_misses"]) == n
+    deletes = threads * len(range(0, ops, 3))
+    assert int(general["delete_hits"]) == deletes
+    assert int(general["curr_items"]) == n - deletes
+    assert sum(v for k, v in items.items() if k.endswith(":number")) == \
+        n - deletes
+    for field, total in (("cmd_set", n), ("get_hits", n),
+                         ("delete_hits", deletes)):
+        assert sum(v for k, v in slabs.items()
+                   if k.endswith(":" + field)) == total, field

@@ -49,20 +49,13 @@ set_events(struct conn *c, uint32_t events)
     return true;
 }
 
-/*
- * Keeps read_buf_count and read_buf_bytes in step with what c->in holds
- * now. Called where the buffer may have been allocated, grown, shrunk or
- * freed: cold paths only.
- */
+/* count_in's work, when the buffer's size did change. */
 static void
-count_in(struct conn *c)
+count_in_changed(struct conn *c)
 {
     struct stats_conns *sc = c->w->net->srv->conns;
     size_t now = c->in.cap;
 
-    if (now == c->in_counted) {
-        return;
-    }
     if (c->in_counted == 0) {
         atomic_fetch_add_explicit(&sc->read_buf_count, 1, memory_order_relaxed);
     } else if (now == 0) {
@@ -76,6 +69,20 @@ count_in(struct conn *c)
                                   memory_order_relaxed);
     }
     c->in_counted = now;
+}
+
+/*
+ * Keeps read_buf_count and read_buf_bytes in step with what c->in holds
+ * now. Called where the buffer may have been allocated, grown, shrunk or
+ * freed (after each batch of requests, where it is shrunk back): a
+ * comparison, and the atomics only when the size changed.
+ */
+static inline void
+count_in(struct conn *c)
+{
+    if (c->in.cap != c->in_counted) {
+        count_in_changed(c);
+    }
 }
 
 struct conn *

@@ -6,7 +6,7 @@ set -eu
 
 PKGS="gcc make pkg-config libevent-dev libcmocka-dev clang libclang-rt-14-dev
       memcached iproute2 python3 python3-pytest python3-pymemcache python3-pylibmc
-      python3-prometheus-client
+      python3-memcache python3-prometheus-client
       valgrind clang-format clang-tidy"
 
 missing=""

@@ -476,12 +476,11 @@ server_init(struct server *s, const struct config *cfg)
         engine_classes(s->engine, print_class, NULL);
     }
     /*
-     * -o track_sizes: `stats sizes` counts from the start. memcached does
-     * so even with -C (it refuses only `stats sizes_enable` then); an
-     * engine answering ENGINE_SIZES_NO_CAS leaves the sizes off.
+     * -o track_sizes: `stats sizes` counts from the start, even with -C
+     * (memcached refuses only `stats sizes_enable` then).
      */
     if (cfg->track_sizes) {
-        (void)engine_sizes_enable(s->engine);
+        engine_sizes_start(s->engine, cfg->track_sizes_all);
     }
     s->nblocks = (size_t)cfg->num_threads;
     s->blocks = calloc(s->nblocks, sizeof(*s->blocks));

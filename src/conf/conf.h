@@ -126,6 +126,8 @@ struct conf_listener {
     X(char,                stat_key_prefix,         ':')   /* -D */       \
     X(bool,                detail_enabled,          false) /* -D */       \
     X(bool,                track_sizes,             false)                \
+    /* -C came before -o track_sizes: memcached then counts every item */ \
+    X(bool,                track_sizes_all,         false)                \
     /* compat: LRU segments, crawler, page mover, hash, extstore */      \
     X(bool,                lru_maintainer,          true)                 \
     X(bool,                lru_segmented,           true)                 \

@@ -390,6 +390,12 @@ apply_flag(struct config *cfg, struct parse *ps, enum ext_id id)
         break;
     case EXT_track_sizes:
         cfg->track_sizes = true;
+        /*
+         * memcached takes the histogram's CAS boundary as it parses this
+         * option: 0 if -C came first (every item counts), else a real
+         * CAS (items stored without CAS never count).
+         */
+        cfg->track_sizes_all = !cfg->use_cas;
         break;
     case EXT_no_chunked_items:
         ps->slab_chunk_max = CONF_PAGE_SIZE;

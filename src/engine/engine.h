@@ -560,6 +560,14 @@ enum engine_sizes_status {
  * rounded up to a multiple of 32. Idempotent while enabled.
  */
 enum engine_sizes_status engine_sizes_enable(struct engine *e);
+
+/*
+ * -o track_sizes: the same from startup, even with -C, as memcached does.
+ * Items stored without CAS read 0, which memcached's rule counts only
+ * when its boundary is 0 too: count_all (memcached's -C given before
+ * -o track_sizes) counts every item; otherwise they never count.
+ */
+void engine_sizes_start(struct engine *e, bool count_all);
 void engine_sizes_disable(struct engine *e);
 bool engine_sizes_enabled(const struct engine *e);
 

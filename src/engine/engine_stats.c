@@ -214,12 +214,18 @@ engine_sizes_count(struct engine *e, const struct item *it, int delta)
 enum engine_sizes_status
 engine_sizes_enable(struct engine *e)
 {
-    enum engine_sizes_status st = ENGINE_SIZES_OK;
-
-    pthread_mutex_lock(&e->sizes_lock);
     if (!e->cfg.cas_enabled) {
-        st = ENGINE_SIZES_NO_CAS;
-    } else if (!atomic_load_explicit(&e->sizes_on, memory_order_relaxed)) {
+        return ENGINE_SIZES_NO_CAS;
+    }
+    engine_sizes_start(e, false);
+    return ENGINE_SIZES_OK;
+}
+
+void
+engine_sizes_start(struct engine *e, bool count_all)
+{
+    pthread_mutex_lock(&e->sizes_lock);
+    if (!atomic_load_explicit(&e->sizes_on, memory_order_relaxed)) {
         if (e->sizes_hist == NULL) {
             e->sizes_hist = calloc(e->sizes_nbuckets, sizeof(*e->sizes_hist));
         }
@@ -228,15 +234,19 @@ engine_sizes_enable(struct engine *e)
                 atomic_store_explicit(&e->sizes_hist[i], 0,
                                       memory_order_relaxed);
             }
-            /* memcached takes a CAS unique for the boundary, too */
-            atomic_store_explicit(&e->sizes_cas_min, engine_next_cas(e),
-                                  memory_order_relaxed);
+            /*
+             * memcached takes a CAS unique for the boundary, too. Without
+             * CAS (-C, only from startup) every item reads 0: below the
+             * boundary (none counted) unless count_all made it 0.
+             */
+            uint64_t min = engine_next_cas(e);
+            min = count_all ? 0 : min > 0 ? min : 1;
+            atomic_store_explicit(&e->sizes_cas_min, min, memory_order_relaxed);
             /* release: the array is there before anyone counts in it */
             atomic_store_explicit(&e->sizes_on, true, memory_order_release);
         }
     }
     pthread_mutex_unlock(&e->sizes_lock);
-    return st;
 }
 
 void

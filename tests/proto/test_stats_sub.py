@@ -450,3 +450,18 @@ def test_counters_under_concurrent_workers(start_server):
                          ("delete_hits", deletes)):
         assert sum(v for k, v in slabs.items()
                    if k.endswith(":" + field)) == total, field
+
+
+@pytest.mark.parametrize("flags,counted", [
+    (("-o", "track_sizes", "-C"), []),
+    (("-C", "-o", "track_sizes"), [("64", "1")]),
+])
+def test_track_sizes_without_cas(start_server, flags, counted):
+    """-C with -o track_sizes: the histogram is on from the start. Items
+    carry no CAS; memcached counts them only when -C came first (it takes
+    the histogram's CAS boundary, 0 without CAS, as it parses the option)."""
+    srv = start_server(*flags)
+    with srv.connect() as c:
+        c.set("a", "1")  # 48 + 1 + 1 + 1 + 2 = 53 -> 64
+        assert lines(c, "sizes") == counted
+        assert dict(lines(c, "settings"))["track_sizes"] == "yes"

@@ -117,8 +117,9 @@ conn_create(struct worker *w, const struct net_handoff *h)
     }
     c->events = ev.events;
     c->last_active = w->now;
-    atomic_init(&c->activity,
-                net_clock(w->net) << NET_ST_BITS | (uint32_t)NET_ST_NEW_CMD);
+    c->st = NET_ST_NEW_CMD;
+    c->published = net_clock(w->net) << NET_ST_BITS | (uint32_t)NET_ST_NEW_CMD;
+    atomic_init(&c->activity, c->published);
     pthread_mutex_lock(&w->list_lock);
     c->next = w->conns;
     if (w->conns != NULL) {
@@ -369,6 +370,7 @@ drive(struct conn *c, bool do_read)
         }
         if (st == SESSION_CLOSE) {
             c->closing = true;
+            c->st = NET_ST_CLOSING;
         }
         int fr = flush(c);
         if (fr < 0 || (fr == 0 && c->closing)) {
@@ -380,6 +382,9 @@ drive(struct conn *c, bool do_read)
             return;
         }
         if (fr > 0) {
+            if (!c->closing) {
+                c->st = NET_ST_MWRITE;
+            }
             set_events(c, c->tp.write_wants);
             return;
         }
@@ -390,6 +395,8 @@ drive(struct conn *c, bool do_read)
         case SESSION_NEED_INPUT:
             /* read_input asked the transport about pending bytes. */
             if (rr != READ_MORE) {
+                c->st = session_mid_request(c->session) ? NET_ST_NREAD
+                                                        : NET_ST_READ;
                 if (buf_rlen(&c->in) == 0) {
                     if (c->w->rbuf_limited) {
                         rbuf_give_back(c);
@@ -404,6 +411,7 @@ drive(struct conn *c, bool do_read)
             break;
         case SESSION_YIELD:
             /* Let other connections run; come back without a read. */
+            c->st = NET_ST_NEW_CMD; /* as memcached's yielded connection */
             yield(c);
             return;
         default:
@@ -416,14 +424,14 @@ drive(struct conn *c, bool do_read)
 /*
  * Publishes what `stats conns` shows of c (from any worker): the clock
  * of its last command, taken as the last turn in which the session took
- * input, and its state. One relaxed store, and only when either changed.
+ * input, and its state, which drive() records where it stops (waiting
+ * for input, mid data block, for the socket, closing, or yielded). One
+ * relaxed store, and only when either changed.
  */
 static void
 publish(struct conn *c)
 {
-    uint32_t was = atomic_load_explicit(&c->activity, memory_order_relaxed);
-    uint32_t since = was >> NET_ST_BITS;
-    enum net_state st = NET_ST_READ;
+    uint32_t since = c->published >> NET_ST_BITS;
 
     if (c->dead) {
         return;
@@ -432,17 +440,9 @@ publish(struct conn *c)
         since = net_clock(c->w->net);
         c->consumed = false;
     }
-    if (c->closing) {
-        st = NET_ST_CLOSING;
-    } else if (c->queued) {
-        st = NET_ST_NEW_CMD; /* as memcached's yielded connection */
-    } else if (outq_pending(&c->out) > 0) {
-        st = NET_ST_MWRITE;
-    } else if (session_mid_request(c->session)) {
-        st = NET_ST_NREAD;
-    }
-    uint32_t now = since << NET_ST_BITS | (uint32_t)st;
-    if (now != was) {
+    uint32_t now = since << NET_ST_BITS | c->st;
+    if (now != c->published) {
+        c->published = now;
         atomic_store_explicit(&c->activity, now, memory_order_relaxed);
     }
 }

@@ -101,6 +101,8 @@ struct conn {
     uint32_t last_active;    /* w->now when input last arrived */
     bool rbuf_held;          /* holds NET_READ_BUF of w->rbuf_left */
     bool consumed;           /* the session took input since the last publish */
+    uint8_t st;              /* enum net_state: what drive() stopped for */
+    uint32_t published;      /* the value last stored in activity */
     size_t in_counted;       /* bytes of `in` counted in read_buf_bytes */
     struct buf in;
     struct outq out;

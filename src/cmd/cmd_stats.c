@@ -146,45 +146,21 @@ static void
 sum_since_reset(struct cmd_server *srv, struct stats_totals *t)
 {
     struct stats_thread *base = &srv->reset_base;
-    uint64_t b[STATS_MAX_CLASS_ID + 1][STATS_NOPS];
+    struct stats_totals b;
 
-    /* Read the base first: the sums read after it can only be larger. */
-#define BASE_READ(name, help) uint64_t base_##name = stats_get(&base->name);
-    STATS_THREAD(BASE_READ)
-#undef BASE_READ
-    for (size_t id = 0; id <= STATS_MAX_CLASS_ID; id++) {
-        for (size_t op = 0; op < STATS_NOPS; op++) {
-            b[id][op] = stats_get(&base->class_ops[id][op]);
-        }
-    }
+    /* The base first: the sums read after it can only be larger. */
+    stats_sum(&base, 1, &b);
     stats_sum(srv->threads, srv->nthreads, t);
-#define BASE_SUB(name, help) t->name -= base_##name;
-    STATS_THREAD(BASE_SUB)
-#undef BASE_SUB
-    for (size_t id = 0; id <= STATS_MAX_CLASS_ID; id++) {
-        for (size_t op = 0; op < STATS_NOPS; op++) {
-            t->class_ops[id][op] -= b[id][op];
-        }
-    }
+    stats_subtract(t, &b);
 }
 
 void
 cmd_stats_reset(struct cmd_server *srv)
 {
     struct stats_totals t;
-    struct stats_thread *base = &srv->reset_base;
 
     stats_sum(srv->threads, srv->nthreads, &t);
-#define BASE_SET(name, help) \
-    atomic_store_explicit(&base->name, t.name, memory_order_relaxed);
-    STATS_THREAD(BASE_SET)
-#undef BASE_SET
-    for (size_t id = 0; id <= STATS_MAX_CLASS_ID; id++) {
-        for (size_t op = 0; op < STATS_NOPS; op++) {
-            atomic_store_explicit(&base->class_ops[id][op], t.class_ops[id][op],
-                                  memory_order_relaxed);
-        }
-    }
+    stats_store(&srv->reset_base, &t);
     struct stats_conns *c = srv->conns;
     atomic_store_explicit(&c->total_connections, 0, memory_order_relaxed);
     atomic_store_explicit(&c->rejected_connections, 0, memory_order_relaxed);

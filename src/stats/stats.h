@@ -113,6 +113,12 @@ stats_add(_Atomic uint64_t *c, uint64_t n)
 void stats_sum(struct stats_thread *const *blocks, size_t n,
                struct stats_totals *out);
 
+/* t -= base, counter by counter (stats reset's baseline). */
+void stats_subtract(struct stats_totals *t, const struct stats_totals *base);
+
+/* Writes totals into a block (relaxed stores; stats reset's baseline). */
+void stats_store(struct stats_thread *block, const struct stats_totals *t);
+
 /* Connection gauges and counters: written by net, read by `stats`. */
 struct stats_conns {
     _Atomic uint64_t curr_connections;

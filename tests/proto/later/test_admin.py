@@ -1,5 +1,5 @@
 """Admin commands whose replies need more than a transcript:
-lru_crawler metadump, stats sub-commands, ASCII auth
+lru_crawler metadump, cache_memlimit, slabs reassign, ASCII auth
 (protocol.txt: LRU_Crawler, Watchers, Authentication, Statistics and the
 sections on each stats sub-command)."""
 
@@ -17,16 +17,6 @@ def read_until(c, end, timeout=5.0):
     i = c.buf.index(end) + len(end)
     data, c.buf = c.buf[:i], c.buf[i:]
     return data
-
-
-def stat_lines(c, cmd):
-    c.cmd(cmd)
-    lines = []
-    while True:
-        line = c.readline().decode()
-        if line == "END":
-            return lines
-        lines.append(line)
 
 
 # -- lru_crawler metadump -------------------------------------------------

@@ -49,71 +49,219 @@ trace_reply(struct cmd_ctx *c, bool noreply, enum text_reply r)
     }
 }
 
-static void
-trace_error(struct cmd_ctx *c, bool noreply, const char *kind, const char *msg)
-{
-    if (c->verbose >= 2) {
-        fprintf(stderr, ">%d %s%s %s\n", c->fd, noreply ? "NOREPLY " : "", kind,
-                msg);
-    }
-}
-
 void
-cmd_client_error(struct cmd_ctx *c, const char *msg)
+cmd_text_reply(struct cmd_ctx *c, bool noreply, enum text_reply r)
 {
-    trace_error(c, false, "CLIENT_ERROR", msg);
-    text_compose_client_error(c->out, msg);
-}
-
-void
-cmd_server_error(struct cmd_ctx *c, const char *msg)
-{
-    trace_error(c, false, "SERVER_ERROR", msg);
-    text_compose_server_error(c->out, msg);
-}
-
-static void
-reply(struct cmd_ctx *c, const struct request *req, enum text_reply r)
-{
-    trace_reply(c, req->noreply, r);
-    if (!req->noreply) {
+    trace_reply(c, noreply, r);
+    if (!noreply) {
         text_compose_reply(c->out, r);
     }
 }
 
-static void
-client_error(struct cmd_ctx *c, const struct request *req, const char *msg)
+void
+cmd_text_result(struct cmd_ctx *c, bool noreply, enum reply_status st)
 {
-    trace_error(c, req->noreply, "CLIENT_ERROR", msg);
-    if (!req->noreply) {
+    struct slice l = text_result_line(st);
+
+    if (c->verbose >= 2 && l.len > 0) {
+        cmd_trace_slow(c, noreply, l.ptr, l.len - 2);
+    }
+    if (!noreply) {
+        struct reply r = {.status = st};
+        text_compose_result(c->out, &r, false);
+    }
+}
+
+void
+cmd_client_error(struct cmd_ctx *c, bool noreply, const char *msg)
+{
+    if (c->verbose >= 2) {
+        fprintf(stderr, ">%d %sCLIENT_ERROR %s\n", c->fd,
+                noreply ? "NOREPLY " : "", msg);
+    }
+    if (!noreply) {
         text_compose_client_error(c->out, msg);
     }
 }
 
+/* A text request's reply (not a value's: see send_value). */
 static void
-server_error(struct cmd_ctx *c, const struct request *req, const char *msg)
+reply(struct cmd_ctx *c, const struct request *req, enum reply_status st)
 {
-    trace_error(c, req->noreply, "SERVER_ERROR", msg);
-    if (!req->noreply) {
-        text_compose_server_error(c->out, msg);
-    }
+    cmd_text_result(c, req->noreply, st);
 }
 
-static void
-count_miss(struct stats_thread *st, enum engine_status s)
+/* ---- outcomes --------------------------------------------------------- */
+
+static enum reply_status
+count_get(struct stats_thread *st, enum engine_status s, unsigned cls)
 {
+    STATS_INCR(st, cmd_get);
+    if (s == ENGINE_OK) {
+        STATS_INCR(st, get_hits);
+        STATS_CLASS_INCR(st, cls, get_hits);
+        return REPLY_VALUE;
+    }
     STATS_INCR(st, get_misses);
     if (s == ENGINE_EXPIRED) {
         STATS_INCR(st, get_expired);
     } else if (s == ENGINE_FLUSHED) {
         STATS_INCR(st, get_flushed);
     }
+    return REPLY_MISS;
+}
+
+static enum reply_status
+count_touch(struct stats_thread *st, enum engine_status s, unsigned cls,
+            enum reply_status hit, enum reply_status miss)
+{
+    STATS_INCR(st, cmd_touch);
+    if (s == ENGINE_OK) {
+        STATS_INCR(st, touch_hits);
+        STATS_CLASS_INCR(st, cls, touch_hits);
+        return hit;
+    }
+    STATS_INCR(st, touch_misses);
+    return miss;
+}
+
+static enum reply_status
+count_store(struct stats_thread *st, bool cas, enum engine_status s,
+            unsigned cls)
+{
+    switch (s) {
+    case ENGINE_OK:
+        if (cas) {
+            STATS_INCR(st, cas_hits);
+            STATS_CLASS_INCR(st, cls, cas_hits);
+        }
+        return REPLY_STORED;
+    case ENGINE_EXISTS:
+        if (cas) {
+            STATS_INCR(st, cas_badval);
+            STATS_CLASS_INCR(st, cls, cas_badval);
+        }
+        return REPLY_EXISTS;
+    case ENGINE_NOT_FOUND:
+        if (cas) {
+            STATS_INCR(st, cas_misses);
+        }
+        return REPLY_NOT_FOUND;
+    default:
+        return REPLY_NOT_STORED;
+    }
+}
+
+static enum reply_status
+count_delete(struct stats_thread *st, bool hit_counts, enum engine_status s,
+             unsigned cls)
+{
+    switch (s) {
+    case ENGINE_OK:
+        if (hit_counts) {
+            STATS_INCR(st, delete_hits);
+            STATS_CLASS_INCR(st, cls, delete_hits);
+        }
+        return REPLY_DELETED;
+    case ENGINE_NOT_FOUND:
+        STATS_INCR(st, delete_misses);
+        return REPLY_NOT_FOUND;
+    case ENGINE_EXISTS:
+        STATS_INCR(st, delete_misses);
+        return REPLY_EXISTS;
+    default:
+        return REPLY_NO_MEMORY;
+    }
+}
+
+static enum reply_status
+count_arith(struct stats_thread *st, bool incr, enum engine_status s,
+            unsigned cls)
+{
+    switch (s) {
+    case ENGINE_OK:
+        if (incr) {
+            STATS_INCR(st, incr_hits);
+            STATS_CLASS_INCR(st, cls, incr_hits);
+        } else {
+            STATS_INCR(st, decr_hits);
+            STATS_CLASS_INCR(st, cls, decr_hits);
+        }
+        return REPLY_NUMBER;
+    case ENGINE_NOT_FOUND:
+        if (incr) {
+            STATS_INCR(st, incr_misses);
+        } else {
+            STATS_INCR(st, decr_misses);
+        }
+        return REPLY_NOT_FOUND;
+    case ENGINE_EXISTS:
+        return REPLY_EXISTS;
+    case ENGINE_NOT_NUMBER:
+        return REPLY_NOT_NUMBER;
+    case ENGINE_NOT_STORED:
+        return REPLY_NO_MEMORY_NEW;
+    default:
+        return REPLY_NO_MEMORY;
+    }
+}
+
+enum reply_status
+cmd_result(struct cmd_ctx *c, enum cmd_op op, enum engine_status s,
+           unsigned cls)
+{
+    struct stats_thread *st = c->st;
+
+    switch (op) {
+    case CMD_OP_GET:
+        return count_get(st, s, cls);
+    case CMD_OP_GAT:
+        return count_touch(st, s, cls, REPLY_VALUE, REPLY_MISS);
+    case CMD_OP_TOUCH:
+        return count_touch(st, s, cls, REPLY_TOUCHED, REPLY_NOT_FOUND);
+    case CMD_OP_RESERVE:
+        if (s == ENGINE_OK) {
+            return REPLY_STORED;
+        }
+        if (s == ENGINE_TOO_LARGE) {
+            STATS_INCR(st, store_too_large);
+            return REPLY_TOO_LARGE;
+        }
+        STATS_INCR(st, store_no_memory);
+        return REPLY_NO_MEMORY_STORE;
+    case CMD_OP_STORE:
+    case CMD_OP_CAS:
+        return count_store(st, op == CMD_OP_CAS, s, cls);
+    case CMD_OP_DELETE:
+    case CMD_OP_INVALIDATE:
+        return count_delete(st, op == CMD_OP_DELETE, s, cls);
+    case CMD_OP_INCR:
+    case CMD_OP_DECR:
+        return count_arith(st, op == CMD_OP_INCR, s, cls);
+    case CMD_OP_CREATE:
+        break;
+    }
+    return s == ENGINE_OK ? REPLY_NUMBER : REPLY_NOT_STORED;
+}
+
+/* Fills r's value fields from a pinned item. */
+static void
+reply_value(struct reply *r, const struct item_view *v)
+{
+    r->status = REPLY_VALUE;
+    r->cas = v->cas;
+    r->key = v->key;
+    r->flags = v->flags;
+    r->nbytes = v->nbytes;
+    r->segs = v->segs;
+    r->nseg = v->nseg;
 }
 
 static void
 send_value(struct cmd_ctx *c, struct item *it, bool with_cas)
 {
     struct item_view v;
+    struct reply r;
 
     if (!session_pin_reserve(c->session)) {
         STATS_INCR(c->st, conn_oom);
@@ -125,8 +273,8 @@ send_value(struct cmd_ctx *c, struct item *it, bool with_cas)
         fprintf(stderr, ">%d sending key %.*s\n", c->fd, (int)v.key.len,
                 v.key.ptr);
     }
-    text_compose_value(c->out, v.key, v.flags, v.nbytes, v.segs, v.nseg,
-                       with_cas, v.cas);
+    reply_value(&r, &v);
+    text_compose_result(c->out, &r, with_cas);
     if (v.nbytes > 0) {
         session_pin(c->session, it);
     } else {
@@ -148,26 +296,12 @@ run_get(struct cmd_ctx *c, const struct request *req)
         /* memcached gives each key its own reply object (see UDP). */
         outq_mark(c->out, OUTQ_MARK_VALUE);
         if (touch) {
-            STATS_INCR(c->st, cmd_touch);
             s = engine_get_touch(c->srv->engine, key, req->exptime, &it);
-            if (s == ENGINE_OK) {
-                STATS_INCR(c->st, touch_hits);
-                STATS_CLASS_INCR(c->st, engine_item_class(c->srv->engine, it),
-                                 touch_hits);
-            } else {
-                STATS_INCR(c->st, touch_misses);
-            }
         } else {
-            STATS_INCR(c->st, cmd_get);
             s = engine_get(c->srv->engine, key, &it);
-            if (s == ENGINE_OK) {
-                STATS_INCR(c->st, get_hits);
-                STATS_CLASS_INCR(c->st, engine_item_class(c->srv->engine, it),
-                                 get_hits);
-            } else {
-                count_miss(c->st, s);
-            }
         }
+        cmd_result(c, touch ? CMD_OP_GAT : CMD_OP_GET, s,
+                   s == ENGINE_OK ? engine_item_class(c->srv->engine, it) : 0);
         cmd_detail_count(c->srv, key,
                          s == ENGINE_OK ? CMD_DETAIL_HIT : CMD_DETAIL_GET);
         cmd_log_get(c, key, s, it);
@@ -309,59 +443,32 @@ run_store(struct cmd_ctx *c, const struct request *req, struct item **reserved)
     enum engine_status s =
         engine_reserve(c->srv->engine, store_mode(req->verb), req->key,
                        req->flags, req->exptime, req->nbytes, reserved);
-
-    switch (s) {
-    case ENGINE_OK:
+    if (s == ENGINE_OK) {
         return CMD_DATA;
-    case ENGINE_TOO_LARGE:
-        STATS_INCR(c->st, store_too_large);
-        server_error(c, req, "object too large for cache");
-        return CMD_SWALLOW;
-    default:
-        STATS_INCR(c->st, store_no_memory);
-        server_error(c, req, "out of memory storing object");
-        return CMD_SWALLOW;
     }
+    reply(c, req, cmd_result(c, CMD_OP_RESERVE, s, 0));
+    return CMD_SWALLOW;
 }
 
 void
 cmd_store_finish(struct cmd_ctx *c, const struct request *req, struct item *it,
                  bool terminated)
 {
-    bool is_cas = req->verb == VERB_CAS;
     unsigned cls = engine_item_class(c->srv->engine, it);
 
     STATS_INCR(c->st, cmd_set);
     STATS_CLASS_INCR(c->st, cls, cmd_set);
     if (!terminated) {
         engine_abort(c->srv->engine, it);
-        client_error(c, req, "bad data chunk");
+        reply(c, req, REPLY_BAD_CHUNK);
         return;
     }
     struct engine_store store = {.mode = store_mode(req->verb),
                                  .cas = req->cas};
     enum engine_status s = cmd_commit(c, it, &store, NULL);
-    switch (s) {
-    case ENGINE_OK:
-        if (is_cas) {
-            STATS_INCR(c->st, cas_hits);
-            STATS_CLASS_INCR(c->st, cls, cas_hits);
-        }
-        reply(c, req, TEXT_STORED);
-        break;
-    case ENGINE_EXISTS:
-        STATS_INCR(c->st, cas_badval);
-        STATS_CLASS_INCR(c->st, cls, cas_badval);
-        reply(c, req, TEXT_EXISTS);
-        break;
-    case ENGINE_NOT_FOUND:
-        STATS_INCR(c->st, cas_misses);
-        reply(c, req, TEXT_NOT_FOUND);
-        break;
-    default:
-        reply(c, req, TEXT_NOT_STORED);
-        break;
-    }
+    reply(c, req,
+          cmd_result(c, req->verb == VERB_CAS ? CMD_OP_CAS : CMD_OP_STORE, s,
+                     cls));
 }
 
 static void
@@ -370,75 +477,42 @@ run_delete(struct cmd_ctx *c, const struct request *req)
     cmd_detail_count(c->srv, req->key, CMD_DETAIL_DEL);
     cmd_log_lookup(c, req->key);
     unsigned cls = 0;
-    if (engine_delete(c->srv->engine, req->key, &cls) == ENGINE_OK) {
-        STATS_INCR(c->st, delete_hits);
-        STATS_CLASS_INCR(c->st, cls, delete_hits);
-        reply(c, req, TEXT_DELETED);
-    } else {
-        STATS_INCR(c->st, delete_misses);
-        reply(c, req, TEXT_NOT_FOUND);
-    }
+    enum engine_status s = engine_delete(c->srv->engine, req->key, &cls);
+    reply(c, req, cmd_result(c, CMD_OP_DELETE, s, cls));
 }
 
 static void
 run_arith(struct cmd_ctx *c, const struct request *req)
 {
     bool incr = req->verb == VERB_INCR;
-    uint64_t result = 0;
+    struct reply r = {0};
     unsigned cls = 0;
     cmd_log_lookup(c, req->key);
     enum engine_status s = engine_arith(c->srv->engine, req->key, incr,
-                                        req->delta, &result, NULL, &cls);
+                                        req->delta, &r.number, NULL, &cls);
 
-    switch (s) {
-    case ENGINE_OK:
-        if (incr) {
-            STATS_INCR(c->st, incr_hits);
-            STATS_CLASS_INCR(c->st, cls, incr_hits);
-        } else {
-            STATS_INCR(c->st, decr_hits);
-            STATS_CLASS_INCR(c->st, cls, decr_hits);
-        }
-        if (c->verbose >= 2) {
-            fprintf(stderr, ">%d %s%llu\n", c->fd,
-                    req->noreply ? "NOREPLY " : "", (unsigned long long)result);
-        }
-        if (!req->noreply) {
-            text_compose_number(c->out, result);
-        }
-        break;
-    case ENGINE_NOT_FOUND:
-        if (incr) {
-            STATS_INCR(c->st, incr_misses);
-        } else {
-            STATS_INCR(c->st, decr_misses);
-        }
-        reply(c, req, TEXT_NOT_FOUND);
-        break;
-    case ENGINE_NOT_NUMBER:
-        client_error(c, req, "cannot increment or decrement non-numeric value");
-        break;
-    default:
-        server_error(c, req, "out of memory");
-        break;
+    r.status = cmd_result(c, incr ? CMD_OP_INCR : CMD_OP_DECR, s, cls);
+    if (r.status != REPLY_NUMBER) {
+        reply(c, req, r.status);
+        return;
+    }
+    if (c->verbose >= 2) {
+        fprintf(stderr, ">%d %s%llu\n", c->fd, req->noreply ? "NOREPLY " : "",
+                (unsigned long long)r.number);
+    }
+    if (!req->noreply) {
+        text_compose_result(c->out, &r, false);
     }
 }
 
 static void
 run_touch(struct cmd_ctx *c, const struct request *req)
 {
-    STATS_INCR(c->st, cmd_touch);
     cmd_log_lookup(c, req->key);
     unsigned cls = 0;
-    if (engine_touch(c->srv->engine, req->key, req->exptime, &cls) ==
-        ENGINE_OK) {
-        STATS_INCR(c->st, touch_hits);
-        STATS_CLASS_INCR(c->st, cls, touch_hits);
-        reply(c, req, TEXT_TOUCHED);
-    } else {
-        STATS_INCR(c->st, touch_misses);
-        reply(c, req, TEXT_NOT_FOUND);
-    }
+    enum engine_status s =
+        engine_touch(c->srv->engine, req->key, req->exptime, &cls);
+    reply(c, req, cmd_result(c, CMD_OP_TOUCH, s, cls));
 }
 
 static void
@@ -446,11 +520,11 @@ run_flush(struct cmd_ctx *c, const struct request *req)
 {
     STATS_INCR(c->st, cmd_flush);
     if (!c->srv->flush_enabled) {
-        client_error(c, req, "flush_all not allowed");
+        reply(c, req, REPLY_FLUSH_DISABLED);
         return;
     }
     engine_flush(c->srv->engine, req->exptime);
-    reply(c, req, TEXT_OK);
+    reply(c, req, REPLY_OK);
 }
 
 static void
@@ -459,7 +533,7 @@ run_verbosity(struct cmd_ctx *c, const struct request *req)
     int level = req->level > 2 ? 2 : (int)req->level;
 
     atomic_store_explicit(&c->srv->verbosity, level, memory_order_relaxed);
-    reply(c, req, TEXT_OK);
+    reply(c, req, REPLY_OK);
 }
 
 /* ---- stats ------------------------------------------------------------ */
@@ -606,19 +680,19 @@ stats_cachedump(struct cmd_ctx *c, struct slice rest)
     uint32_t limit;
 
     if (!c->srv->dump_enabled) {
-        text_compose_client_error(c->out, "stats cachedump not allowed");
+        text_compose_reply(c->out, TEXT_DUMP_DISABLED);
         return;
     }
     if (!text_next_key(&rest, &id_tok) || !text_next_key(&rest, &limit_tok)) {
-        text_compose_client_error(c->out, "bad command line");
+        text_compose_reply(c->out, TEXT_BAD_LINE);
         return;
     }
     if (!num_parse_u32(id_tok, &id) || !num_parse_u32(limit_tok, &limit)) {
-        text_compose_client_error(c->out, "bad command line format");
+        text_compose_reply(c->out, TEXT_BAD_LINE_FORMAT);
         return;
     }
     if (id > ENGINE_MAX_CLASS_ID) {
-        text_compose_client_error(c->out, "Illegal slab id");
+        text_compose_reply(c->out, TEXT_BAD_SLAB_ID);
         return;
     }
     struct dump_emit d = {.q = c->out};
@@ -711,14 +785,14 @@ static enum cmd_next
 run_shutdown(struct cmd_ctx *c, const struct request *req)
 {
     if (!c->srv->shutdown_enabled) {
-        text_compose_raw(c->out, "ERROR: shutdown not enabled\r\n", 29);
+        text_compose_reply(c->out, TEXT_SHUTDOWN_DISABLED);
         return CMD_NEXT;
     }
     if (req->args.len == 0 || slice_eq_str(req->args, "graceful")) {
         c->srv->stop(c->srv->stop_ctx, req->args.len > 0);
         return CMD_CLOSE;
     }
-    text_compose_client_error(c->out, "invalid shutdown mode");
+    text_compose_reply(c->out, TEXT_SHUTDOWN_MODE);
     return CMD_NEXT;
 }
 
@@ -735,13 +809,13 @@ run_watch(struct cmd_ctx *c, const struct request *req)
     unsigned types = 0;
 
     if (!c->srv->watch_enabled || c->srv->logger == NULL) {
-        client_error(c, req, "watch commands not allowed");
+        cmd_text_reply(c, req->noreply, TEXT_WATCH_DISABLED);
         return CMD_NEXT;
     }
     while (text_next_key(&rest, &tok)) {
         unsigned t = logger_type_named(tok);
         if (t == 0) {
-            reply(c, req, TEXT_ERROR);
+            reply(c, req, REPLY_UNKNOWN);
             return CMD_NEXT;
         }
         types |= t;
@@ -749,9 +823,7 @@ run_watch(struct cmd_ctx *c, const struct request *req)
     struct logger *lg = c->srv->logger;
     if (atomic_fetch_add(&lg->nwatchers, 1) >= LOGGER_MAX_WATCHERS) {
         atomic_fetch_sub(&lg->nwatchers, 1);
-        static const char full[] =
-            "WATCHER_TOO_MANY log watcher limit reached\r\n";
-        text_compose_raw(c->out, full, sizeof(full) - 1);
+        text_compose_reply(c->out, TEXT_WATCHER_TOO_MANY);
         return CMD_NEXT;
     }
     c->watch = types != 0 ? types : LOG_fetchers;
@@ -810,8 +882,7 @@ cmd_text_run(struct cmd_ctx *c, const struct request *req,
     case VERB_NONE:
         break;
     }
-    trace_reply(c, false, TEXT_ERROR);
-    text_compose_reply(c->out, TEXT_ERROR);
+    cmd_text_result(c, false, REPLY_UNKNOWN);
     return CMD_NEXT;
 }
 
@@ -820,17 +891,16 @@ cmd_text_parse_error(struct cmd_ctx *c, enum parse_status st,
                      const struct request *req)
 {
     if (st == PARSE_ERROR) {
-        trace_reply(c, false, TEXT_ERROR);
-        text_compose_reply(c->out, TEXT_ERROR);
+        cmd_text_result(c, false, REPLY_UNKNOWN);
     } else if (st == PARSE_CLIENT_ERROR) {
         if (req->verb == VERB_FLUSH_ALL) {
             /* memcached refuses a disabled flush_all before its delay. */
             STATS_INCR(c->st, cmd_flush);
             if (!c->srv->flush_enabled) {
-                client_error(c, req, "flush_all not allowed");
+                reply(c, req, REPLY_FLUSH_DISABLED);
                 return;
             }
         }
-        client_error(c, req, req->error);
+        cmd_client_error(c, req->noreply, req->error);
     }
 }

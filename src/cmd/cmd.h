@@ -11,6 +11,8 @@
 #include "cmd/logger.h"
 #include "engine/engine.h"
 #include "proto/proto.h"
+#include "proto/reply.h"
+#include "proto/text.h"
 #include "stats/stats.h"
 
 #include <stdatomic.h>
@@ -156,9 +158,42 @@ cmd_trace(const struct cmd_ctx *c, bool noreply, const char *line, size_t len)
     }
 }
 
-/* "CLIENT_ERROR <msg>" / "SERVER_ERROR <msg>", logged at -vv. */
-void cmd_client_error(struct cmd_ctx *c, const char *msg);
-void cmd_server_error(struct cmd_ctx *c, const char *msg);
+/*
+ * Queues an outcome's text line (an error, for meta and text alike), and
+ * logs it at -vv; noreply logs it as suppressed and queues nothing.
+ */
+void cmd_text_result(struct cmd_ctx *c, bool noreply, enum reply_status st);
+
+/* One of the text protocol's own lines, logged at -vv as cmd_text_result. */
+void cmd_text_reply(struct cmd_ctx *c, bool noreply, enum text_reply r);
+
+/* "CLIENT_ERROR <msg>" for a message the parser chose, logged at -vv. */
+void cmd_client_error(struct cmd_ctx *c, bool noreply, const char *msg);
+
+/* ---- outcomes --------------------------------------------------------- */
+
+/* What an engine answer was an answer to, for counting it. */
+enum cmd_op {
+    CMD_OP_GET,        /* a fetch: get family, mg, binary get */
+    CMD_OP_GAT,        /* a fetch that touches: gat, mg T (hit), binary gat */
+    CMD_OP_TOUCH,      /* touch, binary touch */
+    CMD_OP_RESERVE,    /* allocating a store's item */
+    CMD_OP_STORE,      /* committing a set/add/replace/append/prepend */
+    CMD_OP_CAS,        /* committing a compare-and-swap store */
+    CMD_OP_DELETE,     /* delete, md, binary delete */
+    CMD_OP_INVALIDATE, /* md I: memcached counts no hit */
+    CMD_OP_INCR,       /* incr, ma, binary increment */
+    CMD_OP_DECR,       /* decr, ma MD, binary decrement */
+    CMD_OP_CREATE,     /* incr/decr that created the item: counts nothing */
+};
+
+/*
+ * The one mapping from an engine answer to the counters it moves and the
+ * outcome every protocol replies with. cls: the item's class when the
+ * answer is ENGINE_OK (per-class counters).
+ */
+enum reply_status cmd_result(struct cmd_ctx *c, enum cmd_op op,
+                             enum engine_status s, unsigned cls);
 
 /* ---- watch log producers --------------------------------------------- */
 

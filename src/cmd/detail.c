@@ -270,13 +270,12 @@ cmd_detail_run(struct cmd_ctx *c, struct slice rest)
     if (slice_eq_str(arg, "on") || slice_eq_str(arg, "off")) {
         atomic_store_explicit(&srv->detail_on, slice_eq_str(arg, "on"),
                               memory_order_relaxed);
-        cmd_trace(c, false, "OK", 2);
-        text_compose_reply(c->out, TEXT_OK);
+        cmd_text_reply(c, false, TEXT_OK);
     } else if (slice_eq_str(arg, "dump")) {
         /* memcached sends the dump without a -vv line */
         cmd_detail_dump(srv->detail, compose_line, c->out);
         text_compose_reply(c->out, TEXT_END);
     } else {
-        cmd_client_error(c, "usage: stats detail on|off|dump");
+        cmd_text_reply(c, false, TEXT_DETAIL_USAGE);
     }
 }

@@ -68,12 +68,21 @@ echo_opaque_key(struct meta_line *l, const struct meta_request *req, char flag)
     }
 }
 
-/* "<code>[ O..][ k..]": a miss or a refusal. */
+/*
+ * "<code>[ O..][ k..]": a miss or a refusal; an error outcome is sent as
+ * its text line.
+ */
 static void
-reply_short(struct cmd_ctx *c, const struct meta_request *req, const char *code)
+reply_short(struct cmd_ctx *c, const struct meta_request *req,
+            enum reply_status st)
 {
+    const char *code = meta_code(st);
     struct meta_line l;
 
+    if (code == NULL) {
+        cmd_text_result(c, false, st);
+        return;
+    }
     meta_line_init(&l, code);
     for (size_t i = 0; i < req->nflags; i++) {
         echo_opaque_key(&l, req, req->flags[i].name);
@@ -82,33 +91,6 @@ reply_short(struct cmd_ctx *c, const struct meta_request *req, const char *code)
 }
 
 /* ---- mg ------------------------------------------------------------- */
-
-/* A hit with T counts as a touch; anything else (a miss with T too), a get. */
-static void
-count_get(struct cmd_ctx *c, bool touch, enum engine_status s,
-          const struct item *it)
-{
-    if (touch && s == ENGINE_OK) {
-        STATS_INCR(c->st, cmd_touch);
-        STATS_INCR(c->st, touch_hits);
-        STATS_CLASS_INCR(c->st, engine_item_class(c->srv->engine, it),
-                         touch_hits);
-        return;
-    }
-    STATS_INCR(c->st, cmd_get);
-    if (s == ENGINE_OK) {
-        STATS_INCR(c->st, get_hits);
-        STATS_CLASS_INCR(c->st, engine_item_class(c->srv->engine, it),
-                         get_hits);
-        return;
-    }
-    STATS_INCR(c->st, get_misses);
-    if (s == ENGINE_EXPIRED) {
-        STATS_INCR(c->st, get_expired);
-    } else if (s == ENGINE_FLUSHED) {
-        STATS_INCR(c->st, get_flushed);
-    }
-}
 
 static void
 mg_flags(struct meta_line *l, const struct meta_request *req,
@@ -176,10 +158,13 @@ run_mg(struct cmd_ctx *c, const struct meta_request *req, bool silent)
     m.no_token = silent;
     enum engine_status s = engine_mget(c->srv->engine, req->key, &m, &it);
     cmd_log_get(c, req->key, s, it);
-    count_get(c, touch, s, it);
+    /* A hit with T counts as a touch; anything else (a miss with T too), a get.
+     */
+    cmd_result(c, touch && s == ENGINE_OK ? CMD_OP_GAT : CMD_OP_GET, s,
+               s == ENGINE_OK ? engine_item_class(c->srv->engine, it) : 0);
     if (s != ENGINE_OK) {
         if (!has(req, 'q') && !silent) {
-            reply_short(c, req, "EN");
+            reply_short(c, req, REPLY_MISS);
         }
         return;
     }
@@ -196,7 +181,7 @@ run_mg(struct cmd_ctx *c, const struct meta_request *req, bool silent)
     if (value) {
         meta_line_init_value(&l, v.nbytes);
     } else {
-        meta_line_init(&l, "HD");
+        meta_line_init(&l, meta_code(REPLY_VALUE));
     }
     mg_flags(&l, req, &v, &m, engine_binary_key(it));
     if (value && v.nbytes > 0) {
@@ -284,22 +269,14 @@ run_ms(struct cmd_ctx *c, const struct meta_request *req,
                                           has(req, 'T') ? req->exptime : 0,
                                           req->datalen, reserved);
 
-    switch (s) {
-    case ENGINE_OK:
+    if (s == ENGINE_OK) {
         ms_prepare(req, ms);
         if (req->binary) {
             engine_set_binary_key(*reserved);
         }
         return CMD_DATA;
-    case ENGINE_TOO_LARGE:
-        STATS_INCR(c->st, store_too_large);
-        cmd_server_error(c, "object too large for cache");
-        break;
-    default:
-        STATS_INCR(c->st, store_no_memory);
-        cmd_server_error(c, "out of memory storing object");
-        break;
     }
+    cmd_text_result(c, false, cmd_result(c, CMD_OP_RESERVE, s, 0));
     *swallow = (size_t)req->datalen + 2;
     return CMD_SWALLOW;
 }
@@ -314,7 +291,7 @@ cmd_meta_store_finish(struct cmd_ctx *c, const struct cmd_mset *ms,
     STATS_CLASS_INCR(c->st, cls, cmd_set);
     if (!terminated) {
         engine_abort(c->srv->engine, it);
-        cmd_client_error(c, "bad data chunk");
+        cmd_text_result(c, false, REPLY_BAD_CHUNK);
         return;
     }
 
@@ -326,38 +303,14 @@ cmd_meta_store_finish(struct cmd_ctx *c, const struct cmd_mset *ms,
 
     uint64_t cas = 0;
     enum engine_status s = cmd_commit(c, it, &ms->store, &cas);
-    const char *code = "NS";
-    bool is_cas = ms->store.mode == STORE_CAS;
-    switch (s) {
-    case ENGINE_OK:
-        if (is_cas) {
-            STATS_INCR(c->st, cas_hits);
-            STATS_CLASS_INCR(c->st, cls, cas_hits);
-        }
-        code = "HD";
-        break;
-    case ENGINE_EXISTS:
-        if (is_cas) {
-            STATS_INCR(c->st, cas_badval);
-            STATS_CLASS_INCR(c->st, cls, cas_badval);
-        }
-        code = "EX";
-        break;
-    case ENGINE_NOT_FOUND:
-        if (is_cas) {
-            STATS_INCR(c->st, cas_misses);
-        }
-        code = "NF";
-        break;
-    default:
-        break;
-    }
-    if (s == ENGINE_OK && ms->quiet) {
+    enum reply_status st = cmd_result(
+        c, ms->store.mode == STORE_CAS ? CMD_OP_CAS : CMD_OP_STORE, s, cls);
+    if (st == REPLY_STORED && ms->quiet) {
         return;
     }
 
     struct meta_line l;
-    meta_line_init(&l, code);
+    meta_line_init(&l, meta_code(st));
     for (size_t i = 0; i < ms->nechos; i++) {
         switch (ms->echos[i]) {
         case 'O':
@@ -389,28 +342,11 @@ run_md(struct cmd_ctx *c, const struct meta_request *req)
     cmd_log_lookup(c, req->key);
     unsigned cls = 0;
     enum engine_status s = engine_mdelete(c->srv->engine, req->key, &d, &cls);
+    enum reply_status st =
+        cmd_result(c, d.invalidate ? CMD_OP_INVALIDATE : CMD_OP_DELETE, s, cls);
 
-    switch (s) {
-    case ENGINE_OK:
-        if (!d.invalidate) { /* memcached counts no hit for md I */
-            STATS_INCR(c->st, delete_hits);
-            STATS_CLASS_INCR(c->st, cls, delete_hits);
-        }
-        if (!has(req, 'q')) {
-            reply_short(c, req, "HD");
-        }
-        break;
-    case ENGINE_NOT_FOUND:
-        STATS_INCR(c->st, delete_misses);
-        reply_short(c, req, "NF");
-        break;
-    case ENGINE_EXISTS:
-        STATS_INCR(c->st, delete_misses);
-        reply_short(c, req, "EX");
-        break;
-    default:
-        cmd_server_error(c, "out of memory");
-        break;
+    if (st != REPLY_DELETED || !has(req, 'q')) {
+        reply_short(c, req, st);
     }
 }
 
@@ -426,7 +362,7 @@ ma_reply(struct cmd_ctx *c, const struct meta_request *req,
         char num[LEX_U64_DIGITS];
         meta_line_init_value(&l, (size_t)(lex_put_u64(num, a->value) - num));
     } else {
-        meta_line_init(&l, "HD");
+        meta_line_init(&l, meta_code(REPLY_NUMBER));
     }
     for (size_t i = 0; i < req->nflags; i++) {
         switch (req->flags[i].name) {
@@ -469,46 +405,23 @@ run_ma(struct cmd_ctx *c, const struct meta_request *req, bool silent)
     a.nops = meta_ops(req, false, silent, a.ops);
     cmd_log_lookup(c, req->key);
     enum engine_status s = engine_marith(c->srv->engine, req->key, &a);
-    switch (s) {
-    case ENGINE_OK:
-        if (!a.created) {
-            if (incr) {
-                STATS_INCR(c->st, incr_hits);
-                STATS_CLASS_INCR(c->st, a.cls, incr_hits);
-            } else {
-                STATS_INCR(c->st, decr_hits);
-                STATS_CLASS_INCR(c->st, a.cls, decr_hits);
-            }
-        }
+    enum cmd_op op = incr ? CMD_OP_INCR : CMD_OP_DECR;
+    enum reply_status st = cmd_result(
+        c, s == ENGINE_OK && a.created ? CMD_OP_CREATE : op, s, a.cls);
+    if (st == REPLY_NUMBER) {
         if (!silent && (!has(req, 'q') || a.created)) {
             ma_reply(c, req, &a);
         }
         return false;
-    case ENGINE_NOT_FOUND:
-        if (incr) {
-            STATS_INCR(c->st, incr_misses);
-        } else {
-            STATS_INCR(c->st, decr_misses);
-        }
-        if (!silent) {
-            reply_short(c, req, "NF");
-        }
-        return false;
-    case ENGINE_EXISTS:
-        if (!silent) {
-            reply_short(c, req, "EX");
-        }
-        return false;
-    case ENGINE_NOT_NUMBER:
-        cmd_client_error(c, "cannot increment or decrement non-numeric value");
-        return true;
-    case ENGINE_NOT_STORED:
-        cmd_server_error(c, "Out of memory allocating new item");
-        return true;
-    default:
-        cmd_server_error(c, "out of memory");
-        return true;
     }
+    if (meta_code(st) != NULL) {
+        if (!silent) {
+            reply_short(c, req, st);
+        }
+        return false;
+    }
+    cmd_text_result(c, false, st);
+    return true;
 }
 
 /* ---- me, mn --------------------------------------------------------- */
@@ -521,7 +434,9 @@ run_me(struct cmd_ctx *c, const struct meta_request *req)
     STATS_INCR(c->st, cmd_meta);
     cmd_log_lookup(c, req->key);
     if (engine_debug(c->srv->engine, req->key, &d) != ENGINE_OK) {
-        text_compose_raw(c->out, "EN\r\n", 4);
+        struct meta_line l;
+        meta_line_init(&l, meta_code(REPLY_MISS));
+        meta_compose_line(c->out, &l);
         return;
     }
     meta_compose_debug(c->out, d.key, d.binary, d.exp, d.la, d.cas, d.fetched,
@@ -549,8 +464,10 @@ cmd_meta_run(struct cmd_ctx *c, const struct meta_request *req,
         break;
     case META_NOOP:
     case META_NONE:
-        cmd_trace(c, false, "MN", 2);
-        text_compose_raw(c->out, "MN\r\n", 4);
+        if (c->verbose >= 2) {
+            cmd_trace_slow(c, false, "MN", 2);
+        }
+        meta_compose_noop(c->out);
         break;
     }
     return CMD_NEXT;
@@ -568,9 +485,9 @@ cmd_meta_parse_error(struct cmd_ctx *c, enum parse_status st,
         } else if (late && req->cmd == META_ARITH && run_ma(c, req, true)) {
             return 0;
         }
-        cmd_client_error(c, req->error);
+        cmd_client_error(c, false, req->error);
         return req->swallow;
     }
-    text_compose_reply(c->out, TEXT_ERROR);
+    cmd_text_result(c, false, REPLY_UNKNOWN);
     return 0;
 }

@@ -504,6 +504,26 @@ meta_line_char(struct meta_line *l, char c)
     }
 }
 
+static const char *const codes[REPLY_NSTATUS] = {
+    [REPLY_STORED] = "HD",    [REPLY_NOT_STORED] = "NS", [REPLY_EXISTS] = "EX",
+    [REPLY_NOT_FOUND] = "NF", [REPLY_DELETED] = "HD",    [REPLY_TOUCHED] = "HD",
+    [REPLY_OK] = "HD",        [REPLY_MISS] = "EN",       [REPLY_VALUE] = "HD",
+    [REPLY_NUMBER] = "HD",
+};
+
+const char *
+meta_code(enum reply_status st)
+{
+    assert((size_t)st < REPLY_NSTATUS);
+    return codes[st];
+}
+
+void
+meta_compose_noop(struct outq *q)
+{
+    outq_copy(q, "MN\r\n", 4);
+}
+
 void
 meta_compose_line(struct outq *q, const struct meta_line *l)
 {

@@ -11,6 +11,7 @@
 
 #include "lib/slice.h"
 #include "proto/proto.h"
+#include "proto/reply.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -141,6 +142,17 @@ void meta_line_ttl(struct meta_line *l, char flag, int64_t v);
 void meta_line_key(struct meta_line *l, struct slice key, bool binary);
 void meta_line_token(struct meta_line *l, struct slice token);
 void meta_line_char(struct meta_line *l, char c);
+
+/*
+ * The code a meta reply line starts with for an outcome: "HD" (stored,
+ * deleted, a hit without v), "NS", "EX", "NF", "EN" (a miss). NULL for
+ * the errors, which meta sends as the text protocol's lines
+ * (text_compose_result).
+ */
+const char *meta_code(enum reply_status st);
+
+/* mn's "MN\r\n". */
+void meta_compose_noop(struct outq *q);
 
 /* Queues the line and "\r\n". */
 void meta_compose_line(struct outq *q, const struct meta_line *l);

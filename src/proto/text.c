@@ -474,6 +474,63 @@ put_line(struct outq *q, const char *word, size_t nword, const char *a,
     outq_commit(q, (size_t)(p - start));
 }
 
+/* The outcome's line; VALUE and NUMBER are built by text_compose_result. */
+#define L(wire)                \
+    {                          \
+        wire, sizeof(wire) - 1 \
+    }
+static const struct slice results[REPLY_NSTATUS] = {
+    [REPLY_STORED] = L("STORED\r\n"),
+    [REPLY_NOT_STORED] = L("NOT_STORED\r\n"),
+    [REPLY_EXISTS] = L("EXISTS\r\n"),
+    [REPLY_NOT_FOUND] = L("NOT_FOUND\r\n"),
+    [REPLY_DELETED] = L("DELETED\r\n"),
+    [REPLY_TOUCHED] = L("TOUCHED\r\n"),
+    [REPLY_OK] = L("OK\r\n"),
+    [REPLY_MISS] = L(""),
+    [REPLY_VALUE] = L(""),
+    [REPLY_NUMBER] = L(""),
+    [REPLY_TOO_LARGE] = L("SERVER_ERROR object too large for cache\r\n"),
+    [REPLY_NO_MEMORY_STORE] =
+        L("SERVER_ERROR out of memory storing object\r\n"),
+    [REPLY_NO_MEMORY] = L("SERVER_ERROR out of memory\r\n"),
+    [REPLY_NO_MEMORY_NEW] =
+        L("SERVER_ERROR Out of memory allocating new item\r\n"),
+    [REPLY_NOT_NUMBER] =
+        L("CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"),
+    [REPLY_BAD_CHUNK] = L("CLIENT_ERROR bad data chunk\r\n"),
+    [REPLY_FLUSH_DISABLED] = L("CLIENT_ERROR flush_all not allowed\r\n"),
+    [REPLY_UNKNOWN] = L("ERROR\r\n"),
+};
+#undef L
+
+struct slice
+text_result_line(enum reply_status st)
+{
+    assert((size_t)st < REPLY_NSTATUS);
+    return results[st];
+}
+
+void
+text_compose_result(struct outq *q, const struct reply *r, bool with_cas)
+{
+    switch (r->status) {
+    case REPLY_VALUE:
+        text_compose_value(q, r->key, r->flags, r->nbytes, r->segs, r->nseg,
+                           with_cas, r->cas);
+        break;
+    case REPLY_NUMBER:
+        text_compose_number(q, r->number);
+        break;
+    default:
+        assert((size_t)r->status < REPLY_NSTATUS);
+        if (results[r->status].len > 0) {
+            outq_copy(q, results[r->status].ptr, results[r->status].len);
+        }
+        break;
+    }
+}
+
 void
 text_compose_reply(struct outq *q, enum text_reply r)
 {
@@ -492,13 +549,6 @@ void
 text_compose_client_error(struct outq *q, const char *msg)
 {
     static const char word[] = "CLIENT_ERROR ";
-    put_line(q, word, sizeof(word) - 1, msg, NULL);
-}
-
-void
-text_compose_server_error(struct outq *q, const char *msg)
-{
-    static const char word[] = "SERVER_ERROR ";
     put_line(q, word, sizeof(word) - 1, msg, NULL);
 }
 
@@ -621,10 +671,4 @@ text_compose_version(struct outq *q, const char *version)
 {
     static const char word[] = "VERSION ";
     put_line(q, word, sizeof(word) - 1, version, NULL);
-}
-
-void
-text_compose_raw(struct outq *q, const char *line, size_t len)
-{
-    outq_copy(q, line, len);
 }

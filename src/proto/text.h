@@ -9,6 +9,7 @@
 #pragma once
 
 #include "proto/proto.h"
+#include "proto/reply.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -44,19 +45,36 @@ enum parse_status text_parse(const char *in, size_t len, struct request *req,
  */
 bool text_next_key(struct slice *rest, struct slice *key);
 
-/* Fixed reply lines. One table in text.c maps these to wire bytes. */
+/*
+ * The reply to a request's outcome (proto/reply.h): one table in text.c
+ * maps each status to its line; VALUE and NUMBER are composed from the
+ * reply's fields (with_cas: gets/gats's "VALUE ... <cas>"). A MISS
+ * queues nothing.
+ */
+void text_compose_result(struct outq *q, const struct reply *r, bool with_cas);
+
+/* A status's fixed line, CRLF included (empty for MISS, VALUE, NUMBER). */
+struct slice text_result_line(enum reply_status st);
+
+/*
+ * Fixed lines of the commands only the text protocol has (stats, watch,
+ * shutdown). One table in text.c maps these to wire bytes.
+ */
 /* clang-format off */
-#define TEXT_REPLIES(X)                   \
-    X(STORED,       "STORED\r\n")         \
-    X(NOT_STORED,   "NOT_STORED\r\n")     \
-    X(EXISTS,       "EXISTS\r\n")         \
-    X(NOT_FOUND,    "NOT_FOUND\r\n")      \
-    X(DELETED,      "DELETED\r\n")        \
-    X(TOUCHED,      "TOUCHED\r\n")        \
-    X(OK,           "OK\r\n")             \
-    X(END,          "END\r\n")            \
-    X(ERROR,        "ERROR\r\n")          \
-    X(RESET,        "RESET\r\n")
+#define TEXT_REPLIES(X)                                                   \
+    X(END,               "END\r\n")                                        \
+    X(ERROR,             "ERROR\r\n")                                      \
+    X(RESET,             "RESET\r\n")                                      \
+    X(OK,                "OK\r\n")                                         \
+    X(SHUTDOWN_DISABLED, "ERROR: shutdown not enabled\r\n")                \
+    X(SHUTDOWN_MODE,     "CLIENT_ERROR invalid shutdown mode\r\n")         \
+    X(WATCH_DISABLED,    "CLIENT_ERROR watch commands not allowed\r\n")    \
+    X(WATCHER_TOO_MANY,  "WATCHER_TOO_MANY log watcher limit reached\r\n") \
+    X(DUMP_DISABLED,     "CLIENT_ERROR stats cachedump not allowed\r\n")   \
+    X(BAD_LINE,          "CLIENT_ERROR bad command line\r\n")              \
+    X(BAD_LINE_FORMAT,   "CLIENT_ERROR bad command line format\r\n")       \
+    X(BAD_SLAB_ID,       "CLIENT_ERROR Illegal slab id\r\n")               \
+    X(DETAIL_USAGE,      "CLIENT_ERROR usage: stats detail on|off|dump\r\n")
 /* clang-format on */
 
 enum text_reply {
@@ -70,9 +88,8 @@ void text_compose_reply(struct outq *q, enum text_reply r);
 /* The reply's wire bytes, CRLF included (for -vv logs). */
 struct slice text_reply_line(enum text_reply r);
 
-/* "CLIENT_ERROR <msg>\r\n" and "SERVER_ERROR <msg>\r\n". */
+/* "CLIENT_ERROR <msg>\r\n": a parse error's message (req->error). */
 void text_compose_client_error(struct outq *q, const char *msg);
-void text_compose_server_error(struct outq *q, const char *msg);
 
 /*
  * "VALUE <key> <flags> <nbytes>[ <cas>]\r\n<value>\r\n". The value is
@@ -109,6 +126,3 @@ void text_compose_prefix(struct outq *q, struct slice prefix, uint64_t gets,
 
 /* "VERSION <version>\r\n". */
 void text_compose_version(struct outq *q, const char *version);
-
-/* Any other raw line (caller supplies the CRLF). */
-void text_compose_raw(struct outq *q, const char *line, size_t len);

@@ -1244,6 +1244,28 @@ echoed_numbers_parse_back_as_flag_arguments(void **state)
     }
 }
 
+static void
+maps_outcomes_to_meta_codes(void **state)
+{
+    struct outq q;
+    (void)state;
+
+    assert_string_equal(meta_code(REPLY_STORED), "HD");
+    assert_string_equal(meta_code(REPLY_NOT_STORED), "NS");
+    assert_string_equal(meta_code(REPLY_EXISTS), "EX");
+    assert_string_equal(meta_code(REPLY_NOT_FOUND), "NF");
+    assert_string_equal(meta_code(REPLY_DELETED), "HD");
+    assert_string_equal(meta_code(REPLY_MISS), "EN");
+    /* errors go out as the text protocol's lines */
+    assert_null(meta_code(REPLY_TOO_LARGE));
+    assert_null(meta_code(REPLY_NOT_NUMBER));
+    assert_null(meta_code(REPLY_UNKNOWN));
+    outq_init(&q);
+    meta_compose_noop(&q);
+    assert_int_equal(outq_pending(&q), 4);
+    outq_deinit(&q);
+}
+
 int
 main(void)
 {
@@ -1273,6 +1295,7 @@ main(void)
         cmocka_unit_test(fits_the_longest_reply_in_a_line),
         cmocka_unit_test(echoed_binary_keys_parse_back_to_the_same_bytes),
         cmocka_unit_test(echoed_numbers_parse_back_as_flag_arguments),
+        cmocka_unit_test(maps_outcomes_to_meta_codes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -752,19 +752,58 @@ composes_fixed_replies_from_the_table(void **state)
     (void)state;
 
     outq_init(&q);
-    text_compose_reply(&q, TEXT_STORED);
-    text_compose_reply(&q, TEXT_NOT_STORED);
-    text_compose_reply(&q, TEXT_EXISTS);
-    text_compose_reply(&q, TEXT_NOT_FOUND);
-    text_compose_reply(&q, TEXT_DELETED);
-    text_compose_reply(&q, TEXT_TOUCHED);
-    text_compose_reply(&q, TEXT_OK);
+    for (int st = REPLY_STORED; st <= REPLY_OK; st++) {
+        struct reply r = {.status = (enum reply_status)st};
+        text_compose_result(&q, &r, false);
+    }
+    struct reply miss = {.status = REPLY_MISS};
+    text_compose_result(&q, &miss, false);
+    for (int st = REPLY_TOO_LARGE; st < REPLY_NSTATUS; st++) {
+        struct reply r = {.status = (enum reply_status)st};
+        text_compose_result(&q, &r, false);
+    }
     text_compose_reply(&q, TEXT_END);
-    text_compose_reply(&q, TEXT_ERROR);
     text_compose_reply(&q, TEXT_RESET);
+    text_compose_reply(&q, TEXT_SHUTDOWN_DISABLED);
+    text_compose_reply(&q, TEXT_WATCHER_TOO_MANY);
     ASSERT_QUEUED(&q, "STORED\r\nNOT_STORED\r\nEXISTS\r\nNOT_FOUND\r\n"
-                      "DELETED\r\nTOUCHED\r\nOK\r\nEND\r\nERROR\r\n"
-                      "RESET\r\n");
+                      "DELETED\r\nTOUCHED\r\nOK\r\n"
+                      "SERVER_ERROR object too large for cache\r\n"
+                      "SERVER_ERROR out of memory storing object\r\n"
+                      "SERVER_ERROR out of memory\r\n"
+                      "SERVER_ERROR Out of memory allocating new item\r\n"
+                      "CLIENT_ERROR cannot increment or decrement non-numeric "
+                      "value\r\n"
+                      "CLIENT_ERROR bad data chunk\r\n"
+                      "CLIENT_ERROR flush_all not allowed\r\n"
+                      "ERROR\r\nEND\r\nRESET\r\n"
+                      "ERROR: shutdown not enabled\r\n"
+                      "WATCHER_TOO_MANY log watcher limit reached\r\n");
+    outq_deinit(&q);
+}
+
+static void
+composes_value_and_number_results(void **state)
+{
+    struct outq q;
+    static const char value[] = "hi";
+    struct slice seg = {value, 2};
+    struct reply v = {.status = REPLY_VALUE,
+                      .key = slice_make("k", 1),
+                      .flags = 3,
+                      .nbytes = 2,
+                      .segs = &seg,
+                      .nseg = 1,
+                      .cas = 9};
+    struct reply n = {.status = REPLY_NUMBER, .number = 42};
+    (void)state;
+
+    outq_init(&q);
+    text_compose_result(&q, &v, false);
+    text_compose_result(&q, &v, true);
+    text_compose_result(&q, &n, false);
+    ASSERT_QUEUED(&q, "VALUE k 3 2\r\nhi\r\nVALUE k 3 2 9\r\nhi\r\n42\r\n");
+    assert_int_equal(text_result_line(REPLY_VALUE).len, 0);
     outq_deinit(&q);
 }
 
@@ -804,26 +843,22 @@ composes_value_with_cas_and_extreme_numbers(void **state)
 }
 
 static void
-composes_error_number_stat_version_and_raw_lines(void **state)
+composes_error_number_stat_and_version_lines(void **state)
 {
     struct outq q;
     (void)state;
 
     outq_init(&q);
     text_compose_client_error(&q, "bad data chunk");
-    text_compose_server_error(&q, "out of memory");
     text_compose_number(&q, 0);
     text_compose_number(&q, UINT64_MAX);
     text_compose_number(&q, 1000);
     text_compose_stat(&q, "pid", "42");
     text_compose_version(&q, "1.6.18");
-    text_compose_raw(&q, "ERROR: shutdown not enabled\r\n", 29);
     ASSERT_QUEUED(&q, "CLIENT_ERROR bad data chunk\r\n"
-                      "SERVER_ERROR out of memory\r\n"
                       "0\r\n18446744073709551615\r\n1000\r\n"
                       "STAT pid 42\r\n"
-                      "VERSION 1.6.18\r\n"
-                      "ERROR: shutdown not enabled\r\n");
+                      "VERSION 1.6.18\r\n");
     outq_deinit(&q);
 }
 
@@ -889,9 +924,10 @@ main(void)
         cmocka_unit_test(next_key_skips_spaces_and_stops_at_the_end),
         cmocka_unit_test(fills_every_field_on_each_call),
         cmocka_unit_test(composes_fixed_replies_from_the_table),
+        cmocka_unit_test(composes_value_and_number_results),
         cmocka_unit_test(composes_value_header_by_copy_and_value_by_reference),
         cmocka_unit_test(composes_value_with_cas_and_extreme_numbers),
-        cmocka_unit_test(composes_error_number_stat_version_and_raw_lines),
+        cmocka_unit_test(composes_error_number_stat_and_version_lines),
         cmocka_unit_test(value_header_numbers_parse_back_as_a_cas_command),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

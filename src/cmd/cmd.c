@@ -437,38 +437,68 @@ cmd_commit_slow(struct cmd_ctx *c, struct item *it,
 }
 
 static enum cmd_next
-run_store(struct cmd_ctx *c, const struct request *req, struct item **reserved)
+run_store(struct cmd_ctx *c, const struct request *req, struct cmd_pending *p)
 {
     cmd_detail_count(c->srv, req->key, CMD_DETAIL_SET);
     enum engine_status s =
         engine_reserve(c->srv->engine, store_mode(req->verb), req->key,
-                       req->flags, req->exptime, req->nbytes, reserved);
+                       req->flags, req->exptime, req->nbytes, &p->item);
     if (s == ENGINE_OK) {
+        p->kind = CMD_STORE_TEXT;
+        p->nbytes = req->nbytes;
+        p->nterm = 2;
+        p->store = (struct engine_store){.mode = store_mode(req->verb),
+                                         .cas = req->cas};
+        p->quiet = req->noreply;
         return CMD_DATA;
     }
     reply(c, req, cmd_result(c, CMD_OP_RESERVE, s, 0));
+    p->swallow = (size_t)req->nbytes + 2;
     return CMD_SWALLOW;
 }
 
-void
-cmd_store_finish(struct cmd_ctx *c, const struct request *req, struct item *it,
-                 bool terminated)
+/* A text store once its data block is in. */
+static void
+text_store_finish(struct cmd_ctx *c, struct cmd_pending *p, bool terminated)
 {
+    struct item *it = p->item;
     unsigned cls = engine_item_class(c->srv->engine, it);
 
     STATS_INCR(c->st, cmd_set);
     STATS_CLASS_INCR(c->st, cls, cmd_set);
     if (!terminated) {
         engine_abort(c->srv->engine, it);
-        reply(c, req, REPLY_BAD_CHUNK);
+        cmd_text_result(c, p->quiet, REPLY_BAD_CHUNK);
         return;
     }
-    struct engine_store store = {.mode = store_mode(req->verb),
-                                 .cas = req->cas};
-    enum engine_status s = cmd_commit(c, it, &store, NULL);
-    reply(c, req,
-          cmd_result(c, req->verb == VERB_CAS ? CMD_OP_CAS : CMD_OP_STORE, s,
-                     cls));
+    enum engine_status s = cmd_commit(c, it, &p->store, NULL);
+    cmd_text_result(
+        c, p->quiet,
+        cmd_result(c, p->store.mode == STORE_CAS ? CMD_OP_CAS : CMD_OP_STORE, s,
+                   cls));
+}
+
+void
+cmd_store_finish(struct cmd_ctx *c, struct cmd_pending *p, bool terminated)
+{
+    switch (p->kind) {
+    case CMD_STORE_TEXT:
+        text_store_finish(c, p, terminated);
+        break;
+    case CMD_STORE_META:
+        cmd_meta_store_finish(c, p, terminated);
+        break;
+    }
+    p->item = NULL;
+}
+
+void
+cmd_store_abort(struct cmd_ctx *c, struct cmd_pending *p)
+{
+    if (p->item != NULL) {
+        engine_abort(c->srv->engine, p->item);
+        p->item = NULL;
+    }
 }
 
 static void
@@ -832,7 +862,7 @@ run_watch(struct cmd_ctx *c, const struct request *req)
 
 enum cmd_next
 cmd_text_run(struct cmd_ctx *c, const struct request *req,
-             struct item **reserved)
+             struct cmd_pending *p)
 {
     switch (req->verb) {
     case VERB_GET:
@@ -847,7 +877,7 @@ cmd_text_run(struct cmd_ctx *c, const struct request *req,
     case VERB_APPEND:
     case VERB_PREPEND:
     case VERB_CAS:
-        return run_store(c, req, reserved);
+        return run_store(c, req, p);
     case VERB_DELETE:
         run_delete(c, req);
         return CMD_NEXT;

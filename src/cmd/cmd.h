@@ -112,30 +112,65 @@ struct cmd_ctx {
     unsigned watching; /* the logger's type mask (+ CMD_VVV), with verbose */
 };
 
-/* What the session must do after cmd_run(). */
+/* What the session must do after running a request. */
 enum cmd_next {
     CMD_NEXT = 0, /* request done, parse the next one */
-    CMD_DATA,     /* a data block follows: stream it into *reserved */
-    CMD_SWALLOW,  /* a data block follows: skip nbytes + 2 bytes */
+    CMD_DATA,     /* a data block follows: stream it into the pending item */
+    CMD_SWALLOW,  /* a data block follows: skip pending->swallow bytes */
     CMD_CLOSE,    /* close the connection after flushing replies */
     CMD_WATCH,    /* the connection becomes a watcher of c->watch */
 };
 
+/* Which protocol's request a pending store finishes. */
+enum cmd_store_kind {
+    CMD_STORE_TEXT = 0,
+    CMD_STORE_META,
+};
+
+/*
+ * A store waiting for its data block: everything cmd needs to finish it
+ * once the value is in, whatever protocol asked (the request's slices die
+ * with the input). Owned by cmd; the session keeps one per connection and
+ * only streams the value into `item` (nbytes, then nterm terminator
+ * bytes) or skips `swallow` bytes.
+ */
+struct cmd_pending {
+    struct item *item; /* CMD_DATA: the reserved item */
+    uint32_t nbytes;   /* value bytes */
+    uint8_t nterm;     /* bytes after the value: 2, "\r\n" */
+    size_t swallow;    /* CMD_SWALLOW: bytes to skip */
+    enum cmd_store_kind kind;
+    struct engine_store store;
+    bool quiet; /* noreply, meta q, a quiet binary opcode */
+    /* meta: the echoes its reply carries */
+    bool binary_key;
+    uint8_t nechos;
+    char echos[3]; /* 'O', 'k', 'c' in request order */
+    uint8_t nopaque;
+    char opaque[32]; /* the O token, 'O' included */
+};
+
 /*
  * Runs a parsed text request. For a storage verb it reserves the item and
- * returns CMD_DATA with *reserved set (the session fills it and calls
+ * returns CMD_DATA with *p filled (the session streams the block and calls
  * cmd_store_finish), or CMD_SWALLOW after queueing an error.
  */
 enum cmd_next cmd_text_run(struct cmd_ctx *c, const struct request *req,
-                           struct item **reserved);
+                           struct cmd_pending *p);
 
 /*
- * Completes a storage command once its data block (value + 2 terminator
- * bytes) has arrived: commits the item if the terminator was "\r\n",
- * otherwise aborts it with CLIENT_ERROR bad data chunk.
+ * Completes a pending store once its data block has arrived: commits the
+ * item if its terminator was right (`terminated`), otherwise aborts it
+ * with the protocol's bad data chunk reply. Consumes p->item.
  */
-void cmd_store_finish(struct cmd_ctx *c, const struct request *req,
-                      struct item *it, bool terminated);
+void cmd_store_finish(struct cmd_ctx *c, struct cmd_pending *p,
+                      bool terminated);
+
+/*
+ * Drops a pending store whose data block will never arrive (connection
+ * closed, datagram ended): aborts its item.
+ */
+void cmd_store_abort(struct cmd_ctx *c, struct cmd_pending *p);
 
 /* Queues the reply to a request that failed to parse. */
 void cmd_text_parse_error(struct cmd_ctx *c, enum parse_status st,
@@ -249,33 +284,16 @@ cmd_commit(struct cmd_ctx *c, struct item *it, const struct engine_store *st,
 struct meta_request;
 
 /*
- * What an ms needs once its data block has arrived; cmd_meta_run() fills
- * it and the session keeps it (the request's slices die with the input).
- */
-struct cmd_mset {
-    struct engine_store store;
-    bool quiet;
-    bool binary;
-    uint32_t nbytes; /* the data block, CRLF excluded */
-    uint8_t nechos;
-    char echos[3]; /* 'O', 'k', 'c' in request order */
-    uint8_t nopaque;
-    char opaque[32]; /* the O token, 'O' included */
-};
-
-/*
  * Runs a parsed meta request. For ms it reserves the item and returns
- * CMD_DATA with *reserved and *ms set (the session fills the item and
- * calls cmd_meta_store_finish()), or CMD_SWALLOW with *swallow bytes to
- * skip after queueing an error.
+ * CMD_DATA with *p filled, or CMD_SWALLOW with p->swallow bytes to skip
+ * after queueing an error.
  */
 enum cmd_next cmd_meta_run(struct cmd_ctx *c, const struct meta_request *req,
-                           struct item **reserved, struct cmd_mset *ms,
-                           size_t *swallow);
+                           struct cmd_pending *p);
 
-/* ms once its data block is in: commit, or bad data chunk. */
-void cmd_meta_store_finish(struct cmd_ctx *c, const struct cmd_mset *ms,
-                           struct item *it, bool terminated);
+/* ms once its data block is in (cmd_store_finish for CMD_STORE_META). */
+void cmd_meta_store_finish(struct cmd_ctx *c, struct cmd_pending *p,
+                           bool terminated);
 
 /*
  * Queues the reply to a meta line that failed to parse; returns the

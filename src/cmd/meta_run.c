@@ -221,44 +221,48 @@ ms_mode(char mode)
     }
 }
 
+/* What the ms's reply needs once its data block is in. */
 static void
-ms_prepare(const struct meta_request *req, struct cmd_mset *ms)
+ms_prepare(const struct meta_request *req, struct cmd_pending *p)
 {
     enum engine_store_mode mode = ms_mode(req->mode);
+    struct item *it = p->item;
 
-    memset(ms, 0, sizeof(*ms));
-    ms->store.mode = mode;
+    memset(p, 0, sizeof(*p));
+    p->item = it;
+    p->kind = CMD_STORE_META;
+    p->nbytes = req->datalen;
+    p->nterm = 2;
+    p->store.mode = mode;
     if (has(req, 'C')) {
         if (mode == STORE_SET || mode == STORE_REPLACE) {
-            ms->store.mode = STORE_CAS;
-            ms->store.cas = req->cas;
-            ms->store.stale_ok = has(req, 'I');
+            p->store.mode = STORE_CAS;
+            p->store.cas = req->cas;
+            p->store.stale_ok = has(req, 'I');
         } else if ((mode == STORE_APPEND || mode == STORE_PREPEND) &&
                    req->cas != 0) {
-            ms->store.cas = req->cas;
-            ms->store.cas_compare = true;
+            p->store.cas = req->cas;
+            p->store.cas_compare = true;
         }
     }
-    ms->quiet = has(req, 'q');
-    ms->binary = req->binary;
-    ms->nbytes = req->datalen;
+    p->quiet = has(req, 'q');
+    p->binary_key = req->binary;
     for (size_t i = 0; i < req->nflags; i++) {
         char f = req->flags[i].name;
-        if ((f == 'O' || f == 'k' || f == 'c') && ms->nechos < 3) {
-            ms->echos[ms->nechos++] = f;
+        if ((f == 'O' || f == 'k' || f == 'c') && p->nechos < 3) {
+            p->echos[p->nechos++] = f;
         }
     }
     if (has(req, 'O')) {
-        size_t n = req->opaque.len < sizeof(ms->opaque) ? req->opaque.len
-                                                        : sizeof(ms->opaque);
-        memcpy(ms->opaque, req->opaque.ptr, n);
-        ms->nopaque = (uint8_t)n;
+        size_t n = req->opaque.len < sizeof(p->opaque) ? req->opaque.len
+                                                       : sizeof(p->opaque);
+        memcpy(p->opaque, req->opaque.ptr, n);
+        p->nopaque = (uint8_t)n;
     }
 }
 
 static enum cmd_next
-run_ms(struct cmd_ctx *c, const struct meta_request *req,
-       struct item **reserved, struct cmd_mset *ms, size_t *swallow)
+run_ms(struct cmd_ctx *c, const struct meta_request *req, struct cmd_pending *p)
 {
     /*
      * STORE_SET whatever the mode: a failed allocation removes the old
@@ -267,24 +271,24 @@ run_ms(struct cmd_ctx *c, const struct meta_request *req,
     enum engine_status s = engine_reserve(c->srv->engine, STORE_SET, req->key,
                                           has(req, 'F') ? req->client_flags : 0,
                                           has(req, 'T') ? req->exptime : 0,
-                                          req->datalen, reserved);
+                                          req->datalen, &p->item);
 
     if (s == ENGINE_OK) {
-        ms_prepare(req, ms);
+        ms_prepare(req, p);
         if (req->binary) {
-            engine_set_binary_key(*reserved);
+            engine_set_binary_key(p->item);
         }
         return CMD_DATA;
     }
     cmd_text_result(c, false, cmd_result(c, CMD_OP_RESERVE, s, 0));
-    *swallow = (size_t)req->datalen + 2;
+    p->swallow = (size_t)req->datalen + 2;
     return CMD_SWALLOW;
 }
 
 void
-cmd_meta_store_finish(struct cmd_ctx *c, const struct cmd_mset *ms,
-                      struct item *it, bool terminated)
+cmd_meta_store_finish(struct cmd_ctx *c, struct cmd_pending *p, bool terminated)
 {
+    struct item *it = p->item;
     unsigned cls = engine_item_class(c->srv->engine, it);
 
     STATS_INCR(c->st, cmd_set);
@@ -302,22 +306,22 @@ cmd_meta_store_finish(struct cmd_ctx *c, const struct cmd_mset *ms,
     size_t nkey = v.key.len;
 
     uint64_t cas = 0;
-    enum engine_status s = cmd_commit(c, it, &ms->store, &cas);
+    enum engine_status s = cmd_commit(c, it, &p->store, &cas);
     enum reply_status st = cmd_result(
-        c, ms->store.mode == STORE_CAS ? CMD_OP_CAS : CMD_OP_STORE, s, cls);
-    if (st == REPLY_STORED && ms->quiet) {
+        c, p->store.mode == STORE_CAS ? CMD_OP_CAS : CMD_OP_STORE, s, cls);
+    if (st == REPLY_STORED && p->quiet) {
         return;
     }
 
     struct meta_line l;
     meta_line_init(&l, meta_code(st));
-    for (size_t i = 0; i < ms->nechos; i++) {
-        switch (ms->echos[i]) {
+    for (size_t i = 0; i < p->nechos; i++) {
+        switch (p->echos[i]) {
         case 'O':
-            meta_line_token(&l, slice_make(ms->opaque, ms->nopaque));
+            meta_line_token(&l, slice_make(p->opaque, p->nopaque));
             break;
         case 'k':
-            meta_line_key(&l, slice_make(key, nkey), ms->binary);
+            meta_line_key(&l, slice_make(key, nkey), p->binary_key);
             break;
         default:
             meta_line_num(&l, 'c', s == ENGINE_OK ? cas : 0);
@@ -445,14 +449,14 @@ run_me(struct cmd_ctx *c, const struct meta_request *req)
 
 enum cmd_next
 cmd_meta_run(struct cmd_ctx *c, const struct meta_request *req,
-             struct item **reserved, struct cmd_mset *ms, size_t *swallow)
+             struct cmd_pending *p)
 {
     switch (req->cmd) {
     case META_GET:
         run_mg(c, req, false);
         break;
     case META_SET:
-        return run_ms(c, req, reserved, ms, swallow);
+        return run_ms(c, req, p);
     case META_DELETE:
         run_md(c, req);
         break;

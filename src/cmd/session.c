@@ -21,23 +21,20 @@ struct pin {
 
 enum session_state {
     S_CMD = 0, /* between commands: parse the next line */
-    S_DATA,    /* copying a data block into `reserved` */
+    S_DATA,    /* copying a data block into the pending store's item */
     S_SWALLOW, /* skipping a refused data block */
 };
 
 struct session {
     struct cmd_ctx ctx;
     enum session_state state;
-    /* Data phase: the storage request (its slices are no longer valid). */
-    struct request req;
-    bool meta; /* the data block is an ms's: see mset */
-    struct cmd_mset mset;
-    struct item *reserved;
+    enum session_proto proto; /* NEGOTIATE until the first byte decides */
+    enum session_proto listener_proto; /* what session_reset() goes back to */
+    /* Data phase: the store waiting for its block (cmd's), and progress. */
+    struct cmd_pending pending;
     size_t value_off;
-    size_t value_len;
     size_t term_got;
     char term[2];
-    size_t swallow;
     /* Ring of pins, oldest first. */
     struct pin *pins;
     size_t pin_cap; /* power of two */
@@ -64,12 +61,15 @@ session_create(struct cmd_server *srv, struct stats_thread *st,
 }
 
 void
-session_set_client(struct session *s, int fd, size_t worker, bool negotiated)
+session_set_client(struct session *s, int fd, size_t worker,
+                   enum session_proto proto, bool datagrams)
 {
     s->ctx.fd = fd;
     s->ctx.ring = worker;
-    /* Only a negotiating listener's client logs the protocol it chose. */
-    s->seen_command = !negotiated;
+    s->proto = proto;
+    s->listener_proto = proto;
+    /* Only a negotiating stream's client logs the protocol it chose. */
+    s->seen_command = proto != SESSION_PROTO_NEGOTIATE || datagrams;
 }
 
 unsigned
@@ -85,9 +85,7 @@ session_destroy(struct session *s)
         return;
     }
     struct engine *e = s->ctx.srv->engine;
-    if (s->reserved != NULL) {
-        engine_abort(e, s->reserved);
-    }
+    cmd_store_abort(&s->ctx, &s->pending);
     for (size_t i = 0; i < s->npins; i++) {
         engine_release(e, s->pins[(s->pin_head + i) & (s->pin_cap - 1)].it);
     }
@@ -153,11 +151,9 @@ session_mid_request(const struct session *s)
 void
 session_reset(struct session *s)
 {
-    if (s->reserved != NULL) {
-        engine_abort(s->ctx.srv->engine, s->reserved);
-        s->reserved = NULL;
-    }
+    cmd_store_abort(&s->ctx, &s->pending);
     s->state = S_CMD;
+    s->proto = s->listener_proto;
 }
 
 /*
@@ -176,84 +172,55 @@ flushes(enum verb v)
 static bool
 feed_data(struct session *s, struct buf *in)
 {
-    while (s->value_off < s->value_len && buf_rlen(in) > 0) {
-        struct wslice ws = engine_wslice(s->reserved, s->value_off);
+    struct cmd_pending *p = &s->pending;
+
+    while (s->value_off < p->nbytes && buf_rlen(in) > 0) {
+        struct wslice ws = engine_wslice(p->item, s->value_off);
         size_t n = buf_rlen(in) < ws.len ? buf_rlen(in) : ws.len;
         memcpy(ws.ptr, buf_rptr(in), n);
         buf_consume(in, n);
         s->value_off += n;
     }
-    while (s->value_off == s->value_len && s->term_got < 2 &&
+    while (s->value_off == p->nbytes && s->term_got < p->nterm &&
            buf_rlen(in) > 0) {
         s->term[s->term_got++] = *buf_rptr(in);
         buf_consume(in, 1);
     }
-    if (s->term_got < 2) {
+    if (s->value_off < p->nbytes || s->term_got < p->nterm) {
         return false;
     }
-    bool terminated = s->term[0] == '\r' && s->term[1] == '\n';
-    struct item *it = s->reserved;
-    s->reserved = NULL;
+    bool terminated =
+        p->nterm == 0 || (s->term[0] == '\r' && s->term[1] == '\n');
     s->state = S_CMD;
-    if (s->meta) {
-        cmd_meta_store_finish(&s->ctx, &s->mset, it, terminated);
-    } else {
-        cmd_store_finish(&s->ctx, &s->req, it, terminated);
-    }
+    cmd_store_finish(&s->ctx, p, terminated);
     return true;
 }
 
 static bool
 feed_swallow(struct session *s, struct buf *in)
 {
-    size_t n = buf_rlen(in) < s->swallow ? buf_rlen(in) : s->swallow;
+    struct cmd_pending *p = &s->pending;
+    size_t n = buf_rlen(in) < p->swallow ? buf_rlen(in) : p->swallow;
 
     buf_consume(in, n);
-    s->swallow -= n;
-    if (s->swallow > 0) {
+    p->swallow -= n;
+    if (p->swallow > 0) {
         return false;
     }
     s->state = S_CMD;
     return true;
 }
 
-/* Starts the data phase a storage command asked for. */
+/* Starts the data phase a request asked for (CMD_DATA or CMD_SWALLOW). */
 static void
-begin_data(struct session *s, const struct request *req, enum cmd_next next,
-           struct item *reserved)
-{
-    s->req = *req;
-    s->req.key = slice_make(NULL, 0);
-    s->req.keys = slice_make(NULL, 0);
-    s->req.args = slice_make(NULL, 0);
-    s->meta = false;
-    if (next == CMD_DATA) {
-        s->state = S_DATA;
-        s->reserved = reserved;
-        s->value_off = 0;
-        s->value_len = req->nbytes;
-        s->term_got = 0;
-    } else {
-        s->state = S_SWALLOW;
-        s->swallow = (size_t)req->nbytes + 2;
-    }
-}
-
-/* An ms's data phase: into `reserved` (CMD_DATA) or skipped. */
-static void
-begin_meta_data(struct session *s, enum cmd_next next, struct item *reserved,
-                size_t swallow)
+begin_data(struct session *s, enum cmd_next next)
 {
     if (next == CMD_DATA) {
-        s->meta = true;
         s->state = S_DATA;
-        s->reserved = reserved;
         s->value_off = 0;
-        s->value_len = s->mset.nbytes;
         s->term_got = 0;
-    } else if (swallow > 0) {
+    } else if (next == CMD_SWALLOW && s->pending.swallow > 0) {
         s->state = S_SWALLOW;
-        s->swallow = swallow;
     }
 }
 
@@ -308,21 +275,54 @@ process_meta(struct session *s, struct buf *in, bool extras, unsigned *nreq,
         request_extras(s, buf_rptr(in), used);
     }
     if (st != PARSE_OK) {
-        size_t swallow = cmd_meta_parse_error(&s->ctx, st, &req);
+        s->pending.swallow = cmd_meta_parse_error(&s->ctx, st, &req);
         buf_consume(in, used);
-        begin_meta_data(s, CMD_SWALLOW, NULL, swallow);
+        begin_data(s, CMD_SWALLOW);
         return true;
     }
-    struct item *reserved = NULL;
-    size_t swallow = 0;
-    enum cmd_next next =
-        cmd_meta_run(&s->ctx, &req, &reserved, &s->mset, &swallow);
+    enum cmd_next next = cmd_meta_run(&s->ctx, &req, &s->pending);
     /* The request's slices point into `in`: consume only now. */
     buf_consume(in, used);
     if (req.cmd == META_NOOP) {
         outq_mark(s->ctx.out, OUTQ_MARK_FLUSH); /* see session_reset() */
     }
-    begin_meta_data(s, next, reserved, swallow);
+    begin_data(s, next);
+    return true;
+}
+
+/* Runs one text command line; returns as process_meta(). */
+static bool
+process_text(struct session *s, struct buf *in, bool extras, unsigned *nreq,
+             enum session_status *stop)
+{
+    struct request req;
+    size_t used = 0;
+    enum parse_status st = text_parse(buf_rptr(in), buf_rlen(in), &req, &used);
+
+    if (st == PARSE_AGAIN || st == PARSE_CLOSE) {
+        *stop = st == PARSE_AGAIN ? SESSION_NEED_INPUT : SESSION_CLOSE;
+        return false;
+    }
+    (*nreq)++;
+    if (extras) {
+        request_extras(s, buf_rptr(in), used);
+    }
+    if (st != PARSE_OK) {
+        cmd_text_parse_error(&s->ctx, st, &req);
+        buf_consume(in, used);
+        return true;
+    }
+    enum cmd_next next = cmd_text_run(&s->ctx, &req, &s->pending);
+    /* The request's slices point into `in`: consume only now. */
+    buf_consume(in, used);
+    if (extras && s->ctx.out->marking && flushes(req.verb)) {
+        outq_mark_add(s->ctx.out, OUTQ_MARK_FLUSH); /* session_reset() */
+    }
+    if (next == CMD_CLOSE || next == CMD_WATCH) {
+        *stop = next == CMD_CLOSE ? SESSION_CLOSE : SESSION_WATCH;
+        return false;
+    }
+    begin_data(s, next);
     return true;
 }
 
@@ -360,48 +360,16 @@ session_process(struct session *s, struct buf *in, unsigned max_reqs)
             STATS_INCR(s->ctx.st, conn_yields);
             return SESSION_YIELD;
         }
-        if (meta_is_meta(buf_rptr(in), buf_rlen(in))) {
-            enum session_status stop;
-            if (!process_meta(s, in, extras, &nreq, &stop)) {
-                return stop;
-            }
-            continue;
+        if (s->proto == SESSION_PROTO_NEGOTIATE) {
+            /* memcached's negotiating listener: the first byte decides */
+            s->proto = SESSION_PROTO_ASCII;
         }
-
-        struct request req;
-        size_t used = 0;
-        enum parse_status st =
-            text_parse(buf_rptr(in), buf_rlen(in), &req, &used);
-        if (st == PARSE_AGAIN) {
-            return SESSION_NEED_INPUT;
-        }
-        if (st == PARSE_CLOSE) {
-            return SESSION_CLOSE;
-        }
-        nreq++;
-        if (extras) {
-            request_extras(s, buf_rptr(in), used);
-        }
-        if (st != PARSE_OK) {
-            cmd_text_parse_error(&s->ctx, st, &req);
-            buf_consume(in, used);
-            continue;
-        }
-        struct item *reserved = NULL;
-        enum cmd_next next = cmd_text_run(&s->ctx, &req, &reserved);
-        /* The request's slices point into `in`: consume only now. */
-        buf_consume(in, used);
-        if (extras && s->ctx.out->marking && flushes(req.verb)) {
-            outq_mark_add(s->ctx.out, OUTQ_MARK_FLUSH); /* session_reset() */
-        }
-        if (next == CMD_CLOSE) {
-            return SESSION_CLOSE;
-        }
-        if (next == CMD_WATCH) {
-            return SESSION_WATCH;
-        }
-        if (next != CMD_NEXT) {
-            begin_data(s, &req, next, reserved);
+        enum session_status stop;
+        bool go_on = meta_is_meta(buf_rptr(in), buf_rlen(in))
+                         ? process_meta(s, in, extras, &nreq, &stop)
+                         : process_text(s, in, extras, &nreq, &stop);
+        if (!go_on) {
+            return stop;
         }
     }
 }

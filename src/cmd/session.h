@@ -31,15 +31,22 @@ enum session_status {
 /* Queued reply bytes above which a session stops taking requests. */
 #define SESSION_OUT_HIGH_WATER ((size_t)512 * 1024)
 
+/* The protocol a connection speaks (memcached's -B and proto[...]). */
+enum session_proto {
+    SESSION_PROTO_NEGOTIATE = 0, /* decided by the first byte received */
+    SESSION_PROTO_ASCII,         /* text and meta */
+};
+
 struct session *session_create(struct cmd_server *srv, struct stats_thread *st,
                                struct outq *out);
 /*
- * Who the session serves, for logs: the client socket (memcached's "cfd"
- * and "<fd" in -vv lines), its worker's index (its log ring), and whether
- * its listener negotiates the protocol (then -vv says which it chose).
+ * Who the session serves: the client socket (memcached's "cfd" and "<fd"
+ * in -vv lines), its worker's index (its log ring), and the protocol its
+ * listener speaks. On a datagram socket each datagram negotiates anew
+ * (session_reset), and -vv logs no protocol choice, as memcached.
  */
 void session_set_client(struct session *s, int fd, size_t worker,
-                        bool negotiated);
+                        enum session_proto proto, bool datagrams);
 
 /* After SESSION_WATCH: the log types the watcher asked for. */
 unsigned session_watch_types(const struct session *s);

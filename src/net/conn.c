@@ -85,6 +85,12 @@ count_in(struct conn *c)
     }
 }
 
+static enum session_proto
+session_proto_of(enum net_proto p)
+{
+    return p == NET_PROTO_ASCII ? SESSION_PROTO_ASCII : SESSION_PROTO_NEGOTIATE;
+}
+
 struct conn *
 conn_create(struct worker *w, const struct net_handoff *h)
 {
@@ -127,7 +133,7 @@ conn_create(struct worker *w, const struct net_handoff *h)
     }
     w->conns = c;
     pthread_mutex_unlock(&w->list_lock);
-    session_set_client(c->session, fd, w->id, proto == NET_PROTO_NEGOTIATE);
+    session_set_client(c->session, fd, w->id, session_proto_of(proto), false);
     watch_log_conn(c, NULL);
     return c;
 

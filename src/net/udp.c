@@ -521,7 +521,7 @@ conn_create_one(struct worker *w, int fd, bool dup_fd)
     if (c->session == NULL || epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
         goto fail;
     }
-    session_set_client(c->session, c->fd, w->id, false);
+    session_set_client(c->session, c->fd, w->id, SESSION_PROTO_NEGOTIATE, true);
     if (net_verbosity(w->net) > 1) {
         fprintf(stderr, "<%d server listening (udp)\n", c->fd);
     }

@@ -176,6 +176,38 @@ void cmd_store_abort(struct cmd_ctx *c, struct cmd_pending *p);
 void cmd_text_parse_error(struct cmd_ctx *c, enum parse_status st,
                           const struct request *req);
 
+/* ---- stats (cmd/stats_run.c) --------------------------------------- */
+
+/* Where stat lines go: a protocol's composer of one (name, value). */
+struct cmd_stat_sink {
+    cmd_line_fn line;
+    void *ctx;
+};
+
+/* The groups of stat lines both protocols can ask for. */
+enum cmd_stats_group {
+    CMD_STATS_GENERAL = 0,
+    CMD_STATS_SETTINGS,
+    CMD_STATS_CONNS,
+    CMD_STATS_ITEMS,
+    CMD_STATS_SLABS,
+    CMD_STATS_SIZES,
+};
+
+/* Emits a group's lines, in memcached's order, without a terminator. */
+void cmd_stats_group(struct cmd_ctx *c, enum cmd_stats_group g,
+                     const struct cmd_stat_sink *k);
+
+/* sizes_enable / sizes_disable: switches and emits sizes_status. */
+void cmd_stats_sizes_switch(struct cmd_ctx *c, bool on,
+                            const struct cmd_stat_sink *k);
+
+/* stats reset: the counters and the detail table. */
+void cmd_stats_reset_all(struct cmd_ctx *c);
+
+/* The text `stats [<sub-command>]`. */
+void cmd_text_stats(struct cmd_ctx *c, const struct request *req);
+
 /* ---- -vv logs on stderr ----------------------------------------------- */
 
 /*

@@ -2,7 +2,6 @@
 
 #include "cmd/cmd_stats.h"
 #include "cmd/detail.h"
-#include "cmd/session.h"
 #include "lib/outq.h"
 #include "proto/number.h"
 #include "proto/text.h"
@@ -115,7 +114,7 @@ send_value(struct cmd_ctx *c, struct item *it, bool with_cas)
 {
     struct item_view v;
 
-    if (!session_pin_reserve(c->session)) {
+    if (!outq_own_reserve(c->out)) {
         STATS_INCR(c->st, conn_oom);
         engine_release(c->srv->engine, it);
         return;
@@ -128,7 +127,7 @@ send_value(struct cmd_ctx *c, struct item *it, bool with_cas)
     text_compose_value(c->out, v.key, v.flags, v.nbytes, v.segs, v.nseg,
                        with_cas, v.cas);
     if (v.nbytes > 0) {
-        session_pin(c->session, it);
+        outq_own(c->out, it); /* the pin goes once the value is sent */
     } else {
         engine_release(c->srv->engine, it);
     }

@@ -61,14 +61,22 @@ outq_set_release(struct outq *q, outq_release_fn fn, void *ctx)
     q->release_ctx = ctx;
 }
 
+/* Gives the oldest owner back (there is one). */
+static void
+release_oldest(struct outq *q)
+{
+    void *owner = q->owners[q->owner_head].owner;
+
+    q->owner_head = (q->owner_head + 1) & (q->owner_cap - 1);
+    q->nowners--;
+    q->release(q->release_ctx, owner);
+}
+
 void
 outq_deinit(struct outq *q)
 {
     while (q->nowners > 0) {
-        void *owner = q->owners[q->owner_head].owner;
-        q->owner_head = (q->owner_head + 1) & (q->owner_cap - 1);
-        q->nowners--;
-        q->release(q->release_ctx, owner);
+        release_oldest(q); /* never sent: the connection is closing */
     }
     free(q->owners);
     free(q->segs);
@@ -285,9 +293,6 @@ void
 outq_release_owners(struct outq *q)
 {
     while (q->nowners > 0 && q->owners[q->owner_head].pos <= q->sent) {
-        void *owner = q->owners[q->owner_head].owner;
-        q->owner_head = (q->owner_head + 1) & (q->owner_cap - 1);
-        q->nowners--;
-        q->release(q->release_ctx, owner);
+        release_oldest(q);
     }
 }

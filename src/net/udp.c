@@ -30,11 +30,11 @@
  *
  * Replies are copied into datagram buffers (at most 1400 bytes each, so
  * the copy is cheap next to the syscall) and sent with sendmmsg(); the
- * output queue releases values' pins as soon as their bytes are copied. When
- * the socket buffer is full the endpoint parks, as memcached's connection does:
- * it waits for EPOLLOUT (re-registering, since EPOLLEXCLUSIVE forbids
- * EPOLL_CTL_MOD) and reads no datagram meanwhile; the worker and the socket's
- * other endpoints go on. What a parked endpoint holds is bounded: one datagram,
+ * queue drops pins as soon as the bytes are copied. When the socket buffer is
+ * full the endpoint parks, as memcached's connection does: it waits for
+ * EPOLLOUT (re-registering, since EPOLLEXCLUSIVE forbids EPOLL_CTL_MOD)
+ * and reads no datagram meanwhile; the worker and the socket's other
+ * endpoints go on. What a parked endpoint holds is bounded: one datagram,
  * the replies queued since the last write-out (SESSION_OUT_HIGH_WATER
  * plus one request's), their pins, and one batch.
  */

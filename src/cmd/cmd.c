@@ -2,7 +2,6 @@
 
 #include "cmd/cmd_stats.h"
 #include "cmd/detail.h"
-#include "cmd/session.h"
 #include "lib/outq.h"
 #include "proto/number.h"
 #include "proto/text.h"
@@ -263,7 +262,7 @@ send_value(struct cmd_ctx *c, struct item *it, bool with_cas)
     struct item_view v;
     struct reply r;
 
-    if (!session_pin_reserve(c->session)) {
+    if (!outq_own_reserve(c->out)) {
         STATS_INCR(c->st, conn_oom);
         engine_release(c->srv->engine, it);
         return;
@@ -276,7 +275,7 @@ send_value(struct cmd_ctx *c, struct item *it, bool with_cas)
     reply_value(&r, &v);
     text_compose_result(c->out, &r, with_cas);
     if (v.nbytes > 0) {
-        session_pin(c->session, it);
+        outq_own(c->out, it); /* the pin goes once the value is sent */
     } else {
         engine_release(c->srv->engine, it);
     }

@@ -21,7 +21,6 @@
 #include <stdint.h>
 
 struct outq;
-struct session;
 
 /*
  * Stops the server (the `shutdown` command): graceful for `shutdown
@@ -98,13 +97,14 @@ struct cmd_server {
 
 /*
  * Per-connection state cmd needs while running a request: where replies
- * go, whose counters move, and the session to pin values with.
+ * go and whose counters move. A value queued by reference hands its
+ * item's pin to `out` as the owner (outq_own); the session registered the
+ * queue's release callback.
  */
 struct cmd_ctx {
     struct cmd_server *srv;
     struct stats_thread *st;
     struct outq *out;
-    struct session *session;
     int fd;            /* the client socket, for logs (cfd=, <fd) */
     size_t ring;       /* the worker's index: its log ring */
     unsigned watch;    /* CMD_WATCH: the types the new watcher asked for */

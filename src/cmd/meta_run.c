@@ -6,7 +6,6 @@
  */
 #include "cmd/cmd.h"
 
-#include "cmd/session.h"
 #include "lib/outq.h"
 #include "proto/lex.h"
 #include "proto/meta.h"
@@ -185,13 +184,13 @@ run_mg(struct cmd_ctx *c, const struct meta_request *req, bool silent)
     }
     mg_flags(&l, req, &v, &m, engine_binary_key(it));
     if (value && v.nbytes > 0) {
-        if (!session_pin_reserve(c->session)) {
+        if (!outq_own_reserve(c->out)) {
             STATS_INCR(c->st, conn_oom);
             engine_release(c->srv->engine, it);
             return;
         }
         meta_compose_value(c->out, &l, v.segs, v.nseg);
-        session_pin(c->session, it);
+        outq_own(c->out, it); /* the pin goes once the value is sent */
         return;
     }
     if (value) {

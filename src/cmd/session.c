@@ -10,15 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/*
- * A pin keeps an item alive until the output stream has passed `pos`, the
- * queue position just after the item's value bytes.
- */
-struct pin {
-    struct item *it;
-    uint64_t pos;
-};
-
 enum session_state {
     S_CMD = 0, /* between commands: parse the next line */
     S_DATA,    /* copying a data block into the pending store's item */
@@ -35,13 +26,15 @@ struct session {
     size_t value_off;
     size_t term_got;
     char term[2];
-    /* Ring of pins, oldest first. */
-    struct pin *pins;
-    size_t pin_cap; /* power of two */
-    size_t pin_head;
-    size_t npins;
     bool seen_command; /* -vv: the "Client using the ascii protocol" line */
 };
+
+/* The output queue's release callback: the pin of a value that is sent. */
+static void
+release_item(void *engine, void *it)
+{
+    engine_release(engine, it);
+}
 
 struct session *
 session_create(struct cmd_server *srv, struct stats_thread *st,
@@ -55,8 +48,8 @@ session_create(struct cmd_server *srv, struct stats_thread *st,
     s->ctx.srv = srv;
     s->ctx.st = st;
     s->ctx.out = out;
-    s->ctx.session = s;
     s->ctx.fd = -1;
+    outq_set_release(out, release_item, srv->engine);
     return s;
 }
 
@@ -84,62 +77,8 @@ session_destroy(struct session *s)
     if (s == NULL) {
         return;
     }
-    struct engine *e = s->ctx.srv->engine;
     cmd_store_abort(&s->ctx, &s->pending);
-    for (size_t i = 0; i < s->npins; i++) {
-        engine_release(e, s->pins[(s->pin_head + i) & (s->pin_cap - 1)].it);
-    }
-    free(s->pins);
     free(s);
-}
-
-static bool
-grow_pins(struct session *s)
-{
-    size_t cap = s->pin_cap != 0 ? s->pin_cap * 2 : 32;
-    struct pin *pins = malloc(cap * sizeof(*pins));
-
-    if (pins == NULL) {
-        return false;
-    }
-    for (size_t i = 0; i < s->npins; i++) {
-        pins[i] = s->pins[(s->pin_head + i) & (s->pin_cap - 1)];
-    }
-    free(s->pins);
-    s->pins = pins;
-    s->pin_cap = cap;
-    s->pin_head = 0;
-    return true;
-}
-
-bool
-session_pin_reserve(struct session *s)
-{
-    return s->npins < s->pin_cap || grow_pins(s);
-}
-
-void
-session_pin(struct session *s, struct item *it)
-{
-    struct pin *p = &s->pins[(s->pin_head + s->npins) & (s->pin_cap - 1)];
-
-    p->it = it;
-    p->pos = s->ctx.out->queued;
-    s->npins++;
-}
-
-void
-session_sent(struct session *s)
-{
-    if (s->npins == 0) {
-        return; /* nothing pinned (all but hits): out before any setup */
-    }
-    uint64_t sent = s->ctx.out->sent;
-    while (s->npins > 0 && s->pins[s->pin_head].pos <= sent) {
-        engine_release(s->ctx.srv->engine, s->pins[s->pin_head].it);
-        s->pin_head = (s->pin_head + 1) & (s->pin_cap - 1);
-        s->npins--;
-    }
 }
 
 bool

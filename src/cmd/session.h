@@ -1,9 +1,14 @@
 /*
  * session - one connection's protocol state: loops parse -> run -> compose
- * over the connection's input buffer and output queue, streams data blocks
- * into reserved items, and keeps the pins on items whose bytes are still
- * queued for the socket. Owns its pins and any reservation; borrows the
- * buffers (net owns them). Used by exactly one worker thread.
+ * over the connection's input buffer and output queue, and streams data
+ * blocks into reserved items. Owns any reservation; borrows the buffers
+ * (net owns them). Used by exactly one worker thread.
+ *
+ * Values go out by reference, each with its item's pin handed to the
+ * output queue as the owner (cmd.c); session_create registers the queue's
+ * release callback, which drops the pin through the engine once the
+ * bytes are sent, or when the queue is deinitialized. So the engine must
+ * outlive the queue; the session need not.
  *
  * Sockets never appear here: tests drive a session with in-memory buffers.
  */
@@ -15,7 +20,6 @@
 
 struct buf;
 struct outq;
-struct item;
 struct cmd_server;
 struct stats_thread;
 struct session;
@@ -37,6 +41,10 @@ enum session_proto {
     SESSION_PROTO_ASCII,         /* text and meta */
 };
 
+/*
+ * Also registers out's release callback (outq_set_release): the pins
+ * handed to out as owners are dropped through srv's engine.
+ */
 struct session *session_create(struct cmd_server *srv, struct stats_thread *st,
                                struct outq *out);
 /*
@@ -51,24 +59,15 @@ void session_set_client(struct session *s, int fd, size_t worker,
 /* After SESSION_WATCH: the log types the watcher asked for. */
 unsigned session_watch_types(const struct session *s);
 
-/* Releases every pin and reservation. Accepts NULL. */
+/*
+ * Aborts any reservation. Accepts NULL. Pins stay with the output queue
+ * (outq_deinit releases them).
+ */
 void session_destroy(struct session *s);
 
 /* Runs at most max_reqs requests from `in`. */
 enum session_status session_process(struct session *s, struct buf *in,
                                     unsigned max_reqs);
-
-/*
- * Makes room for one more pin; false when out of memory. Call it before
- * queueing a value by reference, then session_pin() right after.
- */
-bool session_pin_reserve(struct session *s);
-
-/* Keeps `it` pinned until the output queue has sent what is queued now. */
-void session_pin(struct session *s, struct item *it);
-
-/* Releases pins whose bytes the output queue has sent. */
-void session_sent(struct session *s);
 
 /* True while the session is inside a data block (not between commands). */
 bool session_mid_request(const struct session *s);

@@ -55,8 +55,30 @@ free_blocks(struct outq *q, struct outq_block *b)
 }
 
 void
+outq_set_release(struct outq *q, outq_release_fn fn, void *ctx)
+{
+    q->release = fn;
+    q->release_ctx = ctx;
+}
+
+/* Gives the oldest owner back (there is one). */
+static void
+release_oldest(struct outq *q)
+{
+    void *owner = q->owners[q->owner_head].owner;
+
+    q->owner_head = (q->owner_head + 1) & (q->owner_cap - 1);
+    q->nowners--;
+    q->release(q->release_ctx, owner);
+}
+
+void
 outq_deinit(struct outq *q)
 {
+    while (q->nowners > 0) {
+        release_oldest(q); /* never sent: the connection is closing */
+    }
+    free(q->owners);
     free(q->segs);
     free_blocks(q, q->blocks);
     free_block(q, q->spare);
@@ -236,4 +258,41 @@ outq_peek(const struct outq *q, void *dst, size_t n)
         done += len;
     }
     return done;
+}
+
+bool
+outq_own_reserve(struct outq *q)
+{
+    if (q->nowners < q->owner_cap) {
+        return true;
+    }
+    size_t cap = q->owner_cap != 0 ? q->owner_cap * 2 : 32;
+    struct outq_owner *owners = malloc(cap * sizeof(*owners));
+    if (owners == NULL) {
+        return false;
+    }
+    for (size_t i = 0; i < q->nowners; i++) {
+        owners[i] = q->owners[(q->owner_head + i) & (q->owner_cap - 1)];
+    }
+    free(q->owners);
+    q->owners = owners;
+    q->owner_cap = cap;
+    q->owner_head = 0;
+    return true;
+}
+
+/* Nothing is pending, so every older owner is gone too: release at once. */
+void
+outq_own_now(struct outq *q, void *owner)
+{
+    assert(q->nowners == 0);
+    q->release(q->release_ctx, owner);
+}
+
+void
+outq_release_owners(struct outq *q)
+{
+    while (q->nowners > 0 && q->owners[q->owner_head].pos <= q->sent) {
+        release_oldest(q);
+    }
 }

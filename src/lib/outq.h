@@ -2,10 +2,16 @@
  * outq - a connection's queue of reply bytes waiting for the socket, as
  * a list of segments that become one writev() iovec each. Owns the small
  * bytes it copies (status lines, VALUE headers) in an arena of blocks;
- * large bytes (item values) are referenced in place, never copied: the
- * caller keeps them alive (pinned) until outq_sent() says they are gone.
+ * large bytes (item values) are referenced in place, never copied.
  * Consecutive copies into the same arena block merge into one segment, so
  * "VALUE ...\r\n" + value + "\r\nEND\r\n" is three iovecs.
+ *
+ * Referenced bytes must stay valid until sent. Their keeper hands the
+ * queue an owner (outq_own; an opaque pointer, for cmd a pinned item) at
+ * the position just past them; the queue gives each owner back to its
+ * release callback (outq_set_release) once the stream has passed that
+ * position (outq_sent), or when the queue goes (outq_deinit: never sent),
+ * in the order they were handed over.
  *
  * Datagram transports also need to know where one reply object ends and
  * the next begins: with `marking` on, outq_mark() records such boundaries
@@ -62,6 +68,15 @@ struct outq_mark {
     enum outq_mark_kind kind;
 };
 
+/* Gives an owner back once the bytes it keeps alive are gone. */
+typedef void (*outq_release_fn)(void *ctx, void *owner);
+
+/* An owner waits until the stream has passed `pos`. */
+struct outq_owner {
+    void *owner;
+    uint64_t pos; /* q->queued when handed over */
+};
+
 struct outq {
     struct outq_seg *segs; /* ring of pending segments */
     size_t nseg_cap;       /* power of two */
@@ -80,10 +95,52 @@ struct outq {
     size_t marks_cap;
     _Atomic uint64_t *gauge_count; /* arena blocks held, or NULL */
     _Atomic uint64_t *gauge_bytes; /* their data bytes */
+    struct outq_owner *owners;     /* ring of pending owners, oldest first */
+    size_t owner_cap;              /* power of two */
+    size_t owner_head;             /* index of the oldest */
+    size_t nowners;                /* pending owners */
+    outq_release_fn release;       /* see outq_set_release() */
+    void *release_ctx;
 };
 
 void outq_init(struct outq *q);
+/* Releases every owner still pending (their bytes will never be sent). */
 void outq_deinit(struct outq *q);
+
+/*
+ * Sets the callback that gets each owner back: fn(ctx, owner), from
+ * outq_own, outq_sent or outq_deinit. Once per queue, before any
+ * outq_own.
+ */
+void outq_set_release(struct outq *q, outq_release_fn fn, void *ctx);
+
+/*
+ * Makes room for one more owner; false when out of memory. Call it
+ * before queueing the bytes an owner keeps alive (on false, queue
+ * nothing and release the owner yourself), then outq_own() right after.
+ */
+bool outq_own_reserve(struct outq *q);
+
+/* The slow path of outq_own() (outq.c). */
+void outq_own_now(struct outq *q, void *owner);
+
+/*
+ * Hands over `owner`, to be released once every byte queued so far has
+ * been sent: at once if none is pending. Needs an outq_own_reserve()
+ * since the last outq_own().
+ */
+static inline void
+outq_own(struct outq *q, void *owner)
+{
+    assert(q->nowners < q->owner_cap && q->release != NULL);
+    if (q->queued == q->sent) {
+        outq_own_now(q, owner);
+        return;
+    }
+    q->owners[(q->owner_head + q->nowners) & (q->owner_cap - 1)] =
+        (struct outq_owner){.owner = owner, .pos = q->queued};
+    q->nowners++;
+}
 
 /*
  * Makes q count the arena blocks it holds (spare included) into *count
@@ -165,7 +222,10 @@ outq_copy(struct outq *q, const void *p, size_t len)
     }
 }
 
-/* Queues len bytes at p by reference; p must stay valid until sent. */
+/*
+ * Queues len bytes at p by reference; p must stay valid until sent (see
+ * outq_own).
+ */
 static inline void
 outq_ref(struct outq *q, const void *p, size_t len)
 {
@@ -210,9 +270,13 @@ int outq_iov(const struct outq *q, struct iovec *iov, int max);
 /* The part of outq_sent() that frees sent arena blocks (outq.c). */
 void outq_release_blocks(struct outq *q);
 
+/* The part of outq_sent() that releases owners whose bytes are sent. */
+void outq_release_owners(struct outq *q);
+
 /*
- * Marks n bytes from the head as written, freeing arena blocks. Inline:
- * the connection calls it after every write.
+ * Marks n bytes from the head as written, freeing arena blocks and
+ * releasing the owners whose bytes are gone. Inline: the connection
+ * calls it after every write; with no owner pending, owners cost one test.
  */
 static inline void
 outq_sent(struct outq *q, size_t n)
@@ -230,6 +294,9 @@ outq_sent(struct outq *q, size_t n)
         q->head_off = 0;
         q->head = (q->head + 1) & (q->nseg_cap - 1);
         q->nseg--;
+    }
+    if (q->nowners > 0) {
+        outq_release_owners(q);
     }
     outq_release_blocks(q);
 }

@@ -234,7 +234,6 @@ flush(struct conn *c)
         }
         outq_sent(&c->out, (size_t)w);
         stats_add(&c->w->stats->bytes_written, (uint64_t)w);
-        session_sent(c->session);
     }
     return 0;
 }

@@ -29,8 +29,8 @@
  * (memcached instead reads it as the rest of the data block).
  *
  * Replies are copied into datagram buffers (at most 1400 bytes each, so
- * the copy is cheap next to the syscall) and sent with sendmmsg(); pins
- * are released as soon as the bytes are copied. When the socket buffer is
+ * the copy is cheap next to the syscall) and sent with sendmmsg(); the
+ * queue drops pins as soon as the bytes are copied. When the socket buffer is
  * full the endpoint parks, as memcached's connection does: it waits for
  * EPOLLOUT (re-registering, since EPOLLEXCLUSIVE forbids EPOLL_CTL_MOD)
  * and reads no datagram meanwhile; the worker and the socket's other
@@ -269,7 +269,6 @@ pump(struct udp_conn *c)
     for (;;) {
         while (c->nbatch < UDP_BATCH && next_datagram(c)) {
         }
-        session_sent(c->session); /* the copied bytes no longer need pins */
         if (c->nbatch == 0) {
             return true;
         }
@@ -324,7 +323,6 @@ finish(struct udp_conn *c)
         count_end(c);
     }
     outq_sent(&c->out, outq_pending(&c->out));
-    session_sent(c->session);
     outq_marks_clear(&c->out);
     c->nmark = 0;
     c->upto = 0;

@@ -246,6 +246,186 @@ gauges_count_blocks_held_until_freed(void **state)
     assert_int_equal(bytes, 0);
 }
 
+/* What the release callback saw: each owner and how far the stream was. */
+struct released {
+    const struct outq *q;
+    const char *owner[256];
+    uint64_t sent[256];
+    size_t n;
+};
+
+static void
+on_release(void *ctx, void *owner)
+{
+    struct released *r = ctx;
+
+    assert_true(r->n < 256);
+    r->owner[r->n] = owner;
+    r->sent[r->n] = r->q->sent;
+    r->n++;
+}
+
+static void
+owned_queue(struct outq *q, struct released *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->q = q;
+    outq_init(q);
+    outq_set_release(q, on_release, r);
+}
+
+/* Queues "<hdr>" + value by reference, owned by `value` itself. */
+static void
+queue_owned(struct outq *q, const char *hdr, const char *value)
+{
+    assert_true(outq_own_reserve(q));
+    outq_copy(q, hdr, strlen(hdr));
+    outq_ref(q, value, strlen(value));
+    outq_own(q, (void *)value);
+}
+
+static void
+owners_are_released_in_order_as_the_stream_passes_their_end(void **state)
+{
+    struct outq q;
+    struct released r;
+    static const char a[] = "aaaa";
+    static const char b[] = "bbb";
+    (void)state;
+
+    owned_queue(&q, &r);
+    queue_owned(&q, "H1:", a);  /* a ends at 7 */
+    queue_owned(&q, "\r\n", b); /* b ends at 12 */
+    outq_copy(&q, "END", 3);
+    assert_int_equal(outq_pending(&q), 15);
+    outq_sent(&q, 6); /* mid a */
+    assert_int_equal(r.n, 0);
+    outq_sent(&q, 1); /* a's last byte: exactly at a segment boundary */
+    assert_int_equal(r.n, 1);
+    assert_ptr_equal(r.owner[0], a);
+    assert_int_equal(r.sent[0], 7);
+    outq_sent(&q, 4); /* mid b */
+    assert_int_equal(r.n, 1);
+    outq_sent(&q, 2); /* past b, into END */
+    assert_int_equal(r.n, 2);
+    assert_ptr_equal(r.owner[1], b);
+    assert_int_equal(r.sent[1], 13);
+    outq_sent(&q, 2);
+    assert_int_equal(r.n, 2);
+    outq_deinit(&q);
+    assert_int_equal(r.n, 2);
+}
+
+static void
+one_write_past_several_owners_releases_them_oldest_first(void **state)
+{
+    struct outq q;
+    struct released r;
+    static const char v[3][4] = {"one", "two", "six"};
+    (void)state;
+
+    owned_queue(&q, &r);
+    for (int i = 0; i < 3; i++) {
+        queue_owned(&q, "V ", v[i]);
+    }
+    outq_copy(&q, "END", 3);
+    outq_sent(&q, 10); /* past "one" and "two" (end at 5 and 10) */
+    assert_int_equal(r.n, 2);
+    assert_ptr_equal(r.owner[0], v[0]);
+    assert_ptr_equal(r.owner[1], v[1]);
+    outq_sent(&q, outq_pending(&q));
+    assert_int_equal(r.n, 3);
+    assert_ptr_equal(r.owner[2], v[2]);
+    outq_deinit(&q);
+    assert_int_equal(r.n, 3);
+}
+
+static void
+an_owner_with_nothing_pending_is_released_at_once(void **state)
+{
+    struct outq q;
+    struct released r;
+    static const char empty[] = "";
+    static const char v[] = "v";
+    (void)state;
+
+    owned_queue(&q, &r);
+    /* A zero-length value queues nothing: there is nothing to wait for. */
+    assert_true(outq_own_reserve(&q));
+    outq_ref(&q, empty, 0);
+    assert_int_equal(outq_pending(&q), 0);
+    outq_own(&q, (void *)empty);
+    assert_int_equal(r.n, 1);
+    assert_ptr_equal(r.owner[0], empty);
+    assert_int_equal(q.nowners, 0);
+    /* Once everything before it is sent, the same holds. */
+    queue_owned(&q, "H", v);
+    outq_sent(&q, outq_pending(&q));
+    assert_int_equal(r.n, 2);
+    assert_true(outq_own_reserve(&q));
+    outq_own(&q, (void *)empty);
+    assert_int_equal(r.n, 3);
+    outq_deinit(&q);
+    assert_int_equal(r.n, 3);
+}
+
+static void
+deinit_releases_the_owners_never_sent(void **state)
+{
+    struct outq q;
+    struct released r;
+    static const char a[] = "first";
+    static const char b[] = "second";
+    static const char c[] = "third";
+    (void)state;
+
+    owned_queue(&q, &r);
+    queue_owned(&q, "1", a);
+    queue_owned(&q, "2", b);
+    queue_owned(&q, "3", c);
+    outq_sent(&q, 8); /* past a, into b */
+    assert_int_equal(r.n, 1);
+    outq_deinit(&q);
+    assert_int_equal(r.n, 3);
+    assert_ptr_equal(r.owner[1], b);
+    assert_ptr_equal(r.owner[2], c);
+    assert_int_equal(r.sent[2], 8); /* released unsent, by deinit */
+}
+
+static void
+the_owner_ring_grows_and_wraps_in_order(void **state)
+{
+    struct outq q;
+    struct released r;
+    static const char v[200] = {0};
+    (void)state;
+
+    owned_queue(&q, &r);
+    /* Wrap the ring first: queue and send a few, then fill past it. */
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 20; i++) {
+            assert_true(outq_own_reserve(&q));
+            outq_copy(&q, "x", 1);
+            outq_own(&q, (void *)&v[round * 20 + i]);
+        }
+        outq_sent(&q, 10);
+    }
+    assert_int_equal(r.n, 20);
+    for (int i = 40; i < 200; i++) {
+        assert_true(outq_own_reserve(&q));
+        outq_copy(&q, "x", 1);
+        outq_own(&q, (void *)&v[i]);
+    }
+    assert_int_equal(q.nowners, 180);
+    outq_sent(&q, outq_pending(&q) - 1);
+    assert_int_equal(r.n, 199);
+    outq_deinit(&q);
+    assert_int_equal(r.n, 200);
+    for (size_t i = 0; i < r.n; i++) {
+        assert_ptr_equal(r.owner[i], &v[i]);
+    }
+}
+
 int
 main(void)
 {
@@ -261,6 +441,13 @@ main(void)
         cmocka_unit_test(many_marks_grow_and_clear_frees_a_large_array),
         cmocka_unit_test(peek_copies_across_segments_without_consuming),
         cmocka_unit_test(gauges_count_blocks_held_until_freed),
+        cmocka_unit_test(
+            owners_are_released_in_order_as_the_stream_passes_their_end),
+        cmocka_unit_test(
+            one_write_past_several_owners_releases_them_oldest_first),
+        cmocka_unit_test(an_owner_with_nothing_pending_is_released_at_once),
+        cmocka_unit_test(deinit_releases_the_owners_never_sent),
+        cmocka_unit_test(the_owner_ring_grows_and_wraps_in_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,7 @@
 #include "unit.h"
 
+#include "outq_gather.h"
+
 #include "cmd/cmd.h"
 #include "cmd/session.h"
 #include "lib/buf.h"
@@ -83,7 +85,6 @@ drain(struct fixture *f)
             sent += iov[i].iov_len;
         }
         outq_sent(&f->out, sent);
-        session_sent(f->s);
     }
     s[off] = '\0';
     return s;
@@ -296,6 +297,76 @@ a_meta_value_queued_for_sending_survives_its_replacement(void **state)
     expect(f, "EN\r\n");
 }
 
+/* Chunks in use across every slab class. */
+static uint64_t
+used_chunks(struct fixture *f)
+{
+    struct engine_class_stats cs;
+    uint64_t used = 0;
+
+    for (unsigned id = 0; id < 256; id++) {
+        if (engine_class_stats(f->engine, id, &cs)) {
+            used += cs.used_chunks;
+        }
+    }
+    return used;
+}
+
+/*
+ * The queue holds the value's pin, not just its bytes: with the key
+ * deleted, stores of the same size class must not reuse the chunk that
+ * the queued bytes still point into, until they are sent.
+ */
+static void
+a_queued_value_keeps_its_chunk_from_reuse_until_sent(void **state)
+{
+    struct fixture *f = *state;
+    char req[256];
+    char val[101];
+    char got[4096];
+    char want[256];
+    uint64_t before = 0;
+
+    memset(val, 'A', 100);
+    val[100] = '\0';
+    snprintf(req, sizeof(req), "set k 0 0 100\r\n%s\r\n", val);
+    run(f, req);
+    expect(f, "STORED\r\n");
+    before = used_chunks(f);
+    run(f, "get k\r\nmg k v\r\ndelete k\r\n");
+    assert_int_equal(used_chunks(f), before); /* deleted, still pinned */
+    memset(val, 'B', 100);
+    for (int i = 0; i < 20; i++) { /* keys a to t: k itself is stored anew */
+        snprintf(req, sizeof(req), "set %c 0 0 100\r\n%s\r\n", 'a' + i, val);
+        run(f, req);
+    }
+    assert_int_equal(used_chunks(f), before + 20);
+    memset(val, 'A', 100);
+    int n = snprintf(
+        want, sizeof(want),
+        "VALUE k 0 100\r\n%s\r\nEND\r\nVA 100\r\n%s\r\nDELETED\r\n", val, val);
+    size_t len = outq_gather(&f->out, got, sizeof(got));
+    assert_true(len >= (size_t)n);
+    assert_memory_equal(got, want, (size_t)n);
+    free(drain(f));
+    /* Sent: the pins are gone, and with them the deleted item. */
+    assert_int_equal(used_chunks(f), before + 20 - 1);
+}
+
+static void
+a_queue_deinitialized_unsent_releases_its_values(void **state)
+{
+    struct fixture *f = *state;
+
+    run(f, "set k 0 0 5\r\nvalue\r\n");
+    expect(f, "STORED\r\n");
+    uint64_t before = used_chunks(f);
+    run(f, "get k\r\ndelete k\r\n");
+    assert_int_equal(used_chunks(f), before); /* pinned by the queue */
+    outq_deinit(&f->out); /* the connection closes with it unsent */
+    assert_int_equal(used_chunks(f), before - 1);
+}
+
 /* Marks as "kind@position" in one string, then forgets them. */
 static void
 expect_marks(struct fixture *f, const char *want)
@@ -366,6 +437,8 @@ main(void)
         T(meta_commands_split_at_every_byte_give_the_same_replies),
         T(meta_set_errors_swallow_the_data_block_only_when_memcached_does),
         T(a_meta_value_queued_for_sending_survives_its_replacement),
+        T(a_queued_value_keeps_its_chunk_from_reuse_until_sent),
+        T(a_queue_deinitialized_unsent_releases_its_values),
         T(marks_nothing_unless_the_queue_is_marking),
         T(marks_each_request_each_get_key_and_the_flushes),
         T(reset_drops_a_data_block_in_progress),

@@ -32,6 +32,19 @@ static const struct status_entry statuses[] = {
 
 #define NSTATUSES (sizeof(statuses) / sizeof(statuses[0]))
 
+/* Indexed by opcode; name NULL: not implemented. */
+struct opcode_entry {
+    const char *name;
+    enum binary_opcode loud;
+};
+
+static const struct opcode_entry opcodes[256] = {
+#define BINARY_OPCODE_ENTRY(name, value, loud) \
+    [(value)] = {#name, BINARY_OP_##loud},
+    BINARY_OPCODES(BINARY_OPCODE_ENTRY)
+#undef BINARY_OPCODE_ENTRY
+};
+
 /* What memcached accepts for each loud opcode (quiet twins use theirs). */
 enum key_rule {
     KEY_NONE,     /* keylen == 0 */
@@ -94,35 +107,22 @@ binary_status_text(enum binary_status st)
 const char *
 binary_opcode_name(uint8_t opcode)
 {
-    switch (opcode) {
-#define BINARY_OPCODE_NAME(name, value, loud) \
-    case (value):                             \
-        return #name;
-        BINARY_OPCODES(BINARY_OPCODE_NAME)
-#undef BINARY_OPCODE_NAME
-    default:
-        return NULL;
-    }
+    return opcodes[opcode].name;
 }
 
 bool
 binary_is_known(uint8_t opcode)
 {
-    return binary_opcode_name(opcode) != NULL;
+    return opcodes[opcode].name != NULL;
 }
 
 enum binary_opcode
 binary_loud(uint8_t opcode)
 {
-    switch (opcode) {
-#define BINARY_OPCODE_LOUD(name, value, loud) \
-    case (value):                             \
-        return BINARY_OP_##loud;
-        BINARY_OPCODES(BINARY_OPCODE_LOUD)
-#undef BINARY_OPCODE_LOUD
-    default:
+    if (opcodes[opcode].name == NULL) {
         return (enum binary_opcode)opcode;
     }
+    return opcodes[opcode].loud;
 }
 
 bool

@@ -27,6 +27,8 @@ CFLAGS  := $(WARN) $(CFLAGS_$(VARIANT)) -pthread \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDFLAGS := $(filter -fsanitize% -flto%,$(CFLAGS_$(VARIANT))) -O2 -pthread
 EVLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Cyrus SASL (cmd/sasl.c): everything that links the cmd layer needs it.
+SASLLIBS := $(shell pkg-config --libs libsasl2 2>/dev/null || echo -lsasl2)
 
 LAYERS  := lib stats engine proto cmd net conf
 src_of   = $(sort $(wildcard src/$(1)/*.c))
@@ -54,7 +56,7 @@ deps:
 	@bash scripts/deps.sh
 
 $(BUILD)/memoria: $(BUILD)/main.o $(ALL_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(EVLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(EVLIBS) $(SASLLIBS)
 
 $(BUILD)/%.o: src/%.c
 	@mkdir -p $(dir $@)
@@ -70,7 +72,8 @@ $(BUILD)/tests/%.o: tests/unit/%.c
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o \
     $$(foreach l,$$(layers_$$(call layer_of,$$*)),$$(call obj_of,$$(l)))
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs cmocka) \
-	    $(if $(filter net,$(call layer_of,$*)),$(EVLIBS))
+	    $(if $(filter net,$(call layer_of,$*)),$(EVLIBS)) \
+	    $(if $(filter cmd,$(layers_$(call layer_of,$*))),$(SASLLIBS))
 
 # Like memcached, memoria refuses to run as root without -u: as root,
 # `make run` serves as the unprivileged user nobody.

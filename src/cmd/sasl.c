@@ -24,6 +24,7 @@
 
 struct cmd_sasl {
     sasl_conn_t *conn;  /* made at the first SASL command */
+    int fd;             /* the connection's, for the -v lines */
     bool started;       /* the last start returned OK or CONTINUE */
     bool authenticated; /* see cmd_sasl_authenticated() */
 };
@@ -250,9 +251,14 @@ cmd_sasl_deinit(void)
 }
 
 struct cmd_sasl *
-cmd_sasl_create(void)
+cmd_sasl_create(int fd)
 {
-    return calloc(1, sizeof(struct cmd_sasl));
+    struct cmd_sasl *s = calloc(1, sizeof(*s));
+
+    if (s != NULL) {
+        s->fd = fd;
+    }
+    return s;
 }
 
 void
@@ -299,6 +305,9 @@ cmd_sasl_list_mechs(struct cmd_sasl *s, const char **out, size_t *len)
     if (!ensure_conn(s) ||
         sasl_listmech(s->conn, NULL, "", " ", "", &list, &n, NULL) != SASL_OK ||
         list == NULL) {
+        if (g.verbose > 0) {
+            fprintf(stderr, "Failed to list SASL mechanisms.\n");
+        }
         return CMD_SASL_FAIL;
     }
     *out = list;
@@ -326,8 +335,8 @@ finish(struct cmd_sasl *s, int rc, const char *serverout, unsigned n,
 }
 
 /*
- * Runs start (mech != NULL) or step with the client's bytes copied into a
- * NUL-terminated buffer (Cyrus documents its input so); the copy holds a
+ * Runs Cyrus's start (mech != NULL) or step with the client's bytes copied into
+ * a NUL-terminated buffer (Cyrus documents its input so); the copy holds a
  * password, so it is wiped before it is freed.
  */
 static int
@@ -359,9 +368,13 @@ call_cyrus(struct cmd_sasl *s, const char *mech, const void *data, size_t len,
     return rc;
 }
 
-enum cmd_sasl_status
-cmd_sasl_start(struct cmd_sasl *s, const char *mech, size_t mech_len,
-               const void *data, size_t len, const char **out, size_t *outlen)
+/*
+ * start (is_start) or step: the -v lines as memcached prints them around
+ * the Cyrus call, and the state changes of sasl.h.
+ */
+static enum cmd_sasl_status
+exchange(struct cmd_sasl *s, bool is_start, const char *mech, size_t mech_len,
+         const void *data, size_t len, const char **out, size_t *outlen)
 {
     char name[CMD_SASL_MECH_MAX + 1];
     const char *serverout = NULL;
@@ -376,28 +389,43 @@ cmd_sasl_start(struct cmd_sasl *s, const char *mech, size_t mech_len,
     memcpy(name, mech, mech_len);
     name[mech_len] = '\0';
     s->authenticated = false;
-    if (ensure_conn(s)) {
-        rc = call_cyrus(s, name, data, len, &serverout, &n);
+    if (g.verbose > 0) {
+        fprintf(stderr, "mech:  ``%s'' with %zu bytes of data\n", name, len);
     }
-    s->started = rc == SASL_OK || rc == SASL_CONTINUE;
+    if (!is_start && !s->started) {
+        if (g.verbose > 0) {
+            fprintf(stderr,
+                    "%d: SASL_STEP called but sasl_server_start not called "
+                    "for this connection!\n",
+                    s->fd);
+        }
+    } else if (ensure_conn(s)) {
+        rc = call_cyrus(s, is_start ? name : NULL, data, len, &serverout, &n);
+    }
+    if (is_start) {
+        s->started = rc == SASL_OK || rc == SASL_CONTINUE;
+    }
+    if (g.verbose > 0) {
+        fprintf(stderr, "sasl result code:  %d\n", rc);
+        if (rc != SASL_OK && rc != SASL_CONTINUE) {
+            fprintf(stderr, "Unknown sasl response:  %d\n", rc);
+        }
+    }
     return finish(s, rc, serverout, n, out, outlen);
 }
 
 enum cmd_sasl_status
-cmd_sasl_step(struct cmd_sasl *s, const void *data, size_t len,
-              const char **out, size_t *outlen)
+cmd_sasl_start(struct cmd_sasl *s, const char *mech, size_t mech_len,
+               const void *data, size_t len, const char **out, size_t *outlen)
 {
-    const char *serverout = NULL;
-    unsigned n = 0;
-    int rc = SASL_FAIL;
+    return exchange(s, true, mech, mech_len, data, len, out, outlen);
+}
 
-    *out = "";
-    *outlen = 0;
-    s->authenticated = false;
-    if (s->started && ensure_conn(s)) {
-        rc = call_cyrus(s, NULL, data, len, &serverout, &n);
-    }
-    return finish(s, rc, serverout, n, out, outlen);
+enum cmd_sasl_status
+cmd_sasl_step(struct cmd_sasl *s, const char *mech, size_t mech_len,
+              const void *data, size_t len, const char **out, size_t *outlen)
+{
+    return exchange(s, false, mech, mech_len, data, len, out, outlen);
 }
 
 bool

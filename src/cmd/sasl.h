@@ -33,12 +33,13 @@
  *
  * How the binary runner uses a connection's struct cmd_sasl (memcached's
  * observable behaviour, docs/COMPAT.md#sasl):
- *   - Before anything else: a SASL_AUTH whose key (the mechanism name) is
- *     longer than CMD_SASL_MECH_MAX bytes is answered 0x04 and its value
- *     swallowed, without calling this module and without counting it.
+ *   - Before anything else: a SASL_AUTH or SASL_STEP whose key (the
+ *     mechanism name) is longer than CMD_SASL_MECH_MAX bytes is answered
+ *     0x04 and its value swallowed, without calling this module and
+ *     without counting it; the connection stays as it was.
  *   - SASL_LIST_MECHS -> cmd_sasl_list_mechs(); SASL_AUTH ->
- *     cmd_sasl_start(); SASL_STEP -> cmd_sasl_step() (its key is ignored:
- *     a step continues whatever mechanism AUTH started).
+ *     cmd_sasl_start(); SASL_STEP -> cmd_sasl_step() (its key selects
+ *     nothing: a step continues whatever mechanism AUTH started).
  *   - CMD_SASL_OK: status 0, body "Authenticated" (list: the list).
  *     CMD_SASL_CONTINUE: status 0x21, body the challenge.
  *     CMD_SASL_FAIL: 0x20 "Auth failure.", connection kept.
@@ -49,6 +50,14 @@
  * Each of list_mechs, start and step first makes the connection
  * unauthenticated again, as memcached does, so that only a successful
  * start or step makes it authenticated.
+ *
+ * With -v, start and step print memcached's lines to stderr: "mech:
+ * ``<key>'' with <n> bytes of data", "<fd>: SASL_STEP called but
+ * sasl_server_start not called for this connection!", "sasl result code:
+ * <Cyrus result>" and on failure "Unknown sasl response:  <result>";
+ * list_mechs prints "Failed to list SASL mechanisms." when it fails.
+ * (memcached's -vv line "authenticated() in cmd 0x<op> is true|false" is
+ * the runner's: it alone sees every opcode.)
  */
 #pragma once
 
@@ -108,8 +117,9 @@ enum cmd_sasl_status {
 struct cmd_sasl;
 
 /* A connection's state, not yet authenticated; NULL when out of memory.
- * Cheap: the Cyrus connection is made at the first SASL command. */
-struct cmd_sasl *cmd_sasl_create(void);
+ * Cheap: the Cyrus connection is made at the first SASL command. fd is
+ * the connection's, only for the -v lines. */
+struct cmd_sasl *cmd_sasl_create(int fd);
 
 /* Accepts NULL. */
 void cmd_sasl_destroy(struct cmd_sasl *s);
@@ -138,8 +148,11 @@ enum cmd_sasl_status cmd_sasl_start(struct cmd_sasl *s, const char *mech,
                                     size_t *outlen);
 
 /* Continues the exchange start began; without a start that returned OK
- * or CONTINUE, fails. Outputs as for cmd_sasl_start(). */
-enum cmd_sasl_status cmd_sasl_step(struct cmd_sasl *s, const void *data,
+ * or CONTINUE, fails. (mech, mech_len) is the SASL_STEP's key: it only
+ * appears in the -v line, and longer than CMD_SASL_MECH_MAX it fails
+ * without changing s. Outputs as for cmd_sasl_start(). */
+enum cmd_sasl_status cmd_sasl_step(struct cmd_sasl *s, const char *mech,
+                                   size_t mech_len, const void *data,
                                    size_t len, const char **out,
                                    size_t *outlen);
 

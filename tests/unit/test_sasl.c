@@ -2,7 +2,9 @@
 
 #include "cmd/sasl.h"
 
+#include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,7 +155,7 @@ plain(struct cmd_sasl *s, const char *user, const char *password)
 static void
 lists_the_mechanisms_the_config_allows(void **state)
 {
-    struct cmd_sasl *s = cmd_sasl_create();
+    struct cmd_sasl *s = cmd_sasl_create(-1);
     const char *out;
     size_t len;
     (void)state;
@@ -169,8 +171,8 @@ lists_the_mechanisms_the_config_allows(void **state)
 static void
 plain_with_the_right_password_authenticates(void **state)
 {
-    struct cmd_sasl *s = cmd_sasl_create();
-    struct cmd_sasl *t = cmd_sasl_create();
+    struct cmd_sasl *s = cmd_sasl_create(-1);
+    struct cmd_sasl *t = cmd_sasl_create(-1);
     (void)state;
 
     assert_false(cmd_sasl_authenticated(s));
@@ -187,7 +189,7 @@ plain_with_the_right_password_authenticates(void **state)
 static void
 wrong_password_fails(void **state)
 {
-    struct cmd_sasl *s = cmd_sasl_create();
+    struct cmd_sasl *s = cmd_sasl_create(-1);
     (void)state;
 
     assert_int_equal(plain(s, "user", "secreT"), CMD_SASL_FAIL);
@@ -202,7 +204,7 @@ wrong_password_fails(void **state)
 static void
 unknown_user_fails(void **state)
 {
-    struct cmd_sasl *s = cmd_sasl_create();
+    struct cmd_sasl *s = cmd_sasl_create(-1);
     (void)state;
 
     assert_int_equal(plain(s, "nobody-here", "secret"), CMD_SASL_FAIL);
@@ -213,7 +215,7 @@ unknown_user_fails(void **state)
 static void
 unknown_mechanism_fails(void **state)
 {
-    struct cmd_sasl *s = cmd_sasl_create();
+    struct cmd_sasl *s = cmd_sasl_create(-1);
     const char *out = NULL;
     size_t len = 99;
     (void)state;
@@ -232,7 +234,7 @@ unknown_mechanism_fails(void **state)
 static void
 mechanism_names_are_not_case_sensitive_and_end_at_nul(void **state)
 {
-    struct cmd_sasl *s = cmd_sasl_create();
+    struct cmd_sasl *s = cmd_sasl_create(-1);
     const char *out;
     size_t len;
     (void)state;
@@ -241,7 +243,7 @@ mechanism_names_are_not_case_sensitive_and_end_at_nul(void **state)
         cmd_sasl_start(s, "plain", 5, "\0user\0secret", 12, &out, &len),
         CMD_SASL_OK);
     cmd_sasl_destroy(s);
-    s = cmd_sasl_create();
+    s = cmd_sasl_create(-1);
     assert_int_equal(
         cmd_sasl_start(s, "PLAIN\0junk", 10, "\0user\0secret", 12, &out, &len),
         CMD_SASL_OK);
@@ -252,7 +254,7 @@ static void
 mechanism_name_longer_than_the_limit_fails_and_changes_nothing(void **state)
 {
     char name[CMD_SASL_MECH_MAX + 1];
-    struct cmd_sasl *s = cmd_sasl_create();
+    struct cmd_sasl *s = cmd_sasl_create(-1);
     const char *out;
     size_t len;
     (void)state;
@@ -274,18 +276,20 @@ mechanism_name_longer_than_the_limit_fails_and_changes_nothing(void **state)
 static void
 step_without_start_fails(void **state)
 {
-    struct cmd_sasl *s = cmd_sasl_create();
+    struct cmd_sasl *s = cmd_sasl_create(-1);
     const char *out;
     size_t len;
     (void)state;
 
-    assert_int_equal(cmd_sasl_step(s, "\0user\0secret", 12, &out, &len),
-                     CMD_SASL_FAIL);
+    assert_int_equal(
+        cmd_sasl_step(s, "PLAIN", 5, "\0user\0secret", 12, &out, &len),
+        CMD_SASL_FAIL);
     assert_false(cmd_sasl_authenticated(s));
     /* nor after a start that failed */
     assert_int_equal(plain(s, "user", "bad"), CMD_SASL_FAIL);
-    assert_int_equal(cmd_sasl_step(s, "\0user\0secret", 12, &out, &len),
-                     CMD_SASL_FAIL);
+    assert_int_equal(
+        cmd_sasl_step(s, "PLAIN", 5, "\0user\0secret", 12, &out, &len),
+        CMD_SASL_FAIL);
     assert_false(cmd_sasl_authenticated(s));
     cmd_sasl_destroy(s);
 }
@@ -293,7 +297,7 @@ step_without_start_fails(void **state)
 static void
 empty_initial_response_continues_and_a_step_finishes(void **state)
 {
-    struct cmd_sasl *s = cmd_sasl_create();
+    struct cmd_sasl *s = cmd_sasl_create(-1);
     const char *out = NULL;
     size_t len = 99;
     (void)state;
@@ -303,16 +307,18 @@ empty_initial_response_continues_and_a_step_finishes(void **state)
     assert_non_null(out);
     assert_int_equal(len, 0);
     assert_false(cmd_sasl_authenticated(s));
-    assert_int_equal(cmd_sasl_step(s, "\0user\0secret", 12, &out, &len),
-                     CMD_SASL_OK);
+    assert_int_equal(
+        cmd_sasl_step(s, "PLAIN", 5, "\0user\0secret", 12, &out, &len),
+        CMD_SASL_OK);
     assert_true(cmd_sasl_authenticated(s));
     cmd_sasl_destroy(s);
 
-    s = cmd_sasl_create();
+    s = cmd_sasl_create(-1);
     assert_int_equal(cmd_sasl_start(s, "PLAIN", 5, NULL, 0, &out, &len),
                      CMD_SASL_CONTINUE);
-    assert_int_equal(cmd_sasl_step(s, "\0user\0wrong", 11, &out, &len),
-                     CMD_SASL_FAIL);
+    assert_int_equal(
+        cmd_sasl_step(s, "PLAIN", 5, "\0user\0wrong", 11, &out, &len),
+        CMD_SASL_FAIL);
     assert_false(cmd_sasl_authenticated(s));
     cmd_sasl_destroy(s);
 }
@@ -320,7 +326,7 @@ empty_initial_response_continues_and_a_step_finishes(void **state)
 static void
 list_start_and_step_each_clear_authentication(void **state)
 {
-    struct cmd_sasl *s = cmd_sasl_create();
+    struct cmd_sasl *s = cmd_sasl_create(-1);
     const char *out;
     size_t len;
     (void)state;
@@ -330,15 +336,16 @@ list_start_and_step_each_clear_authentication(void **state)
     assert_false(cmd_sasl_authenticated(s));
     cmd_sasl_destroy(s);
 
-    s = cmd_sasl_create();
+    s = cmd_sasl_create(-1);
     assert_int_equal(plain(s, "user", "secret"), CMD_SASL_OK);
     /* a finished exchange takes no more steps */
-    assert_int_equal(cmd_sasl_step(s, "\0user\0secret", 12, &out, &len),
-                     CMD_SASL_FAIL);
+    assert_int_equal(
+        cmd_sasl_step(s, "PLAIN", 5, "\0user\0secret", 12, &out, &len),
+        CMD_SASL_FAIL);
     assert_false(cmd_sasl_authenticated(s));
     cmd_sasl_destroy(s);
 
-    s = cmd_sasl_create();
+    s = cmd_sasl_create(-1);
     assert_int_equal(plain(s, "user", "secret"), CMD_SASL_OK);
     assert_int_equal(plain(s, "user", "wrong"), CMD_SASL_FAIL);
     assert_false(cmd_sasl_authenticated(s));
@@ -348,7 +355,7 @@ list_start_and_step_each_clear_authentication(void **state)
 static void
 second_start_after_success_fails_once_then_works(void **state)
 {
-    struct cmd_sasl *s = cmd_sasl_create();
+    struct cmd_sasl *s = cmd_sasl_create(-1);
     (void)state;
 
     assert_int_equal(plain(s, "user", "secret"), CMD_SASL_OK);
@@ -364,7 +371,176 @@ destroy_accepts_null_and_unused_connections(void **state)
 {
     (void)state;
     cmd_sasl_destroy(NULL);
-    cmd_sasl_destroy(cmd_sasl_create());
+    cmd_sasl_destroy(cmd_sasl_create(-1));
+}
+
+static void
+step_key_longer_than_the_limit_fails_and_changes_nothing(void **state)
+{
+    char name[CMD_SASL_MECH_MAX + 1];
+    struct cmd_sasl *s = cmd_sasl_create(-1);
+    const char *out;
+    size_t len;
+    (void)state;
+
+    memset(name, 'S', sizeof(name));
+    assert_int_equal(cmd_sasl_start(s, "PLAIN", 5, NULL, 0, &out, &len),
+                     CMD_SASL_CONTINUE);
+    assert_int_equal(
+        cmd_sasl_step(s, name, sizeof(name), "\0user\0secret", 12, &out, &len),
+        CMD_SASL_FAIL);
+    /* the exchange is still waiting for its step */
+    assert_int_equal(cmd_sasl_step(s, name, CMD_SASL_MECH_MAX, "\0user\0secret",
+                                   12, &out, &len),
+                     CMD_SASL_OK);
+    assert_true(cmd_sasl_authenticated(s));
+    cmd_sasl_destroy(s);
+}
+
+/* Runs fn with stderr going to a file; returns what it printed. */
+static char *
+capture_stderr(void (*fn)(void))
+{
+    static char text[8192];
+    char path[PATH_MAX + 16];
+    int saved = dup(2);
+    int fd;
+    ssize_t n;
+
+    snprintf(path, sizeof(path), "%s/stderr", dir);
+    fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    fflush(stderr);
+    assert_int_equal(dup2(fd, 2), 2);
+    fn();
+    fflush(stderr);
+    assert_int_equal(dup2(saved, 2), 2);
+    close(saved);
+    n = pread(fd, text, sizeof(text) - 1, 0);
+    close(fd);
+    assert_true(n >= 0);
+    text[n] = '\0';
+    return text;
+}
+
+static void
+verbose_session(void)
+{
+    struct cmd_sasl_config cfg = {.conf_path = dir, .verbose = 1};
+    struct cmd_sasl *s;
+    const char *out;
+    size_t len;
+
+    assert_null(cmd_sasl_init(&cfg));
+    s = cmd_sasl_create(24);
+    cmd_sasl_start(s, "PLAIN", 5, "\0user\0bad", 9, &out, &len);
+    cmd_sasl_start(s, "NOPE", 4, "x", 1, &out, &len);
+    cmd_sasl_step(s, "PLAIN", 5, "x", 1, &out, &len);
+    cmd_sasl_start(s, "PLAIN", 5, NULL, 0, &out, &len);
+    cmd_sasl_step(s, "PLAIN", 5, "\0user\0secret", 12, &out, &len);
+    cmd_sasl_start(s, "PLAIN", 5, "\0user\0secret", 12, &out, &len);
+    cmd_sasl_destroy(s);
+    cmd_sasl_deinit();
+}
+
+static void
+verbose_prints_memcacheds_lines(void **state)
+{
+    char expect[PATH_MAX + 1024];
+    (void)state;
+
+    /* What memcached 1.6.18 -v prints for the same session. */
+    snprintf(expect, sizeof(expect),
+             "Reading configuration from: <%s>\n"
+             "Initialized SASL.\n"
+             "mech:  ``PLAIN'' with 9 bytes of data\n"
+             "SASL (severity 2): Password verification failed\n"
+             "sasl result code:  -13\n"
+             "Unknown sasl response:  -13\n"
+             "mech:  ``NOPE'' with 1 bytes of data\n"
+             "SASL (severity 2): Couldn't find mech NOPE\n"
+             "sasl result code:  -4\n"
+             "Unknown sasl response:  -4\n"
+             "mech:  ``PLAIN'' with 1 bytes of data\n"
+             "24: SASL_STEP called but sasl_server_start not called for this "
+             "connection!\n"
+             "sasl result code:  -1\n"
+             "Unknown sasl response:  -1\n"
+             "mech:  ``PLAIN'' with 0 bytes of data\n"
+             "sasl result code:  1\n"
+             "mech:  ``PLAIN'' with 12 bytes of data\n"
+             "sasl result code:  0\n"
+             "mech:  ``PLAIN'' with 12 bytes of data\n"
+             "SASL (severity 1): attempting server step after doneflag\n"
+             "sasl result code:  -1\n"
+             "Unknown sasl response:  -1\n",
+             dir);
+    assert_string_equal(capture_stderr(verbose_session), expect);
+}
+
+static void
+quiet_session(void)
+{
+    struct cmd_sasl_config cfg = {.conf_path = dir};
+    struct cmd_sasl *s;
+    const char *out;
+    size_t len;
+
+    assert_null(cmd_sasl_init(&cfg));
+    s = cmd_sasl_create(24);
+    cmd_sasl_start(s, "PLAIN", 5, "\0user\0bad", 9, &out, &len);
+    cmd_sasl_step(s, "PLAIN", 5, "x", 1, &out, &len);
+    cmd_sasl_start(s, "PLAIN", 5, "\0user\0secret", 12, &out, &len);
+    cmd_sasl_start(s, "PLAIN", 5, "\0user\0secret", 12, &out, &len);
+    cmd_sasl_destroy(s);
+    cmd_sasl_deinit();
+}
+
+static void
+without_verbose_only_cyrus_errors_are_printed(void **state)
+{
+    (void)state;
+    assert_string_equal(
+        capture_stderr(quiet_session),
+        "SASL (severity 1): attempting server step after doneflag\n");
+}
+
+#define THREADS 4
+#define ROUNDS  25
+
+static void *
+login_loop(void *arg)
+{
+    intptr_t ok = 1;
+
+    (void)arg;
+    for (int i = 0; i < ROUNDS; i++) {
+        struct cmd_sasl *s = cmd_sasl_create(i);
+
+        ok &= s != NULL && plain(s, "user", "wrong") == CMD_SASL_FAIL &&
+              plain(s, i % 2 ? "other" : "user",
+                    i % 2 ? "other-pw" : "secret") == CMD_SASL_OK &&
+              cmd_sasl_authenticated(s);
+        cmd_sasl_destroy(s);
+    }
+    return (void *)ok;
+}
+
+static void
+connections_authenticate_from_many_threads_at_once(void **state)
+{
+    pthread_t t[THREADS];
+    (void)state;
+
+    for (int i = 0; i < THREADS; i++) {
+        assert_int_equal(pthread_create(&t[i], NULL, login_loop, NULL), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        void *ok = NULL;
+
+        assert_int_equal(pthread_join(t[i], &ok), 0);
+        assert_true(ok == (void *)1);
+    }
 }
 
 /* -- MEMCACHED_SASL_PWDB ------------------------------------------------ */
@@ -372,17 +548,17 @@ destroy_accepts_null_and_unused_connections(void **state)
 static void
 pwdb_users_authenticate(void **state)
 {
-    struct cmd_sasl *s = cmd_sasl_create();
+    struct cmd_sasl *s = cmd_sasl_create(-1);
     (void)state;
 
     assert_int_equal(plain(s, "alice", "wonder"), CMD_SASL_OK);
     assert_true(cmd_sasl_authenticated(s));
     cmd_sasl_destroy(s);
-    s = cmd_sasl_create();
+    s = cmd_sasl_create(-1);
     /* fields after the password are ignored; CR LF ends a line too */
     assert_int_equal(plain(s, "bob", "builder"), CMD_SASL_OK);
     cmd_sasl_destroy(s);
-    s = cmd_sasl_create();
+    s = cmd_sasl_create(-1);
     assert_int_equal(plain(s, "carol", "crlf"), CMD_SASL_OK);
     cmd_sasl_destroy(s);
 }
@@ -407,7 +583,7 @@ pwdb_refuses_wrong_passwords(void **state)
     (void)state;
 
     for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
-        struct cmd_sasl *s = cmd_sasl_create();
+        struct cmd_sasl *s = cmd_sasl_create(-1);
 
         if (plain(s, wrong[i][0], wrong[i][1]) != CMD_SASL_FAIL) {
             fail_msg("%s:%s authenticated", wrong[i][0], wrong[i][1]);
@@ -420,16 +596,16 @@ pwdb_refuses_wrong_passwords(void **state)
 static void
 pwdb_falls_back_to_the_sasldb(void **state)
 {
-    struct cmd_sasl *s = cmd_sasl_create();
+    struct cmd_sasl *s = cmd_sasl_create(-1);
     (void)state;
 
     /* "user" has one password in each: either works */
     assert_int_equal(plain(s, "user", "pwdb-pass"), CMD_SASL_OK);
     cmd_sasl_destroy(s);
-    s = cmd_sasl_create();
+    s = cmd_sasl_create(-1);
     assert_int_equal(plain(s, "user", "secret"), CMD_SASL_OK);
     cmd_sasl_destroy(s);
-    s = cmd_sasl_create();
+    s = cmd_sasl_create(-1);
     assert_int_equal(plain(s, "other", "other-pw"), CMD_SASL_OK);
     cmd_sasl_destroy(s);
 }
@@ -437,7 +613,7 @@ pwdb_falls_back_to_the_sasldb(void **state)
 static void
 pwdb_users_are_unknown_without_it(void **state)
 {
-    struct cmd_sasl *s = cmd_sasl_create();
+    struct cmd_sasl *s = cmd_sasl_create(-1);
     (void)state;
 
     assert_int_equal(plain(s, "alice", "wonder"), CMD_SASL_FAIL);
@@ -449,7 +625,7 @@ pwdb_users_are_unknown_without_it(void **state)
 static void
 pwdb_is_read_at_every_check(void **state)
 {
-    struct cmd_sasl *s = cmd_sasl_create();
+    struct cmd_sasl *s = cmd_sasl_create(-1);
     (void)state;
 
     write_pwdb("dave@~:first\n");
@@ -567,7 +743,7 @@ a_config_directory_without_memcached_conf_offers_cyrus_defaults(void **state)
     snprintf(empty, sizeof(empty), "%s/empty", dir);
     make_dir(empty);
     assert_null(cmd_sasl_init(&cfg));
-    s = cmd_sasl_create();
+    s = cmd_sasl_create(-1);
     assert_int_equal(cmd_sasl_list_mechs(s, &out, &len), CMD_SASL_OK);
     assert_true(len > 5);
     assert_non_null(memmem(out, len, "PLAIN", 5));
@@ -606,6 +782,14 @@ main(void)
             deinit),
         cmocka_unit_test_setup_teardown(
             destroy_accepts_null_and_unused_connections, init_plain, deinit),
+        cmocka_unit_test_setup_teardown(
+            step_key_longer_than_the_limit_fails_and_changes_nothing,
+            init_plain, deinit),
+        cmocka_unit_test_setup_teardown(
+            connections_authenticate_from_many_threads_at_once, init_plain,
+            deinit),
+        cmocka_unit_test(verbose_prints_memcacheds_lines),
+        cmocka_unit_test(without_verbose_only_cyrus_errors_are_printed),
         cmocka_unit_test_setup_teardown(pwdb_users_authenticate, init_with_pwdb,
                                         deinit),
         cmocka_unit_test_setup_teardown(pwdb_refuses_wrong_passwords,

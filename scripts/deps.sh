@@ -16,6 +16,11 @@ for p in $PKGS; do
         missing="$missing $p"
     fi
 done
+# node and npm run memjs, a binary-protocol client (tests/proto/
+# test_binary_clients.py; memjs itself goes to build/npm). A nodejs from
+# elsewhere (nodesource ships npm inside it) is fine: only the commands count.
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

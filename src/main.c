@@ -10,6 +10,7 @@
 #include "cmd/cmd.h"
 #include "cmd/detail.h"
 #include "cmd/logger.h"
+#include "cmd/sasl.h"
 #include "conf/conf.h"
 #include "engine/engine.h"
 #include "lib/version.h"
@@ -302,6 +303,16 @@ prepare_process(const struct config *cfg)
     if (rc == 0) {
         rc = drop_privileges(cfg);
     }
+    if (rc == 0 && cfg->sasl) {
+        /* as memcached: as the -u user, before daemonizing */
+        struct cmd_sasl_config sc = {.verbose = cfg->verbose};
+        cmd_sasl_config_from_env(&sc);
+        const char *err = cmd_sasl_init(&sc);
+        if (err != NULL) {
+            fprintf(stderr, "%s\n", err);
+            rc = EXIT_FAILURE;
+        }
+    }
     if (rc == 0 && cfg->daemonize) {
         /* A daemon has no terminal whose hangup should stop it. */
         if (signal(SIGHUP, SIG_IGN) == SIG_ERR) {
@@ -391,11 +402,18 @@ print_class(void *ctx, unsigned id, size_t chunk_size, unsigned perslab)
             chunk_size, perslab);
 }
 
-/* conf's protocol choice as net's (binary is refused by conf for now). */
+/* conf's protocol choice as net's (conf refuses proxy listeners). */
 static enum net_proto
 net_proto_of(enum conf_proto p)
 {
-    return p == CONF_PROTO_ASCII ? NET_PROTO_ASCII : NET_PROTO_NEGOTIATE;
+    switch (p) {
+    case CONF_PROTO_ASCII:
+        return NET_PROTO_ASCII;
+    case CONF_PROTO_BINARY:
+        return NET_PROTO_BINARY;
+    default:
+        return NET_PROTO_NEGOTIATE;
+    }
 }
 
 static void
@@ -438,6 +456,9 @@ static void
 server_deinit(struct server *s)
 {
     net_destroy(s->net);
+    if (s->cmd.sasl) {
+        cmd_sasl_deinit(); /* after the last connection's state is gone */
+    }
     cmd_detail_destroy(s->cmd.detail);
     engine_destroy(s->engine);
     logger_destroy(s->logger);
@@ -523,6 +544,8 @@ server_init(struct server *s, const struct config *cfg)
     srv->max_connections = (uint64_t)cfg->maxconns;
     srv->maxbytes = cfg->maxbytes;
     srv->flush_enabled = cfg->flush_enabled;
+    srv->sasl = cfg->sasl;
+    srv->cas_enabled = cfg->use_cas;
     srv->shutdown_enabled = cfg->enable_shutdown;
     srv->dump_enabled = cfg->dump_enabled;
     srv->stat_key_prefix = cfg->stat_key_prefix;

@@ -218,6 +218,8 @@ cmd_result(struct cmd_ctx *c, enum cmd_op op, enum engine_status s,
         return count_touch(st, s, cls, REPLY_VALUE, REPLY_MISS);
     case CMD_OP_TOUCH:
         return count_touch(st, s, cls, REPLY_TOUCHED, REPLY_NOT_FOUND);
+    case CMD_OP_RESERVE_BINARY:
+        return s == ENGINE_TOO_LARGE ? REPLY_TOO_LARGE : REPLY_NO_MEMORY_STORE;
     case CMD_OP_RESERVE:
         if (s == ENGINE_OK) {
             return REPLY_STORED;
@@ -234,6 +236,11 @@ cmd_result(struct cmd_ctx *c, enum cmd_op op, enum engine_status s,
     case CMD_OP_DELETE:
     case CMD_OP_INVALIDATE:
         return count_delete(st, op == CMD_OP_DELETE, s, cls);
+    case CMD_OP_DELETE_BINARY:
+        if (s == ENGINE_EXISTS) {
+            return REPLY_EXISTS;
+        }
+        return count_delete(st, true, s, cls);
     case CMD_OP_INCR:
     case CMD_OP_DECR:
         return count_arith(st, op == CMD_OP_INCR, s, cls);
@@ -243,9 +250,8 @@ cmd_result(struct cmd_ctx *c, enum cmd_op op, enum engine_status s,
     return s == ENGINE_OK ? REPLY_NUMBER : REPLY_NOT_STORED;
 }
 
-/* Fills r's value fields from a pinned item. */
-static void
-reply_value(struct reply *r, const struct item_view *v)
+void
+cmd_reply_value(struct reply *r, const struct item_view *v)
 {
     r->status = REPLY_VALUE;
     r->cas = v->cas;
@@ -272,7 +278,7 @@ send_value(struct cmd_ctx *c, struct item *it, bool with_cas)
         fprintf(stderr, ">%d sending key %.*s\n", c->fd, (int)v.key.len,
                 v.key.ptr);
     }
-    reply_value(&r, &v);
+    cmd_reply_value(&r, &v);
     text_compose_result(c->out, &r, with_cas);
     if (v.nbytes > 0) {
         outq_own(c->out, it); /* the pin goes once the value is sent */
@@ -486,6 +492,9 @@ cmd_store_finish(struct cmd_ctx *c, struct cmd_pending *p, bool terminated)
         break;
     case CMD_STORE_META:
         cmd_meta_store_finish(c, p, terminated);
+        break;
+    case CMD_STORE_BINARY:
+        cmd_binary_store_finish(c, p, terminated);
         break;
     }
     p->item = NULL;

@@ -69,6 +69,8 @@ struct cmd_server {
     uint64_t max_connections;
     uint64_t maxbytes;
     bool flush_enabled;
+    bool sasl;        /* -S: binary connections authenticate */
+    bool cas_enabled; /* false with -C */
     bool shutdown_enabled;
     bool dump_enabled;         /* false with -X: stats cachedump refused */
     char stat_key_prefix;      /* -D: the key prefix delimiter (':') */
@@ -110,6 +112,7 @@ struct cmd_ctx {
     unsigned watch;    /* CMD_WATCH: the types the new watcher asked for */
     int verbose;       /* the log level, read once per batch of requests */
     unsigned watching; /* the logger's type mask (+ CMD_VVV), with verbose */
+    struct cmd_sasl *sasl; /* -S: the SASL state, from the first request */
 };
 
 /* What the session must do after running a request. */
@@ -125,6 +128,7 @@ enum cmd_next {
 enum cmd_store_kind {
     CMD_STORE_TEXT = 0,
     CMD_STORE_META,
+    CMD_STORE_BINARY,
 };
 
 /*
@@ -137,7 +141,7 @@ enum cmd_store_kind {
 struct cmd_pending {
     struct item *item; /* CMD_DATA: the reserved item */
     uint32_t nbytes;   /* value bytes */
-    uint8_t nterm;     /* bytes after the value: 2, "\r\n" */
+    uint8_t nterm;     /* bytes after the value: 2 ("\r\n"), binary 0 */
     size_t swallow;    /* CMD_SWALLOW: bytes to skip */
     enum cmd_store_kind kind;
     struct engine_store store;
@@ -148,6 +152,9 @@ struct cmd_pending {
     char echos[3]; /* 'O', 'k', 'c' in request order */
     uint8_t nopaque;
     char opaque[32]; /* the O token, 'O' included */
+    /* binary: the header fields its reply echoes */
+    uint8_t opcode;
+    uint32_t bin_opaque;
 };
 
 /*
@@ -241,17 +248,19 @@ void cmd_client_error(struct cmd_ctx *c, bool noreply, const char *msg);
 
 /* What an engine answer was an answer to, for counting it. */
 enum cmd_op {
-    CMD_OP_GET,        /* a fetch: get family, mg, binary get */
-    CMD_OP_GAT,        /* a fetch that touches: gat, mg T (hit), binary gat */
-    CMD_OP_TOUCH,      /* touch, binary touch */
-    CMD_OP_RESERVE,    /* allocating a store's item */
-    CMD_OP_STORE,      /* committing a set/add/replace/append/prepend */
-    CMD_OP_CAS,        /* committing a compare-and-swap store */
-    CMD_OP_DELETE,     /* delete, md, binary delete */
-    CMD_OP_INVALIDATE, /* md I: memcached counts no hit */
-    CMD_OP_INCR,       /* incr, ma, binary increment */
-    CMD_OP_DECR,       /* decr, ma MD, binary decrement */
-    CMD_OP_CREATE,     /* incr/decr that created the item: counts nothing */
+    CMD_OP_GET,     /* a fetch: get family, mg, binary get */
+    CMD_OP_GAT,     /* a fetch that touches: gat, mg T (hit), binary gat */
+    CMD_OP_TOUCH,   /* touch, binary touch */
+    CMD_OP_RESERVE, /* allocating a store's item */
+    CMD_OP_RESERVE_BINARY, /* the same for binary: memcached counts nothing */
+    CMD_OP_STORE,          /* committing a set/add/replace/append/prepend */
+    CMD_OP_CAS,            /* committing a compare-and-swap store */
+    CMD_OP_DELETE,         /* delete, md */
+    CMD_OP_DELETE_BINARY,  /* binary delete: a cas mismatch counts nothing */
+    CMD_OP_INVALIDATE,     /* md I: memcached counts no hit */
+    CMD_OP_INCR,           /* incr, ma, binary increment */
+    CMD_OP_DECR,           /* decr, ma MD, binary decrement */
+    CMD_OP_CREATE,         /* incr/decr that created the item: counts nothing */
 };
 
 /*
@@ -326,6 +335,36 @@ enum cmd_next cmd_meta_run(struct cmd_ctx *c, const struct meta_request *req,
 /* ms once its data block is in (cmd_store_finish for CMD_STORE_META). */
 void cmd_meta_store_finish(struct cmd_ctx *c, struct cmd_pending *p,
                            bool terminated);
+
+/* ---- binary protocol (cmd/binary_run.c) ------------------------------ */
+
+struct binary_request;
+
+/*
+ * True when the session must buffer the request's whole value before
+ * running it (an acceptable SASL_AUTH / SASL_STEP on a -S server); it
+ * then passes the value to cmd_binary_run() and consumes it after.
+ */
+bool cmd_binary_wants_value(const struct cmd_ctx *c,
+                            const struct binary_request *req);
+
+/*
+ * Runs a parsed binary request (any fault included: memcached's order of
+ * checks is applied here). `value` is its value when
+ * cmd_binary_wants_value() said so, else empty. Storage commands return
+ * CMD_DATA with *p filled (nterm 0); refused values and unknown opcodes
+ * return CMD_SWALLOW; errors that end the connection return CMD_CLOSE.
+ */
+enum cmd_next cmd_binary_run(struct cmd_ctx *c,
+                             const struct binary_request *req,
+                             struct slice value, struct cmd_pending *p);
+
+/* A binary store once its value is in (cmd_store_finish). */
+void cmd_binary_store_finish(struct cmd_ctx *c, struct cmd_pending *p,
+                             bool terminated);
+
+/* Fills a reply's value fields from a pinned item's view. */
+void cmd_reply_value(struct reply *r, const struct item_view *v);
 
 /*
  * Queues the reply to a meta line that failed to parse; returns the

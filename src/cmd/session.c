@@ -1,8 +1,10 @@
 #include "cmd/session.h"
 
 #include "cmd/cmd.h"
+#include "cmd/sasl.h"
 #include "lib/buf.h"
 #include "lib/outq.h"
+#include "proto/binary.h"
 #include "proto/meta.h"
 #include "proto/text.h"
 
@@ -78,6 +80,7 @@ session_destroy(struct session *s)
         return;
     }
     cmd_store_abort(&s->ctx, &s->pending);
+    cmd_sasl_destroy(s->ctx.sasl);
     free(s);
 }
 
@@ -85,6 +88,12 @@ bool
 session_mid_request(const struct session *s)
 {
     return s->state != S_CMD;
+}
+
+bool
+session_holds_output(const struct session *s)
+{
+    return s->state == S_SWALLOW && s->proto == SESSION_PROTO_BINARY;
 }
 
 void
@@ -105,6 +114,45 @@ flushes(enum verb v)
 {
     return v == VERB_GET || v == VERB_GETS || v == VERB_GAT || v == VERB_GATS ||
            v == VERB_QUIT;
+}
+
+/*
+ * -vv: memcached's dump of a binary header, four bytes a line: a
+ * request's ("<fd Read binary protocol data:") or a response's.
+ */
+static void
+trace_header(const struct session *s, bool response, const char *hdr)
+{
+    if (response) {
+        fprintf(stderr, ">%d Writing bin response:", s->ctx.fd);
+    } else {
+        fprintf(stderr, "<%d Read binary protocol data:", s->ctx.fd);
+    }
+    for (size_t i = 0; i < BINARY_HEADER_LEN; i++) {
+        if (i % 4 == 0) {
+            fprintf(stderr, response ? "\n>%d  " : "\n<%d   ", s->ctx.fd);
+        }
+        fprintf(stderr, " 0x%02x", (unsigned char)hdr[i]);
+    }
+    fprintf(stderr, "\n");
+}
+
+/* -vv: the header of every response queued since stream position pos. */
+static void
+trace_responses(const struct session *s, uint64_t pos)
+{
+    const struct outq *q = s->ctx.out;
+    char hdr[BINARY_HEADER_LEN];
+
+    while (pos + BINARY_HEADER_LEN <= q->queued &&
+           outq_peek_at(q, pos, hdr, sizeof(hdr)) == sizeof(hdr)) {
+        trace_header(s, true, hdr);
+        uint32_t body = (uint32_t)(unsigned char)hdr[8] << 24 |
+                        (uint32_t)(unsigned char)hdr[9] << 16 |
+                        (uint32_t)(unsigned char)hdr[10] << 8 |
+                        (uint32_t)(unsigned char)hdr[11];
+        pos += BINARY_HEADER_LEN + (uint64_t)body;
+    }
 }
 
 /* Copies what has arrived of a data block; true once it is complete. */
@@ -131,7 +179,11 @@ feed_data(struct session *s, struct buf *in)
     bool terminated =
         p->nterm == 0 || (s->term[0] == '\r' && s->term[1] == '\n');
     s->state = S_CMD;
+    uint64_t queued = s->ctx.out->queued;
     cmd_store_finish(&s->ctx, p, terminated);
+    if (s->ctx.verbose >= 2 && s->proto == SESSION_PROTO_BINARY) {
+        trace_responses(s, queued);
+    }
     return true;
 }
 
@@ -167,10 +219,6 @@ begin_data(struct session *s, enum cmd_next next)
 static void
 trace_line(struct session *s, const char *line, size_t used)
 {
-    if (!s->seen_command) {
-        s->seen_command = true;
-        fprintf(stderr, "%d: Client using the ascii protocol\n", s->ctx.fd);
-    }
     const char *nl = memchr(line, '\n', used);
     size_t len = nl != NULL ? (size_t)(nl - line) : used;
     if (len > 0 && line[len - 1] == '\r') {
@@ -190,6 +238,74 @@ request_extras(struct session *s, const char *line, size_t used)
     if (s->ctx.verbose >= 2) {
         trace_line(s, line, used);
     }
+}
+
+/*
+ * A negotiating listener's client: memcached's binary protocol when the
+ * first byte is its request magic, else the ascii one (text and meta).
+ */
+static void
+negotiate(struct session *s, unsigned char first)
+{
+    s->proto =
+        first == BINARY_REQ_MAGIC ? SESSION_PROTO_BINARY : SESSION_PROTO_ASCII;
+    if (!s->seen_command && s->ctx.verbose >= 2) {
+        fprintf(stderr, "%d: Client using the %s protocol\n", s->ctx.fd,
+                s->proto == SESSION_PROTO_BINARY ? "binary" : "ascii");
+    }
+    s->seen_command = true;
+}
+
+/* Runs one binary request; returns as process_meta(). */
+static bool
+process_binary(struct session *s, struct buf *in, bool extras, unsigned *nreq,
+               enum session_status *stop)
+{
+    struct binary_request req;
+    size_t used = 0;
+    enum parse_status st =
+        binary_parse(buf_rptr(in), buf_rlen(in), &req, &used);
+
+    if (st == PARSE_AGAIN || st == PARSE_CLOSE) {
+        /* a bad magic: memcached closes before writing what is queued */
+        *stop = st == PARSE_AGAIN ? SESSION_NEED_INPUT : SESSION_ABORT;
+        return false;
+    }
+    struct slice value = slice_make(NULL, 0);
+    if (cmd_binary_wants_value(&s->ctx, &req)) {
+        /* bounded by cmd_binary_wants_value() */
+        if (buf_rlen(in) - used < req.vlen) {
+            *stop = SESSION_NEED_INPUT;
+            return false;
+        }
+        value = slice_make(buf_rptr(in) + used, req.vlen);
+    }
+    (*nreq)++;
+    uint64_t queued = s->ctx.out->queued;
+    if (extras) {
+        /* each request is a reply object, sent even when empty (quiet) */
+        outq_mark(s->ctx.out, OUTQ_MARK_REPLY);
+        outq_mark(s->ctx.out, OUTQ_MARK_VALUE);
+        if (s->ctx.verbose >= 2) {
+            trace_header(s, false, buf_rptr(in));
+        }
+    }
+    enum cmd_next next = cmd_binary_run(&s->ctx, &req, value, &s->pending);
+    /* The request's slices point into `in`: consume only now. */
+    buf_consume(in, used + value.len);
+    if (s->ctx.verbose >= 2 && req.cmd != BINARY_OP_STAT) {
+        trace_responses(s, queued); /* memcached logs no stat packets */
+    }
+    if (extras && s->ctx.out->marking && s->ctx.out->queued != queued) {
+        /* memcached writes a binary reply out at once; quiet ones wait */
+        outq_mark_add(s->ctx.out, OUTQ_MARK_FLUSH);
+    }
+    if (next == CMD_CLOSE) {
+        *stop = SESSION_CLOSE;
+        return false;
+    }
+    begin_data(s, next);
+    return true;
 }
 
 /*
@@ -300,13 +416,17 @@ session_process(struct session *s, struct buf *in, unsigned max_reqs)
             return SESSION_YIELD;
         }
         if (s->proto == SESSION_PROTO_NEGOTIATE) {
-            /* memcached's negotiating listener: the first byte decides */
-            s->proto = SESSION_PROTO_ASCII;
+            negotiate(s, (unsigned char)*buf_rptr(in));
         }
         enum session_status stop;
-        bool go_on = meta_is_meta(buf_rptr(in), buf_rlen(in))
-                         ? process_meta(s, in, extras, &nreq, &stop)
-                         : process_text(s, in, extras, &nreq, &stop);
+        bool go_on;
+        if (s->proto == SESSION_PROTO_BINARY) {
+            go_on = process_binary(s, in, extras, &nreq, &stop);
+        } else if (meta_is_meta(buf_rptr(in), buf_rlen(in))) {
+            go_on = process_meta(s, in, extras, &nreq, &stop);
+        } else {
+            go_on = process_text(s, in, extras, &nreq, &stop);
+        }
         if (!go_on) {
             return stop;
         }

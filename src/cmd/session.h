@@ -29,6 +29,7 @@ enum session_status {
     SESSION_YIELD,          /* ran max_reqs requests; input is left */
     SESSION_BLOCKED,        /* too many reply bytes queued; write first */
     SESSION_CLOSE,          /* flush what is queued, then close */
+    SESSION_ABORT,          /* close now, dropping what is queued */
     SESSION_WATCH,          /* `watch`: hand the socket to the watch thread */
 };
 
@@ -39,6 +40,7 @@ enum session_status {
 enum session_proto {
     SESSION_PROTO_NEGOTIATE = 0, /* decided by the first byte received */
     SESSION_PROTO_ASCII,         /* text and meta */
+    SESSION_PROTO_BINARY,        /* memcached's binary protocol */
 };
 
 /*
@@ -71,6 +73,13 @@ enum session_status session_process(struct session *s, struct buf *in,
 
 /* True while the session is inside a data block (not between commands). */
 bool session_mid_request(const struct session *s);
+
+/*
+ * True while queued replies must wait: a binary connection discarding a
+ * refused value sends nothing until the value is gone, as memcached (its
+ * error reply included).
+ */
+bool session_holds_output(const struct session *s);
 
 /*
  * Drops a data block in progress (aborting its reservation) so that the

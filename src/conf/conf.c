@@ -110,12 +110,13 @@
       "-b, --listen-backlog=<num> set the backlog queue limit (default: "      \
       "1024)")                                                                 \
     X('B', "protocol", "auto", APPLIED, NULL,                                  \
-      "-B, --protocol=<name>     protocol - one of ascii or auto (default: "   \
-      "auto-negotiate)")                                                       \
+      "-B, --protocol=<name>     protocol - one of ascii, binary, or auto "    \
+      "(default: auto-negotiate)")                                             \
     X('I', "max-item-size", "1m", APPLIED, NULL,                               \
       "-I, --max-item-size=<num> adjusts max item size\n"                      \
       "                          (default: 1m, min: 1k, max: 1024m)")          \
-    X('S', "enable-sasl", NULL, REFUSED, "SASL", NULL)                         \
+    X('S', "enable-sasl", NULL, APPLIED, NULL,                                 \
+      "-S, --enable-sasl         turn on Sasl authentication")                 \
     X('F', "disable-flush-all", NULL, APPLIED, NULL,                           \
       "-F, --disable-flush-all   disable flush_all command")                   \
     X('X', "disable-dumping", NULL, APPLIED, NULL,                             \
@@ -538,6 +539,7 @@ set_switch(struct config *cfg, struct parse *ps, int letter)
         break;
     case 'S':
         ps->sasl = true;
+        cfg->sasl = true;
         break;
     case 'F':
         cfg->flush_enabled = false;
@@ -849,8 +851,8 @@ build_listeners(struct config *cfg, const struct parse *ps)
 }
 
 /*
- * The first REFUSED option given, else a value memoria refuses (-B binary,
- * a binary or proxy listener), else NULL.
+ * The first REFUSED option given, else a value memoria refuses (a proxy
+ * listener), else NULL.
  */
 static const char *
 unsupported(const struct config *cfg, const struct parse *ps)
@@ -858,13 +860,7 @@ unsupported(const struct config *cfg, const struct parse *ps)
     if (ps->refused[0] != '\0') {
         return ps->refused;
     }
-    if (cfg->protocol == CONF_PROTO_BINARY) {
-        return "-B binary";
-    }
     for (size_t i = 0; i < cfg->nlisteners; i++) {
-        if (cfg->listeners[i].proto == CONF_PROTO_BINARY) {
-            return "-l proto[binary]";
-        }
         if (cfg->listeners[i].proto == CONF_PROTO_PROXY) {
             return "-l proto[proxy]";
         }

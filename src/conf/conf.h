@@ -86,6 +86,7 @@ struct conf_listener {
     X(int,                 unix_mask,               0700)                 \
     X(int,                 backlog,                 1024)                 \
     X(enum conf_proto,     protocol,                CONF_PROTO_AUTO)      \
+    X(bool,                sasl,                    false) /* -S */       \
     X(int,                 maxconns,                1024)                 \
     X(bool,                maxconns_fast,           true)                 \
     X(int,                 reqs_per_event,          20)                   \

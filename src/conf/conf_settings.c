@@ -114,7 +114,7 @@ put_memory(const struct out *o, const struct config *cfg,
            const struct conf_settings_live *live)
 {
     /* conf refuses -S and -Y: neither can be on. */
-    put_bool(o, "auth_enabled_sasl", false);
+    put_bool(o, "auth_enabled_sasl", cfg->sasl);
     put_str(o, "auth_enabled_ascii", "no");
     put(o, "item_size_max", "%zu", cfg->item_size_max);
     put_bool(o, "maxconns_fast", cfg->maxconns_fast);

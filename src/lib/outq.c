@@ -244,13 +244,27 @@ outq_marks_clear(struct outq *q)
 size_t
 outq_peek(const struct outq *q, void *dst, size_t n)
 {
+    return outq_peek_at(q, q->sent, dst, n);
+}
+
+size_t
+outq_peek_at(const struct outq *q, uint64_t pos, void *dst, size_t n)
+{
     char *out = dst;
     size_t done = 0;
+    uint64_t skip = pos > q->sent ? pos - q->sent : 0;
 
     for (size_t i = 0; i < q->nseg && done < n; i++) {
         const struct outq_seg *s = &q->segs[(q->head + i) & (q->nseg_cap - 1)];
         size_t off = i == 0 ? q->head_off : 0;
         size_t len = s->len - off;
+        if (skip >= len) {
+            skip -= len; /* wholly before pos */
+            continue;
+        }
+        off += (size_t)skip;
+        len -= (size_t)skip;
+        skip = 0;
         if (len > n - done) {
             len = n - done;
         }

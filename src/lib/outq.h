@@ -264,6 +264,13 @@ void outq_marks_clear(struct outq *q);
  */
 size_t outq_peek(const struct outq *q, void *dst, size_t n);
 
+/*
+ * The same from stream position pos (q->sent <= pos <= q->queued): copies
+ * up to n of the pending bytes queued at or after pos. For logs; walks
+ * the pending segments.
+ */
+size_t outq_peek_at(const struct outq *q, uint64_t pos, void *dst, size_t n);
+
 /* Fills up to max iovecs from the head of the queue; returns how many. */
 int outq_iov(const struct outq *q, struct iovec *iov, int max);
 

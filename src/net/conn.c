@@ -88,7 +88,14 @@ count_in(struct conn *c)
 static enum session_proto
 session_proto_of(enum net_proto p)
 {
-    return p == NET_PROTO_ASCII ? SESSION_PROTO_ASCII : SESSION_PROTO_NEGOTIATE;
+    switch (p) {
+    case NET_PROTO_ASCII:
+        return SESSION_PROTO_ASCII;
+    case NET_PROTO_BINARY:
+        return SESSION_PROTO_BINARY;
+    default:
+        return SESSION_PROTO_NEGOTIATE;
+    }
 }
 
 struct conn *
@@ -373,11 +380,15 @@ drive(struct conn *c, bool do_read)
                 return;
             }
         }
+        if (st == SESSION_ABORT) {
+            conn_close(c);
+            return;
+        }
         if (st == SESSION_CLOSE) {
             c->closing = true;
             c->st = NET_ST_CLOSING;
         }
-        int fr = flush(c);
+        int fr = !c->closing && session_holds_output(c->session) ? 0 : flush(c);
         if (fr < 0 || (fr == 0 && c->closing)) {
             conn_close(c);
             return;
@@ -462,7 +473,7 @@ conn_resume(struct conn *c)
 void
 conn_event(struct conn *c, uint32_t events)
 {
-    if (outq_pending(&c->out) > 0) {
+    if (outq_pending(&c->out) > 0 && !session_holds_output(c->session)) {
         /* Blocked on output: only the socket draining (or an error). */
         int fr = flush(c);
         if (fr < 0 || (fr == 0 && c->closing)) {

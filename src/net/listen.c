@@ -301,7 +301,9 @@ add_listener(struct net *n, int fd, enum net_proto proto)
     n->nlinfo++;
     if (net_verbosity(n) >= 2) {
         fprintf(stderr, "<%d server listening (%s)\n", fd,
-                proto == NET_PROTO_ASCII ? "ascii" : "auto-negotiate");
+                proto == NET_PROTO_ASCII    ? "ascii"
+                : proto == NET_PROTO_BINARY ? "binary"
+                                            : "auto-negotiate");
     }
     return 0;
 }

@@ -19,13 +19,13 @@ struct cmd_server;
 struct net;
 
 /*
- * What a listener's connections speak. Until the binary protocol exists
- * negotiation has one outcome, so both read text and meta commands (a
- * 0x80 first byte gets the text protocol's ERROR).
+ * What a listener's connections speak: negotiated by the first byte (0x80:
+ * binary, else text and meta), or forced by -B / proto[...].
  */
 enum net_proto {
     NET_PROTO_NEGOTIATE = 0, /* -B auto, proto[negotiating] */
     NET_PROTO_ASCII,         /* -B ascii, proto[ascii] */
+    NET_PROTO_BINARY,        /* -B binary (-S), proto[binary] */
 };
 
 struct net_listen {

@@ -355,7 +355,8 @@ drive(struct udp_conn *c)
                 plan(c, c->out.nmarks, true);
                 break;
             }
-            c->clean = st != SESSION_CLOSE && !session_mid_request(c->session);
+            c->clean = st != SESSION_CLOSE && st != SESSION_ABORT &&
+                       !session_mid_request(c->session);
             if (c->clean) {
                 plan(c, c->out.nmarks, true);
                 c->phase = PHASE_END;

@@ -390,6 +390,8 @@ watch_log_conn(struct conn *c, const char *reason)
     if (net_verbosity(c->w->net) >= 2) {
         if (reason == NULL && c->proto == NET_PROTO_ASCII) {
             fprintf(stderr, "<%d new ascii client connection.\n", c->tp.fd);
+        } else if (reason == NULL && c->proto == NET_PROTO_BINARY) {
+            fprintf(stderr, "<%d new binary client connection.\n", c->tp.fd);
         } else if (reason == NULL) {
             fprintf(stderr, "<%d new auto-negotiating client connection\n",
                     c->tp.fd);

@@ -460,3 +460,129 @@ binary_compose_version(struct outq *q, uint32_t opaque, const char *version)
     binary_compose_body(q, BINARY_OP_VERSION, opaque, BINARY_STATUS_OK,
                         slice_make(version, strlen(version)));
 }
+
+/* ---- outcomes (proto/reply.h) ----------------------------------------- */
+
+/*
+ * The reply layer's table for binary: each outcome's status and, where
+ * memcached sends another text than the status's, that text. NOT_STORED
+ * depends on the command (binary_result_status).
+ */
+static const struct {
+    enum binary_status st;
+    const char *text;
+} results[REPLY_NSTATUS] = {
+    [REPLY_STORED] = {BINARY_STATUS_OK, NULL},
+    [REPLY_NOT_STORED] = {BINARY_STATUS_NOT_STORED, NULL},
+    [REPLY_EXISTS] = {BINARY_STATUS_EXISTS, NULL},
+    [REPLY_NOT_FOUND] = {BINARY_STATUS_NOT_FOUND, NULL},
+    [REPLY_DELETED] = {BINARY_STATUS_OK, NULL},
+    [REPLY_TOUCHED] = {BINARY_STATUS_OK, NULL},
+    [REPLY_OK] = {BINARY_STATUS_OK, NULL},
+    [REPLY_MISS] = {BINARY_STATUS_NOT_FOUND, NULL},
+    [REPLY_VALUE] = {BINARY_STATUS_OK, NULL},
+    [REPLY_NUMBER] = {BINARY_STATUS_OK, NULL},
+    [REPLY_TOO_LARGE] = {BINARY_STATUS_TOO_LARGE, NULL},
+    [REPLY_NO_MEMORY_STORE] = {BINARY_STATUS_NO_MEMORY, NULL},
+    [REPLY_NO_MEMORY] = {BINARY_STATUS_NO_MEMORY,
+                         "Out of memory incrementing value"},
+    [REPLY_NO_MEMORY_NEW] = {BINARY_STATUS_NO_MEMORY,
+                             "Out of memory allocating new item"},
+    [REPLY_NOT_NUMBER] = {BINARY_STATUS_NOT_NUMBER, NULL},
+    [REPLY_BAD_CHUNK] = {BINARY_STATUS_INVALID, NULL},
+    [REPLY_FLUSH_DISABLED] = {BINARY_STATUS_AUTH_ERROR, NULL},
+    [REPLY_UNKNOWN] = {BINARY_STATUS_UNKNOWN_COMMAND, NULL},
+};
+
+enum binary_status
+binary_result_status(uint8_t opcode, enum reply_status st)
+{
+    assert((size_t)st < REPLY_NSTATUS);
+    if (st == REPLY_NOT_STORED) {
+        /* memcached answers a refused add as a clash, a replace as a miss */
+        switch (binary_loud(opcode)) {
+        case BINARY_OP_ADD:
+            return BINARY_STATUS_EXISTS;
+        case BINARY_OP_REPLACE:
+            return BINARY_STATUS_NOT_FOUND;
+        default:
+            break;
+        }
+    }
+    return results[st].st;
+}
+
+void
+binary_compose_result(struct outq *q, uint8_t opcode, uint32_t opaque,
+                      const struct reply *r)
+{
+    enum binary_opcode cmd = binary_loud(opcode);
+    bool with_key = cmd == BINARY_OP_GETK || cmd == BINARY_OP_GATK;
+    bool quiet = binary_is_quiet(opcode);
+
+    switch (r->status) {
+    case REPLY_VALUE:
+        binary_compose_value(q, opcode, opaque, r->flags,
+                             with_key ? r->key : slice_make(NULL, 0),
+                             cmd == BINARY_OP_TOUCH ? 0 : r->nbytes, r->segs,
+                             cmd == BINARY_OP_TOUCH ? 0 : r->nseg, r->cas);
+        return;
+    case REPLY_MISS:
+        if (quiet) {
+            return; /* GETQ, GETKQ, GATQ, GATKQ: misses are not sent */
+        }
+        if (with_key) {
+            binary_compose_miss_key(q, opcode, opaque, r->key);
+            return;
+        }
+        break;
+    case REPLY_NUMBER:
+        if (!quiet) {
+            binary_compose_number(q, opcode, opaque, r->number, r->cas);
+        }
+        return;
+    case REPLY_STORED:
+        if (!quiet) {
+            binary_compose_ok(q, opcode, opaque, r->cas);
+        }
+        return;
+    default:
+        break;
+    }
+    enum binary_status st = binary_result_status(opcode, r->status);
+    if (st == BINARY_STATUS_OK && quiet) {
+        return; /* a quiet command's success is not sent */
+    }
+    binary_compose_status(q, opcode, opaque, st, results[r->status].text);
+}
+
+void
+binary_compose_authenticated(struct outq *q, uint8_t opcode, uint32_t opaque)
+{
+    static const char text[] = "Authenticated";
+
+    binary_compose_body(q, opcode, opaque, BINARY_STATUS_OK,
+                        slice_make(text, sizeof(text) - 1));
+}
+
+void
+binary_compose_no_memory(struct outq *q, uint8_t opcode, uint32_t opaque,
+                         enum binary_oom which)
+{
+    static const char *const texts[] = {
+        [BINARY_OOM_SASL] = "Out of memory",
+        [BINARY_OOM_STATS] = "Out of memory generating stats",
+    };
+
+    binary_compose_status(q, opcode, opaque, BINARY_STATUS_NO_MEMORY,
+                          texts[which]);
+}
+
+void
+binary_compose_detail_dump(struct outq *q, uint32_t opaque, const char *text,
+                           size_t len)
+{
+    static const char key[] = "detailed";
+
+    binary_compose_stat(q, opaque, key, sizeof(key) - 1, text, len);
+}

@@ -23,6 +23,7 @@
 
 #include "lib/slice.h"
 #include "proto/proto.h"
+#include "proto/reply.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -329,3 +330,38 @@ void binary_compose_stat_end(struct outq *q, uint32_t opaque);
 /* VERSION success: the version string as the body. */
 void binary_compose_version(struct outq *q, uint32_t opaque,
                             const char *version);
+
+/*
+ * The reply layer's table for binary (proto/reply.h): the status an
+ * outcome is answered with. A refused store (NOT_STORED) depends on the
+ * command: ADD answers EXISTS, REPLACE NOT_FOUND, others NOT_STORED.
+ */
+enum binary_status binary_result_status(uint8_t opcode, enum reply_status st);
+
+/*
+ * Queues the response to an outcome for the request's opcode (as sent)
+ * and opaque: a VALUE as a hit (with the key for GETK/GATK, without the
+ * value for TOUCH), a MISS as "Not found" (GETK/GATK: the key as body),
+ * a NUMBER as incr/decr's 8 bytes, STORED with the new CAS, any other
+ * outcome by binary_result_status(). A quiet opcode's success, and a
+ * quiet fetch's miss, queue nothing; errors are always sent.
+ */
+void binary_compose_result(struct outq *q, uint8_t opcode, uint32_t opaque,
+                           const struct reply *r);
+
+/* SASL success: status 0, body "Authenticated". */
+void binary_compose_authenticated(struct outq *q, uint8_t opcode,
+                                  uint32_t opaque);
+
+/* memcached's NO_MEMORY texts other than the storage commands'. */
+enum binary_oom {
+    BINARY_OOM_SASL = 0, /* "Out of memory": a SASL value too large */
+    BINARY_OOM_STATS,    /* "Out of memory generating stats" */
+};
+
+void binary_compose_no_memory(struct outq *q, uint8_t opcode, uint32_t opaque,
+                              enum binary_oom which);
+
+/* STAT "detail dump": one packet, key "detailed", the text dump as value. */
+void binary_compose_detail_dump(struct outq *q, uint32_t opaque,
+                                const char *text, size_t len);

@@ -114,3 +114,44 @@ def read_stats(conn, timeout=None):
         if r.keylen == 0 and r.bodylen == 0:
             return out
         out.append((r.key, r.value))
+
+
+# --------------------------------------------------------------------------
+# expected responses, built byte for byte
+
+MESSAGES = {
+    KEY_ENOENT: b"Not found",
+    KEY_EEXISTS: b"Data exists for key.",
+    E2BIG: b"Too large.",
+    EINVAL: b"Invalid arguments",
+    NOT_STORED: b"Not stored.",
+    DELTA_BADVAL: b"Non-numeric server-side value for incr or decr",
+    AUTH_ERROR: b"Auth failure.",
+    UNKNOWN_COMMAND: b"Unknown command",
+}
+
+
+def response(opcode, status=SUCCESS, key=b"", extras=b"", value=b"",
+             opaque=0, cas=0):
+    """The exact bytes of one response packet."""
+    if isinstance(key, str):
+        key = key.encode()
+    if isinstance(value, str):
+        value = value.encode()
+    body = extras + key + value
+    return HEADER.pack(RES_MAGIC, opcode, len(key), len(extras), 0, status,
+                       len(body), opaque, cas) + body
+
+
+def error(opcode, status, opaque=0):
+    """An error response: no extras, no key, the fixed message, CAS 0."""
+    return response(opcode, status, value=MESSAGES[status], opaque=opaque)
+
+
+def flags_extras(flags):
+    return struct.pack(">I", flags)
+
+
+def number_value(n):
+    """The 8-byte body of a successful INCREMENT/DECREMENT."""
+    return struct.pack(">Q", n)

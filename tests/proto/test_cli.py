@@ -201,14 +201,12 @@ def test_resp_obj_mem_limit_is_deprecated(start_server):
 
 # What memoria refuses: (args, the option named in the message).
 REFUSED_ARGS = [
-    (["-S"], "-S (SASL)"),
     (["-Y", "/nonexistent"], "-Y (ASCII authentication)"),
     (["-e", "/nonexistent/memoria.mem"], "-e (memory file)"),
     (["-Z", "-p", "11211"], "-Z (TLS)"),
     (["-o", "ssl_key=/nonexistent"], "-o ssl_key (TLS)"),
     (["-o", "ext_path=/nonexistent/x:1G"], "-o ext_path (extstore)"),
     (["-N", "1"], "-N (NAPI ids)"),
-    (["-B", "binary"], "-B binary"),
 ]
 
 
@@ -222,10 +220,10 @@ def test_refused_option_says_so(args, what):
 
 @pytest.mark.memoria_only
 def test_refused_listener_protocol_says_so():
-    code, out, err = run_binary(["-l", "proto[binary]:127.0.0.1", "-p",
+    code, out, err = run_binary(["-l", "proto[proxy]:127.0.0.1", "-p",
                                  str(free_port()), "-U", "0"] + user_args())
     assert code == 64, (code, out, err)
-    assert err == "memoria: -l proto[binary] is not supported yet\n", err
+    assert err == "memoria: -l proto[proxy] is not supported yet\n", err
 
 
 def test_binding_protocol_message_has_hint_line():
@@ -283,8 +281,8 @@ def _options_md():
 def test_help_lists_no_refused_option():
     code, out, err = run_binary(["-h"])
     assert code == 0, err
-    for word in ("enable-sasl", "enable-ssl", "ext_path", "proxy_config",
-                 "auth-file", "memory-file", "napi", "ssl_", "binary"):
+    for word in ("enable-ssl", "ext_path", "proxy_config",
+                 "auth-file", "memory-file", "napi", "ssl_"):
         assert word not in out, word
     for option, disposition in _options_md():
         if disposition != "refused":

@@ -75,9 +75,10 @@ def run_binary(args, timeout=10.0):
 class Server:
     """One server process we started; only ever stopped by its PID."""
 
-    def __init__(self, flags=(), listen=True):
+    def __init__(self, flags=(), listen=True, env=None):
         self.flags = list(flags)
         self.listen = listen   # False: no -l (default listen address)
+        self.env = env         # variables added to the server's environment
         self.proc = None
         self.port = None
         self.stderr_path = None
@@ -104,6 +105,7 @@ class Server:
             with open(self.stderr_path, "ab") as err:
                 self.proc = subprocess.Popen(
                     argv, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
+                    env=dict(os.environ, **self.env) if self.env else None,
                     start_new_session=True, preexec_fn=_die_with_parent)
             if self._wait_accepting():
                 return self

@@ -836,6 +836,93 @@ composed_header_parses_back_as_a_request(void **state)
     outq_deinit(&q);
 }
 
+static void
+maps_outcomes_to_statuses_by_command(void **state)
+{
+    (void)state;
+
+    assert_int_equal(binary_result_status(BINARY_OP_SET, REPLY_STORED),
+                     BINARY_STATUS_OK);
+    assert_int_equal(binary_result_status(BINARY_OP_SET, REPLY_EXISTS),
+                     BINARY_STATUS_EXISTS);
+    /* a refused add is a clash, a refused replace a miss */
+    assert_int_equal(binary_result_status(BINARY_OP_ADDQ, REPLY_NOT_STORED),
+                     BINARY_STATUS_EXISTS);
+    assert_int_equal(binary_result_status(BINARY_OP_REPLACE, REPLY_NOT_STORED),
+                     BINARY_STATUS_NOT_FOUND);
+    assert_int_equal(binary_result_status(BINARY_OP_APPEND, REPLY_NOT_STORED),
+                     BINARY_STATUS_NOT_STORED);
+    assert_int_equal(binary_result_status(BINARY_OP_GET, REPLY_MISS),
+                     BINARY_STATUS_NOT_FOUND);
+    assert_int_equal(binary_result_status(BINARY_OP_SET, REPLY_TOO_LARGE),
+                     BINARY_STATUS_TOO_LARGE);
+    assert_int_equal(
+        binary_result_status(BINARY_OP_INCREMENT, REPLY_NOT_NUMBER),
+        BINARY_STATUS_NOT_NUMBER);
+    assert_int_equal(
+        binary_result_status(BINARY_OP_FLUSH, REPLY_FLUSH_DISABLED),
+        BINARY_STATUS_AUTH_ERROR);
+}
+
+static void
+composes_results_and_keeps_quiet_successes_silent(void **state)
+{
+    struct outq q;
+    static const char value[] = "hi";
+    struct slice seg = {value, 2};
+    struct reply hit = {.status = REPLY_VALUE,
+                        .key = slice_make("k", 1),
+                        .flags = 5,
+                        .nbytes = 2,
+                        .segs = &seg,
+                        .nseg = 1,
+                        .cas = 7};
+    struct reply miss = {.status = REPLY_MISS, .key = slice_make("k", 1)};
+    struct reply stored = {.status = REPLY_STORED, .cas = 9};
+    struct reply num = {.status = REPLY_NUMBER, .number = 3, .cas = 4};
+    struct reply oom = {.status = REPLY_NO_MEMORY_NEW};
+    (void)state;
+
+    outq_init(&q);
+    /* quiet: misses and successes queue nothing, hits do */
+    binary_compose_result(&q, BINARY_OP_GETQ, 1, &miss);
+    binary_compose_result(&q, BINARY_OP_SETQ, 1, &stored);
+    binary_compose_result(&q, BINARY_OP_INCREMENTQ, 1, &num);
+    assert_int_equal(outq_pending(&q), 0);
+    binary_compose_result(&q, BINARY_OP_GETKQ, 2, &hit);
+    ASSERT_QUEUED(&q,
+                  "81 0d 0001 04 00 0000 00000007 00000002 0000000000000007",
+                  "\0\0\0\5khi");
+    outq_deinit(&q);
+
+    outq_init(&q);
+    binary_compose_result(&q, BINARY_OP_TOUCH, 3, &hit); /* no value */
+    ASSERT_QUEUED(&q,
+                  "81 1c 0000 04 00 0000 00000004 00000003 0000000000000007",
+                  "\0\0\0\5");
+    outq_deinit(&q);
+
+    outq_init(&q);
+    binary_compose_result(&q, BINARY_OP_GATK, 4, &miss); /* key as body */
+    ASSERT_QUEUED(
+        &q, "81 23 0001 00 00 0001 00000001 00000004 0000000000000000", "k");
+    outq_deinit(&q);
+
+    outq_init(&q);
+    binary_compose_result(&q, BINARY_OP_SET, 5, &stored);
+    ASSERT_QUEUED(
+        &q, "81 01 0000 00 00 0000 00000000 00000005 0000000000000009", "");
+    outq_deinit(&q);
+
+    outq_init(&q);
+    /* an error is sent even for a quiet opcode, with its own text */
+    binary_compose_result(&q, BINARY_OP_INCREMENTQ, 6, &oom);
+    ASSERT_QUEUED(&q,
+                  "81 15 0000 00 00 0082 00000021 00000006 0000000000000000",
+                  "Out of memory allocating new item");
+    outq_deinit(&q);
+}
+
 int
 main(void)
 {
@@ -857,6 +944,8 @@ main(void)
         cmocka_unit_test(composes_touch_hit_and_split_values),
         cmocka_unit_test(composes_numbers_stats_version_and_bodies),
         cmocka_unit_test(composed_header_parses_back_as_a_request),
+        cmocka_unit_test(maps_outcomes_to_statuses_by_command),
+        cmocka_unit_test(composes_results_and_keeps_quiet_successes_silent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -213,6 +213,12 @@ peek_copies_across_segments_without_consuming(void **state)
     assert_int_equal(outq_peek(&q, out, sizeof(out)), 14);
     assert_memory_equal(out, "r:0123456789\r\n", 14);
     assert_int_equal(outq_pending(&q), 14);
+    /* from a stream position: inside the referenced value, at the end */
+    assert_int_equal(outq_peek_at(&q, 7, out, 4), 4);
+    assert_memory_equal(out, "3456", 4);
+    assert_int_equal(outq_peek_at(&q, 14, out, sizeof(out)), 2);
+    assert_memory_equal(out, "\r\n", 2);
+    assert_int_equal(outq_peek_at(&q, 16, out, sizeof(out)), 0);
     outq_deinit(&q);
 }
 

@@ -751,6 +751,31 @@ a_config_directory_without_memcached_conf_offers_cyrus_defaults(void **state)
     cmd_sasl_deinit();
 }
 
+static void
+list_fails_when_no_mechanism_is_usable(void **state)
+{
+    char nomech[PATH_MAX + 8];
+    char conf[2 * PATH_MAX];
+    struct cmd_sasl_config cfg = {.conf_path = nomech};
+    struct cmd_sasl *s;
+    const char *out = NULL;
+    size_t len = 99;
+    (void)state;
+
+    snprintf(nomech, sizeof(nomech), "%s/nomech", dir);
+    make_dir(nomech);
+    snprintf(conf, sizeof(conf), "%s/memcached.conf", nomech);
+    write_file(conf, "mech_list: nosuch\n");
+    assert_null(cmd_sasl_init(&cfg));
+    s = cmd_sasl_create(-1);
+    assert_int_equal(cmd_sasl_list_mechs(s, &out, &len), CMD_SASL_FAIL);
+    assert_string_equal(out, "");
+    assert_int_equal(len, 0);
+    assert_int_equal(plain(s, "user", "secret"), CMD_SASL_FAIL);
+    cmd_sasl_destroy(s);
+    cmd_sasl_deinit();
+}
+
 int
 main(void)
 {
@@ -806,6 +831,7 @@ main(void)
         cmocka_unit_test(init_fails_like_memcached_without_a_config),
         cmocka_unit_test(
             a_config_directory_without_memcached_conf_offers_cyrus_defaults),
+        cmocka_unit_test(list_fails_when_no_mechanism_is_usable),
     };
 
     return cmocka_run_group_tests(tests, make_config, remove_config);

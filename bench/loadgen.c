@@ -3,7 +3,14 @@
  *
  * One thread, one epoll set, N connections to 127.0.0.1 (nothing else is
  * accepted), each keeping `depth` requests in flight. Speaks the classic
- * text protocol (get/multiget/set) or the meta protocol (mg/ms).
+ * text protocol (get/multiget/set), the meta protocol (mg/ms) or the
+ * binary protocol (GETK/SET, each answered; or with --quiet, batches of
+ * `depth` GETKQ/SETQ closed by a NOOP, as binary clients pipeline).
+ *
+ * Binary replies are parsed whole: magic 0x81, the opcode as sent, data
+ * type 0, status, the opaque of the request it answers, key, extras and
+ * body lengths that add up, the key echoed, the flags in the extras, and
+ * the CAS (non-zero on a hit or a store, zero on NOOP and misses).
  *
  * Every value it reads back is checked. A value is derived from its key
  * index k, a version byte v and its length len:
@@ -27,7 +34,8 @@
  *
  * Output: one JSON object on stdout. Exit status: 0 ok, 1 failed (wrong
  * data, protocol error, server gone, time bound hit), 2 usage, 3 the
- * server answered ERROR to a meta command (meta unsupported).
+ * server answered ERROR to a meta command or a binary packet before any
+ * good reply of that protocol (meta or binary unsupported).
  *
  * Bounded: every run has a hard time limit (--timeout, and SIGALRM a few
  * seconds later as a last resort).
@@ -70,14 +78,26 @@
 #define EXIT_UNSUPPORTED 3
 
 enum mode { MODE_RUN, MODE_FILL, MODE_VERIFY, MODE_HITRATIO };
-enum proto { PROTO_TEXT, PROTO_META };
-enum op { OP_GET, OP_SET, OP_MG, OP_MS };
+enum proto { PROTO_TEXT, PROTO_META, PROTO_BINARY };
+enum op { OP_GET, OP_SET, OP_MG, OP_MS, OP_BGET, OP_BSET, OP_NOOP };
+
+/* Binary protocol: header layout, magic bytes and the opcodes used. */
+#define BIN_HEADER    24u
+#define BIN_REQUEST   0x80u
+#define BIN_RESPONSE  0x81u
+#define BIN_GETK      0x0cu
+#define BIN_GETKQ     0x0du
+#define BIN_SET       0x01u
+#define BIN_SETQ      0x11u
+#define BIN_NOOP      0x0au
+#define BIN_NOT_FOUND 0x0001u
 enum phase { PHASE_WARMUP, PHASE_MEASURE, PHASE_DRAIN, PHASE_DONE };
 
 struct options {
     int port;
     enum mode mode;
     enum proto proto;
+    bool quiet; /* binary: GETKQ/SETQ batches closed by NOOP */
     unsigned conns;
     unsigned depth;
     unsigned multiget;
@@ -103,6 +123,7 @@ struct slot {
     enum op op;
     bool measured;
     unsigned nkeys;
+    uint32_t opaque; /* binary: the request's opaque */
     uint64_t t_issue;
 };
 
@@ -130,6 +151,7 @@ struct conn {
     /* hitratio: keys that missed and are waiting to be set. */
     uint32_t *misses;
     unsigned nmisses;
+    uint32_t next_opaque;
     uint64_t rng[4];
 };
 
@@ -160,7 +182,7 @@ struct bench {
     bool cpu_ok;
     uint64_t next_key;    /* fill/verify: next key index to issue */
     uint64_t gets_issued; /* hitratio */
-    bool meta_seen_ok;
+    bool proto_seen_ok;   /* a meta or binary reply has parsed */
     bool unsupported;
     bool fatal;
     uint64_t protocol_errors;
@@ -448,6 +470,55 @@ buf_append(struct buf *bf, const void *p, size_t len)
     bf->len += len;
 }
 
+/* --- binary protocol fields (big-endian) --- */
+
+static void
+put_be(unsigned char *p, uint64_t v, unsigned n)
+{
+    for (unsigned i = n; i > 0; i--) {
+        p[i - 1] = (unsigned char)(v & 0xffu);
+        v >>= 8;
+    }
+}
+
+static uint64_t
+get_be(const char *p, unsigned n)
+{
+    uint64_t v = 0;
+
+    for (unsigned i = 0; i < n; i++) {
+        v = (v << 8) | (unsigned char)p[i];
+    }
+    return v;
+}
+
+/* A request header; data type, vbucket and CAS are zero. */
+static void
+bin_header(unsigned char *h, unsigned opcode, unsigned keylen, unsigned extlen,
+           uint32_t bodylen, uint32_t opaque)
+{
+    memset(h, 0, BIN_HEADER);
+    h[0] = BIN_REQUEST;
+    h[1] = (unsigned char)opcode;
+    put_be(h + 2, keylen, 2);
+    h[4] = (unsigned char)extlen;
+    put_be(h + 8, bodylen, 4);
+    put_be(h + 12, opaque, 4);
+}
+
+static bool
+op_is_get(enum op op)
+{
+    return op == OP_GET || op == OP_MG || op == OP_BGET;
+}
+
+/* Slots per connection: --quiet batches need one more for the NOOP. */
+static unsigned
+ring_size(const struct options *o)
+{
+    return o->depth + (o->quiet ? 1u : 0u);
+}
+
 /* --- requests --- */
 
 static uint32_t
@@ -473,22 +544,24 @@ pick_key(struct bench *b, struct conn *c)
     return lo;
 }
 
+/* The value bytes, then CRLF unless binary (lengths frame those). */
 static void
 append_value(struct bench *b, struct buf *out, uint32_t k,
              unsigned char version, uint32_t len)
 {
     size_t off = value_offset(k, version, len);
+    size_t crlf = b->opt.proto == PROTO_BINARY ? 0 : 2;
 
-    buf_reserve(out, (size_t)len + 2);
+    buf_reserve(out, (size_t)len + crlf);
     out->data[out->len] = (char)version;
     memcpy(out->data + out->len + 1, b->pattern + off, len - 1);
-    memcpy(out->data + out->len + len, "\r\n", 2);
-    out->len += (size_t)len + 2;
+    memcpy(out->data + out->len + len, "\r\n", crlf);
+    out->len += (size_t)len + crlf;
 }
 
 static void
-issue_store(struct bench *b, struct conn *c, uint32_t k, uint32_t len,
-            unsigned char version)
+issue_store(struct bench *b, struct conn *c, const struct slot *s, uint32_t k,
+            uint32_t len, unsigned char version)
 {
     char key[MAX_KEY_LEN + 1];
     char line[MAX_KEY_LEN + 64];
@@ -496,6 +569,20 @@ issue_store(struct bench *b, struct conn *c, uint32_t k, uint32_t len,
 
     render_key(&b->opt, k, key);
     key[b->opt.key_len] = '\0';
+    if (b->opt.proto == PROTO_BINARY) {
+        /* Extras: client flags, exptime 0. */
+        unsigned char h[BIN_HEADER + 8];
+        unsigned klen = b->opt.key_len;
+
+        bin_header(h, b->opt.quiet ? BIN_SETQ : BIN_SET, klen, 8,
+                   8 + klen + len, s->opaque);
+        put_be(h + BIN_HEADER, key_flags(k), 4);
+        put_be(h + BIN_HEADER + 4, 0, 4);
+        buf_append(&c->out, h, sizeof(h));
+        buf_append(&c->out, key, klen);
+        append_value(b, &c->out, k, version, len);
+        return;
+    }
     if (b->opt.proto == PROTO_META) {
         n = snprintf(line, sizeof(line), "ms %s %" PRIu32 " F%" PRIu32 "\r\n",
                      key, len, key_flags(k));
@@ -508,10 +595,22 @@ issue_store(struct bench *b, struct conn *c, uint32_t k, uint32_t len,
 }
 
 static void
-issue_get(struct bench *b, struct conn *c, const uint32_t *keys, unsigned nkeys)
+issue_get(struct bench *b, struct conn *c, const struct slot *s,
+          const uint32_t *keys, unsigned nkeys)
 {
     char key[MAX_KEY_LEN];
 
+    if (b->opt.proto == PROTO_BINARY) {
+        unsigned char h[BIN_HEADER];
+        unsigned klen = b->opt.key_len;
+
+        bin_header(h, b->opt.quiet ? BIN_GETKQ : BIN_GETK, klen, 0, klen,
+                   s->opaque);
+        buf_append(&c->out, h, sizeof(h));
+        render_key(&b->opt, keys[0], key);
+        buf_append(&c->out, key, klen);
+        return;
+    }
     if (b->opt.proto == PROTO_META) {
         buf_append(&c->out, "mg ", 3);
         render_key(&b->opt, keys[0], key);
@@ -533,23 +632,25 @@ static bool
 next_request(struct bench *b, struct conn *c, struct slot *s, uint32_t *keys)
 {
     const struct options *o = &b->opt;
-    bool meta = o->proto == PROTO_META;
+    static const enum op get_op[] = {OP_GET, OP_MG, OP_BGET};
+    static const enum op set_op[] = {OP_SET, OP_MS, OP_BSET};
 
     s->measured = false;
     s->nkeys = 1;
+    s->opaque = c->next_opaque++;
     switch (o->mode) {
     case MODE_RUN:
         if (b->phase != PHASE_WARMUP && b->phase != PHASE_MEASURE) {
             return false;
         }
         if (rng_double(c->rng) < o->get_ratio) {
-            s->op = meta ? OP_MG : OP_GET;
+            s->op = get_op[o->proto];
             s->nkeys = o->multiget;
             for (unsigned i = 0; i < s->nkeys; i++) {
                 keys[i] = pick_key(b, c);
             }
         } else {
-            s->op = meta ? OP_MS : OP_SET;
+            s->op = set_op[o->proto];
             keys[0] = pick_key(b, c);
         }
         return true;
@@ -557,7 +658,7 @@ next_request(struct bench *b, struct conn *c, struct slot *s, uint32_t *keys)
         if (b->next_key >= o->nkeys) {
             return false;
         }
-        s->op = meta ? OP_MS : OP_SET;
+        s->op = set_op[o->proto];
         s->measured = true;
         keys[0] = (uint32_t)b->next_key++;
         return true;
@@ -577,11 +678,11 @@ next_request(struct bench *b, struct conn *c, struct slot *s, uint32_t *keys)
             return false;
         }
         if (c->nmisses > 0) {
-            s->op = meta ? OP_MS : OP_SET;
+            s->op = set_op[o->proto];
             keys[0] = c->misses[--c->nmisses];
             return true;
         }
-        s->op = meta ? OP_MG : OP_GET;
+        s->op = get_op[o->proto];
         s->measured = b->gets_issued >= o->warmup_requests;
         b->gets_issued++;
         keys[0] = pick_key(b, c);
@@ -591,12 +692,33 @@ next_request(struct bench *b, struct conn *c, struct slot *s, uint32_t *keys)
 }
 
 static void
+issue_noop(struct bench *b, struct conn *c)
+{
+    unsigned idx = (c->head + c->count) % ring_size(&b->opt);
+    struct slot *s = &c->ring[idx];
+    unsigned char h[BIN_HEADER];
+
+    s->op = OP_NOOP;
+    s->measured = false;
+    s->nkeys = 0;
+    s->opaque = c->next_opaque++;
+    s->t_issue = b->now;
+    bin_header(h, BIN_NOOP, 0, 0, 0, s->opaque);
+    buf_append(&c->out, h, sizeof(h));
+    c->count++;
+}
+
+static void
 fill_pipeline(struct bench *b, struct conn *c)
 {
     const struct options *o = &b->opt;
 
+    /* --quiet: a new batch only once the last one's NOOP came back. */
+    if (o->quiet && c->count > 0) {
+        return;
+    }
     while (c->count < o->depth) {
-        unsigned idx = (c->head + c->count) % o->depth;
+        unsigned idx = (c->head + c->count) % ring_size(o);
         struct slot *s = &c->ring[idx];
         uint32_t *keys = &c->keys[(size_t)idx * o->multiget];
 
@@ -604,7 +726,7 @@ fill_pipeline(struct bench *b, struct conn *c)
             return;
         }
         s->t_issue = b->now;
-        if (s->op == OP_SET || s->op == OP_MS) {
+        if (!op_is_get(s->op)) {
             uint32_t len;
             unsigned char version;
             if (o->mode == MODE_FILL) {
@@ -617,11 +739,14 @@ fill_pipeline(struct bench *b, struct conn *c)
             if (o->mode == MODE_FILL) {
                 b->c.payload_bytes += o->key_len + len;
             }
-            issue_store(b, c, keys[0], len, version);
+            issue_store(b, c, s, keys[0], len, version);
         } else {
-            issue_get(b, c, keys, s->nkeys);
+            issue_get(b, c, s, keys, s->nkeys);
         }
         c->count++;
+    }
+    if (o->quiet && c->count > 0) {
+        issue_noop(b, c);
     }
 }
 
@@ -685,7 +810,7 @@ complete(struct bench *b, struct conn *c)
     bool measured =
         b->opt.mode == MODE_RUN ? b->phase == PHASE_MEASURE : s->measured;
 
-    if (measured) {
+    if (measured && s->op != OP_NOOP) {
         uint64_t lat = b->now > s->t_issue ? b->now - s->t_issue : 0;
         b->c.hist[hist_index(lat)]++;
         if (lat > b->c.lat_max) {
@@ -693,7 +818,7 @@ complete(struct bench *b, struct conn *c)
         }
         b->c.requests++;
         b->c.keys += s->nkeys;
-        if (s->op == OP_GET || s->op == OP_MG) {
+        if (op_is_get(s->op)) {
             b->c.gets++;
             b->c.hits += c->vfound;
             b->c.misses += s->nkeys - c->vfound;
@@ -704,13 +829,12 @@ complete(struct bench *b, struct conn *c)
     if (b->opt.mode == MODE_VERIFY && c->vfound < s->nkeys) {
         record_error(b, &b->missing, "key missing on read-back", "verify");
     }
-    if (b->opt.mode == MODE_HITRATIO && (s->op == OP_GET || s->op == OP_MG) &&
-        c->vfound == 0) {
+    if (b->opt.mode == MODE_HITRATIO && op_is_get(s->op) && c->vfound == 0) {
         c->misses[c->nmisses++] = c->keys[(size_t)c->head * b->opt.multiget];
     }
     c->vfound = 0;
     c->vmatch = 0;
-    c->head = (c->head + 1) % b->opt.depth;
+    c->head = (c->head + 1) % ring_size(&b->opt);
     c->count--;
 }
 
@@ -786,10 +910,198 @@ line_is(const char *line, size_t len, const char *word)
     return len == strlen(word) && memcmp(line, word, len) == 0;
 }
 
+/*
+ * What is wrong with binary reply p (header and whole body buffered) to
+ * slot s, or NULL if nothing. *hit tells a get's hit from its miss.
+ */
+static const char *
+bin_reply_error(struct bench *b, const struct slot *s, const uint32_t *keys,
+                const char *p, bool *hit)
+{
+    const struct options *o = &b->opt;
+    unsigned want;
+    unsigned keylen = (unsigned)get_be(p + 2, 2);
+    unsigned extlen = (unsigned char)p[4];
+    unsigned status = (unsigned)get_be(p + 6, 2);
+    uint64_t bodylen = get_be(p + 8, 4);
+    uint64_t cas = get_be(p + 16, 8);
+    const char *body = p + BIN_HEADER;
+    char key[MAX_KEY_LEN];
+
+    *hit = false;
+    switch (s->op) {
+    case OP_BGET:
+        want = o->quiet ? BIN_GETKQ : BIN_GETK;
+        break;
+    case OP_BSET:
+        want = o->quiet ? BIN_SETQ : BIN_SET;
+        break;
+    case OP_NOOP:
+        want = BIN_NOOP;
+        break;
+    default:
+        return "binary reply to a text request";
+    }
+    if ((unsigned char)p[1] != want) {
+        return "opcode is not the request's";
+    }
+    if (p[5] != 0) {
+        return "data type is not 0";
+    }
+    if ((uint64_t)keylen + extlen > bodylen) {
+        return "key and extras longer than the body";
+    }
+    if (s->op == OP_BGET && status == 0) {
+        render_key(o, keys[0], key);
+        if (extlen != 4 || keylen != o->key_len ||
+            bodylen <= (uint64_t)extlen + keylen) {
+            return "hit: wrong extras, key or body length";
+        }
+        if (memcmp(body + extlen, key, keylen) != 0) {
+            return "hit: not the key asked for";
+        }
+        if (cas == 0) {
+            return "hit without a CAS";
+        }
+        check_value(b, keys[0], (uint32_t)get_be(body, 4),
+                    body + extlen + keylen,
+                    (size_t)(bodylen - extlen - keylen));
+        *hit = true;
+        return NULL;
+    }
+    if (s->op == OP_BGET && status == BIN_NOT_FOUND && !o->quiet) {
+        /* A GETK miss: the key in the key field and as the whole body. */
+        render_key(o, keys[0], key);
+        if (extlen != 0 || keylen != o->key_len || bodylen != keylen ||
+            memcmp(body, key, keylen) != 0 || cas != 0) {
+            return "GETK miss: not the key alone, or a CAS";
+        }
+        return NULL;
+    }
+    if (status != 0) {
+        return "error status";
+    }
+    if (keylen != 0 || extlen != 0 || bodylen != 0) {
+        return "success with a body";
+    }
+    if (s->op == OP_BSET && o->quiet) {
+        return "SETQ answered on success";
+    }
+    if (s->op == OP_BSET && cas == 0) {
+        return "store without a CAS";
+    }
+    if (s->op == OP_NOOP && cas != 0) {
+        return "NOOP with a CAS";
+    }
+    return NULL;
+}
+
+/* fail() describing binary reply p: header fields and printable body. */
+static void
+fail_bin(struct bench *b, const char *why, const char *p, size_t avail)
+{
+    char detail[200];
+    size_t body = avail - BIN_HEADER;
+    int n = snprintf(detail, sizeof(detail),
+                     "op 0x%02x status 0x%04x keylen %u extlen %u bodylen "
+                     "%u opaque %u: ",
+                     (unsigned char)p[1], (unsigned)get_be(p + 6, 2),
+                     (unsigned)get_be(p + 2, 2), (unsigned char)p[4],
+                     (unsigned)get_be(p + 8, 4), (unsigned)get_be(p + 12, 4));
+
+    for (size_t i = 0; i < body && n > 0 && (size_t)n + 1 < sizeof(detail);
+         i++) {
+        char ch = p[BIN_HEADER + i];
+        detail[n++] = ch >= 0x20 && ch < 0x7f ? ch : '.';
+    }
+    if (n > 0 && (size_t)n < sizeof(detail)) {
+        detail[n] = '\0';
+    }
+    fail(b, why, detail);
+}
+
+/* parse_replies() for the binary protocol. */
+static bool
+parse_binary_replies(struct bench *b, struct conn *c)
+{
+    const struct options *o = &b->opt;
+    unsigned ring = ring_size(o);
+
+    while (c->count > 0 && c->in.off < c->in.len) {
+        const char *p = c->in.data + c->in.off;
+        size_t avail = c->in.len - c->in.off;
+
+        if ((unsigned char)p[0] != BIN_RESPONSE) {
+            /* A server without the binary protocol may say ERROR. */
+            size_t n = avail < 7 ? avail : 7;
+            if (!b->proto_seen_ok && memcmp(p, "ERROR\r\n", n) == 0) {
+                if (n < 7) {
+                    return true;
+                }
+                b->unsupported = true;
+                b->fatal = true;
+                return false;
+            }
+            fail_at(b, "binary reply without magic 0x81", p, avail);
+            return false;
+        }
+        if (avail < BIN_HEADER) {
+            return true;
+        }
+        uint64_t bodylen = get_be(p + 8, 4);
+        if (bodylen > MAX_VALUE + MAX_KEY_LEN + 64) {
+            fail_bin(b, "binary body length out of bounds", p, BIN_HEADER);
+            return false;
+        }
+        if (avail < BIN_HEADER + bodylen) {
+            return true;
+        }
+        avail = BIN_HEADER + (size_t)bodylen;
+        /* Replies come in request order. Under --quiet the requests
+         * ahead of the one answered were not answered: their gets
+         * missed, their stores succeeded. Otherwise none is skipped. */
+        uint32_t opaque = (uint32_t)get_be(p + 12, 4);
+        unsigned skip = 0;
+        while (skip < c->count &&
+               c->ring[(c->head + skip) % ring].opaque != opaque) {
+            skip++;
+        }
+        if (skip == c->count || (skip > 0 && !o->quiet)) {
+            fail_bin(b, "reply's opaque is not an outstanding request's", p,
+                     avail);
+            return false;
+        }
+        for (; skip > 0; skip--) {
+            complete(b, c);
+        }
+        bool hit = false;
+        const char *why =
+            bin_reply_error(b, &c->ring[c->head],
+                            &c->keys[(size_t)c->head * o->multiget], p, &hit);
+        if (why != NULL) {
+            fail_bin(b, why, p, avail);
+            return false;
+        }
+        b->proto_seen_ok = true;
+        c->vfound = hit ? 1u : 0u;
+        complete(b, c);
+        c->in.off += avail;
+    }
+    if (c->in.off < c->in.len) {
+        fail_at(b, "reply with no request outstanding", c->in.data + c->in.off,
+                c->in.len - c->in.off);
+        return false;
+    }
+    return true;
+}
+
 /* Consume every complete reply in c's input. False on a fatal error. */
 static bool
 parse_replies(struct bench *b, struct conn *c)
 {
+    if (b->opt.proto == PROTO_BINARY) {
+        return parse_binary_replies(b, c);
+    }
     while (c->count > 0) {
         const char *p = c->in.data + c->in.off;
         size_t avail = c->in.len - c->in.off;
@@ -813,7 +1125,7 @@ parse_replies(struct bench *b, struct conn *c)
         long used = -1;
 
         if (line_is(p, len, "ERROR") && (s->op == OP_MG || s->op == OP_MS) &&
-            !b->meta_seen_ok) {
+            !b->proto_seen_ok) {
             b->unsupported = true;
             b->fatal = true;
             return false;
@@ -837,15 +1149,19 @@ parse_replies(struct bench *b, struct conn *c)
                 used = (long)line_len;
                 complete(b, c);
             }
-            b->meta_seen_ok = b->meta_seen_ok || used > 0;
+            b->proto_seen_ok = b->proto_seen_ok || used > 0;
             break;
         case OP_SET:
         case OP_MS:
             if (line_is(p, len, s->op == OP_SET ? "STORED" : "HD")) {
                 used = (long)line_len;
-                b->meta_seen_ok = b->meta_seen_ok || s->op == OP_MS;
+                b->proto_seen_ok = b->proto_seen_ok || s->op == OP_MS;
                 complete(b, c);
             }
+            break;
+        case OP_BGET:
+        case OP_BSET:
+        case OP_NOOP:
             break;
         }
         if (used < 0) {
@@ -967,13 +1283,14 @@ conns_open(struct bench *b)
                     strerror(errno));
             return false;
         }
-        c->ring = calloc(o->depth, sizeof(*c->ring));
-        c->keys = calloc((size_t)o->depth * o->multiget, sizeof(*c->keys));
+        c->ring = calloc(ring_size(o), sizeof(*c->ring));
+        c->keys = calloc((size_t)ring_size(o) * o->multiget, sizeof(*c->keys));
         c->misses = calloc(o->depth, sizeof(*c->misses));
         if (c->ring == NULL || c->keys == NULL || c->misses == NULL) {
             return false;
         }
         rng_seed(c->rng, o->seed * 1000003u + i);
+        c->next_opaque = (uint32_t)mix64(o->seed * 1000003u + i);
         ev.events = EPOLLIN;
         ev.data.ptr = c;
         if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
@@ -1151,7 +1468,9 @@ usage(FILE *f)
     fprintf(f, "usage: loadgen --port P [options]\n"
                "  --host ADDR          must be 127.0.0.1 (default)\n"
                "  --mode M             run | fill | verify | hitratio (run)\n"
-               "  --proto P            text | meta (text)\n"
+               "  --proto P            text | meta | binary (text)\n"
+               "  --quiet              binary, run mode: GETKQ/SETQ, each\n"
+               "                       --depth of them closed by a NOOP\n"
                "  --conns N            connections (1)\n"
                "  --depth N            requests in flight per connection (1)\n"
                "  --multiget M         keys per get request, text only (1)\n"
@@ -1214,6 +1533,7 @@ enum {
     OPT_PORT,
     OPT_MODE,
     OPT_PROTO,
+    OPT_QUIET,
     OPT_CONNS,
     OPT_DEPTH,
     OPT_MULTIGET,
@@ -1239,6 +1559,7 @@ static const struct option long_opts[] = {
     {"port", required_argument, NULL, OPT_PORT},
     {"mode", required_argument, NULL, OPT_MODE},
     {"proto", required_argument, NULL, OPT_PROTO},
+    {"quiet", no_argument, NULL, OPT_QUIET},
     {"conns", required_argument, NULL, OPT_CONNS},
     {"depth", required_argument, NULL, OPT_DEPTH},
     {"multiget", required_argument, NULL, OPT_MULTIGET},
@@ -1298,11 +1619,19 @@ apply_option(struct options *o, int opt, const char *arg)
         }
         return true;
     case OPT_PROTO:
-        if (strcmp(arg, "text") != 0 && strcmp(arg, "meta") != 0) {
+        if (strcmp(arg, "text") == 0) {
+            o->proto = PROTO_TEXT;
+        } else if (strcmp(arg, "meta") == 0) {
+            o->proto = PROTO_META;
+        } else if (strcmp(arg, "binary") == 0) {
+            o->proto = PROTO_BINARY;
+        } else {
             fprintf(stderr, "loadgen: unknown protocol '%s'\n", arg);
             return false;
         }
-        o->proto = strcmp(arg, "meta") == 0 ? PROTO_META : PROTO_TEXT;
+        return true;
+    case OPT_QUIET:
+        o->quiet = true;
         return true;
     case OPT_CONNS:
         if (!parse_num(arg, 1, MAX_CONNS, &v)) {
@@ -1435,11 +1764,15 @@ parse_options(int argc, char **argv, struct options *o)
         fprintf(stderr, "loadgen: --key-len too short for --keys\n");
         return EXIT_USAGE;
     }
-    if (o->proto == PROTO_META && o->multiget > 1) {
+    if (o->proto != PROTO_TEXT && o->multiget > 1) {
         fprintf(stderr, "loadgen: --multiget needs --proto text\n");
         return EXIT_USAGE;
     }
-    if (o->mode == MODE_VERIFY && o->proto == PROTO_META) {
+    if (o->quiet && (o->proto != PROTO_BINARY || o->mode != MODE_RUN)) {
+        fprintf(stderr, "loadgen: --quiet needs --proto binary, --mode run\n");
+        return EXIT_USAGE;
+    }
+    if (o->mode == MODE_VERIFY && o->proto != PROTO_TEXT) {
         fprintf(stderr, "loadgen: verify reads back with text multigets\n");
         return EXIT_USAGE;
     }
@@ -1472,10 +1805,13 @@ report(const struct bench *b)
     if (secs <= 0) {
         secs = 1e-9;
     }
-    printf("{\"mode\":\"%s\",\"proto\":\"%s\",\"conns\":%u,\"depth\":%u,"
-           "\"multiget\":%u,\"keys\":%" PRIu32 ",\"value_size\":[%" PRIu32
-           ",%" PRIu32 "],\"dist\":\"%s\",\"zipf_s\":%g,\"seed\":%" PRIu64,
-           mode_name(o->mode), o->proto == PROTO_META ? "meta" : "text",
+    static const char *const protos[] = {"text", "meta", "binary"};
+
+    printf("{\"mode\":\"%s\",\"proto\":\"%s\",\"quiet\":%s,\"conns\":%u,"
+           "\"depth\":%u,\"multiget\":%u,\"keys\":%" PRIu32
+           ",\"value_size\":[%" PRIu32 ",%" PRIu32
+           "],\"dist\":\"%s\",\"zipf_s\":%g,\"seed\":%" PRIu64,
+           mode_name(o->mode), protos[o->proto], o->quiet ? "true" : "false",
            o->conns, o->depth, o->multiget, o->nkeys, o->vmin, o->vmax,
            o->zipf ? "zipf" : "uniform", o->zipf ? o->zipf_s : 0.0, o->seed);
     printf(",\"seconds\":%.6f,\"requests\":%" PRIu64 ",\"ops_per_s\":%.1f,"
@@ -1552,7 +1888,8 @@ main(int argc, char **argv)
     free(b->pattern);
     free(b->cdf);
     if (b->unsupported) {
-        fprintf(stderr, "loadgen: server answered ERROR to a meta command\n");
+        fprintf(stderr, "loadgen: server answered ERROR to a %s request\n",
+                b->opt.proto == PROTO_BINARY ? "binary" : "meta");
         return EXIT_UNSUPPORTED;
     }
     if (b->fatal || b->verify_errors > 0 || b->missing > 0) {

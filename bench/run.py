@@ -13,6 +13,9 @@ Sections (each server gets the same flags, -t 1, and runs on its own):
   instructions  user-space instructions per request under callgrind, idle
                 baseline subtracted
 
+Text, meta and binary-protocol requests are measured side by side;
+--workloads picks some of them by name (both sections).
+
 Writes build/bench/results.json and build/bench/results.md;
 --update-doc also rewrites the results block of docs/PERFORMANCE.md.
 Benchmarks are not tests: nothing here compares a number to a threshold.
@@ -21,6 +24,7 @@ protocol or died. Python standard library only.
 """
 
 import argparse
+import fnmatch
 import glob
 import json
 import os
@@ -31,6 +35,7 @@ import shutil
 import signal
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import time
@@ -67,6 +72,15 @@ WORKLOADS = [
      dict(conns=50, depth=1, get_ratio=0.9, value="32", proto="meta")),
     ("meta_16", "mg 90% / ms 10%, 32 B, 10 conns x 16 in flight",
      dict(conns=10, depth=16, get_ratio=0.9, value="32", proto="meta")),
+    ("binary_1", "binary GETK 90% / SET 10%, 32 B values, 50 conns, 1 in "
+     "flight",
+     dict(conns=50, depth=1, get_ratio=0.9, value="32", proto="binary")),
+    ("binary_set", "binary SET 100%, 32 B values, 50 conns, 1 in flight",
+     dict(conns=50, depth=1, get_ratio=0.0, value="32", proto="binary")),
+    ("binary_16", "binary GETKQ 90% / SETQ 10%, 32 B, 10 conns x batches "
+     "of 16 closed by NOOP",
+     dict(conns=10, depth=16, get_ratio=0.9, value="32", proto="binary",
+          quiet=True)),
     ("zipf_099", "get 90% / set 10%, Zipf s=0.99 keys, 32 B, 50 conns",
      dict(conns=50, depth=1, get_ratio=0.9, value="32", dist="zipf",
           zipf_s=0.99)),
@@ -92,7 +106,7 @@ class BenchError(Exception):
 
 
 class Unsupported(Exception):
-    """The server answered ERROR to a meta command."""
+    """The server answered ERROR to a meta command or a binary packet."""
 
 
 def log(msg):
@@ -301,9 +315,11 @@ def loadgen(server, mode, timeout, **kw):
     args = [LOADGEN, "--port", str(server.port), "--mode", mode,
             "--server-pid", str(server.pid), "--timeout", str(timeout)]
     for k, v in kw.items():
-        if v is None:
+        if v is None or v is False:
             continue
-        args += ["--" + k.replace("_", "-"), str(v)]
+        args += ["--" + k.replace("_", "-")]
+        if v is not True:  # True: a flag without a value
+            args.append(str(v))
     try:
         p = subprocess.run(pinned(args, LOADGEN_CPU), capture_output=True,
                            text=True, timeout=timeout + 30)
@@ -314,7 +330,8 @@ def loadgen(server, mode, timeout, **kw):
         if line.startswith("{"):
             result = json.loads(line)
     if p.returncode == 3:
-        raise Unsupported("%s answered ERROR to a meta command" % server.name)
+        raise Unsupported("%s answered ERROR to a %s request" % (
+            server.name, kw.get("proto") or "meta"))
     if p.returncode != 0 or result is None or not result.get("ok"):
         raise BenchError("%s: loadgen %s failed (exit %d): %s %s" % (
             server.name, mode, p.returncode, p.stderr.strip()[-400:],
@@ -343,9 +360,17 @@ def ratio_stats(a, b):
     return dict(median=ma / mb, min=min(pairs), max=max(pairs))
 
 
+def selected(cfg, name):
+    """Whether --workloads (fnmatch patterns) picks this workload."""
+    pats = cfg.get("workloads")
+    return pats is None or any(fnmatch.fnmatchcase(name, p) for p in pats)
+
+
 def throughput(cfg, bins, failures):
     results = {}
     for name, desc, w in WORKLOADS:
+        if not selected(cfg, name):
+            continue
         if over_budget(cfg):
             results[name] = dict(desc=desc, skipped="time budget")
             continue
@@ -357,7 +382,7 @@ def throughput(cfg, bins, failures):
 def throughput_one(cfg, bins, name, desc, w, failures):
     args = dict(conns=w["conns"], depth=w["depth"], get_ratio=w["get_ratio"],
                 value_size=w["value"], multiget=w.get("multiget"),
-                proto=w.get("proto"), dist=w.get("dist"),
+                proto=w.get("proto"), quiet=w.get("quiet"), dist=w.get("dist"),
                 zipf_s=w.get("zipf_s"), keys=cfg["keys"],
                 warmup=cfg["warmup"], duration=cfg["duration"])
     entry = dict(desc=desc, args=args)
@@ -496,8 +521,14 @@ def hitratio(cfg, bins, failures):
 CG_KEYS = 1000
 
 
+# Binary protocol: the 24-byte header (magic, opcode, key length, extras
+# length, data type, vbucket or status, body length, opaque, CAS).
+BIN_HEADER = struct.Struct(">BBHBBHIIQ")
+BIN_GETK, BIN_SET, BIN_NOOP = 0x0C, 0x01, 0x0A
+
+
 class Client:
-    """A blocking text-protocol client for the callgrind sequences."""
+    """A blocking client for the callgrind sequences (text or binary)."""
 
     def __init__(self, port):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=60)
@@ -506,27 +537,33 @@ class Client:
     def close(self):
         self.sock.close()
 
+    def more(self):
+        try:
+            chunk = self.sock.recv(65536)
+        except OSError as e:  # a timeout too: the server stopped answering
+            raise BenchError("reading a reply: %s" % e)
+        if not chunk:
+            raise BenchError("server closed the connection")
+        self.buf += chunk
+
     def line(self):
         while b"\r\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise BenchError("server closed the connection")
-            self.buf += chunk
+            self.more()
         line, self.buf = self.buf.split(b"\r\n", 1)
         return line
 
     def exact(self, n):
         while len(self.buf) < n:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise BenchError("server closed the connection")
-            self.buf += chunk
+            self.more()
         data, self.buf = self.buf[:n], self.buf[n:]
         return data
 
     def call(self, req, kind, expect=None):
         """Send one request and check its reply against kind/expect."""
         self.sock.sendall(req)
+        if kind == "bin":
+            self.bin_reply(expect)
+            return
         line = self.line()
         if line == b"ERROR" and kind in ("mg", "hd"):
             raise Unsupported("meta")
@@ -554,6 +591,33 @@ class Client:
         elif line != expect:
             raise BenchError("%r: %r (wanted %r)" % (req[:40], line, expect))
 
+    def bin_reply(self, want):
+        """Read one binary reply and check all of it against want (a dict:
+        opcode, opaque, and for a GETK hit key and value)."""
+        first = self.exact(1)
+        if first != b"\x81":
+            rest = b"ERROR\r\n"[1:] if first == b"E" else b""
+            if rest and self.exact(len(rest)) == rest:
+                raise Unsupported("binary")
+            raise BenchError("binary reply without magic 0x81: %r" % first)
+        (_magic, opcode, keylen, extlen, dtype, status, bodylen, opaque,
+         cas) = BIN_HEADER.unpack(first + self.exact(BIN_HEADER.size - 1))
+        body = self.exact(bodylen)
+        got = dict(opcode=opcode, keylen=keylen, extlen=extlen, dtype=dtype,
+                   status=status, bodylen=bodylen, opaque=opaque)
+        key, value = want.get("key", b""), want.get("value")
+        expect = dict(opcode=want["opcode"], keylen=len(key),
+                      extlen=4 if value else 0, dtype=0, status=0,
+                      bodylen=(4 + len(key) + len(value)) if value else 0,
+                      opaque=want["opaque"])
+        if got != expect or (cas == 0) != (want.get("cas") == 0):
+            raise BenchError("binary reply %r (CAS %d, body %r), wanted %r "
+                             "and %s CAS" % (got, cas, body[:60], expect,
+                                             "no" if "cas" in want else "a"))
+        if value and body != struct.pack(">I", 0) + key + value:
+            raise BenchError("binary GETK: flags, key or value wrong: %r"
+                             % body[:80])
+
 
 def cg_key(i):
     return b"k%015d" % (i % CG_KEYS)
@@ -571,8 +635,22 @@ def cg_setup(c):
         c.call(b"set c%015d 0 0 7\r\n1000000\r\n" % i, "line", b"STORED")
 
 
+def cg_bin_packet(opcode, opaque, key, extras=b"", value=b""):
+    return BIN_HEADER.pack(0x80, opcode, len(key), len(extras), 0, 0,
+                           len(extras) + len(key) + len(value), opaque,
+                           0) + extras + key + value
+
+
 def cg_request(kind, i):
     k = cg_key(i)
+    opaque = 0x5A000000 + i
+    if kind == "bin_get_hit":
+        return cg_bin_packet(BIN_GETK, opaque, k), "bin", dict(
+            opcode=BIN_GETK, opaque=opaque, key=k, value=cg_value(k))
+    if kind == "bin_set":
+        return cg_bin_packet(BIN_SET, opaque, k, struct.pack(">II", 0, 0),
+                             cg_value(k)), "bin", dict(opcode=BIN_SET,
+                                                       opaque=opaque)
     if kind == "get_hit":
         return b"get %s\r\n" % k, "get", 1
     if kind == "get_miss":
@@ -592,7 +670,12 @@ def cg_request(kind, i):
     raise ValueError(kind)
 
 
-CG_KINDS = ["get_hit", "get_miss", "set", "multiget_10", "incr", "mg", "ms"]
+CG_KINDS = ["get_hit", "get_miss", "set", "multiget_10", "incr", "mg", "ms",
+            "bin_get_hit", "bin_set"]
+# The protocol is fixed by a connection's first byte, so binary requests
+# go over a second connection opened after the (text) setup; their idle
+# baseline opens and closes that connection too.
+CG_BINARY = ("bin_get_hit", "bin_set")
 
 
 def callgrind_threads(path):
@@ -615,10 +698,12 @@ def callgrind_threads(path):
 _cg_conns = {}  # server name -> the -c it accepted under valgrind
 
 
-def callgrind_run(binary, sname, kind, n):
-    """Total Ir of: start, setup sequence, n requests of kind, SIGTERM."""
+def callgrind_run(binary, sname, kind, n, second_conn=False):
+    """Total Ir of: start, setup sequence, n requests of kind, SIGTERM.
+
+    second_conn: the requests go over a second connection (binary)."""
     out = os.path.join(OUT_DIR, "callgrind", "%s.%s.%d.out" % (
-        sname, kind or "idle", n))
+        sname, kind or ("idle_2conns" if second_conn else "idle"), n))
     os.makedirs(os.path.dirname(out), exist_ok=True)
     for old in glob.glob(glob.escape(out) + "*"):
         os.unlink(old)
@@ -639,15 +724,40 @@ def callgrind_run(binary, sname, kind, n):
     try:
         c = Client(server.port)
         cg_setup(c)
+        c2 = Client(server.port) if second_conn else c
         for i in range(n):
             req, how, expect = cg_request(kind, i)
-            c.call(req, how, expect)
+            c2.call(req, how, expect)
+        if second_conn:
+            c2.close()
         c.close()
     finally:
         rc = server.stop(limit=120)
     if rc != 0:
         raise BenchError("%s under valgrind exited %s" % (sname, rc))
     return callgrind_threads(out)
+
+
+def speaks_binary(binary, sname):
+    """Probe a server (natively) with one binary NOOP: True if it answers
+    one, False if it answers ERROR. A server without the binary protocol
+    reads the NOOP's opcode byte (0x0a) as a text line's end, so it does
+    answer; this keeps it from waiting under valgrind for a reply that
+    never comes."""
+    server = Server(sname, binary, 64)
+    try:
+        c = Client(server.port)
+        c.sock.settimeout(10)
+        try:
+            c.call(cg_bin_packet(BIN_NOOP, 7, b""), "bin",
+                   dict(opcode=BIN_NOOP, opaque=7, cas=0))
+            return True
+        except Unsupported:
+            return False
+        finally:
+            c.close()
+    finally:
+        server.stop()
 
 
 def instructions(cfg, bins, failures):
@@ -661,27 +771,56 @@ def instructions(cfg, bins, failures):
     """
     if not shutil.which("valgrind"):
         return dict(skipped="valgrind not installed")
+    kinds = [k for k in CG_KINDS if selected(cfg, k)]
+    if not kinds:
+        return {}
     n = cfg["cg_requests"]
-    results = dict(requests=n, rows={k: {} for k in CG_KINDS},
-                   busiest={k: {} for k in CG_KINDS}, baseline={},
-                   threads={k: {} for k in CG_KINDS})
+    results = dict(requests=n, rows={k: {} for k in kinds},
+                   busiest={k: {} for k in kinds}, baseline={},
+                   baseline_2conns={}, threads={k: {} for k in kinds})
     for sname in SERVER_NAMES:
         if over_budget(cfg):
             continue
-        log("instructions: %s idle baseline" % sname)
-        try:
-            base = callgrind_run(bins[sname], sname, None, 0)
-        except BenchError as e:
-            failures.append("instructions/%s: %s" % (sname, e))
-            continue
-        results["baseline"][sname] = base
-        for kind in CG_KINDS:
+        bases = {}
+        binary_ok = True
+        if any(k in CG_BINARY for k in kinds):
+            try:
+                binary_ok = speaks_binary(bins[sname], sname)
+            except BenchError as e:
+                failures.append("instructions/%s binary probe: %s" % (
+                    sname, e))
+                binary_ok = False
+            if not binary_ok:
+                for k in CG_BINARY:
+                    if k in kinds:
+                        results["rows"][k][sname] = "unsupported"
+        for second in (False, True):
+            if not any((k in CG_BINARY) == second for k in kinds):
+                continue
+            if second and not binary_ok:
+                continue
+            log("instructions: %s idle baseline%s" % (
+                sname, ", two connections" if second else ""))
+            try:
+                bases[second] = callgrind_run(bins[sname], sname, None, 0,
+                                              second_conn=second)
+            except BenchError as e:
+                failures.append("instructions/%s: %s" % (sname, e))
+                continue
+            key = "baseline_2conns" if second else "baseline"
+            results[key][sname] = bases[second]
+        for kind in kinds:
+            second = kind in CG_BINARY
+            if second not in bases:
+                continue
+            base = bases[second]
             if over_budget(cfg):
                 results["rows"][kind][sname] = "skipped: time budget"
                 continue
             log("instructions: %s %s" % (sname, kind))
             try:
-                run = callgrind_run(bins[sname], sname, kind, n)
+                run = callgrind_run(bins[sname], sname, kind, n,
+                                    second_conn=second)
             except Unsupported:
                 results["rows"][kind][sname] = "unsupported"
                 continue
@@ -748,7 +887,9 @@ def markdown(res):
                        "memoria/memcached (min..max) |")
             out.append("|---|---:|---:|---:|")
             for name, _, _ in WORKLOADS:
-                e = tp.get(name, {})
+                if name not in tp:  # not picked by --workloads
+                    continue
+                e = tp[name]
                 if "skipped" in e:
                     out.append("| %s | skipped | skipped | - |" % name)
                     continue
@@ -866,6 +1007,11 @@ def parse_args():
     p.add_argument("--memcached", default="/usr/bin/memcached")
     p.add_argument("--only", default=",".join(SECTIONS),
                    help="comma-separated sections: " + ",".join(SECTIONS))
+    p.add_argument("--workloads", metavar="PATTERNS",
+                   help="comma-separated names or fnmatch patterns of the "
+                   "throughput workloads and instruction requests to run "
+                   "(default all): " + ",".join(
+                       [w[0] for w in WORKLOADS] + CG_KINDS))
     p.add_argument("--rounds", type=int, help="override rounds per workload")
     p.add_argument("--duration", type=float, help="override seconds/round")
     p.add_argument("--print-build-command", action="store_true",
@@ -889,6 +1035,17 @@ def main():
         cfg["rounds"] = max(1, min(opts.rounds, 50))
     if opts.duration:
         cfg["duration"] = max(0.1, min(opts.duration, 60.0))
+    cfg["workloads"] = None
+    if opts.workloads is not None:
+        if opts.update_doc:
+            raise SystemExit("bench: --update-doc needs every workload; "
+                             "drop --workloads")
+        names = [w[0] for w in WORKLOADS] + CG_KINDS
+        cfg["workloads"] = [x for x in opts.workloads.split(",") if x]
+        for pat in cfg["workloads"]:
+            if not fnmatch.filter(names, pat):
+                raise SystemExit("bench: --workloads %r matches none of %s"
+                                 % (pat, ", ".join(names)))
     bins = dict(memoria=os.path.abspath(opts.memoria),
                 memcached=os.path.abspath(opts.memcached))
     for name, path in bins.items():

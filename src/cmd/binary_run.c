@@ -7,6 +7,7 @@
 #include "cmd/cmd.h"
 
 #include "cmd/detail.h"
+#include "cmd/result.h"
 #include "cmd/sasl.h"
 #include "lib/outq.h"
 #include "proto/binary.h"
@@ -43,6 +44,19 @@ result_status(struct cmd_ctx *c, const struct binary_request *req,
 
 /* ---- get, getk, touch, gat, gatk --------------------------------------- */
 
+/* Fills a reply's value fields from a pinned item's view. */
+static void
+reply_value(struct reply *r, const struct item_view *v)
+{
+    r->status = REPLY_VALUE;
+    r->cas = v->cas;
+    r->key = v->key;
+    r->flags = v->flags;
+    r->nbytes = v->nbytes;
+    r->segs = v->segs;
+    r->nseg = v->nseg;
+}
+
 static void
 run_get(struct cmd_ctx *c, const struct binary_request *req)
 {
@@ -73,7 +87,7 @@ run_get(struct cmd_ctx *c, const struct binary_request *req)
     }
     struct item_view v;
     engine_view(it, &v);
-    cmd_reply_value(&r, &v);
+    reply_value(&r, &v);
     result(c, req, &r);
     outq_own(c->out, it); /* the pin goes once the value is sent */
 }

@@ -2,6 +2,7 @@
 
 #include "cmd/cmd_stats.h"
 #include "cmd/detail.h"
+#include "cmd/result.h"
 #include "lib/outq.h"
 #include "proto/number.h"
 #include "proto/text.h"
@@ -66,8 +67,7 @@ cmd_text_result(struct cmd_ctx *c, bool noreply, enum reply_status st)
         cmd_trace_slow(c, noreply, l.ptr, l.len - 2);
     }
     if (!noreply) {
-        struct reply r = {.status = st};
-        text_compose_result(c->out, &r, false);
+        text_compose_status(c->out, st);
     }
 }
 
@@ -90,183 +90,10 @@ reply(struct cmd_ctx *c, const struct request *req, enum reply_status st)
     cmd_text_result(c, req->noreply, st);
 }
 
-/* ---- outcomes --------------------------------------------------------- */
-
-static enum reply_status
-count_get(struct stats_thread *st, enum engine_status s, unsigned cls)
-{
-    STATS_INCR(st, cmd_get);
-    if (s == ENGINE_OK) {
-        STATS_INCR(st, get_hits);
-        STATS_CLASS_INCR(st, cls, get_hits);
-        return REPLY_VALUE;
-    }
-    STATS_INCR(st, get_misses);
-    if (s == ENGINE_EXPIRED) {
-        STATS_INCR(st, get_expired);
-    } else if (s == ENGINE_FLUSHED) {
-        STATS_INCR(st, get_flushed);
-    }
-    return REPLY_MISS;
-}
-
-static enum reply_status
-count_touch(struct stats_thread *st, enum engine_status s, unsigned cls,
-            enum reply_status hit, enum reply_status miss)
-{
-    STATS_INCR(st, cmd_touch);
-    if (s == ENGINE_OK) {
-        STATS_INCR(st, touch_hits);
-        STATS_CLASS_INCR(st, cls, touch_hits);
-        return hit;
-    }
-    STATS_INCR(st, touch_misses);
-    return miss;
-}
-
-static enum reply_status
-count_store(struct stats_thread *st, bool cas, enum engine_status s,
-            unsigned cls)
-{
-    switch (s) {
-    case ENGINE_OK:
-        if (cas) {
-            STATS_INCR(st, cas_hits);
-            STATS_CLASS_INCR(st, cls, cas_hits);
-        }
-        return REPLY_STORED;
-    case ENGINE_EXISTS:
-        if (cas) {
-            STATS_INCR(st, cas_badval);
-            STATS_CLASS_INCR(st, cls, cas_badval);
-        }
-        return REPLY_EXISTS;
-    case ENGINE_NOT_FOUND:
-        if (cas) {
-            STATS_INCR(st, cas_misses);
-        }
-        return REPLY_NOT_FOUND;
-    default:
-        return REPLY_NOT_STORED;
-    }
-}
-
-static enum reply_status
-count_delete(struct stats_thread *st, bool hit_counts, enum engine_status s,
-             unsigned cls)
-{
-    switch (s) {
-    case ENGINE_OK:
-        if (hit_counts) {
-            STATS_INCR(st, delete_hits);
-            STATS_CLASS_INCR(st, cls, delete_hits);
-        }
-        return REPLY_DELETED;
-    case ENGINE_NOT_FOUND:
-        STATS_INCR(st, delete_misses);
-        return REPLY_NOT_FOUND;
-    case ENGINE_EXISTS:
-        STATS_INCR(st, delete_misses);
-        return REPLY_EXISTS;
-    default:
-        return REPLY_NO_MEMORY;
-    }
-}
-
-static enum reply_status
-count_arith(struct stats_thread *st, bool incr, enum engine_status s,
-            unsigned cls)
-{
-    switch (s) {
-    case ENGINE_OK:
-        if (incr) {
-            STATS_INCR(st, incr_hits);
-            STATS_CLASS_INCR(st, cls, incr_hits);
-        } else {
-            STATS_INCR(st, decr_hits);
-            STATS_CLASS_INCR(st, cls, decr_hits);
-        }
-        return REPLY_NUMBER;
-    case ENGINE_NOT_FOUND:
-        if (incr) {
-            STATS_INCR(st, incr_misses);
-        } else {
-            STATS_INCR(st, decr_misses);
-        }
-        return REPLY_NOT_FOUND;
-    case ENGINE_EXISTS:
-        return REPLY_EXISTS;
-    case ENGINE_NOT_NUMBER:
-        return REPLY_NOT_NUMBER;
-    case ENGINE_NOT_STORED:
-        return REPLY_NO_MEMORY_NEW;
-    default:
-        return REPLY_NO_MEMORY;
-    }
-}
-
-enum reply_status
-cmd_result(struct cmd_ctx *c, enum cmd_op op, enum engine_status s,
-           unsigned cls)
-{
-    struct stats_thread *st = c->st;
-
-    switch (op) {
-    case CMD_OP_GET:
-        return count_get(st, s, cls);
-    case CMD_OP_GAT:
-        return count_touch(st, s, cls, REPLY_VALUE, REPLY_MISS);
-    case CMD_OP_TOUCH:
-        return count_touch(st, s, cls, REPLY_TOUCHED, REPLY_NOT_FOUND);
-    case CMD_OP_RESERVE_BINARY:
-        return s == ENGINE_TOO_LARGE ? REPLY_TOO_LARGE : REPLY_NO_MEMORY_STORE;
-    case CMD_OP_RESERVE:
-        if (s == ENGINE_OK) {
-            return REPLY_STORED;
-        }
-        if (s == ENGINE_TOO_LARGE) {
-            STATS_INCR(st, store_too_large);
-            return REPLY_TOO_LARGE;
-        }
-        STATS_INCR(st, store_no_memory);
-        return REPLY_NO_MEMORY_STORE;
-    case CMD_OP_STORE:
-    case CMD_OP_CAS:
-        return count_store(st, op == CMD_OP_CAS, s, cls);
-    case CMD_OP_DELETE:
-    case CMD_OP_INVALIDATE:
-        return count_delete(st, op == CMD_OP_DELETE, s, cls);
-    case CMD_OP_DELETE_BINARY:
-        if (s == ENGINE_EXISTS) {
-            return REPLY_EXISTS;
-        }
-        return count_delete(st, true, s, cls);
-    case CMD_OP_INCR:
-    case CMD_OP_DECR:
-        return count_arith(st, op == CMD_OP_INCR, s, cls);
-    case CMD_OP_CREATE:
-        break;
-    }
-    return s == ENGINE_OK ? REPLY_NUMBER : REPLY_NOT_STORED;
-}
-
-void
-cmd_reply_value(struct reply *r, const struct item_view *v)
-{
-    r->status = REPLY_VALUE;
-    r->cas = v->cas;
-    r->key = v->key;
-    r->flags = v->flags;
-    r->nbytes = v->nbytes;
-    r->segs = v->segs;
-    r->nseg = v->nseg;
-}
-
 static void
 send_value(struct cmd_ctx *c, struct item *it, bool with_cas)
 {
     struct item_view v;
-    struct reply r;
 
     if (!outq_own_reserve(c->out)) {
         STATS_INCR(c->st, conn_oom);
@@ -278,8 +105,8 @@ send_value(struct cmd_ctx *c, struct item *it, bool with_cas)
         fprintf(stderr, ">%d sending key %.*s\n", c->fd, (int)v.key.len,
                 v.key.ptr);
     }
-    cmd_reply_value(&r, &v);
-    text_compose_result(c->out, &r, with_cas);
+    text_compose_value(c->out, v.key, v.flags, v.nbytes, v.segs, v.nseg,
+                       with_cas, v.cas);
     if (v.nbytes > 0) {
         outq_own(c->out, it); /* the pin goes once the value is sent */
     } else {
@@ -539,7 +366,7 @@ run_arith(struct cmd_ctx *c, const struct request *req)
                 (unsigned long long)r.number);
     }
     if (!req->noreply) {
-        text_compose_result(c->out, &r, false);
+        text_compose_result(c->out, &r);
     }
 }
 

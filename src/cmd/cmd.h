@@ -264,12 +264,10 @@ enum cmd_op {
 };
 
 /*
- * The one mapping from an engine answer to the counters it moves and the
- * outcome every protocol replies with. cls: the item's class when the
- * answer is ENGINE_OK (per-class counters).
+ * cmd_result(c, op, s, cls) in cmd/result.h is the one mapping from an
+ * engine answer to the counters it moves and the outcome every protocol
+ * replies with; cls is the item's class when s is ENGINE_OK.
  */
-enum reply_status cmd_result(struct cmd_ctx *c, enum cmd_op op,
-                             enum engine_status s, unsigned cls);
 
 /* ---- watch log producers --------------------------------------------- */
 
@@ -362,9 +360,6 @@ enum cmd_next cmd_binary_run(struct cmd_ctx *c,
 /* A binary store once its value is in (cmd_store_finish). */
 void cmd_binary_store_finish(struct cmd_ctx *c, struct cmd_pending *p,
                              bool terminated);
-
-/* Fills a reply's value fields from a pinned item's view. */
-void cmd_reply_value(struct reply *r, const struct item_view *v);
 
 /*
  * Queues the reply to a meta line that failed to parse; returns the

@@ -6,6 +6,8 @@
  */
 #include "cmd/cmd.h"
 
+#include "cmd/result.h"
+
 #include "lib/outq.h"
 #include "proto/lex.h"
 #include "proto/meta.h"
@@ -75,14 +77,13 @@ static void
 reply_short(struct cmd_ctx *c, const struct meta_request *req,
             enum reply_status st)
 {
-    const char *code = meta_code(st);
     struct meta_line l;
 
-    if (code == NULL) {
+    if (meta_code(st) == NULL) {
         cmd_text_result(c, false, st);
         return;
     }
-    meta_line_init(&l, code);
+    meta_line_init_status(&l, st);
     for (size_t i = 0; i < req->nflags; i++) {
         echo_opaque_key(&l, req, req->flags[i].name);
     }
@@ -180,7 +181,7 @@ run_mg(struct cmd_ctx *c, const struct meta_request *req, bool silent)
     if (value) {
         meta_line_init_value(&l, v.nbytes);
     } else {
-        meta_line_init(&l, meta_code(REPLY_VALUE));
+        meta_line_init_status(&l, REPLY_VALUE);
     }
     mg_flags(&l, req, &v, &m, engine_binary_key(it));
     if (value && v.nbytes > 0) {
@@ -225,14 +226,14 @@ static void
 ms_prepare(const struct meta_request *req, struct cmd_pending *p)
 {
     enum engine_store_mode mode = ms_mode(req->mode);
-    struct item *it = p->item;
 
-    memset(p, 0, sizeof(*p));
-    p->item = it;
+    /* every field the meta finish reads is set here (no memset: hot) */
     p->kind = CMD_STORE_META;
     p->nbytes = req->datalen;
     p->nterm = 2;
-    p->store.mode = mode;
+    p->store = (struct engine_store){.mode = mode};
+    p->nechos = 0;
+    p->nopaque = 0;
     if (has(req, 'C')) {
         if (mode == STORE_SET || mode == STORE_REPLACE) {
             p->store.mode = STORE_CAS;
@@ -313,7 +314,7 @@ cmd_meta_store_finish(struct cmd_ctx *c, struct cmd_pending *p, bool terminated)
     }
 
     struct meta_line l;
-    meta_line_init(&l, meta_code(st));
+    meta_line_init_status(&l, st);
     for (size_t i = 0; i < p->nechos; i++) {
         switch (p->echos[i]) {
         case 'O':
@@ -365,7 +366,7 @@ ma_reply(struct cmd_ctx *c, const struct meta_request *req,
         char num[LEX_U64_DIGITS];
         meta_line_init_value(&l, (size_t)(lex_put_u64(num, a->value) - num));
     } else {
-        meta_line_init(&l, meta_code(REPLY_NUMBER));
+        meta_line_init_status(&l, REPLY_NUMBER);
     }
     for (size_t i = 0; i < req->nflags; i++) {
         switch (req->flags[i].name) {
@@ -438,7 +439,7 @@ run_me(struct cmd_ctx *c, const struct meta_request *req)
     cmd_log_lookup(c, req->key);
     if (engine_debug(c->srv->engine, req->key, &d) != ENGINE_OK) {
         struct meta_line l;
-        meta_line_init(&l, meta_code(REPLY_MISS));
+        meta_line_init_status(&l, REPLY_MISS);
         meta_compose_line(c->out, &l);
         return;
     }

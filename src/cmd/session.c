@@ -90,17 +90,12 @@ session_mid_request(const struct session *s)
     return s->state != S_CMD;
 }
 
-bool
-session_holds_output(const struct session *s)
-{
-    return s->state == S_SWALLOW && s->proto == SESSION_PROTO_BINARY;
-}
-
 void
 session_reset(struct session *s)
 {
     cmd_store_abort(&s->ctx, &s->pending);
     s->state = S_CMD;
+    s->ctx.out->held = false;
     s->proto = s->listener_proto;
 }
 
@@ -199,6 +194,7 @@ feed_swallow(struct session *s, struct buf *in)
         return false;
     }
     s->state = S_CMD;
+    s->ctx.out->held = false;
     return true;
 }
 
@@ -212,6 +208,11 @@ begin_data(struct session *s, enum cmd_next next)
         s->term_got = 0;
     } else if (next == CMD_SWALLOW && s->pending.swallow > 0) {
         s->state = S_SWALLOW;
+        /*
+         * memcached sends nothing on a binary connection (the error
+         * included) until the refused value is gone: net sees `held`.
+         */
+        s->ctx.out->held = s->proto == SESSION_PROTO_BINARY;
     }
 }
 

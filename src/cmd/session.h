@@ -75,13 +75,6 @@ enum session_status session_process(struct session *s, struct buf *in,
 bool session_mid_request(const struct session *s);
 
 /*
- * True while queued replies must wait: a binary connection discarding a
- * refused value sends nothing until the value is gone, as memcached (its
- * error reply included).
- */
-bool session_holds_output(const struct session *s);
-
-/*
  * Drops a data block in progress (aborting its reservation) so that the
  * next input starts with a command: datagram transports call it before
  * each datagram, since a request never spans two.

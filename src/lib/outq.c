@@ -275,11 +275,8 @@ outq_peek_at(const struct outq *q, uint64_t pos, void *dst, size_t n)
 }
 
 bool
-outq_own_reserve(struct outq *q)
+outq_own_grow(struct outq *q)
 {
-    if (q->nowners < q->owner_cap) {
-        return true;
-    }
     size_t cap = q->owner_cap != 0 ? q->owner_cap * 2 : 32;
     struct outq_owner *owners = malloc(cap * sizeof(*owners));
     if (owners == NULL) {

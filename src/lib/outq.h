@@ -90,7 +90,13 @@ struct outq {
     struct outq_block *spare;  /* one emptied block kept for reuse */
     bool oom;                  /* an append failed; see outq_failed() */
     bool marking;              /* record outq_mark() calls */
-    struct outq_mark *marks;   /* recorded marks, oldest first */
+    /*
+     * Set by the producer while what is queued must not be written yet
+     * (a binary connection discarding a refused value); the transport
+     * tests it before writing. outq itself ignores it.
+     */
+    bool held;
+    struct outq_mark *marks; /* recorded marks, oldest first */
     size_t nmarks;
     size_t marks_cap;
     _Atomic uint64_t *gauge_count; /* arena blocks held, or NULL */
@@ -119,7 +125,14 @@ void outq_set_release(struct outq *q, outq_release_fn fn, void *ctx);
  * before queueing the bytes an owner keeps alive (on false, queue
  * nothing and release the owner yourself), then outq_own() right after.
  */
-bool outq_own_reserve(struct outq *q);
+/* The slow path of outq_own_reserve() (outq.c). */
+bool outq_own_grow(struct outq *q);
+
+static inline bool
+outq_own_reserve(struct outq *q)
+{
+    return q->nowners < q->owner_cap || outq_own_grow(q);
+}
 
 /* The slow path of outq_own() (outq.c). */
 void outq_own_now(struct outq *q, void *owner);
@@ -284,8 +297,9 @@ void outq_release_owners(struct outq *q);
  * Marks n bytes from the head as written, freeing arena blocks and
  * releasing the owners whose bytes are gone. Inline: the connection
  * calls it after every write; with no owner pending, owners cost one test.
+ * Forced inline: LTO would otherwise call it out of line from flush().
  */
-static inline void
+__attribute__((always_inline)) static inline void
 outq_sent(struct outq *q, size_t n)
 {
     q->sent += n;

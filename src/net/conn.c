@@ -388,7 +388,7 @@ drive(struct conn *c, bool do_read)
             c->closing = true;
             c->st = NET_ST_CLOSING;
         }
-        int fr = !c->closing && session_holds_output(c->session) ? 0 : flush(c);
+        int fr = c->out.held && !c->closing ? 0 : flush(c);
         if (fr < 0 || (fr == 0 && c->closing)) {
             conn_close(c);
             return;
@@ -473,7 +473,7 @@ conn_resume(struct conn *c)
 void
 conn_event(struct conn *c, uint32_t events)
 {
-    if (outq_pending(&c->out) > 0 && !session_holds_output(c->session)) {
+    if (outq_pending(&c->out) > 0 && !c->out.held) {
         /* Blocked on output: only the socket draining (or an error). */
         int fr = flush(c);
         if (fr < 0 || (fr == 0 && c->closing)) {

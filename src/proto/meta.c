@@ -519,6 +519,14 @@ meta_code(enum reply_status st)
 }
 
 void
+meta_line_init_status(struct meta_line *l, enum reply_status st)
+{
+    assert((size_t)st < REPLY_NSTATUS && codes[st] != NULL);
+    memcpy(l->buf, codes[st], 2); /* every code is two letters */
+    l->len = 2;
+}
+
+void
 meta_compose_noop(struct outq *q)
 {
     outq_copy(q, "MN\r\n", 4);

@@ -151,6 +151,9 @@ void meta_line_char(struct meta_line *l, char c);
  */
 const char *meta_code(enum reply_status st);
 
+/* meta_line_init(l, meta_code(st)) for an outcome that has a code. */
+void meta_line_init_status(struct meta_line *l, enum reply_status st);
+
 /* mn's "MN\r\n". */
 void meta_compose_noop(struct outq *q);
 

@@ -512,22 +512,22 @@ text_result_line(enum reply_status st)
 }
 
 void
-text_compose_result(struct outq *q, const struct reply *r, bool with_cas)
+text_compose_status(struct outq *q, enum reply_status st)
 {
-    switch (r->status) {
-    case REPLY_VALUE:
-        text_compose_value(q, r->key, r->flags, r->nbytes, r->segs, r->nseg,
-                           with_cas, r->cas);
-        break;
-    case REPLY_NUMBER:
+    assert((size_t)st < REPLY_NSTATUS);
+    if (results[st].len > 0) {
+        outq_copy(q, results[st].ptr, results[st].len);
+    }
+}
+
+void
+text_compose_result(struct outq *q, const struct reply *r)
+{
+    assert(r->status != REPLY_VALUE); /* see text.h */
+    if (r->status == REPLY_NUMBER) {
         text_compose_number(q, r->number);
-        break;
-    default:
-        assert((size_t)r->status < REPLY_NSTATUS);
-        if (results[r->status].len > 0) {
-            outq_copy(q, results[r->status].ptr, results[r->status].len);
-        }
-        break;
+    } else {
+        text_compose_status(q, r->status);
     }
 }
 

@@ -47,11 +47,14 @@ bool text_next_key(struct slice *rest, struct slice *key);
 
 /*
  * The reply to a request's outcome (proto/reply.h): one table in text.c
- * maps each status to its line; VALUE and NUMBER are composed from the
- * reply's fields (with_cas: gets/gats's "VALUE ... <cas>"). A MISS
- * queues nothing.
+ * maps each status to its line; NUMBER is composed from r->number. A
+ * MISS queues nothing. A hit (VALUE) is text_compose_value()'s: the get
+ * family calls it directly, once per key, so that it inlines there.
  */
-void text_compose_result(struct outq *q, const struct reply *r, bool with_cas);
+void text_compose_result(struct outq *q, const struct reply *r);
+
+/* The fixed line of a status (nothing for MISS, VALUE, NUMBER). */
+void text_compose_status(struct outq *q, enum reply_status st);
 
 /* A status's fixed line, CRLF included (empty for MISS, VALUE, NUMBER). */
 struct slice text_result_line(enum reply_status st);

@@ -31,8 +31,8 @@ struct general {
  * or since start / GAUGE, when it is printed, and where the value comes
  * from. Rows whose mechanism memoria does not have yet (page mover, LRU
  * crawler, segmented LRU maintainer, NAPI, extstore-free builds) read 0
- * as memcached's idle mechanism would; docs/COMPAT.md#stats-idle lists
- * them and the issue that makes each live.
+ * as memcached's idle mechanism would; docs/COMPAT.md#stats-of-idle-mechanisms
+ * lists them and the issue that makes each live.
  */
 /* clang-format off */
 #define GENERAL_STATS(X)                                                      \

@@ -208,7 +208,7 @@ def test_invariants_across_families(start_server):
     assert hits == int(general["get_hits"])
     sets = sum(int(v) for n, v in slabs.items() if n.endswith(":cmd_set"))
     assert sets == int(general["cmd_set"])
-    # Every class may take its first page beyond -m (docs/COMPAT.md#memory).
+    # Every class may take its first page beyond -m (docs/COMPAT.md#memory-limit).
     classes = int(slabs["active_slabs"])
     assert (int(slabs["total_malloced"])
             <= int(general["limit_maxbytes"]) + classes * 1024 * 1024)

@@ -42,6 +42,18 @@ result_status(struct cmd_ctx *c, const struct binary_request *req,
     result(c, req, &r);
 }
 
+/* ---- -vv --------------------------------------------------------------- */
+
+/* Part of memcached's -vv line of a binary command: head, key, tail. The
+ * key is written as it is, any bytes. */
+static void
+trace_key(const char *head, struct slice key, const char *tail)
+{
+    fputs(head, stderr);
+    fwrite(key.ptr, 1, key.len, stderr);
+    fputs(tail, stderr);
+}
+
 /* ---- get, getk, touch, gat, gatk --------------------------------------- */
 
 /* Fills a reply's value fields from a pinned item's view. */
@@ -69,6 +81,10 @@ run_get(struct cmd_ctx *c, const struct binary_request *req)
               : engine_get(e, req->key, &it);
     struct reply r = {.key = req->key};
 
+    if (c->verbose >= 2) {
+        fprintf(stderr, "<%d %s ", c->fd, touch ? "TOUCH" : "GET");
+        trace_key("", req->key, "\n");
+    }
     r.status = cmd_result(c, touch ? CMD_OP_GAT : CMD_OP_GET, s,
                           s == ENGINE_OK ? engine_item_class(e, it) : 0);
     if (!touch) {
@@ -123,6 +139,18 @@ run_store(struct cmd_ctx *c, const struct binary_request *req,
     if (update) {
         cmd_detail_count(c->srv, req->key, CMD_DETAIL_SET);
     }
+    if (c->verbose >= 2) {
+        /* memcached names set, add and replace, and only the length of
+         * an append or prepend */
+        if (update) {
+            fprintf(stderr, "<%d %s ", c->fd,
+                    mode == STORE_ADD       ? "ADD"
+                    : mode == STORE_REPLACE ? "REPLACE"
+                                            : "SET");
+            trace_key("", req->key, " ");
+        }
+        fprintf(stderr, "Value len is %u\n", (unsigned)req->vlen);
+    }
     enum engine_status s =
         engine_reserve(c->srv->engine, mode, req->key, update ? req->flags : 0,
                        update ? (int64_t)req->exptime : 0, req->vlen, &p->item);
@@ -165,6 +193,7 @@ cmd_binary_store_finish(struct cmd_ctx *c, struct cmd_pending *p,
     STATS_INCR(c->st, cmd_set);
     STATS_CLASS_INCR(c->st, cls, cmd_set);
     enum engine_status s = cmd_commit(c, it, &p->store, &r.cas);
+    cmd_trace_cas_failure(c, s, &p->store, r.cas);
     r.status = cmd_result(
         c, p->store.mode == STORE_CAS ? CMD_OP_CAS : CMD_OP_STORE, s, cls);
     binary_compose_result(c->out, p->opcode, p->bin_opaque, &r);
@@ -179,6 +208,9 @@ run_delete(struct cmd_ctx *c, const struct binary_request *req)
     unsigned cls = 0;
 
     cmd_detail_count(c->srv, req->key, CMD_DETAIL_DEL);
+    if (c->verbose >= 2) {
+        trace_key("Deleting ", req->key, "\n");
+    }
     cmd_log_lookup(c, req->key);
     enum engine_status s = engine_mdelete(c->srv->engine, req->key, &d, &cls);
     result_status(c, req, cmd_result(c, CMD_OP_DELETE_BINARY, s, cls));
@@ -200,6 +232,12 @@ run_arith(struct cmd_ctx *c, const struct binary_request *req)
 
     if (a.vivify) {
         a.ops[a.nops++] = EMETA_VIVIFY; /* a created item takes the expiry */
+    }
+    if (c->verbose >= 2) {
+        /* memcached's line says incr for both, the expiry signed */
+        trace_key("incr ", req->key, "");
+        fprintf(stderr, " %llu, %llu, %d\n", (unsigned long long)req->delta,
+                (unsigned long long)req->initial, (int)(int32_t)req->exptime);
     }
 
     cmd_log_lookup(c, req->key);
@@ -294,6 +332,10 @@ run_stat(struct cmd_ctx *c, const struct binary_request *req)
     struct cmd_stat_sink k = {.line = stat_packet, .ctx = &o};
     struct slice key = req->key;
 
+    if (c->verbose >= 2) {
+        fprintf(stderr, "<%d STATS ", c->fd);
+        trace_key("", key, "\n");
+    }
     if (key.len == 0) {
         cmd_stats_group(c, CMD_STATS_GENERAL, &k);
     } else if (key_starts(key, "settings")) {

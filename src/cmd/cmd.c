@@ -59,6 +59,15 @@ cmd_text_reply(struct cmd_ctx *c, bool noreply, enum text_reply r)
 }
 
 void
+cmd_trace_cas_failure_slow(const struct engine_store *store, uint64_t live_cas)
+{
+    if (store->mode == STORE_CAS) {
+        fprintf(stderr, "CAS:  failure: expected %llu, got %llu\n",
+                (unsigned long long)live_cas, (unsigned long long)store->cas);
+    }
+}
+
+void
 cmd_text_result(struct cmd_ctx *c, bool noreply, enum reply_status st)
 {
     struct slice l = text_result_line(st);
@@ -303,7 +312,10 @@ text_store_finish(struct cmd_ctx *c, struct cmd_pending *p, bool terminated)
         cmd_text_result(c, p->quiet, REPLY_BAD_CHUNK);
         return;
     }
-    enum engine_status s = cmd_commit(c, it, &p->store, NULL);
+    uint64_t cas = 0; /* read only by -vv */
+    enum engine_status s =
+        cmd_commit(c, it, &p->store, c->verbose >= 2 ? &cas : NULL);
+    cmd_trace_cas_failure(c, s, &p->store, cas);
     cmd_text_result(
         c, p->quiet,
         cmd_result(c, p->store.mode == STORE_CAS ? CMD_OP_CAS : CMD_OP_STORE, s,

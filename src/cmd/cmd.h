@@ -238,6 +238,22 @@ cmd_trace(const struct cmd_ctx *c, bool noreply, const char *line, size_t len)
  */
 void cmd_text_result(struct cmd_ctx *c, bool noreply, enum reply_status st);
 
+/*
+ * -vv: memcached's "CAS:  failure: expected <live>, got <asked>" after a
+ * compare-and-swap store found another CAS (any protocol).
+ */
+void cmd_trace_cas_failure_slow(const struct engine_store *store,
+                                uint64_t live_cas);
+
+static inline void
+cmd_trace_cas_failure(const struct cmd_ctx *c, enum engine_status s,
+                      const struct engine_store *store, uint64_t live_cas)
+{
+    if (c->verbose >= 2 && s == ENGINE_EXISTS) {
+        cmd_trace_cas_failure_slow(store, live_cas);
+    }
+}
+
 /* One of the text protocol's own lines, logged at -vv as cmd_text_result. */
 void cmd_text_reply(struct cmd_ctx *c, bool noreply, enum text_reply r);
 

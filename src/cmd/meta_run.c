@@ -307,6 +307,7 @@ cmd_meta_store_finish(struct cmd_ctx *c, struct cmd_pending *p, bool terminated)
 
     uint64_t cas = 0;
     enum engine_status s = cmd_commit(c, it, &p->store, &cas);
+    cmd_trace_cas_failure(c, s, &p->store, cas);
     enum reply_status st = cmd_result(
         c, p->store.mode == STORE_CAS ? CMD_OP_CAS : CMD_OP_STORE, s, cls);
     if (st == REPLY_STORED && p->quiet) {

@@ -132,20 +132,46 @@ trace_header(const struct session *s, bool response, const char *hdr)
     fprintf(stderr, "\n");
 }
 
-/* -vv: the header of every response queued since stream position pos. */
+/*
+ * -vv: memcached's lines for every response queued since stream position
+ * pos: an error's text ("Writing an error: Not found"), then the header,
+ * except for stat packets (memcached builds those without either) and a
+ * GETK/GATK miss (its body is the key, not an error text).
+ */
 static void
 trace_responses(const struct session *s, uint64_t pos)
 {
     const struct outq *q = s->ctx.out;
     char hdr[BINARY_HEADER_LEN];
+    char text[256];
 
     while (pos + BINARY_HEADER_LEN <= q->queued &&
            outq_peek_at(q, pos, hdr, sizeof(hdr)) == sizeof(hdr)) {
-        trace_header(s, true, hdr);
+        uint8_t opcode = (uint8_t)hdr[1];
+        uint16_t status =
+            (uint16_t)((unsigned char)hdr[6] << 8 | (unsigned char)hdr[7]);
         uint32_t body = (uint32_t)(unsigned char)hdr[8] << 24 |
                         (uint32_t)(unsigned char)hdr[9] << 16 |
                         (uint32_t)(unsigned char)hdr[10] << 8 |
                         (uint32_t)(unsigned char)hdr[11];
+        enum binary_opcode cmd = binary_loud(opcode);
+        bool keyed_miss =
+            (cmd == BINARY_OP_GETK || cmd == BINARY_OP_GATK) && status != 0;
+        if (status != 0 && status != 0x21 && !keyed_miss) {
+            size_t n = body < sizeof(text) ? body : sizeof(text);
+            n = outq_peek_at(q, pos + BINARY_HEADER_LEN, text, n);
+            fprintf(stderr, ">%d Writing an error: %.*s\n", s->ctx.fd, (int)n,
+                    text);
+        }
+        if (status == 0 && (cmd == BINARY_OP_GET || cmd == BINARY_OP_GETK ||
+                            cmd == BINARY_OP_TOUCH || cmd == BINARY_OP_GAT ||
+                            cmd == BINARY_OP_GATK)) {
+            /* memcached logs a hit's header before it sets the CAS */
+            memset(hdr + 16, 0, 8);
+        }
+        if (cmd != BINARY_OP_STAT || status != 0) {
+            trace_header(s, true, hdr);
+        }
         pos += BINARY_HEADER_LEN + (uint64_t)body;
     }
 }
@@ -294,8 +320,8 @@ process_binary(struct session *s, struct buf *in, bool extras, unsigned *nreq,
     enum cmd_next next = cmd_binary_run(&s->ctx, &req, value, &s->pending);
     /* The request's slices point into `in`: consume only now. */
     buf_consume(in, used + value.len);
-    if (s->ctx.verbose >= 2 && req.cmd != BINARY_OP_STAT) {
-        trace_responses(s, queued); /* memcached logs no stat packets */
+    if (s->ctx.verbose >= 2) {
+        trace_responses(s, queued);
     }
     if (extras && s->ctx.out->marking && s->ctx.out->queued != queued) {
         /* memcached writes a binary reply out at once; quiet ones wait */

@@ -505,6 +505,9 @@ engine_commit_ex(struct engine *e, struct item *it,
     st = store_locked(e, it, old, s, hv, &linked);
     if (st == ENGINE_OK && cas_out != NULL) {
         *cas_out = item_cas(linked);
+    } else if (st == ENGINE_EXISTS && s->mode == STORE_CAS && old != NULL &&
+               cas_out != NULL) {
+        *cas_out = item_cas(old);
     }
     hashtable_unlock(&e->ht, hv);
     engine_release(e, it);

@@ -314,7 +314,11 @@ struct engine_store {
     bool stale_ok;
 };
 
-/* engine_commit() with the options above; same results. */
+/*
+ * engine_commit() with the options above; same results. *cas_out, when
+ * not NULL: the new item's CAS on ENGINE_OK, the live item's on a
+ * STORE_CAS mismatch (ENGINE_EXISTS), for memcached's -vv line.
+ */
 enum engine_status engine_commit_ex(struct engine *e, struct item *it,
                                     const struct engine_store *s,
                                     uint64_t *cas_out);

@@ -4,6 +4,7 @@ the level at run time. fd numbers differ between servers, so each test
 finds its connection's fd from its own first command line."""
 
 import re
+import struct
 import time
 
 
@@ -210,3 +211,114 @@ def test_verbosity_command_clamps_to_two(start_server):
         assert c.readline() == b"END"
     fd_lines(srv, "get vv_clamped", r"<FD connection closed\.")
     assert "> NOT FOUND vv_clamped" not in srv.stderr()
+
+
+def wait_for(srv, pattern, timeout=5.0):
+    """srv's stderr once `pattern` (a regex) matches a line of it."""
+    deadline = time.monotonic() + timeout
+    while not re.search(pattern, srv.stderr(), re.M):
+        assert time.monotonic() < deadline, srv.stderr()[-2000:]
+        time.sleep(0.05)
+    return srv.stderr()
+
+
+def own_lines(err, fd, first):
+    """From the line `first` (fd written as FD) on: the lines of fd, and
+    the lines that name no fd (memcached's CAS and binary command lines),
+    with fd written as FD."""
+    out = []
+    for line in err.splitlines():
+        m = re.match(r"^([<>]?)(\d+)([ :].*)$", line)
+        if m and m.group(2) != fd:
+            continue
+        out.append(re.sub(r"^([<>]?)%s([ :])" % fd, r"\1FD\2", line))
+    return out[out.index(first):]
+
+
+def test_cas_failure_line(start_server):
+    """memcached logs a compare-and-swap that finds another CAS (text cas,
+    meta ms C), not an append's CAS check."""
+    srv = start_server("-vv")
+    wait_for(srv, r"connection closed\.$")  # the readiness probe's
+    with srv.connect() as c:
+        c.cmd("get vv_cas_marker")
+        assert c.readline() == b"END"
+        assert c.call("set vv_c 0 0 1\r\nx") == "STORED"
+        cas = c.gets(b"vv_c")[2]
+        assert c.call("cas vv_c 0 0 1 %d\r\ny" % (cas + 100)) == "EXISTS"
+        assert c.call("ms vv_c 1 C%d\r\nz" % (cas + 50)) == "EX"
+        assert c.call("ms vv_c 1 MA C%d\r\nz" % (cas + 60)) == "EX"
+        assert c.call("get vv_cas_end").startswith("END")
+    err = wait_for(srv, r"^<\d+ get vv_cas_end$")
+    fd = re.search(r"^<(\d+) get vv_cas_marker$", err, re.M).group(1)
+    lines = own_lines(err, fd, "<FD get vv_cas_marker")
+    fails = [l for l in lines if l.startswith("CAS:")]
+    assert fails == ["CAS:  failure: expected %d, got %d" % (cas, cas + 100),
+                     "CAS:  failure: expected %d, got %d" % (cas, cas + 50)]
+
+
+def binary_request(opcode, key=b"", extras=b"", value=b""):
+    body = extras + key + value
+    return struct.pack(">BBHBBHIIQ", 0x80, opcode, len(key), len(extras), 0,
+                       0, len(body), 0, 0) + body
+
+
+NOOP_REPLY = bytes.fromhex("810a0000" + "00" * 20)
+
+
+def test_binary_lines(start_server):
+    """-vv on a binary connection: the protocol it chose, each request's
+    header dump and command line, each error's text and each response's
+    header dump (stat packets excepted; a hit's CAS shows as 0)."""
+    srv = start_server("-vv")
+    wait_for(srv, r"connection closed\.$")  # the readiness probe's
+    extras = struct.pack(">II", 5, 0)
+    reqs = [binary_request(0x01, b"vb_k", extras, b"12"),          # SET
+            binary_request(0x0E, b"vb_k", value=b"3"),               # APPEND
+            binary_request(0x00, b"vb_k"),                           # GET hit
+            binary_request(0x0C, b"vb_miss"),                        # GETK miss
+            binary_request(0x00, b"vb_miss"),                        # GET miss
+            binary_request(0x05, b"vb_n", struct.pack(">QQI", 2, 7, 0)),
+            binary_request(0x04, b"vb_n"),                           # DELETE
+            binary_request(0x10, b"bogus"),                          # STAT
+            binary_request(0x10, b"items"),
+            binary_request(0x0A)]                                    # NOOP
+    with srv.connect() as c:
+        c.send(b"".join(reqs))
+        data = b""
+        while not data.endswith(NOOP_REPLY):
+            data += c.read_exact(1)
+        # the NOOP's response dump is the last line before the close
+    err = wait_for(srv, r"^<\d+ connection closed\.$(?![\s\S]*Client using)")
+    fd = re.search(r"^(\d+): Client using the binary protocol$", err,
+                   re.M).group(1)
+    mine = own_lines(err, fd, "FD: Client using the binary protocol")
+    mine = [l for l in mine if l != "<FD connection closed."]
+    words = [l for l in mine if "0x" not in l]
+    assert words == [
+        "FD: Client using the binary protocol",
+        "<FD Read binary protocol data:", "<FD SET vb_k Value len is 2",
+        ">FD Writing bin response:",
+        "<FD Read binary protocol data:", "Value len is 1",
+        ">FD Writing bin response:",
+        "<FD Read binary protocol data:", "<FD GET vb_k",
+        ">FD Writing bin response:",
+        "<FD Read binary protocol data:", "<FD GET vb_miss",
+        ">FD Writing bin response:",
+        "<FD Read binary protocol data:", "<FD GET vb_miss",
+        ">FD Writing an error: Not found", ">FD Writing bin response:",
+        "<FD Read binary protocol data:", "incr vb_n 2, 7, 0",
+        ">FD Writing bin response:",
+        "<FD Read binary protocol data:", "Deleting vb_n",
+        ">FD Writing bin response:",
+        "<FD Read binary protocol data:", "<FD STATS bogus",
+        ">FD Writing an error: Not found", ">FD Writing bin response:",
+        "<FD Read binary protocol data:", "<FD STATS items",
+        "<FD Read binary protocol data:",
+        ">FD Writing bin response:",
+    ], words
+    # every dump is six lines of four bytes; a GET hit's CAS reads 0
+    dumps = [l for l in mine if "0x" in l]
+    assert len(dumps) == 6 * 19, dumps
+    get_hit = mine.index("<FD GET vb_k") + 2
+    assert mine[get_hit + 4:get_hit + 6] == [">FD   0x00 0x00 0x00 0x00"] * 2

@@ -270,7 +270,7 @@ cmd_detail_run(struct cmd_ctx *c, struct slice rest)
     if (slice_eq_str(arg, "on") || slice_eq_str(arg, "off")) {
         atomic_store_explicit(&srv->detail_on, slice_eq_str(arg, "on"),
                               memory_order_relaxed);
-        cmd_text_reply(c, false, TEXT_OK);
+        cmd_text_result(c, false, REPLY_OK);
     } else if (slice_eq_str(arg, "dump")) {
         /* memcached sends the dump without a -vv line */
         cmd_detail_dump(srv->detail, compose_line, c->out);

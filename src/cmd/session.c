@@ -268,6 +268,22 @@ request_extras(struct session *s, const char *line, size_t used)
 }
 
 /*
+ * What every request does once run, whatever its protocol: the
+ * connection closes or becomes a watcher (false, *stop set), or a data
+ * block follows, or the next request.
+ */
+static inline bool
+request_ends(struct session *s, enum cmd_next next, enum session_status *stop)
+{
+    if (next == CMD_CLOSE || next == CMD_WATCH) {
+        *stop = next == CMD_CLOSE ? SESSION_CLOSE : SESSION_WATCH;
+        return false;
+    }
+    begin_data(s, next);
+    return true;
+}
+
+/*
  * A negotiating listener's client: memcached's binary protocol when the
  * first byte is its request magic, else the ascii one (text and meta).
  */
@@ -327,12 +343,7 @@ process_binary(struct session *s, struct buf *in, bool extras, unsigned *nreq,
         /* memcached writes a binary reply out at once; quiet ones wait */
         outq_mark_add(s->ctx.out, OUTQ_MARK_FLUSH);
     }
-    if (next == CMD_CLOSE) {
-        *stop = SESSION_CLOSE;
-        return false;
-    }
-    begin_data(s, next);
-    return true;
+    return request_ends(s, next, stop);
 }
 
 /*
@@ -368,8 +379,7 @@ process_meta(struct session *s, struct buf *in, bool extras, unsigned *nreq,
     if (req.cmd == META_NOOP) {
         outq_mark(s->ctx.out, OUTQ_MARK_FLUSH); /* see session_reset() */
     }
-    begin_data(s, next);
-    return true;
+    return request_ends(s, next, stop);
 }
 
 /* Runs one text command line; returns as process_meta(). */
@@ -400,12 +410,7 @@ process_text(struct session *s, struct buf *in, bool extras, unsigned *nreq,
     if (extras && s->ctx.out->marking && flushes(req.verb)) {
         outq_mark_add(s->ctx.out, OUTQ_MARK_FLUSH); /* session_reset() */
     }
-    if (next == CMD_CLOSE || next == CMD_WATCH) {
-        *stop = next == CMD_CLOSE ? SESSION_CLOSE : SESSION_WATCH;
-        return false;
-    }
-    begin_data(s, next);
-    return true;
+    return request_ends(s, next, stop);
 }
 
 enum session_status

@@ -292,7 +292,7 @@ cmd_text_stats(struct cmd_ctx *c, const struct request *req)
         return;
     } else {
         /* proxy, malloc and anything else: not in this build. */
-        text_compose_reply(c->out, TEXT_ERROR);
+        text_compose_status(c->out, REPLY_UNKNOWN);
         return;
     }
     text_compose_reply(c->out, TEXT_END);

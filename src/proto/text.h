@@ -66,9 +66,7 @@ struct slice text_result_line(enum reply_status st);
 /* clang-format off */
 #define TEXT_REPLIES(X)                                                   \
     X(END,               "END\r\n")                                        \
-    X(ERROR,             "ERROR\r\n")                                      \
     X(RESET,             "RESET\r\n")                                      \
-    X(OK,                "OK\r\n")                                         \
     X(SHUTDOWN_DISABLED, "ERROR: shutdown not enabled\r\n")                \
     X(SHUTDOWN_MODE,     "CLIENT_ERROR invalid shutdown mode\r\n")         \
     X(WATCH_DISABLED,    "CLIENT_ERROR watch commands not allowed\r\n")    \

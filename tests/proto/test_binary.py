@@ -26,7 +26,7 @@ import binproto as bp
 import wire
 from binproto import request, response, error
 from test_udp import free_udp_port
-from wire import Conn, WireError
+from wire import Conn, UnixServer, WireError
 
 SYNC_OPAQUE = 0x5EC0DE
 
@@ -1178,36 +1178,6 @@ def test_binary_and_text_share_items(server):
 
 # --------------------------------------------------------------------------
 # 6. unix socket and UDP
-
-class UnixConn(Conn):
-    def __init__(self, path, timeout=wire.IO_TIMEOUT):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
-        self.sock.connect(path)
-        self.timeout = timeout
-        self.buf = b""
-
-
-class UnixServer(wire.Server):
-    def __init__(self, path, flags=()):
-        super().__init__(["-s", path] + list(flags), listen=False)
-        self.path = path
-
-    def _wait_accepting(self):
-        deadline = time.monotonic() + wire.START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False
-            try:
-                self.connect(0.5).close()
-                return True
-            except OSError:
-                time.sleep(0.02)
-        return False
-
-    def connect(self, timeout=wire.IO_TIMEOUT):
-        return UnixConn(self.path, timeout)
-
 
 def test_binary_over_unix_socket(_used):
     with tempfile.TemporaryDirectory(prefix="memtest-binunix-") as d:

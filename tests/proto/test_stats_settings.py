@@ -12,8 +12,8 @@ import subprocess
 import pytest
 
 import wire
-from test_unix import UnixServer, sockdir, start_unix  # noqa: F401 (fixtures)
-from wire import REF
+from test_unix import sockdir, start_unix  # noqa: F401 (fixtures)
+from wire import REF, UnixServer
 
 REFERENCE = "/usr/bin/memcached"
 

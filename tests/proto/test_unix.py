@@ -12,41 +12,7 @@ import time
 import pytest
 
 import wire
-from wire import run_binary, user_args
-
-
-class UnixConn(wire.Conn):
-    """wire.Conn over a unix stream socket."""
-
-    def __init__(self, path, timeout=wire.IO_TIMEOUT):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
-        self.sock.connect(path)
-        self.timeout = timeout
-        self.buf = b""
-
-
-class UnixServer(wire.Server):
-    """A server on `-s path`; -p is still passed (it must be ignored)."""
-
-    def __init__(self, path, flags=()):
-        super().__init__(["-s", path] + list(flags), listen=False)
-        self.path = path
-
-    def _wait_accepting(self):
-        deadline = time.monotonic() + wire.START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False
-            try:
-                self.connect(0.5).close()
-                return True
-            except OSError:
-                time.sleep(0.02)
-        return False
-
-    def connect(self, timeout=wire.IO_TIMEOUT):
-        return UnixConn(self.path, timeout)
+from wire import UnixServer, run_binary, user_args
 
 
 @pytest.fixture

@@ -440,3 +440,37 @@ def short(b, n=300):
     if len(b) <= n:
         return b
     return b[:n] + b"...(%d bytes)" % len(b)
+
+
+class UnixConn(Conn):
+    """Conn over a unix stream socket."""
+
+    def __init__(self, path, timeout=IO_TIMEOUT):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.timeout = timeout
+        self.buf = b""
+
+
+class UnixServer(Server):
+    """A server on `-s path`; -p is still passed (it must be ignored)."""
+
+    def __init__(self, path, flags=()):
+        super().__init__(["-s", path] + list(flags), listen=False)
+        self.path = path
+
+    def _wait_accepting(self):
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                self.connect(0.5).close()
+                return True
+            except OSError:
+                time.sleep(0.02)
+        return False
+
+    def connect(self, timeout=IO_TIMEOUT):
+        return UnixConn(self.path, timeout)

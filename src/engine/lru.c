@@ -7,50 +7,18 @@
 #include <string.h>
 
 /* Chunks ahead of the hand searched for a dead item before evicting. */
-#define LRU_RECLAIM_SEARCH  5
+#define LRU_RECLAIM_SEARCH 5
 /*
  * Active items given a second chance in one eviction; past that the hand
  * evicts the next unpinned item whatever its bit, so that one store never
  * walks a huge class that is all hot. The hand keeps its place, so the
  * next eviction carries on where this one stopped.
  */
-#define LRU_SECOND_CHANCES  4096
+#define LRU_SECOND_CHANCES 4096
 /* Chunks one eviction may look at, at most (pinned, busy, free...). */
-#define LRU_SCAN_MAX        65536
+#define LRU_SCAN_MAX       65536
 /* With evictions off, chunks one store searches for a dead item. */
-#define LRU_DEAD_SCAN       1024
-/* Classes tried by one steal, and pages tried in each. */
-#define LRU_STEAL_DONORS    3
-#define LRU_STEAL_PAGES     4
-/* Passes over a draining page one steal makes (see steal_pass). */
-#define LRU_STEAL_PASSES    3
-/* Seconds a donor must be older than twice the evicting class's age. */
-#define LRU_REBALANCE_SLACK 2
-
-/* How take() may take an item. */
-#define TAKE_DEAD_ONLY  0x1u /* only expired or flushed items */
-#define TAKE_FORCE      0x2u /* no second chance */
-#define TAKE_NO_CHUNKED 0x4u /* leave chunked items to the largest class */
-
-enum take {
-    TAKE_NO = 0, /* skipped: pinned, busy, not linked, live with -M */
-    TAKE_CHANCE, /* active: bit cleared, left alone */
-    TAKE_DEAD,   /* reclaimed */
-    TAKE_LIVE,   /* evicted */
-};
-
-/* What a chunk holds, as the class lock holder sees it. */
-enum chunk_kind {
-    CHUNK_FREE = 0,
-    CHUNK_HEADER, /* an item header (maybe not linked yet, or anymore) */
-    CHUNK_DATA,   /* value bytes of a chunked item (its owner) */
-};
-
-/* A position of the hand: page index and chunk index. */
-struct cursor {
-    uint32_t page;
-    uint32_t chunk;
-};
+#define LRU_DEAD_SCAN      1024
 
 /* ---- counters ------------------------------------------------------- */
 
@@ -226,9 +194,9 @@ report_eviction(const struct engine *e, const struct item *it)
  * header is freed only after all its data chunks, see engine_internal.h,
  * so it is safe to read while we hold this chunk's class lock).
  */
-static enum chunk_kind
-chunk_item(const struct engine *e, unsigned id, const struct slab_page *p,
-           uint32_t i, struct item **out)
+enum chunk_kind
+lru_chunk_item(const struct engine *e, unsigned id, const struct slab_page *p,
+               uint32_t i, struct item **out)
 {
     char *chunk = slab_chunk_locked(&e->slab, id, p, i);
     struct item *it = (struct item *)(void *)chunk;
@@ -253,7 +221,7 @@ chunk_item(const struct engine *e, unsigned id, const struct slab_page *p,
 }
 
 /* What taking `it` would be, under its stripe lock. */
-static enum take
+static enum lru_take
 judge_locked(struct engine *e, struct item *it, unsigned how)
 {
     if (!item_has(it, ITEM_LINKED) ||
@@ -296,9 +264,9 @@ maybe_dead(const struct engine *e, const struct item *it)
  * chance clears ITEM_ACTIVE and a take unlinks the item (freeing its
  * chunks, or queueing them on r).
  */
-static enum take
-take(struct engine *e, struct item *it, unsigned how, bool act,
-     struct reclaim *r)
+enum lru_take
+lru_take(struct engine *e, struct item *it, unsigned how, bool act,
+         struct reclaim *r)
 {
     unsigned f = atomic_load_explicit(&it->iflags, memory_order_acquire);
 
@@ -318,7 +286,7 @@ take(struct engine *e, struct item *it, unsigned how, bool act,
     if (!hashtable_trylock(&e->ht, hv)) {
         return TAKE_NO;
     }
-    enum take t = judge_locked(e, it, how);
+    enum lru_take t = judge_locked(e, it, how);
     if (act && t == TAKE_CHANCE) {
         item_clear_iflags(it, ITEM_ACTIVE);
     } else if (act && t >= TAKE_DEAD) {
@@ -333,9 +301,9 @@ take(struct engine *e, struct item *it, unsigned how, bool act,
 }
 
 /* The chunk at *c, moving *c past it; false if no chunk is cut yet. */
-static bool
-cursor_next(const struct engine *e, unsigned id, struct cursor *c,
-            struct slab_page **pp, uint32_t *ip)
+bool
+lru_cursor_next(const struct engine *e, unsigned id, struct lru_cursor *c,
+                struct slab_page **pp, uint32_t *ip)
 {
     uint32_t np = slab_npages(&e->slab, id);
 
@@ -357,12 +325,12 @@ cursor_next(const struct engine *e, unsigned id, struct cursor *c,
 }
 
 /* The item the hand of class id may take for chunk i of p, or NULL. */
-static struct item *
-hand_item(const struct engine *e, unsigned id, const struct slab_page *p,
-          uint32_t i)
+struct item *
+lru_hand_item(const struct engine *e, unsigned id, const struct slab_page *p,
+              uint32_t i)
 {
     struct item *it;
-    enum chunk_kind k = chunk_item(e, id, p, i, &it);
+    enum chunk_kind k = lru_chunk_item(e, id, p, i, &it);
 
     if (k == CHUNK_FREE || (k == CHUNK_DATA && id != e->slab.nclasses)) {
         return NULL;
@@ -386,17 +354,17 @@ static bool
 reclaim_ahead(struct engine *e, unsigned id, struct reclaim *r)
 {
     struct lru *l = &e->lru[id];
-    struct cursor c = {l->hand_page, l->hand_chunk};
+    struct lru_cursor c = {l->hand_page, l->hand_chunk};
     unsigned how = TAKE_DEAD_ONLY | hand_rules(e, id);
 
     for (int n = 0; n < LRU_RECLAIM_SEARCH; n++) {
         struct slab_page *p;
         uint32_t i;
-        if (!cursor_next(e, id, &c, &p, &i)) {
+        if (!lru_cursor_next(e, id, &c, &p, &i)) {
             return false;
         }
-        struct item *it = hand_item(e, id, p, i);
-        if (it != NULL && take(e, it, how, true, r) == TAKE_DEAD) {
+        struct item *it = lru_hand_item(e, id, p, i);
+        if (it != NULL && lru_take(e, it, how, true, r) == TAKE_DEAD) {
             l->hand_page = c.page;
             l->hand_chunk = c.chunk;
             return true;
@@ -410,7 +378,7 @@ static bool
 sweep(struct engine *e, unsigned id, struct reclaim *r)
 {
     struct lru *l = &e->lru[id];
-    struct cursor c = {l->hand_page, l->hand_chunk};
+    struct lru_cursor c = {l->hand_page, l->hand_chunk};
     uint64_t nchunks =
         (uint64_t)slab_npages(&e->slab, id) * e->slab.classes[id].perslab;
     uint64_t limit = e->cfg.evictions ? 2 * nchunks + 1 : nchunks;
@@ -424,15 +392,16 @@ sweep(struct engine *e, unsigned id, struct reclaim *r)
     for (uint64_t n = 0; n < limit && !taken; n++) {
         struct slab_page *p;
         uint32_t i;
-        if (!cursor_next(e, id, &c, &p, &i)) {
+        if (!lru_cursor_next(e, id, &c, &p, &i)) {
             break;
         }
-        struct item *it = hand_item(e, id, p, i);
+        struct item *it = lru_hand_item(e, id, p, i);
         if (it == NULL) {
             continue;
         }
         bool force = chances >= LRU_SECOND_CHANCES || p->draining;
-        enum take t = take(e, it, how | (force ? TAKE_FORCE : 0), true, r);
+        enum lru_take t =
+            lru_take(e, it, how | (force ? TAKE_FORCE : 0), true, r);
         chances += t == TAKE_CHANCE;
         taken = t >= TAKE_DEAD;
     }
@@ -448,190 +417,6 @@ lru_evict_locked(struct engine *e, unsigned id, struct reclaim *r)
         return LRU_NONE;
     }
     return r->deferred != NULL ? LRU_DEFERRED : LRU_FREED;
-}
-
-/* ---- page stealing -------------------------------------------------- */
-
-/*
- * The (up to) LRU_STEAL_DONORS classes other than id with the most pages,
- * two or more, most first; returns how many.
- */
-static unsigned
-pick_donors(const struct engine *e, unsigned id, unsigned *donors)
-{
-    uint32_t pages[LRU_STEAL_DONORS];
-    unsigned n = 0;
-
-    for (unsigned v = 1; v <= e->slab.nclasses; v++) {
-        uint32_t np = slab_npages(&e->slab, v);
-        if (v == id || np < 2 ||
-            (n == LRU_STEAL_DONORS && np <= pages[n - 1])) {
-            continue;
-        }
-        unsigned k = n < LRU_STEAL_DONORS ? n++ : n - 1;
-        for (; k > 0 && pages[k - 1] < np; k--) {
-            donors[k] = donors[k - 1];
-            pages[k] = pages[k - 1];
-        }
-        donors[k] = v;
-        pages[k] = np;
-    }
-    return n;
-}
-
-/* True if every chunk of p is free or holds an item we may take now. */
-static bool
-evacuable_locked(struct engine *e, unsigned v, const struct slab_page *p)
-{
-    unsigned how = TAKE_FORCE | (e->cfg.evictions ? 0 : TAKE_DEAD_ONLY);
-    uint32_t n = slab_ncut_locked(p);
-
-    for (uint32_t i = 0; i < n; i++) {
-        struct item *it;
-        if (chunk_item(e, v, p, i, &it) != CHUNK_FREE &&
-            take(e, it, how, false, NULL) < TAKE_DEAD) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/*
- * A page of v to empty: the one under v's hand (or the next, if the hand
- * is inside it), else one of the few after it. Never the page being cut.
- */
-static struct slab_page *
-pick_page_locked(struct engine *e, unsigned v)
-{
-    const struct lru *l = &e->lru[v];
-    uint32_t np = slab_npages(&e->slab, v);
-    uint32_t start = l->hand_page + (l->hand_chunk > 0);
-
-    for (uint32_t k = 0; k < LRU_STEAL_PAGES && k < np; k++) {
-        struct slab_page *p = slab_page_locked(&e->slab, v, (start + k) % np);
-        if (p != e->slab.classes[v].carve && evacuable_locked(e, v, p)) {
-            return p;
-        }
-    }
-    return NULL;
-}
-
-/* Takes every item with a chunk in draining page p, as far as it can. */
-static void
-evacuate_locked(struct engine *e, unsigned v, const struct slab_page *p,
-                struct reclaim *r)
-{
-    unsigned how = TAKE_FORCE | (e->cfg.evictions ? 0 : TAKE_DEAD_ONLY);
-    uint32_t n = slab_ncut_locked(p);
-
-    /* The page leaves the class (and may be reused) once it is empty. */
-    for (uint32_t i = 0; i < n && slab_draining_locked(&e->slab, v) == p; i++) {
-        struct item *it;
-        if (chunk_item(e, v, p, i, &it) != CHUNK_FREE) {
-            take(e, it, how, true, r);
-        }
-    }
-}
-
-/*
- * Starts (or carries on) emptying a page of class v, then takes what it
- * can from it. Returns true while a drain is still under way (an item we
- * just missed: its stripe was busy, or it was pinned meanwhile).
- */
-static bool
-steal_pass(struct engine *e, unsigned v)
-{
-    struct reclaim r = {v, NULL};
-
-    slab_lock(&e->slab, v);
-    struct slab_page *p = slab_draining_locked(&e->slab, v);
-    if (p == NULL && slab_npages(&e->slab, v) >= 2) {
-        p = pick_page_locked(e, v);
-        if (p != NULL) {
-            slab_drain_locked(&e->slab, v, p);
-        }
-    }
-    if (p != NULL && slab_draining_locked(&e->slab, v) == p) {
-        evacuate_locked(e, v, p, &r);
-    }
-    slab_unlock(&e->slab, v);
-    item_reclaim_finish(e, &r); /* frees into the page, may complete it */
-    slab_lock(&e->slab, v);
-    bool pending = p != NULL && slab_draining_locked(&e->slab, v) == p;
-    slab_unlock(&e->slab, v);
-    return pending;
-}
-
-/* Empties one page of class v into the pool, as far as it can now. */
-static void
-steal_from(struct engine *e, unsigned v)
-{
-    for (int pass = 0; pass < LRU_STEAL_PASSES; pass++) {
-        if (!steal_pass(e, v)) {
-            break;
-        }
-    }
-}
-
-bool
-lru_steal_page(struct engine *e, unsigned id)
-{
-    unsigned donors[LRU_STEAL_DONORS];
-    unsigned n = pick_donors(e, id, donors);
-
-    for (unsigned i = 0; i < n && slab_pool_pages(&e->slab) == 0; i++) {
-        steal_from(e, donors[i]);
-    }
-    return slab_pool_pages(&e->slab) > 0;
-}
-
-/* How long items of class id live before eviction (see lru.h). */
-static uint32_t
-class_age(const struct engine *e, unsigned id, uint32_t now)
-{
-    const struct lru *l = &e->lru[id];
-    uint32_t when = atomic_load_explicit(&l->evict_when, memory_order_relaxed);
-    uint32_t base;
-
-    if (when != 0) {
-        base = atomic_load_explicit(&l->evict_age, memory_order_relaxed);
-    } else {
-        when = atomic_load_explicit(&l->since, memory_order_relaxed);
-        base = 0;
-    }
-    return base + (now > when ? now - when : 0);
-}
-
-void
-lru_rebalance(struct engine *e, unsigned id)
-{
-    uint32_t now = engine_clock(e);
-    uint32_t last = atomic_load_explicit(&e->rebalanced, memory_order_relaxed);
-
-    if (last == now || !atomic_compare_exchange_strong_explicit(
-                           &e->rebalanced, &last, now, memory_order_relaxed,
-                           memory_order_relaxed)) {
-        return;
-    }
-    unsigned oldest = 0;
-    uint32_t oldest_age = 0;
-    /*
-     * A class without items of its own (only chunked items' headers or
-     * last segments, which live and die with the largest class) has no
-     * age to compare and is left alone.
-     */
-    for (unsigned v = 1; v <= e->slab.nclasses; v++) {
-        uint32_t age = class_age(e, v, now);
-        if (v != id && slab_npages(&e->slab, v) >= 2 &&
-            lru_class_items(e, v) > 0 && age > oldest_age) {
-            oldest = v;
-            oldest_age = age;
-        }
-    }
-    uint32_t mine = class_age(e, id, now);
-    if (oldest != 0 && oldest_age > 2 * mine + LRU_REBALANCE_SLACK) {
-        steal_from(e, oldest);
-    }
 }
 
 /* ---- what the statistics look at ------------------------------------ */
@@ -655,14 +440,14 @@ lru_hand_age(struct engine *e, unsigned id, unsigned mc)
     uint32_t age = 0;
 
     slab_lock(&e->slab, id);
-    struct cursor c = {e->lru[id].hand_page, e->lru[id].hand_chunk};
+    struct lru_cursor c = {e->lru[id].hand_page, e->lru[id].hand_chunk};
     for (int n = 0; n < LRU_AGE_SCAN; n++) {
         struct slab_page *p;
         uint32_t i;
-        if (!cursor_next(e, id, &c, &p, &i)) {
+        if (!lru_cursor_next(e, id, &c, &p, &i)) {
             break;
         }
-        struct item *it = hand_item(e, id, p, i);
+        struct item *it = lru_hand_item(e, id, p, i);
         if (it != NULL && own_item(e, id, it) &&
             engine_msize_class(e, item_msize(it)) == mc) {
             age = now > item_time(it) ? now - item_time(it) : 0;
@@ -684,213 +469,4 @@ lru_used_chunks(struct engine *e, unsigned id)
     }
     slab_unlock(&e->slab, id);
     return used;
-}
-
-/*
- * stats cachedump. memcached stops its reply at 2 MiB, and no line is
- * shorter than 19 bytes ("ITEM k [0 b; 0 s]" and CRLF), so no reply
- * lists more items than this.
- */
-#define LRU_DUMP_MAX ((2u << 20) / 19 + 1)
-
-/*
- * An item found by the first pass: where, its key's hash and time (to
- * know it again in the second pass) and its CAS (0 if its stripe was
- * busy: the CAS is read only under the stripe lock).
- */
-struct dump_entry {
-    struct item *it;
-    uint64_t hv;
-    uint64_t cas;
-    uint32_t time;
-};
-
-struct dump_list {
-    struct dump_entry *v;
-    size_t n;
-    size_t cap;  /* allocated */
-    size_t keep; /* entries wanted */
-};
-
-/*
- * Newest first: latest time (last store or touch), then highest CAS
- * (store order within a second), then the later chunk.
- */
-static int
-dump_cmp(const void *a, const void *b)
-{
-    const struct dump_entry *x = a;
-    const struct dump_entry *y = b;
-
-    if (x->time != y->time) {
-        return x->time > y->time ? -1 : 1;
-    }
-    if (x->cas != y->cas) {
-        return x->cas > y->cas ? -1 : 1;
-    }
-    return x->it > y->it ? -1 : x->it < y->it;
-}
-
-static void
-dump_trim(struct dump_list *d)
-{
-    if (d->n > 1) {
-        qsort(d->v, d->n, sizeof(*d->v), dump_cmp);
-    }
-    if (d->n > d->keep) {
-        d->n = d->keep;
-    }
-}
-
-/* Adds an entry, keeping the newest `keep` once the list fills. */
-static bool
-dump_add(struct engine *e, struct dump_list *d, struct item *it)
-{
-    struct dump_entry en = {it, hash_bytes(item_key(it), it->nkey), 0,
-                            item_time(it)};
-
-    if (hashtable_trylock(&e->ht, en.hv)) {
-        en.cas = item_cas(it);
-        hashtable_unlock(&e->ht, en.hv);
-    }
-    if (d->n == d->cap) {
-        if (d->cap >= 2 * d->keep) {
-            dump_trim(d);
-        } else {
-            size_t cap = d->cap == 0 ? 256 : 2 * d->cap;
-            struct dump_entry *v = realloc(d->v, cap * sizeof(*v));
-            if (v == NULL) {
-                return false;
-            }
-            d->v = v;
-            d->cap = cap;
-        }
-    }
-    d->v[d->n++] = en;
-    return true;
-}
-
-/*
- * The linked item whose header is chunk i of page p of class id, or
- * NULL. In the largest class a chunked item is found through the data
- * chunk holding its first segment (its header may live in any class).
- */
-static struct item *
-dump_item_at(const struct engine *e, unsigned id, const struct slab_page *p,
-             uint32_t i)
-{
-    struct item *it;
-    enum chunk_kind k = chunk_item(e, id, p, i, &it);
-
-    if (k == CHUNK_FREE || (k == CHUNK_DATA && id != e->slab.nclasses)) {
-        return NULL;
-    }
-    /* acquire: a linked item's header and segment table are written */
-    unsigned f = atomic_load_explicit(&it->iflags, memory_order_acquire);
-    if (!(f & ITEM_LINKED)) {
-        return NULL;
-    }
-    if (id == e->slab.nclasses && (f & ITEM_CHUNKED)) {
-        const struct item_chunks *ch = item_chunks(it);
-        return ch->segs[0].ptr == slab_chunk_locked(&e->slab, id, p, i) ? it
-                                                                        : NULL;
-    }
-    return k == CHUNK_HEADER && !(f & ITEM_CHUNKED) ? it : NULL;
-}
-
-/* First pass: every linked item of memcached class mc in class id. */
-static bool
-dump_collect(struct engine *e, unsigned id, unsigned mc, struct dump_list *d)
-{
-    bool ok = true;
-
-    slab_lock(&e->slab, id);
-    for (uint32_t pi = 0; ok && pi < slab_npages(&e->slab, id); pi++) {
-        const struct slab_page *p = slab_page_locked(&e->slab, id, pi);
-        for (uint32_t i = 0; ok && i < slab_ncut_locked(p); i++) {
-            struct item *it = dump_item_at(e, id, p, i);
-            if (it != NULL && engine_msize_class(e, item_msize(it)) == mc) {
-                ok = dump_add(e, d, it);
-            }
-        }
-    }
-    slab_unlock(&e->slab, id);
-    return ok;
-}
-
-/* True if chunk `it` is still the header of a linked item (class lock). */
-static bool
-still_header_locked(const struct engine *e, unsigned id,
-                    const struct dump_entry *en)
-{
-    struct slab_page *p = slab_page_of(&e->slab, en->it);
-    size_t off = (size_t)((char *)en->it - p->base);
-    uint32_t i = (uint32_t)(off / e->slab.classes[id].size);
-    struct item *it;
-
-    if (off % e->slab.classes[id].size != 0 || i >= slab_ncut_locked(p) ||
-        chunk_item(e, id, p, i, &it) != CHUNK_HEADER || it != en->it) {
-        return false;
-    }
-    /* acquire: the key of a linked item is written (engine_internal.h) */
-    unsigned f = atomic_load_explicit(&it->iflags, memory_order_acquire);
-    return (f & ITEM_LINKED) && item_time(it) == en->time &&
-           hash_bytes(item_key(it), it->nkey) == en->hv;
-}
-
-/*
- * Second pass, newest first: each entry is checked again under the lock
- * of its header's class (which keeps the header from being freed: it is
- * freed last, item.c) and handed to fn under that lock.
- */
-static void
-dump_emit(struct engine *e, const struct dump_list *d, engine_dump_fn fn,
-          void *ctx)
-{
-    for (size_t k = 0; k < d->n; k++) {
-        const struct dump_entry *en = &d->v[k];
-        unsigned id = slab_class_of(&e->slab, en->it);
-        if (id == 0) {
-            continue; /* its page went to the pool */
-        }
-        slab_lock(&e->slab, id);
-        bool more = true;
-        if (slab_class_of(&e->slab, en->it) == id &&
-            still_header_locked(e, id, en)) {
-            uint32_t exp = item_exptime(en->it);
-            struct engine_dump_item di = {
-                .key = slice_make(item_key(en->it), en->it->nkey),
-                .nbytes = en->it->nbytes,
-                .exptime = exp == 0 ? 0 : e->epoch_unix + exp,
-                .binary_key = item_has(en->it, ITEM_BINKEY),
-            };
-            more = fn(ctx, &di);
-        }
-        slab_unlock(&e->slab, id);
-        if (!more) {
-            break;
-        }
-    }
-}
-
-void
-lru_dump(struct engine *e, unsigned mc, unsigned limit, engine_dump_fn fn,
-         void *ctx)
-{
-    struct dump_list d = {
-        .keep = limit > 0 && limit < LRU_DUMP_MAX ? limit : LRU_DUMP_MAX,
-    };
-    bool ok = true;
-
-    for (unsigned id = 1; ok && id <= e->slab.nclasses; id++) {
-        const struct lru *l = &e->lru[id];
-        if (mc >= l->mc_lo && mc <= l->mc_hi) {
-            ok = dump_collect(e, id, mc, &d);
-        }
-    }
-    if (ok) {
-        dump_trim(&d);
-        dump_emit(e, &d, fn, ctx);
-    }
-    free(d.v);
 }

@@ -63,6 +63,7 @@
 struct engine;
 struct item;
 struct reclaim;
+struct slab_page;
 
 /*
  * Item counters of one (class, memcached class) pair: the items of
@@ -172,3 +173,63 @@ bool lru_steal_page(struct engine *e, unsigned id);
  * with no class lock held.
  */
 void lru_rebalance(struct engine *e, unsigned id);
+
+/*
+ * ---- the hand's primitives, shared with mover.c (page stealing), dump.c
+ * (stats cachedump) and any other walker of a class's chunks. All take
+ * or need class id's lock (slab_lock), except where noted.
+ */
+
+/* How lru_take() may take an item. */
+#define TAKE_DEAD_ONLY  0x1u /* only expired or flushed items */
+#define TAKE_FORCE      0x2u /* no second chance */
+#define TAKE_NO_CHUNKED 0x4u /* leave chunked items to the largest class */
+
+enum lru_take {
+    TAKE_NO = 0, /* skipped: pinned, busy, not linked, live with -M */
+    TAKE_CHANCE, /* active: bit cleared, left alone */
+    TAKE_DEAD,   /* reclaimed */
+    TAKE_LIVE,   /* evicted */
+};
+
+/* What a chunk holds, as the class lock holder sees it. */
+enum chunk_kind {
+    CHUNK_FREE = 0,
+    CHUNK_HEADER, /* an item header (maybe not linked yet, or anymore) */
+    CHUNK_DATA,   /* value bytes of a chunked item (its owner) */
+};
+
+/* A position of the hand: page index and chunk index. */
+struct lru_cursor {
+    uint32_t page;
+    uint32_t chunk;
+};
+
+/*
+ * Chunk i of page p of class id, and in *out the item to take to free
+ * it: the chunk itself if it is a header, or the owner of a data chunk
+ * (whose header is freed only after all its data chunks, see
+ * engine_internal.h, so it is safe to read while we hold this chunk's
+ * class lock).
+ */
+enum chunk_kind lru_chunk_item(const struct engine *e, unsigned id,
+                               const struct slab_page *p, uint32_t i,
+                               struct item **out);
+
+/*
+ * Looks at a linked item without its stripe lock, then, if it may be
+ * taken, trylocks the stripe and judges it there. With `act`, a second
+ * chance is given (the item's bit cleared) and a take unlinks the item
+ * (freeing its chunks, or queueing them on r) and counts it. Returns
+ * what taking it was (or would be).
+ */
+enum lru_take lru_take(struct engine *e, struct item *it, unsigned how,
+                       bool act, struct reclaim *r);
+
+/* The chunk at *c, moving *c past it; false if no chunk is cut yet. */
+bool lru_cursor_next(const struct engine *e, unsigned id, struct lru_cursor *c,
+                     struct slab_page **pp, uint32_t *ip);
+
+/* The item the hand of class id may take for chunk i of p, or NULL. */
+struct item *lru_hand_item(const struct engine *e, unsigned id,
+                           const struct slab_page *p, uint32_t i);

@@ -657,6 +657,13 @@ check_item_size(struct config *cfg, struct parse *ps)
             "(slab_page_size)\n",
             ps->slab_chunk_max, CONF_PAGE_SIZE);
     }
+    /* memcached faults on its first store below 64 (docs/OPTIONS.md). */
+    if (ps->slab_chunk_max < CONF_CHUNK_MAX_MIN) {
+        return conf_fail(EX_USAGE,
+                         "slab_chunk_max (bytes: %d) cannot be smaller than "
+                         "%d\n",
+                         ps->slab_chunk_max, CONF_CHUNK_MAX_MIN);
+    }
     cfg->item_size_max = (size_t)size;
     cfg->slab_chunk_max = (size_t)ps->slab_chunk_max;
     return CONF_RUN;

@@ -32,6 +32,7 @@
 #define CONF_MB             ((size_t)1024 * 1024)
 #define CONF_PAGE_SIZE      (1024 * 1024) /* slab page; -I limits use it */
 #define CONF_MAX_SLAB_SIZES 62            /* -o slab_sizes entries */
+#define CONF_CHUNK_MAX_MIN  64            /* smallest slab_chunk_max */
 #define CONF_HOST_MAX       256           /* one -l host, with its NUL */
 #define CONF_TAG_MAX        8             /* -l tag[...] bytes */
 #define CONF_DEFAULT_LISTEN "127.0.0.1"   /* memcached's is every address */

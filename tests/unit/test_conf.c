@@ -507,6 +507,9 @@ item_size_errors_match_memcached(void **state)
         {"-o slab_chunk_max=-16384", 64,
          "slab_chunk_max (bytes: -16384) must divide evenly into 1048576 "
          "(slab_page_size)\n"},
+        /* memcached faults on the first store below 64 */
+        {"-o slab_chunk_max=32", 64,
+         "slab_chunk_max (bytes: 32) cannot be smaller than 64\n"},
     };
     (void)state;
 

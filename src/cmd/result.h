@@ -136,10 +136,16 @@ cmd_result(struct cmd_ctx *c, enum cmd_op op, enum engine_status s,
     case CMD_OP_TOUCH:
         return count_touch(st, s, cls, REPLY_TOUCHED, REPLY_NOT_FOUND);
     case CMD_OP_RESERVE_BINARY:
+        if (s == ENGINE_NO_MEMORY_DATA) {
+            return REPLY_NO_MEMORY_READ;
+        }
         return s == ENGINE_TOO_LARGE ? REPLY_TOO_LARGE : REPLY_NO_MEMORY_STORE;
     case CMD_OP_RESERVE:
         if (s == ENGINE_OK) {
             return REPLY_STORED;
+        }
+        if (s == ENGINE_NO_MEMORY_DATA) {
+            return REPLY_NO_MEMORY_READ; /* memcached counts no failed store */
         }
         if (s == ENGINE_TOO_LARGE) {
             STATS_INCR(st, store_too_large);

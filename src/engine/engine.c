@@ -373,7 +373,7 @@ engine_reserve(struct engine *e, enum engine_store_mode mode, struct slice key,
 
     if (st != ENGINE_OK) {
         *out = NULL;
-        if (mode == STORE_SET) {
+        if (mode == STORE_SET && st != ENGINE_NO_MEMORY_DATA) {
             unlink_key(e, key);
         }
     }

@@ -37,6 +37,13 @@ enum engine_status {
     ENGINE_TOO_LARGE,  /* item would exceed item_size_max */
     ENGINE_NO_MEMORY,  /* nothing could be evicted (or evictions disabled) */
     ENGINE_NOT_NUMBER, /* incr/decr on a value that is not a decimal u64 */
+    /*
+     * engine_reserve only: a chunked item got its header but not all its
+     * value chunks, where memcached fails while reading the data ("Out
+     * of memory during read"): not counted as outofmemory, and a set
+     * keeps the old value.
+     */
+    ENGINE_NO_MEMORY_DATA,
 };
 
 /* A live item evicted to make room (engine_config.on_evict). */
@@ -182,9 +189,11 @@ void engine_view(const struct item *it, struct item_view *v);
  * engine_abort(), which consume the pin either way.
  *
  * Failures: ENGINE_TOO_LARGE (the item would exceed item_size_max, or
- * the key is longer than 250 bytes) and ENGINE_NO_MEMORY. For STORE_SET,
- * either failure also unlinks any existing item with that key, as
- * memcached does (stale data must not survive a failed set).
+ * the key is longer than 250 bytes), ENGINE_NO_MEMORY and
+ * ENGINE_NO_MEMORY_DATA. For STORE_SET, the first two also unlink any
+ * existing item with that key, as memcached does (stale data must not
+ * survive a failed set); memcached keeps it when a chunked value's data
+ * chunks run out, and so do we.
  *
  * The "too large" test uses memcached's own item size formula (48-byte
  * header + key + 1 + flags? 4 + value + 2 + cas? 8) so that exactly the

@@ -273,6 +273,7 @@ item_create(struct engine *e, struct slice key, uint32_t flags,
             return ENGINE_OK;
         }
         item_destroy(e, it, NULL);
+        return ENGINE_NO_MEMORY_DATA; /* memcached counts no outofmemory */
     }
     engine_count_oom(e, item_memcached_size(key.len, nbytes, flags != 0, cas));
     return ENGINE_NO_MEMORY;

@@ -335,8 +335,9 @@ item_msize(const struct item *it)
  * cas slot, flags and key filled in, value bytes uninitialised.
  * `exptime` is already a rel_time. Returns ENGINE_OK, ENGINE_TOO_LARGE
  * (key over ITEM_KEY_MAX, does not fit item_size_max, or a chunk table
- * too big for the largest class: only with a tiny slab_chunk_max)
- * or ENGINE_NO_MEMORY (nothing could be freed). May evict or steal a
+ * too big for the largest class: only with a tiny slab_chunk_max),
+ * ENGINE_NO_MEMORY (nothing could be freed) or ENGINE_NO_MEMORY_DATA
+ * (a chunked item's header, but not all its segments). May evict or steal a
  * page; call with no class lock held (a stripe lock is fine).
  */
 enum engine_status item_create(struct engine *e, struct slice key,

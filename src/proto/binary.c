@@ -488,6 +488,8 @@ static const struct {
                          "Out of memory incrementing value"},
     [REPLY_NO_MEMORY_NEW] = {BINARY_STATUS_NO_MEMORY,
                              "Out of memory allocating new item"},
+    [REPLY_NO_MEMORY_READ] = {BINARY_STATUS_NO_MEMORY,
+                              "Out of memory during read"},
     [REPLY_NOT_NUMBER] = {BINARY_STATUS_NOT_NUMBER, NULL},
     [REPLY_BAD_CHUNK] = {BINARY_STATUS_INVALID, NULL},
     [REPLY_FLUSH_DISABLED] = {BINARY_STATUS_AUTH_ERROR, NULL},

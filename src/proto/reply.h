@@ -33,6 +33,7 @@
     X(NO_MEMORY_STORE) /* SERVER_ERROR out of memory storing object */     \
     X(NO_MEMORY)       /* SERVER_ERROR out of memory */                    \
     X(NO_MEMORY_NEW)   /* SERVER_ERROR Out of memory allocating new item */\
+    X(NO_MEMORY_READ)  /* SERVER_ERROR Out of memory during read */        \
     X(NOT_NUMBER)      /* CLIENT_ERROR cannot increment or decrement ... */\
     X(BAD_CHUNK)       /* CLIENT_ERROR bad data chunk */                   \
     X(FLUSH_DISABLED)  /* CLIENT_ERROR flush_all not allowed (-F) */       \

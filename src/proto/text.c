@@ -496,6 +496,7 @@ static const struct slice results[REPLY_NSTATUS] = {
     [REPLY_NO_MEMORY] = L("SERVER_ERROR out of memory\r\n"),
     [REPLY_NO_MEMORY_NEW] =
         L("SERVER_ERROR Out of memory allocating new item\r\n"),
+    [REPLY_NO_MEMORY_READ] = L("SERVER_ERROR Out of memory during read\r\n"),
     [REPLY_NOT_NUMBER] =
         L("CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"),
     [REPLY_BAD_CHUNK] = L("CLIENT_ERROR bad data chunk\r\n"),

@@ -772,6 +772,7 @@ composes_fixed_replies_from_the_table(void **state)
                       "SERVER_ERROR out of memory storing object\r\n"
                       "SERVER_ERROR out of memory\r\n"
                       "SERVER_ERROR Out of memory allocating new item\r\n"
+                      "SERVER_ERROR Out of memory during read\r\n"
                       "CLIENT_ERROR cannot increment or decrement non-numeric "
                       "value\r\n"
                       "CLIENT_ERROR bad data chunk\r\n"

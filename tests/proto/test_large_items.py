@@ -316,6 +316,30 @@ def test_largest_value_binary(shared_server, size):
         c.expect(bp.error(bp.GET, bp.KEY_ENOENT))
 
 
+@pytest.mark.parametrize("flags", [("-o", "slab_chunk_max=16384"),
+                                   ("-I", "2m", "-o", "slab_chunk_max=65536"),
+                                   ("-o", "no_chunked_items")])
+def test_largest_value_other_chunk_sizes(shared_server, flags):
+    srv = shared_server(*flags)
+    limit = 2 * MIB if "2m" in flags else MIB
+    with srv.connect() as c:
+        check_text_limit(c, limit, "lim_scm")
+
+
+# memoria keeps a chunked item's segment table in its header chunk, so a
+# value can have at most (slab_chunk_max - 48) / 16 segments of
+# slab_chunk_max bytes (docs/COMPAT.md#item-size): with slab_chunk_max
+# 4096 that is 253 segments, 1036288 bytes, below -I 1m's 1048514.
+# memcached links its chunks and stores up to -I whatever their size.
+@pytest.mark.memoria_only
+def test_segment_table_limit_of_tiny_chunks(shared_server):
+    srv = shared_server("-o", "slab_chunk_max=4096")
+    with srv.connect() as c:
+        assert c.set("abc", b"t" * 1036288) == "STORED"
+        assert c.get("abc") == b"t" * 1036288
+        assert c.set("abc", b"t" * 1036289) == TOO_LARGE
+
+
 # -- chunked items under every command ----------------------------------------
 
 CHUNKED = 1536 * KIB + 123     # over slab_chunk_max (512 KiB): chunked

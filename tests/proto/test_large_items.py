@@ -587,6 +587,47 @@ def test_chunked_out_of_memory_without_evictions(start_server):
                    if k.endswith(":outofmemory"))
 
 
+def test_pinned_chunked_values_are_sent_whole(start_server):
+    """A reader pipelines gets of a 12 MiB value and reads nothing while a
+    writer overwrites it and fills the cache: the value goes out by
+    reference (no copy per get, RSS stays flat), stays pinned until sent,
+    and every hit is one whole value that was set."""
+    srv = start_server("-m", "64", "-I", "16m")
+    n = 12 * MIB
+    values = {}
+    with srv.connect(timeout=60) as w, srv.connect(timeout=60) as r:
+        values[send_value(w, b"set ck_pin 0 0 %d" % n, n, 100)] = 100
+        w.expect_line("STORED")
+        r.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        rss0 = rss_bytes(srv.proc.pid)
+        r.send(b"get ck_pin\r\n" * 24)      # 288 MiB of replies, unread
+        for seed in range(101, 106):
+            h = send_value(w, b"set ck_pin 0 0 %d" % n, n, seed)
+            got = w.readline().decode()
+            if got == "STORED":
+                values[h] = seed
+            else:           # all memory pinned by the reader
+                assert got == "SERVER_ERROR Out of memory during read"
+            send_value(w, b"set ck_pin_other%d 0 0 %d" % (seed, n), n, seed)
+            assert w.readline() in (b"STORED",
+                                    b"SERVER_ERROR Out of memory during read")
+        grown = rss_bytes(srv.proc.pid) - rss0
+        assert grown < 100 * MIB, grown >> 20
+        hits = 0
+        for _ in range(24):
+            # a get the server reached after an eviction misses; a hit is
+            # always one whole value that was set
+            line = r.readline(timeout=60)
+            if line == b"END":
+                continue
+            assert line == b"VALUE ck_pin 0 %d" % n
+            got = read_reply(r, b"", n, b"\r\nEND\r\n", timeout=60)
+            assert digest(got) in values
+            hits += 1
+        assert hits > 0
+        assert w.call("mn") == "MN"
+
+
 def test_chunked_churn_never_returns_wrong_data(start_server):
     """Sets of mixed sizes, chunked and not, through a cache much smaller
     than them: every hit is exactly the last value set for its key."""

@@ -526,6 +526,14 @@ def test_chunked_items_count_to_memory_limit(start_server):
         assert int(st["bytes"]) == items * (48 + 9 + 1 + len(v) + 2 + 8)
         assert int(st["bytes"]) <= limit
         assert int(st["total_items"]) == 60
+        # in memcached's largest class (39), with their memcached size
+        its = c.stats("items")
+        assert its["items:39:number"] == str(items)
+        assert its["items:39:mem_requested"] == st["bytes"]
+        assert int(its["items:39:evicted"]) == int(st["evictions"])
+        c.cmd("me ck_mem_59")
+        assert c.readline().decode().endswith(
+            " cls=39 size=%d" % (48 + 9 + 1 + len(v) + 2 + 8))
         # the newest are there, whole; evicted ones simply miss
         assert c.get("ck_mem_59") == v
         hits = sum(1 for i in range(60) if c.get("ck_mem_%d" % i) is not None)

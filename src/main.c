@@ -493,6 +493,8 @@ server_init(struct server *s, const struct config *cfg)
         }
         ec.on_evict = logger_on_evict;
         ec.on_evict_ctx = s->logger;
+        ec.on_move = logger_on_slab_move;
+        ec.on_move_ctx = s->logger;
     }
     s->engine = engine_create(&ec);
     if (s->engine == NULL) {

@@ -32,6 +32,8 @@ engine_config_default(struct engine_config *cfg)
     cfg->slab_reassign = true;
     cfg->slab_automove = 1;
     cfg->slab_automove_ratio = 0.8;
+    cfg->on_move = NULL;
+    cfg->on_move_ctx = NULL;
 }
 
 /* ---- clock ---------------------------------------------------------- */

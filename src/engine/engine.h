@@ -51,6 +51,13 @@ struct engine_evicted {
 
 typedef void (*engine_evict_fn)(void *ctx, const struct engine_evicted *ev);
 
+/*
+ * An automove decision (slab_automove 1): a page of memcached class src
+ * goes to class dst (through the pool). Called by the evicting thread
+ * with no engine lock held.
+ */
+typedef void (*engine_move_fn)(void *ctx, unsigned src, unsigned dst);
+
 struct engine_config {
     size_t mem_limit;      /* -m, in bytes: item memory (slab pages) */
     size_t item_size_max;  /* -I, in bytes */
@@ -100,6 +107,8 @@ struct engine_config {
     bool slab_reassign;
     unsigned slab_automove;
     double slab_automove_ratio;
+    engine_move_fn on_move; /* NULL by default */
+    void *on_move_ctx;
 };
 
 /*

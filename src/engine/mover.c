@@ -296,6 +296,10 @@ rebalance_by_age(struct engine *e, unsigned id)
     }
     double mine = class_age(e, id, now) + LRU_REBALANCE_SLACK;
     if (oldest != 0 && (double)oldest_age * load_ratio(&e->mover) > mine) {
+        if (e->cfg.on_move != NULL) {
+            e->cfg.on_move(e->cfg.on_move_ctx, engine_pages_class(e, oldest),
+                           engine_pages_class(e, id));
+        }
         steal_from(e, oldest);
     }
 }

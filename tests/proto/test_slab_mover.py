@@ -9,6 +9,7 @@ automove 2 and none with automove 0), never page counts that depend on
 item sizes. Waits poll stats with a deadline; memcached moves pages in a
 background thread, memoria at once or within a tick."""
 
+import re
 import threading
 import time
 
@@ -162,6 +163,36 @@ def test_size_shift_moves_pages_with_automove(start_server, mode):
         assert size_shift(c, 10**9, lambda: pages(c, LARGE_CLASS) >= 3)
         assert moved(c) >= 2
         check_sample(c, b"s", 120000, SMALL, step=997)
+
+
+def test_manual_reassign_logs_no_watch_line(start_server):
+    # 1.6.18 logs type=slab_move only for its automover's decisions
+    srv = start_server("-o", "slab_automove=0")
+    with srv.connect() as c, srv.connect() as w:
+        fill(c, b"wl", 100000, b"x")
+        assert w.call("watch sysevents") == "OK"
+        assert c.call("slabs reassign 1 0") == "OK"
+        assert poll(lambda: moved(c) == 1)
+        assert b"slab_move" not in w.pending(0.5)
+
+
+@pytest.mark.memoria_only
+def test_automove_logs_its_moves_to_watchers(start_server):
+    # memcached logs the same line once its 30-second window allows a move
+    srv = start_server("-m", "8", "-o", "slab_automove=1")
+    with srv.connect() as c, srv.connect() as w:
+        assert w.call("watch sysevents") == "OK"
+        assert size_shift(c, 10**9, lambda: pages(c, LARGE_CLASS) >= 2)
+        # watch lines end in a bare newline
+        got = [b""]
+
+        def first_line():
+            got[0] += w.pending(0.1)
+            return b"\n" in got[0]
+        assert poll(first_line)
+        line = got[0].split(b"\n")[0].decode()
+        assert re.fullmatch(r"ts=\d+\.\d+ gid=\d+ type=slab_move src=4 "
+                            r"dst=%d" % LARGE_CLASS, line), line
 
 
 def test_size_shift_keeps_pages_without_automove(start_server):

@@ -463,8 +463,6 @@ give_back(struct slab *s, struct slab_page *p)
     s->spare = p;
     atomic_store_explicit(&s->spare_pages, s->spare_pages + 1,
                           memory_order_relaxed);
-    atomic_store_explicit(&s->pages_given, s->pages_given + 1,
-                          memory_order_relaxed);
     atomic_store_explicit(&s->total_malloced,
                           slab_total_malloced(s) - SLAB_PAGE_SIZE,
                           memory_order_relaxed);

@@ -59,8 +59,9 @@
  * table: owners[i] is NULL for a free chunk, the chunk itself by default
  * once allocated, or what slab_set_owner_locked() stored there.
  *
- * Memory limit: a fresh page is mapped (or carved from the -L region)
- * only while total_malloced + 1 MiB <= mem_limit. Beyond that a class gets
+ * Memory limit: a fresh page is mapped (or carved from the -L region, or
+ * a page given back earlier is reused) only while total_malloced + 1 MiB
+ * <= mem_limit. Beyond that a class gets
  * pages from the pool (pages that another class emptied, see
  * slab_drain_locked), and slab_alloc_first_page_locked() lets a class that owns
  * no page at all take one beyond the limit, for when nothing can be stolen.
@@ -161,11 +162,10 @@ struct slab {
     pthread_mutex_t page_lock; /* guards the fields below (but reads) */
     _Atomic uint64_t total_malloced;
     _Atomic uint64_t pool_pages;
-    _Atomic uint64_t pages_moved; /* pool pages taken by a class */
+    _Atomic uint64_t pages_moved; /* slab_pages_moved() */
     struct slab_page *pool;
     struct slab_page *spare;           /* given back to the kernel; page_lock */
     _Atomic uint64_t spare_pages;      /* how many */
-    _Atomic uint64_t pages_given;      /* pages ever given back (stats) */
     _Atomic(struct slab_page **) *dir; /* page number -> leaf */
     struct slab_page **all;            /* every page, for slab_deinit */
     size_t nall;

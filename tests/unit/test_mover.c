@@ -4,6 +4,8 @@
 #include "engine/engine_internal.h"
 #include "engine/item.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -311,6 +313,96 @@ automove_0_leaves_pages_where_they_are(void **state)
     assert_true(moves_after_a_shift(2) > 1);
 }
 
+/* ---- moves while other threads store and read ---------------------- */
+
+#define STRESS_THREADS 3
+#define STRESS_KEYS    2000
+
+struct stress {
+    struct engine *e;
+    int id;
+    _Atomic bool *stop;
+    int bad;
+};
+
+/* Values of varied sizes that name their key and length: "<i>|<len>|...". */
+static void *
+stress_client(void *arg)
+{
+    struct stress *s = arg;
+    char kbuf[24];
+    char val[4096];
+
+    for (unsigned n = 0; !atomic_load(s->stop); n++) {
+        int i = (int)((n * 7919u + (unsigned)s->id) % STRESS_KEYS);
+        size_t len = (size_t[]){60, 700, 3000, 200}[(n + (unsigned)i) % 4];
+        int kn = snprintf(kbuf, sizeof(kbuf), "t%d_%d", s->id, i);
+        int h = snprintf(val, sizeof(val), "%d|%zu|", i, len);
+        memset(val + h, 'a' + i % 26, len - (size_t)h);
+        struct item *it;
+        struct slice key = slice_make(kbuf, (size_t)kn);
+        if (engine_reserve(s->e, STORE_SET, key, 0, 0, len, &it) == ENGINE_OK) {
+            item_write(it, 0, val, len);
+            engine_commit(s->e, it, STORE_SET, 0, NULL);
+        }
+        if (engine_get(s->e, key, &it) == ENGINE_OK) {
+            struct item_view v;
+            engine_view(it, &v);
+            char got[4096];
+            size_t off = 0;
+            for (size_t g = 0; g < v.nseg; g++) {
+                memcpy(got + off, v.segs[g].ptr, v.segs[g].len);
+                off += v.segs[g].len;
+            }
+            got[off] = '\0';
+            int gi;
+            size_t glen;
+            if (sscanf(got, "%d|%zu|", &gi, &glen) != 2 || gi != i ||
+                glen != v.nbytes) {
+                s->bad++;
+            }
+            engine_release(s->e, it);
+        }
+    }
+    return NULL;
+}
+
+static void
+moves_race_with_stores_and_reads(void **state)
+{
+    struct engine *e = engine_of(8, 2);
+    _Atomic bool stop = false;
+    pthread_t th[STRESS_THREADS];
+    struct stress s[STRESS_THREADS];
+    struct engine_stats st;
+    (void)state;
+    for (int t = 0; t < STRESS_THREADS; t++) {
+        s[t] = (struct stress){e, t, &stop, 0};
+        assert_int_equal(pthread_create(&th[t], NULL, stress_client, &s[t]), 0);
+    }
+    for (int round = 0; round < 300; round++) {
+        int max = (int)engine_class_max(e);
+        engine_slabs_reassign(e, -1, 0);
+        engine_slabs_reassign(e, 0, 1 + round % max);
+        engine_slabs_reassign(e, 1 + (round * 7) % max, 1 + round % max);
+        engine_mover_tick(e);
+        if (round % 100 == 50) {
+            engine_set_mem_limit(e, 4 * MIB);
+        } else if (round % 100 == 99) {
+            engine_set_mem_limit(e, 8 * MIB);
+        }
+    }
+    atomic_store(&stop, true);
+    for (int t = 0; t < STRESS_THREADS; t++) {
+        pthread_join(th[t], NULL);
+        assert_int_equal(s[t].bad, 0);
+    }
+    engine_stats(e, &st);
+    assert_true(st.slabs_moved > 0);
+    assert_true(st.total_malloced <= 8 * MIB);
+    engine_destroy(e);
+}
+
 int
 main(void)
 {
@@ -322,6 +414,7 @@ main(void)
         cmocka_unit_test(lowering_the_limit_gives_pages_back),
         cmocka_unit_test(automove_settings_are_kept),
         cmocka_unit_test(automove_0_leaves_pages_where_they_are),
+        cmocka_unit_test(moves_race_with_stores_and_reads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -274,8 +274,9 @@ def test_cache_memlimit_shrink_gives_memory_back(start_server):
         assert c.call("cache_memlimit 16") == "OK"
         assert poll(lambda: int(c.stats("slabs")["total_malloced"])
                     <= 16 << 20)
-        # 48 MiB of pages went back to the kernel
-        assert poll(lambda: vmrss_kb(srv.proc.pid) < rss_full - 32 * 1024)
+        # 48 MiB of pages went back to the kernel (a sanitizer's shadow
+        # memory for them may stay: ask for a third)
+        assert poll(lambda: vmrss_kb(srv.proc.pid) < rss_full - 16 * 1024)
         check_sample(c, b"r", 80000, value)
         # and the cache goes on working within the new limit
         fill(c, b"q", 30000, value)

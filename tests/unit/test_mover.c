@@ -376,6 +376,10 @@ moves_race_with_stores_and_reads(void **state)
     struct stress s[STRESS_THREADS];
     struct engine_stats st;
     (void)state;
+    /* a class with pages to spare, whatever the threads get done */
+    for (int i = 0; i < 3 * PER_PAGE; i++) {
+        store(e, i);
+    }
     for (int t = 0; t < STRESS_THREADS; t++) {
         s[t] = (struct stress){e, t, &stop, 0};
         assert_int_equal(pthread_create(&th[t], NULL, stress_client, &s[t]), 0);
@@ -399,7 +403,8 @@ moves_race_with_stores_and_reads(void **state)
     }
     engine_stats(e, &st);
     assert_true(st.slabs_moved > 0);
-    assert_true(st.total_malloced <= 8 * MIB);
+    /* the limit, or one page per class in use beyond it (docs/ENGINE.md) */
+    assert_true(st.total_malloced <= (8 + 5) * MIB);
     engine_destroy(e);
 }
 

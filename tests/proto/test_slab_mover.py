@@ -342,3 +342,26 @@ def test_moves_while_clients_read_and_write(start_server):
     assert not errors, errors[0]
     with srv.connect() as c:
         assert int(c.stats()["slabs_moved"]) > 0
+
+
+# -- a custom class table -------------------------------------------------
+
+def test_custom_class_table_in_stats_slabs(start_server):
+    srv = start_server("-o", "slab_sizes=100-200-300-1000,slab_chunk_max=262144")
+    with srv.connect() as c:
+        for size, n in ((10, 500), (120, 300), (900, 100), (5000, 20)):
+            fill(c, b"c%d_" % size, n, b"v" * size)
+        st = c.stats("slabs")
+        sizes = {k.split(":")[0]: int(v) for k, v in st.items()
+                 if k.endswith(":chunk_size")}
+        # memcached's table: the sizes rounded up to 8, then slab_chunk_max
+        assert sizes == {"1": 104, "2": 200, "4": 1000, "5": 262144}
+        assert st["1:chunks_per_page"] == str(1048576 // 104)
+        # each class's items, and chunked ones in the largest class
+        assert (st["1:used_chunks"], st["2:used_chunks"],
+                st["4:used_chunks"]) == ("500", "300", "100")
+        assert st["5:total_pages"] == "5"
+        assert st["5:cmd_set"] == "20"
+        # a page moves between two of its classes as anywhere else
+        assert c.call("slabs reassign 5 3") == "OK"
+        assert poll(lambda: pages(c, 3) == 1)

@@ -365,6 +365,9 @@ engine_config_from(const struct config *cfg, struct engine_config *ec)
     ec->evictions = cfg->evictions;
     ec->hashpower = cfg->hashpower != 0 ? (unsigned)cfg->hashpower : 16;
     ec->hash_expand = cfg->hash_expand;
+    ec->slab_reassign = cfg->slab_reassign;
+    ec->slab_automove = (unsigned)cfg->slab_automove;
+    ec->slab_automove_ratio = cfg->slab_automove_ratio;
     for (size_t i = 0; i < cfg->nslab_sizes && i < ENGINE_MAX_SLAB_SIZES; i++) {
         ec->slab_sizes[ec->nslab_sizes++] = cfg->slab_sizes[i];
     }
@@ -420,6 +423,7 @@ static void
 tick(void *ctx)
 {
     engine_tick(ctx);
+    engine_mover_tick(ctx);
 }
 
 /* Everything main creates, so that one function can unwind it. */
@@ -447,6 +451,8 @@ report_settings(void *ctx, const struct cmd_settings_live *live,
         .track_sizes = engine_sizes_enabled(s->engine),
         .maxbytes = live->maxbytes,
         .oldest = live->oldest,
+        .slab_automove = (int)engine_automove(s->engine),
+        .slab_automove_ratio = engine_automove_ratio(s->engine),
     };
 
     conf_settings(s->cfg, &cl, emit, emit_ctx);
@@ -487,6 +493,8 @@ server_init(struct server *s, const struct config *cfg)
         }
         ec.on_evict = logger_on_evict;
         ec.on_evict_ctx = s->logger;
+        ec.on_move = logger_on_slab_move;
+        ec.on_move_ctx = s->logger;
     }
     s->engine = engine_create(&ec);
     if (s->engine == NULL) {

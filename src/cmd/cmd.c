@@ -511,6 +511,14 @@ cmd_text_run(struct cmd_ctx *c, const struct request *req,
         return run_shutdown(c, req);
     case VERB_WATCH:
         return run_watch(c, req);
+    case VERB_SLABS_REASSIGN:
+    case VERB_SLABS_AUTOMOVE:
+    case VERB_SLABS_RATIO:
+        cmd_text_slabs(c, req);
+        return CMD_NEXT;
+    case VERB_CACHE_MEMLIMIT:
+        cmd_text_memlimit(c, req);
+        return CMD_NEXT;
     case VERB_NONE:
         break;
     }
@@ -525,6 +533,11 @@ cmd_text_parse_error(struct cmd_ctx *c, enum parse_status st,
     if (st == PARSE_ERROR) {
         cmd_text_result(c, false, REPLY_UNKNOWN);
     } else if (st == PARSE_CLIENT_ERROR) {
+        if (req->verb == VERB_SLABS_REASSIGN && !c->srv->slab_reassign) {
+            /* memcached refuses before it reads the class ids */
+            cmd_text_reply(c, false, TEXT_REASSIGN_DISABLED);
+            return;
+        }
         if (req->verb == VERB_FLUSH_ALL) {
             /* memcached refuses a disabled flush_all before its delay. */
             STATS_INCR(c->st, cmd_flush);

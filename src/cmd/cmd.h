@@ -215,6 +215,10 @@ void cmd_stats_reset_all(struct cmd_ctx *c);
 /* The text `stats [<sub-command>]`. */
 void cmd_text_stats(struct cmd_ctx *c, const struct request *req);
 
+/* slabs reassign / automove and cache_memlimit (cmd/slabs_cmd.c). */
+void cmd_text_slabs(struct cmd_ctx *c, const struct request *req);
+void cmd_text_memlimit(struct cmd_ctx *c, const struct request *req);
+
 /* ---- -vv logs on stderr ----------------------------------------------- */
 
 /*

@@ -86,7 +86,8 @@ struct general {
     X(idle_kicks,                   U64, CTR, IDLE_TIMEOUT, g->t.idle_kicks)    \
     X(bytes_read,                   U64, CTR, ALL, g->t.bytes_read)             \
     X(bytes_written,                U64, CTR, ALL, g->t.bytes_written)          \
-    X(limit_maxbytes,               U64, GAUGE, ALL, g->srv->maxbytes)          \
+    X(limit_maxbytes,               U64, GAUGE, ALL,                            \
+      engine_mem_limit(g->srv->engine))                                      \
     X(accepting_conns,              U64, GAUGE, ALL, CONN(g, accepting_conns))  \
     X(listen_disabled_num,          U64, CTR, ALL, CONN(g, listen_disabled_num)) \
     X(time_in_listen_disabled_us,   U64, CTR, ALL,                              \
@@ -96,13 +97,20 @@ struct general {
     X(hash_power_level,             U64, GAUGE, ALL, g->es.hash_power_level)    \
     X(hash_bytes,                   U64, GAUGE, ALL, g->es.hash_bytes)          \
     X(hash_is_expanding,            U64, GAUGE, ALL, g->es.hash_is_expanding)   \
-    X(slab_reassign_rescues,        U64, CTR, SLAB_REASSIGN, 0)                 \
-    X(slab_reassign_chunk_rescues,  U64, CTR, SLAB_REASSIGN, 0)                 \
-    X(slab_reassign_evictions_nomem, U64, CTR, SLAB_REASSIGN, 0)                \
-    X(slab_reassign_inline_reclaim, U64, CTR, SLAB_REASSIGN, 0)                 \
-    X(slab_reassign_busy_items,     U64, CTR, SLAB_REASSIGN, 0)                 \
-    X(slab_reassign_busy_deletes,   U64, CTR, SLAB_REASSIGN, 0)                 \
-    X(slab_reassign_running,        U64, GAUGE, SLAB_REASSIGN, 0)               \
+    X(slab_reassign_rescues,         U64, CTR, SLAB_REASSIGN,                   \
+      g->es.slab_reassign_rescues)                                              \
+    X(slab_reassign_chunk_rescues,   U64, CTR, SLAB_REASSIGN,                   \
+      g->es.slab_reassign_chunk_rescues)                                        \
+    X(slab_reassign_evictions_nomem, U64, CTR, SLAB_REASSIGN,                   \
+      g->es.slab_reassign_evictions_nomem)                                      \
+    X(slab_reassign_inline_reclaim,  U64, CTR, SLAB_REASSIGN,                   \
+      g->es.slab_reassign_inline_reclaim)                                       \
+    X(slab_reassign_busy_items,      U64, CTR, SLAB_REASSIGN,                   \
+      g->es.slab_reassign_busy_items)                                           \
+    X(slab_reassign_busy_deletes,    U64, CTR, SLAB_REASSIGN,                   \
+      g->es.slab_reassign_busy_deletes)                                         \
+    X(slab_reassign_running,         U64, GAUGE, SLAB_REASSIGN,                 \
+      g->es.slab_reassign_running)                                              \
     X(slabs_moved,                  U64, CTR, SLAB_REASSIGN, g->es.slabs_moved) \
     X(lru_crawler_running,          U64, GAUGE, LRU_CRAWLER, 0)                 \
     X(lru_crawler_starts,           U64, CTR, LRU_CRAWLER, 0)                   \
@@ -280,7 +288,7 @@ cmd_stats_settings(struct cmd_server *srv, cmd_line_fn fn, void *ctx)
             atomic_load_explicit(&srv->verbosity, memory_order_relaxed),
         .detail_enabled =
             atomic_load_explicit(&srv->detail_on, memory_order_relaxed),
-        .maxbytes = srv->maxbytes,
+        .maxbytes = engine_mem_limit(srv->engine),
         .oldest = engine_oldest(srv->engine),
     };
 

@@ -203,3 +203,18 @@ logger_on_evict(void *ctx, const struct engine_evicted *ev)
                   ev->cls, ev->nbytes);
     put(lg, lg->nrings - 1, LOG_evictions, line, n);
 }
+
+void
+logger_on_slab_move(void *ctx, unsigned src, unsigned dst)
+{
+    struct logger *lg = ctx;
+    char line[LOGGER_LINE_MAX];
+
+    if (!logger_wants(lg, LOG_sysevents)) {
+        return;
+    }
+    int n = prefix(lg, line);
+    n += snprintf(line + n, sizeof(line) - (size_t)n,
+                  "type=slab_move src=%u dst=%u\n", src, dst);
+    put(lg, lg->nrings - 1, LOG_sysevents, line, n);
+}

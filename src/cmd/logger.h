@@ -103,3 +103,6 @@ void logger_conn_event(struct logger *lg, size_t ring, const char *rip,
 
 /* An engine_evict_fn: ctx is the logger. Writes to the shared ring. */
 void logger_on_evict(void *ctx, const struct engine_evicted *ev);
+
+/* An engine_move_fn (an automove decision): "type=slab_move src= dst=". */
+void logger_on_slab_move(void *ctx, unsigned src, unsigned dst);

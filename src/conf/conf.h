@@ -230,11 +230,13 @@ enum conf_listen_status conf_listen_next(const char **spec,
 
 /* The settings that commands change at run time, read when asked. */
 struct conf_settings_live {
-    int verbosity;       /* -v, then the verbosity command */
-    bool detail_enabled; /* -D, then stats detail on|off */
-    bool track_sizes;    /* -o track_sizes, then stats sizes_enable */
-    uint64_t maxbytes;   /* -m, then cache_memlimit */
-    uint32_t oldest;     /* memcached's flush marker */
+    int verbosity;              /* -v, then the verbosity command */
+    bool detail_enabled;        /* -D, then stats detail on|off */
+    bool track_sizes;           /* -o track_sizes, then stats sizes_enable */
+    uint64_t maxbytes;          /* -m, then cache_memlimit */
+    uint32_t oldest;            /* memcached's flush marker */
+    int slab_automove;          /* -o slab_automove, then slabs automove */
+    double slab_automove_ratio; /* then slabs automove ratio */
 };
 
 /* One `stats settings` line: its name and its value, as text. */

@@ -14,9 +14,9 @@
 #define WHY_CRAWLER                                                           \
     "memoria has no LRU crawler: dead items are reclaimed on access or when " \
     "their class needs room (docs/ENGINE.md)"
-#define WHY_MOVER                                                     \
-    "memoria moves pages between classes by eviction age on its own " \
-    "(docs/ENGINE.md)"
+#define WHY_MOVER                                                          \
+    "memoria's automover compares eviction ages as evictions happen, not " \
+    "averaged over a window of samples (docs/ENGINE.md#the-page-mover)"
 #define WHY_EXT "extstore tuning; without ext_path memcached ignores it too"
 #define WHY_SANDBOX                                                           \
     "the reference Debian build has no sandbox either; seccomp comes with a " \
@@ -44,7 +44,8 @@
       "forcefully killing LRU tail item.\n"                                    \
       "disabled by default; very dangerous option.")                           \
     X(hash_algorithm, ARG, COMPAT,                                             \
-      "memoria's hash table uses its own hash; the choice changes no answer",  \
+      "memoria's hash table always uses its own hash; the choice changes no " \
+      "answer",                                                                \
       "murmur3",                                                               \
       "the hash table algorithm\n"                                             \
       "default is murmur3 hash. options: jenkins, murmur3, xxh3")              \
@@ -98,11 +99,11 @@
       "uses defaults of previous major version (1.4.x)")                       \
     X(sock_cookie_id, ARG, APPLIED, NULL, "0",                                 \
       "attributes an ID to a socket for ip filtering/firewalls ")              \
-    X(slab_reassign, NONE, COMPAT, WHY_MOVER, NULL, NULL)                      \
-    X(no_slab_reassign, NONE, COMPAT, WHY_MOVER, NULL, NULL)                   \
-    X(slab_automove, OPTIONAL, COMPAT, WHY_MOVER, "1", NULL)                   \
-    X(no_slab_automove, NONE, COMPAT, WHY_MOVER, NULL, NULL)                   \
-    X(slab_automove_ratio, ARG, COMPAT, WHY_MOVER, "0.8", NULL)                \
+    X(slab_reassign, NONE, APPLIED, NULL, NULL, NULL)                          \
+    X(no_slab_reassign, NONE, APPLIED, NULL, NULL, NULL)                       \
+    X(slab_automove, OPTIONAL, APPLIED, NULL, "1", NULL)                       \
+    X(no_slab_automove, NONE, APPLIED, NULL, NULL, NULL)                       \
+    X(slab_automove_ratio, ARG, APPLIED, NULL, "0.8", NULL)                    \
     X(slab_automove_window, ARG, COMPAT, WHY_MOVER, "30", NULL)                \
     X(no_chunked_items, NONE, APPLIED, NULL, NULL, NULL)                       \
     X(slab_sizes, ARG, APPLIED, NULL, "100-200-300", NULL)                     \
@@ -141,7 +142,7 @@
       "max page fragmentation to tolerate (default: 0.80)")                    \
     X(ext_max_sleep, ARG, COMPAT, WHY_EXT, "1000000",                          \
       "max sleep time of background threads in us (default: 1000000)")        \
-    X(slab_automove_freeratio, ARG, COMPAT, WHY_MOVER, "0.01",                 \
+    X(slab_automove_freeratio, ARG, COMPAT, WHY_EXT, "0.01",                   \
       "ratio of memory to hold free as buffer.\n"                              \
       "(see doc/storage.txt for more info, default: 0.010)")                   \
     X(ssl_chain_cert, ARG, REFUSED, "TLS", "/tmp/memoria.crt", NULL)           \
@@ -358,8 +359,9 @@ set_metrics_listen(struct config *cfg, struct parse *ps, const char *v)
 }
 
 /*
- * no_modern: memcached 1.4's defaults. memoria applies the chunk size and
- * maxconns_fast; the rest is kept for `stats settings`, as their COMPAT
+ * no_modern: memcached 1.4's defaults. memoria applies the chunk size,
+ * maxconns_fast, slab_reassign and slab_automove (no page mover, no
+ * rebalancing); the rest is kept for `stats settings`, as their COMPAT
  * options are.
  */
 static void
@@ -414,6 +416,9 @@ apply_flag(struct config *cfg, struct parse *ps, enum ext_id id)
     return CONF_RUN;
 }
 
+static int set_mover(struct config *cfg, struct parse *ps, enum ext_id id,
+                     const char *v);
+
 static int
 apply(struct config *cfg, struct parse *ps, enum ext_id id, const char *v)
 {
@@ -445,6 +450,12 @@ apply(struct config *cfg, struct parse *ps, enum ext_id id, const char *v)
         return set_slab_sizes(ps, v);
     case EXT_metrics_listen:
         return set_metrics_listen(cfg, ps, v);
+    case EXT_slab_reassign:
+    case EXT_no_slab_reassign:
+    case EXT_slab_automove:
+    case EXT_no_slab_automove:
+    case EXT_slab_automove_ratio:
+        return set_mover(cfg, ps, id, v);
     default:
         break;
     }

@@ -120,8 +120,8 @@ put_memory(const struct out *o, const struct config *cfg,
     put_bool(o, "maxconns_fast", cfg->maxconns_fast);
     put(o, "hashpower_init", "%d", cfg->hashpower);
     put_bool(o, "slab_reassign", cfg->slab_reassign);
-    put(o, "slab_automove", "%d", cfg->slab_automove);
-    put(o, "slab_automove_ratio", "%.2f", cfg->slab_automove_ratio);
+    put(o, "slab_automove", "%d", live->slab_automove);
+    put(o, "slab_automove_ratio", "%.2f", live->slab_automove_ratio);
     put(o, "slab_automove_window", "%d", cfg->slab_automove_window);
     put(o, "slab_chunk_max", "%zu", cfg->slab_chunk_max);
     put_bool(o, "lru_crawler", cfg->lru_crawler);

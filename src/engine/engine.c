@@ -29,6 +29,11 @@ engine_config_default(struct engine_config *cfg)
     cfg->large_page_size = 0;
     cfg->on_evict = NULL;
     cfg->on_evict_ctx = NULL;
+    cfg->slab_reassign = true;
+    cfg->slab_automove = 1;
+    cfg->slab_automove_ratio = 0.8;
+    cfg->on_move = NULL;
+    cfg->on_move_ctx = NULL;
 }
 
 /* ---- clock ---------------------------------------------------------- */
@@ -120,6 +125,7 @@ engine_create(const struct engine_config *cfg)
     pthread_mutex_init(&e->flush_lock, NULL);
     pthread_mutex_init(&e->sizes_lock, NULL);
     e->sizes_nbuckets = cfg->item_size_max / 32 + 1;
+    mover_init(e);
     e->mono_start = mono_seconds();
     e->epoch_unix = (int64_t)time(NULL) - ENGINE_START_TIME;
     atomic_init(&e->now, ENGINE_START_TIME);
@@ -171,6 +177,7 @@ engine_destroy(struct engine *e)
     }
     hashtable_deinit(&e->ht);
     slab_deinit(&e->slab);
+    mover_deinit(e);
     lru_deinit_cells(e);
     free((void *)e->sizes_hist);
     pthread_mutex_destroy(&e->sizes_lock);

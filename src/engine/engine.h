@@ -58,6 +58,13 @@ struct engine_evicted {
 
 typedef void (*engine_evict_fn)(void *ctx, const struct engine_evicted *ev);
 
+/*
+ * An automove decision (slab_automove 1): a page of memcached class src
+ * goes to class dst (through the pool). Called by the evicting thread
+ * with no engine lock held.
+ */
+typedef void (*engine_move_fn)(void *ctx, unsigned src, unsigned dst);
+
 struct engine_config {
     size_t mem_limit;      /* -m, in bytes: item memory (slab pages) */
     size_t item_size_max;  /* -I, in bytes */
@@ -96,6 +103,19 @@ struct engine_config {
      */
     engine_evict_fn on_evict;
     void *on_evict_ctx;
+    /*
+     * The page mover (docs/ENGINE.md#the-page-mover): slab_reassign
+     * allows moves at all (-o no_slab_reassign: no automove either);
+     * slab_automove 0 = off, 1 = age-based rebalancing, 2 = a move on
+     * every eviction; slab_automove_ratio scales mode 1's age test.
+     * Defaults: on, 1, 0.8. Page stealing for the memory limit is always
+     * on.
+     */
+    bool slab_reassign;
+    unsigned slab_automove;
+    double slab_automove_ratio;
+    engine_move_fn on_move; /* NULL by default */
+    void *on_move_ctx;
 };
 
 /*
@@ -456,7 +476,14 @@ uint32_t engine_oldest(const struct engine *e);
     X(evicted_unfetched,     "evicted items that were never read")        \
     X(evictions,             "live items evicted to make room")           \
     X(reclaimed,             "times an expired item's memory was reused") \
-    X(total_malloced,        "bytes of slab pages allocated")
+    X(total_malloced,        "bytes of slab pages allocated")        \
+    X(slab_reassign_rescues, "items a page move copied to a free chunk") \
+    X(slab_reassign_chunk_rescues, "chunks of chunked items rescued (0)") \
+    X(slab_reassign_evictions_nomem, "live items a page move evicted")  \
+    X(slab_reassign_inline_reclaim, "dead items a page move reclaimed") \
+    X(slab_reassign_busy_items, "pinned items a page move had to wait for") \
+    X(slab_reassign_busy_deletes, "deleted but pinned items it waited for") \
+    X(slab_reassign_running, "1 while a page move is under way")
 /* clang-format on */
 
 struct engine_stats {
@@ -588,6 +615,54 @@ typedef void (*engine_size_fn)(void *ctx, size_t bucket, uint64_t count);
 
 /* Calls fn for each non-empty bucket, smallest first. */
 void engine_sizes(struct engine *e, engine_size_fn fn, void *ctx);
+
+/* ---- the page mover and the memory limit (mover.c) ---- */
+
+/* slabs reassign's outcomes, in the order memcached checks them. */
+enum engine_reassign {
+    ENGINE_REASSIGN_OK = 0,   /* the page moved, or is being emptied */
+    ENGINE_REASSIGN_RUNNING,  /* another move is still emptying a page */
+    ENGINE_REASSIGN_SAME,     /* src == dst */
+    ENGINE_REASSIGN_BADCLASS, /* an id outside 0..engine_class_max() */
+    ENGINE_REASSIGN_NOSPARE,  /* src has fewer than two pages */
+};
+
+/*
+ * slabs reassign: moves one page from memcached class src (0 = the
+ * global pool, -1 = any class with two pages or more) to class dst (0 =
+ * the pool). The page's items are rescued into free chunks of their
+ * class where there are some, else reclaimed or evicted. A page with
+ * pinned items is finished later (engine_mover_tick); until then other
+ * moves are refused with ENGINE_REASSIGN_RUNNING. Never waits.
+ */
+enum engine_reassign engine_slabs_reassign(struct engine *e, int src, int dst);
+
+/* slabs automove <0|1|2> and slabs automove ratio <f>, and their values. */
+void engine_set_automove(struct engine *e, unsigned mode);
+unsigned engine_automove(const struct engine *e);
+void engine_set_automove_ratio(struct engine *e, double ratio);
+double engine_automove_ratio(const struct engine *e);
+
+/*
+ * Carries on a move whose page still had pinned items and a memory limit
+ * lowered below what is in use (a bounded amount of work). main calls it
+ * with engine_tick(), from the clock thread.
+ */
+void engine_mover_tick(struct engine *e);
+
+enum engine_memlimit {
+    ENGINE_MEMLIMIT_OK = 0,
+    ENGINE_MEMLIMIT_PREALLOCATED, /* -L: the region cannot change size */
+};
+
+/*
+ * cache_memlimit: the new item memory limit in bytes. Raising it takes
+ * effect at once; lowering it empties pages (evicting their items) and
+ * gives them back to the kernel until the total is within the new limit,
+ * carrying on in engine_mover_tick if pinned items stop it.
+ */
+enum engine_memlimit engine_set_mem_limit(struct engine *e, size_t bytes);
+size_t engine_mem_limit(const struct engine *e);
 
 /* ---- stats cachedump ---- */
 

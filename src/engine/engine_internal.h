@@ -70,6 +70,38 @@ struct engine_mc_class {
     _Atomic uint32_t evicted_time; /* idle seconds of the last evicted */
 };
 
+/*
+ * The page mover (mover.c): the one move under way (slabs reassign,
+ * automove, or emptying pages for a lowered memory limit) and its
+ * counters. lock serialises moves; it is taken before any class lock and
+ * never held while waiting for anything but class locks.
+ */
+struct mover {
+    pthread_mutex_t lock;
+    unsigned src;           /* engine class emptying page; 0 = no move */
+    struct slab_page *page; /* the page being emptied */
+    unsigned dst;           /* engine class to get it; 0 = the pool */
+    unsigned ticks;         /* engine_mover_tick calls spent on it */
+    _Atomic bool running;
+    _Atomic unsigned automove;   /* 0, 1 or 2 */
+    _Atomic uint64_t ratio_bits; /* the automove ratio, a double's bits */
+    _Atomic uint64_t rescues;
+    _Atomic uint64_t evictions_nomem;
+    _Atomic uint64_t inline_reclaim;
+    _Atomic uint64_t busy_items;
+    _Atomic uint64_t busy_deletes;
+};
+
+/* The mover's counters into engine_stats (mover.c). */
+void engine_mover_stats(struct engine *e, struct engine_stats *out);
+
+/* Sets up and tears down e->mover (mover.c). */
+void mover_init(struct engine *e);
+void mover_deinit(struct engine *e);
+
+/* The memcached class engine class f's pages are shown in (stats slabs). */
+unsigned engine_pages_class(const struct engine *e, unsigned f);
+
 struct engine {
     struct lru lru[SLAB_MAX_CLASSES + 1]; /* [id]: hand under class id */
     struct slab slab;
@@ -88,6 +120,7 @@ struct engine {
     size_t nmc_of;
     struct engine_mc_class mc[ENGINE_MAX_CLASS_ID + 1];
     _Atomic uint64_t moved_base; /* slabs_moved at the last stats reset */
+    struct mover mover;
 
     /*
      * stats sizes: while sizes_on, items whose CAS is at least

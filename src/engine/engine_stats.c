@@ -40,6 +40,7 @@ engine_stats(struct engine *e, struct engine_stats *out)
     out->slab_global_page_pool = slab_pool_pages(&e->slab);
     out->slabs_moved = moved > base ? moved - base : 0;
     out->total_malloced = slab_total_malloced(&e->slab);
+    engine_mover_stats(e, out);
 }
 
 unsigned
@@ -99,8 +100,8 @@ class_items(struct engine *e, unsigned id, struct engine_class_stats *out)
  * straddles a boundary of memcached's table), or, while f holds no item,
  * the class of the largest item it can hold.
  */
-static unsigned
-pages_class(const struct engine *e, unsigned f)
+unsigned
+engine_pages_class(const struct engine *e, unsigned f)
 {
     const struct lru *l = &e->lru[f];
     unsigned best = l->mc_pages;
@@ -121,7 +122,7 @@ static void
 class_memory(struct engine *e, unsigned id, struct engine_class_stats *out)
 {
     for (unsigned f = 1; f <= e->slab.nclasses; f++) {
-        if (pages_class(e, f) != id) {
+        if (engine_pages_class(e, f) != id) {
             continue;
         }
         uint64_t pages = slab_npages(&e->slab, f);
@@ -192,6 +193,11 @@ engine_stats_reset(struct engine *e)
     }
     atomic_store_explicit(&e->moved_base, slab_pages_moved(&e->slab),
                           memory_order_relaxed);
+    zero(&e->mover.rescues);
+    zero(&e->mover.evictions_nomem);
+    zero(&e->mover.inline_reclaim);
+    zero(&e->mover.busy_items);
+    zero(&e->mover.busy_deletes);
 }
 
 /* ---- stats sizes ---------------------------------------------------- */

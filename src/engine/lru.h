@@ -38,11 +38,15 @@
  * where an old workload left them. A class's age is how long its items
  * live before the hand evicts them: the age (now - last store) of the
  * last item it evicted, plus the time since that eviction; for a class
- * that never evicted, the time since its first item. At most once a
- * second, a class that has just evicted compares its age with the oldest
- * class that has two pages or more, and if that one is over twice as
- * old (and LRU_REBALANCE_SLACK seconds more), one of its pages is stolen
- * for the pool, as memcached's slab automover does once a second.
+ * that never evicted, the time since its first item. With automove 1 (the
+ * default), at most once a second, a class that has just evicted
+ * compares its age with the oldest class that has two pages or more, and
+ * if that one's age x the automove ratio (0.8) is over its own age plus
+ * LRU_REBALANCE_SLACK seconds, one of its pages is stolen for the pool,
+ * as memcached's slab automover does once a second. Automove 2 steals a
+ * page on every eviction that finds the pool empty; automove 0 (or
+ * -o no_slab_reassign) never rebalances. mover.c has these and the
+ * page mover (slabs reassign, cache_memlimit).
  *
  * Threads: the hand of class i is guarded by slab class i's lock.
  * Counters are relaxed atomics (stores only link under a stripe lock).
@@ -168,9 +172,8 @@ enum lru_result lru_evict_locked(struct engine *e, unsigned id,
 bool lru_steal_page(struct engine *e, unsigned id);
 
 /*
- * Called after class id evicted to make room: at most once a second,
- * moves a page from a much older class to the pool (see above). Call
- * with no class lock held.
+ * Called after class id evicted to make room: the automover (see above;
+ * nothing with automove 0). Call with no class lock held.
  */
 void lru_rebalance(struct engine *e, unsigned id);
 

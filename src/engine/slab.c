@@ -398,10 +398,21 @@ static struct slab_page *
 new_page(struct slab *s, bool over_limit)
 {
     uint64_t total = slab_total_malloced(s);
+    size_t limit = slab_limit(s);
 
-    if (!over_limit && s->mem_limit != 0 &&
-        total + SLAB_PAGE_SIZE > s->mem_limit) {
+    if (!over_limit && limit != 0 && total + SLAB_PAGE_SIZE > limit) {
         return NULL;
+    }
+    if (s->spare != NULL) {
+        /* a page given back earlier: its mapping and entry are still here */
+        struct slab_page *sp = s->spare;
+        s->spare = sp->pool_next;
+        sp->pool_next = NULL;
+        atomic_store_explicit(&s->spare_pages, s->spare_pages - 1,
+                              memory_order_relaxed);
+        atomic_store_explicit(&s->total_malloced, total + SLAB_PAGE_SIZE,
+                              memory_order_relaxed);
+        return sp;
     }
     struct slab_page *p = calloc(1, sizeof(*p));
     if (p == NULL) {
@@ -435,22 +446,65 @@ pool_pop(struct slab *s)
         p->pool_next = NULL;
         atomic_store_explicit(&s->pool_pages, slab_pool_pages(s) - 1,
                               memory_order_relaxed);
-        atomic_store_explicit(&s->pages_moved, slab_pages_moved(s) + 1,
-                              memory_order_relaxed);
     }
     return p;
 }
 
+/*
+ * Gives an empty page's memory back to the kernel (RSS falls) and keeps
+ * its descriptor, mapping and side table entry for new_page to reuse.
+ * Needs page_lock.
+ */
+static void
+give_back(struct slab *s, struct slab_page *p)
+{
+    madvise(p->base, SLAB_PAGE_SIZE, MADV_DONTNEED);
+    p->pool_next = s->spare;
+    s->spare = p;
+    atomic_store_explicit(&s->spare_pages, s->spare_pages + 1,
+                          memory_order_relaxed);
+    atomic_store_explicit(&s->total_malloced,
+                          slab_total_malloced(s) - SLAB_PAGE_SIZE,
+                          memory_order_relaxed);
+}
+
+/* Over the limit (it was lowered): pages go back to the kernel. */
+static bool
+over_limit_locked(const struct slab *s)
+{
+    size_t limit = slab_limit(s);
+
+    return limit != 0 && s->region == NULL && slab_total_malloced(s) > limit;
+}
+
+/* An empty page into the pool, or back to the kernel when over the limit. */
 static void
 pool_push(struct slab *s, struct slab_page *p)
 {
     pthread_mutex_lock(&s->page_lock);
-    p->pool_next = s->pool;
-    s->pool = p;
-    atomic_store_explicit(&s->pool_pages, slab_pool_pages(s) + 1,
-                          memory_order_relaxed);
+    if (over_limit_locked(s)) {
+        give_back(s, p);
+    } else {
+        p->pool_next = s->pool;
+        s->pool = p;
+        atomic_store_explicit(&s->pool_pages, slab_pool_pages(s) + 1,
+                              memory_order_relaxed);
+    }
     pthread_mutex_unlock(&s->page_lock);
 }
+
+void
+slab_set_limit(struct slab *s, size_t limit)
+{
+    pthread_mutex_lock(&s->page_lock);
+    atomic_store_explicit(&s->mem_limit, limit, memory_order_relaxed);
+    while (over_limit_locked(s) && s->pool != NULL) {
+        give_back(s, pool_pop(s));
+    }
+    pthread_mutex_unlock(&s->page_lock);
+}
+
+static void cut_rest(struct slab_class *c);
 
 /* Makes p (empty) the class's newest page and the one being cut. */
 static bool
@@ -481,6 +535,9 @@ adopt_page(struct slab *s, unsigned id, struct slab_page *p)
     c->pages[n] = p;
     atomic_store_explicit(&c->npages, n + 1, memory_order_relaxed);
     p->ncut = 0;
+    if (c->carve != NULL) {
+        cut_rest(c); /* a page given by the mover while one is being cut */
+    }
     c->carve = p;
     return true;
 }
@@ -571,6 +628,23 @@ free_remove(struct slab_class *c, char *chunk)
     c->nfree--;
 }
 
+/*
+ * Cuts what is left of the page being cut onto the free list (touching
+ * it), so that another page can become the one being cut.
+ */
+static void
+cut_rest(struct slab_class *c)
+{
+    struct slab_page *p = c->carve;
+
+    while (p->ncut < c->perslab) {
+        char *chunk = p->base + (size_t)p->ncut++ * c->size;
+        set_mark(chunk, SLAB_MARK_FREE);
+        free_push(c, chunk);
+    }
+    c->carve = NULL;
+}
+
 static uint32_t
 chunk_index(const struct slab_class *c, const struct slab_page *p,
             const char *chunk)
@@ -656,7 +730,49 @@ release_page(struct slab *s, unsigned id, struct slab_page *p)
     p->owners = NULL;
     p->draining = false;
     atomic_store_explicit(&p->id, 0, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->pages_moved, 1, memory_order_relaxed);
     pool_push(s, p);
+}
+
+/* Takes page p out of the pool if it is there. Needs page_lock. */
+static bool
+pool_unlink(struct slab *s, struct slab_page *p)
+{
+    for (struct slab_page **pp = &s->pool; *pp != NULL;
+         pp = &(*pp)->pool_next) {
+        if (*pp == p) {
+            *pp = p->pool_next;
+            p->pool_next = NULL;
+            atomic_store_explicit(&s->pool_pages, slab_pool_pages(s) - 1,
+                                  memory_order_relaxed);
+            return true;
+        }
+    }
+    return false;
+}
+
+bool
+slab_pool_give_locked(struct slab *s, unsigned id, struct slab_page *p,
+                      bool count)
+{
+    pthread_mutex_lock(&s->page_lock);
+    if (p == NULL) {
+        p = pool_pop(s);
+    } else if (!pool_unlink(s, p)) {
+        p = NULL;
+    }
+    pthread_mutex_unlock(&s->page_lock);
+    if (p == NULL) {
+        return false;
+    }
+    if (!adopt_page(s, id, p)) {
+        pool_push(s, p);
+        return false;
+    }
+    if (count) {
+        atomic_fetch_add_explicit(&s->pages_moved, 1, memory_order_relaxed);
+    }
+    return true;
 }
 
 void
@@ -717,5 +833,33 @@ slab_drain_locked(struct slab *s, unsigned id, struct slab_page *p)
     c->draining = p;
     if (p->nused == 0) {
         release_page(s, id, p);
+    }
+}
+
+void *
+slab_alloc_free_locked(struct slab *s, unsigned id)
+{
+    return alloc_from_class(s, id);
+}
+
+void
+slab_undrain_locked(struct slab *s, unsigned id, struct slab_page *p)
+{
+    struct slab_class *c = &s->classes[id];
+
+    if (!p->draining) {
+        return;
+    }
+    for (uint32_t i = 0; i < p->ncut; i++) {
+        if (slab_chunk_free_locked(s, id, p, i)) {
+            free_push(c, slab_chunk_locked(s, id, p, i));
+        }
+    }
+    p->draining = false;
+    if (c->draining == p) {
+        c->draining = NULL;
+    }
+    if (p->ncut < c->perslab && c->carve == NULL) {
+        c->carve = p;
     }
 }

@@ -2,8 +2,11 @@
  * slab - size-classed memory for items. Owns all item memory: 1 MiB
  * pages (1 MiB aligned, mapped straight from the kernel so that no
  * allocator header touches them), each cut into equal chunks of one
- * class. Pages move between classes (page stealing, lru.h) but are never
- * given back to the kernel before slab_deinit().
+ * class. Pages move between classes (page stealing and the page mover,
+ * lru.h) through a pool. A page emptied while total_malloced is above
+ * mem_limit (the limit was lowered: slab_set_limit) is given back to the
+ * kernel instead (MADV_DONTNEED: RSS falls, the mapping and its side
+ * table entry stay, and the next fresh page reuses it).
  *
  *   page (1 MiB, aligned)
  *   +---------+---------+---------+-----     -----+---------+------+
@@ -56,8 +59,9 @@
  * table: owners[i] is NULL for a free chunk, the chunk itself by default
  * once allocated, or what slab_set_owner_locked() stored there.
  *
- * Memory limit: a fresh page is mapped (or carved from the -L region)
- * only while total_malloced + 1 MiB <= mem_limit. Beyond that a class gets
+ * Memory limit: a fresh page is mapped (or carved from the -L region, or
+ * a page given back earlier is reused) only while total_malloced + 1 MiB
+ * <= mem_limit. Beyond that a class gets
  * pages from the pool (pages that another class emptied, see
  * slab_drain_locked), and slab_alloc_first_page_locked() lets a class that owns
  * no page at all take one beyond the limit, for when nothing can be stolen.
@@ -145,7 +149,7 @@ struct slab_class {
 struct slab {
     struct slab_class classes[SLAB_MAX_CLASSES + 1]; /* [0] unused */
     unsigned nclasses;                               /* largest id */
-    size_t mem_limit;                                /* 0 = unlimited */
+    _Atomic size_t mem_limit; /* 0 = unlimited; page_lock to write */
     /* memcached's table for these options, for meta debug's cls */
     uint32_t mc_sizes[SLAB_MEMCACHED_MAX_CLASSES + 1]; /* [0] unused */
     unsigned mc_nclasses;
@@ -158,8 +162,10 @@ struct slab {
     pthread_mutex_t page_lock; /* guards the fields below (but reads) */
     _Atomic uint64_t total_malloced;
     _Atomic uint64_t pool_pages;
-    _Atomic uint64_t pages_moved; /* pool pages taken by a class */
+    _Atomic uint64_t pages_moved; /* slab_pages_moved() */
     struct slab_page *pool;
+    struct slab_page *spare;           /* given back to the kernel; page_lock */
+    _Atomic uint64_t spare_pages;      /* how many */
     _Atomic(struct slab_page **) *dir; /* page number -> leaf */
     struct slab_page **all;            /* every page, for slab_deinit */
     size_t nall;
@@ -285,6 +291,19 @@ bool slab_chunk_free_locked(const struct slab *s, unsigned id,
  */
 void slab_drain_locked(struct slab *s, unsigned id, struct slab_page *p);
 
+/*
+ * Gives up emptying page p (a move that could not finish): its free
+ * chunks go back on the free list and it is cut on as before.
+ */
+void slab_undrain_locked(struct slab *s, unsigned id, struct slab_page *p);
+
+/*
+ * A chunk from class id's free list or the page being cut, never from a
+ * new page (the draining page is neither), or NULL: where the mover
+ * copies an item it rescues.
+ */
+void *slab_alloc_free_locked(struct slab *s, unsigned id);
+
 static inline struct slab_page *
 slab_draining_locked(const struct slab *s, unsigned id)
 {
@@ -303,9 +322,44 @@ slab_pool_pages(const struct slab *s)
     return atomic_load_explicit(&s->pool_pages, memory_order_relaxed);
 }
 
-/* Pages that went from one class to another (through the pool). */
+/*
+ * Pages that left a class (emptied into the pool or given back to the
+ * kernel) plus pages slab_pool_give_locked() handed from the pool to a
+ * class: memcached's slabs_moved.
+ */
 static inline uint64_t
 slab_pages_moved(const struct slab *s)
 {
     return atomic_load_explicit(&s->pages_moved, memory_order_relaxed);
 }
+
+static inline size_t
+slab_limit(const struct slab *s)
+{
+    return atomic_load_explicit(&s->mem_limit, memory_order_relaxed);
+}
+
+/* True with a -L region: its pages are never given back (no new limit). */
+static inline bool
+slab_preallocated(const struct slab *s)
+{
+    return s->region != NULL;
+}
+
+/*
+ * Sets the memory limit (0 = none). Lowering it below total_malloced gives
+ * pool pages back to the kernel at once; pages owned by classes must be
+ * emptied first (mover.c), and each such page is given back, not pooled,
+ * as long as total_malloced stays above the limit. Never with a region.
+ */
+void slab_set_limit(struct slab *s, size_t limit);
+
+/*
+ * Hands a page of the pool to class id (the caller holds its lock) as its
+ * newest page: page p if it is in the pool, else any pool page when p is
+ * NULL; `count` counts it in slab_pages_moved (a move out of the pool, not
+ * the second half of one that emptied p). False if there was none (or no
+ * memory for the class's tables).
+ */
+bool slab_pool_give_locked(struct slab *s, unsigned id, struct slab_page *p,
+                           bool count);

@@ -1,7 +1,9 @@
 #include "proto/number.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* isspace() in the C locale: what strtoul skips before a number. */
@@ -108,5 +110,25 @@ num_parse_s32(struct slice t, int64_t *out)
     }
     low = (uint32_t)(n.neg ? 0 - n.mag : n.mag);
     *out = low <= INT32_MAX ? (int64_t)low : (int64_t)low - 0x100000000;
+    return true;
+}
+
+bool
+num_parse_double(struct slice t, double *out)
+{
+    char buf[NUM_DOUBLE_MAX + 1];
+    char *end;
+
+    if (t.len == 0 || t.len > NUM_DOUBLE_MAX) {
+        return false;
+    }
+    memcpy(buf, t.ptr, t.len);
+    buf[t.len] = '\0';
+    errno = 0;
+    double d = strtod(buf, &end);
+    if (errno == ERANGE || end == buf || *end != '\0') {
+        return false;
+    }
+    *out = d;
     return true;
 }

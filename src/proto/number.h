@@ -27,3 +27,13 @@ bool num_parse_u32(struct slice t, uint32_t *out);
  * truncated to signed 32 bits ("4294967297" is 1, "-4294967295" is 1).
  */
 bool num_parse_s32(struct slice t, int64_t *out);
+
+/* Longest token num_parse_double reads. */
+#define NUM_DOUBLE_MAX 63
+
+/*
+ * safe_strtod: strtod in the C locale over the whole token (decimal,
+ * exponent, hex, inf, nan as strtod reads them); false on junk, an empty
+ * token or a result out of range.
+ */
+bool num_parse_double(struct slice t, double *out);

@@ -46,7 +46,11 @@ enum parse_status {
     X(QUIT,           "quit")         \
     X(STATS,          "stats")        \
     X(SHUTDOWN,       "shutdown")       \
-    X(WATCH,          "watch")
+    X(WATCH,          "watch")        \
+    X(SLABS_REASSIGN, "slabs")        \
+    X(SLABS_AUTOMOVE, "slabs")        \
+    X(SLABS_RATIO,    "slabs")        \
+    X(CACHE_MEMLIMIT, "cache_memlimit")
 /* clang-format on */
 
 enum verb {
@@ -72,6 +76,10 @@ enum verb {
  *   stats              args (the rest of the line after "stats", trimmed)
  *   shutdown           args
  *   watch              args, noreply (the last token was "noreply")
+ *   slabs reassign     src, dst (memcached class ids, -1 and 0 included)
+ *   slabs automove     level (0..2; anything else is ERROR), noreply
+ *   slabs automove ratio  ratio, noreply
+ *   cache_memlimit     delta (megabytes; UINT64_MAX: not a number), noreply
  *
  * For a storage verb the data block (nbytes + 2 bytes) follows the line
  * and is NOT consumed by the parser: *used covers the command line only.
@@ -88,5 +96,8 @@ struct request {
     uint64_t delta;
     uint32_t level;
     struct slice args;
+    int32_t src; /* slabs reassign */
+    int32_t dst;
+    double ratio;      /* slabs automove ratio */
     const char *error; /* PARSE_CLIENT_ERROR: text after "CLIENT_ERROR " */
 };

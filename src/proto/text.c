@@ -242,6 +242,60 @@ parse_watch(const struct lex_line *l, struct request *req)
     return parse_rest(l, req);
 }
 
+/*
+ * slabs reassign <src> <dst> (exactly four tokens; never noreply) and
+ * slabs automove <0|1|2> [..] / slabs automove ratio <f> [..]: memcached
+ * reads "noreply" at the end of an automove line, which then silences
+ * even its ERROR and CLIENT_ERROR. A line answered with ERROR (another
+ * sub-command, a bad ratio, no level) comes out as automove level
+ * UINT32_MAX, which cmd/ refuses (parsers here return no PARSE_ERROR).
+ */
+static enum parse_status
+parse_slabs(const struct lex_line *l, struct request *req)
+{
+    int64_t src;
+    int64_t dst;
+
+    if (l->ntok == 4 && slice_eq_str(l->tok[1], "reassign")) {
+        req->verb = VERB_SLABS_REASSIGN;
+        if (!num_parse_s32(l->tok[2], &src) ||
+            !num_parse_s32(l->tok[3], &dst)) {
+            return client_error(req, ERR_FORMAT);
+        }
+        req->src = (int32_t)src;
+        req->dst = (int32_t)dst;
+        return PARSE_OK;
+    }
+    req->verb = VERB_SLABS_AUTOMOVE;
+    req->level = UINT32_MAX;
+    if (l->ntok < 3 || !slice_eq_str(l->tok[1], "automove")) {
+        return PARSE_OK; /* ERROR, whatever the last token */
+    }
+    req->noreply = ends_in_noreply(l);
+    if (slice_eq_str(l->tok[2], "ratio")) {
+        if (l->ntok >= 4 && num_parse_double(l->tok[3], &req->ratio)) {
+            req->verb = VERB_SLABS_RATIO;
+            req->level = 0;
+        }
+        return PARSE_OK;
+    }
+    if (!num_parse_u32(l->tok[2], &req->level)) {
+        return client_error(req, ERR_FORMAT);
+    }
+    return PARSE_OK;
+}
+
+/* cache_memlimit <megabytes> [noreply]: a bad number is ERROR (cmd/). */
+static enum parse_status
+parse_memlimit(const struct lex_line *l, struct request *req)
+{
+    uint32_t mb;
+
+    req->noreply = ends_in_noreply(l);
+    req->delta = num_parse_u32(l->tok[1], &mb) ? mb : UINT64_MAX;
+    return PARSE_OK;
+}
+
 /* ---- the command table ------------------------------------------------ */
 
 #define TEXT_ANY SIZE_MAX
@@ -281,8 +335,8 @@ static const struct command commands[] = {
     TEXT_CMD("quit",           QUIT,       1,   TEXT_ANY, parse_nothing),
     TEXT_CMD("stats",          STATS,      1,   TEXT_ANY, parse_rest),
     TEXT_CMD("shutdown",       SHUTDOWN,   1,   TEXT_ANY, parse_rest),
-    TEXT_CMD("slabs",          NONE,       1,   TEXT_ANY, NULL),
-    TEXT_CMD("cache_memlimit", NONE,       1,   TEXT_ANY, NULL),
+    TEXT_CMD("slabs",          SLABS_AUTOMOVE, 2, TEXT_ANY, parse_slabs),
+    TEXT_CMD("cache_memlimit", CACHE_MEMLIMIT, 2, 3,      parse_memlimit),
     TEXT_CMD("lru_crawler",    NONE,       1,   TEXT_ANY, NULL),
     TEXT_CMD("lru",            NONE,       1,   TEXT_ANY, NULL),
     TEXT_CMD("watch",          WATCH,      1,   TEXT_ANY, parse_watch),

@@ -75,7 +75,18 @@ struct slice text_result_line(enum reply_status st);
     X(BAD_LINE,          "CLIENT_ERROR bad command line\r\n")              \
     X(BAD_LINE_FORMAT,   "CLIENT_ERROR bad command line format\r\n")       \
     X(BAD_SLAB_ID,       "CLIENT_ERROR Illegal slab id\r\n")               \
-    X(DETAIL_USAGE,      "CLIENT_ERROR usage: stats detail on|off|dump\r\n")
+    X(DETAIL_USAGE,      "CLIENT_ERROR usage: stats detail on|off|dump\r\n") \
+    X(REASSIGN_DISABLED, "CLIENT_ERROR slab reassignment disabled\r\n")  \
+    X(REASSIGN_BUSY,     "BUSY currently processing reassign request\r\n") \
+    X(REASSIGN_BADCLASS, "BADCLASS invalid src or dst class id\r\n")     \
+    X(REASSIGN_NOSPARE,  "NOSPARE source class has no spare pages\r\n")  \
+    X(REASSIGN_SAME,     "SAME src and dst class are identical\r\n")     \
+    X(MEMLIMIT_TOO_SMALL,                                                 \
+      "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n")      \
+    X(MEMLIMIT_NOT_BYTES,                                                 \
+      "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n")   \
+    X(MEMLIMIT_FAILED,                                                    \
+      "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n")
 /* clang-format on */
 
 enum text_reply {

@@ -1740,6 +1740,8 @@ settings_of(const struct config *cfg, struct capture *c)
         .track_sizes = cfg->track_sizes,
         .maxbytes = cfg->maxbytes,
         .oldest = 0,
+        .slab_automove = cfg->slab_automove,
+        .slab_automove_ratio = cfg->slab_automove_ratio,
     };
 
     memset(c, 0, sizeof(*c));
@@ -1955,6 +1957,8 @@ settings_show_the_live_values(void **state)
         .track_sizes = true,
         .maxbytes = 104857600,
         .oldest = 62,
+        .slab_automove = 1,
+        .slab_automove_ratio = 0.8,
     };
     (void)state;
 

@@ -1,5 +1,6 @@
 """Admin commands whose replies need more than a transcript:
-lru_crawler metadump, cache_memlimit, slabs reassign, ASCII auth
+lru_crawler metadump, ASCII auth (slabs reassign and cache_memlimit moved
+to tests/proto/test_slab_mover.py)
 (protocol.txt: LRU_Crawler, Watchers, Authentication, Statistics and the
 sections on each stats sub-command)."""
 
@@ -45,15 +46,6 @@ def test_metadump(start_server):
         c.cmd("lru_crawler metadump hash")
         text2 = read_until(c, b"END\r\n").decode()
         assert sorted(text2[:-len("END\r\n")].split("\n")[:-1]) == items
-
-
-def test_cache_memlimit_changes_limit(start_server):
-    srv = start_server()
-    with srv.connect() as c:
-        assert c.call("cache_memlimit 100") == "OK"
-        assert c.stats()["limit_maxbytes"] == str(100 * 1024 * 1024)
-        c.cmd("cache_memlimit 8 noreply")
-        assert c.stats()["limit_maxbytes"] == str(8 * 1024 * 1024)
 
 
 # -- ASCII authentication (-Y) ------------------------------------------------
@@ -109,22 +101,3 @@ def test_ascii_auth_startup_errors(tmp_path):
     assert code == 64
     assert ("ERROR: You cannot allow the BINARY protocol while using ascii "
             "authentication tokens.") in err.splitlines()
-
-
-def test_slabs_reassign_moves_a_page(start_server):
-    srv = start_server("-o", "slab_automove=0")
-    with srv.connect() as c:
-        # three pages of class 1 (96-byte chunks, 10922 per page)
-        c.send(b"".join(b"set sr%d 0 0 1 noreply\r\nx\r\n" % i for i in range(25000)))
-        assert c.call("version").startswith("VERSION ")
-        assert c.stats("slabs")["1:total_pages"] == "3"
-        assert c.call("slabs reassign 1 0") == "OK"
-        assert c.call("slabs reassign 1 1") in ("SAME src and dst class are identical",
-                                                "BUSY currently processing reassign request")
-
-
-def test_cache_memlimit_with_preallocated_memory(start_server, tmp_path):
-    srv = start_server("-e", str(tmp_path / "memory"), "-m", "64")
-    with srv.connect() as c:
-        assert c.call("cache_memlimit 100") == \
-            "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust"

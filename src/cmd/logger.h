@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 struct engine_evicted;
+struct engine_crawled;
 
 /* clang-format off */
 /*      name           bit  (memcached 1.6.18's watch types) */
@@ -103,3 +104,9 @@ void logger_conn_event(struct logger *lg, size_t ring, const char *rip,
 
 /* An engine_evict_fn: ctx is the logger. Writes to the shared ring. */
 void logger_on_evict(void *ctx, const struct engine_evicted *ev);
+
+/*
+ * An engine_crawl_fn: ctx is the logger. memcached's sysevents line for a
+ * class an automatic crawl has done; writes to the shared ring.
+ */
+void logger_on_crawl(void *ctx, const struct engine_crawled *c);

@@ -234,6 +234,10 @@ struct conf_settings_live {
     bool track_sizes;    /* -o track_sizes, then stats sizes_enable */
     uint64_t maxbytes;   /* -m, then cache_memlimit */
     uint32_t oldest;     /* memcached's flush marker */
+    /* -o lru_crawler..., then the lru_crawler command */
+    bool lru_crawler;
+    uint32_t lru_crawler_sleep;
+    uint32_t lru_crawler_tocrawl;
 };
 
 /* One `stats settings` line: its name and its value, as text. */

@@ -29,6 +29,11 @@ engine_config_default(struct engine_config *cfg)
     cfg->large_page_size = 0;
     cfg->on_evict = NULL;
     cfg->on_evict_ctx = NULL;
+    cfg->crawler = false;
+    cfg->crawler_sleep = 100;
+    cfg->crawler_tocrawl = 0;
+    cfg->on_crawl = NULL;
+    cfg->on_crawl_ctx = NULL;
 }
 
 /* ---- clock ---------------------------------------------------------- */
@@ -119,6 +124,7 @@ engine_create(const struct engine_config *cfg)
     e->cfg = *cfg;
     pthread_mutex_init(&e->flush_lock, NULL);
     pthread_mutex_init(&e->sizes_lock, NULL);
+    crawler_init(e);
     e->sizes_nbuckets = cfg->item_size_max / 32 + 1;
     e->mono_start = mono_seconds();
     e->epoch_unix = (int64_t)time(NULL) - ENGINE_START_TIME;
@@ -137,7 +143,8 @@ engine_create(const struct engine_config *cfg)
         !lru_init_cells(e) ||
         hashtable_init(&e->ht, cfg->hashpower, cfg->hash_expand) !=
             HASHTABLE_OK ||
-        hashtable_start(&e->ht) != HASHTABLE_OK) {
+        hashtable_start(&e->ht) != HASHTABLE_OK ||
+        (cfg->crawler && !engine_crawler_start(e))) {
         goto fail;
     }
     return e;
@@ -169,6 +176,7 @@ engine_destroy(struct engine *e)
     if (e == NULL) {
         return;
     }
+    crawler_deinit(e);
     hashtable_deinit(&e->ht);
     slab_deinit(&e->slab);
     lru_deinit_cells(e);

@@ -444,6 +444,11 @@ run_watch(struct cmd_ctx *c, const struct request *req)
         cmd_text_reply(c, req->noreply, TEXT_WATCH_DISABLED);
         return CMD_NEXT;
     }
+    if (outq_pending(c->out) > 0) {
+        /* memcached refuses while earlier replies are still queued */
+        cmd_text_reply(c, false, TEXT_WATCH_PIPELINED);
+        return CMD_NEXT;
+    }
     while (text_next_key(&rest, &tok)) {
         unsigned t = logger_type_named(tok);
         if (t == 0) {
@@ -511,6 +516,8 @@ cmd_text_run(struct cmd_ctx *c, const struct request *req,
         return run_shutdown(c, req);
     case VERB_WATCH:
         return run_watch(c, req);
+    case VERB_LRU_CRAWLER:
+        return cmd_crawler_run(c, req);
     case VERB_NONE:
         break;
     }

@@ -16,6 +16,7 @@ enum session_state {
     S_CMD = 0, /* between commands: parse the next line */
     S_DATA,    /* copying a data block into the pending store's item */
     S_SWALLOW, /* skipping a refused data block */
+    S_STREAM,  /* a dump streams out (cmd_dump_fill); input waits */
 };
 
 struct session {
@@ -80,6 +81,7 @@ session_destroy(struct session *s)
         return;
     }
     cmd_store_abort(&s->ctx, &s->pending);
+    cmd_dump_abort(&s->ctx);
     cmd_sasl_destroy(s->ctx.sasl);
     free(s);
 }
@@ -94,6 +96,7 @@ void
 session_reset(struct session *s)
 {
     cmd_store_abort(&s->ctx, &s->pending);
+    cmd_dump_abort(&s->ctx);
     s->state = S_CMD;
     s->ctx.out->held = false;
     s->proto = s->listener_proto;
@@ -279,6 +282,10 @@ request_ends(struct session *s, enum cmd_next next, enum session_status *stop)
         *stop = next == CMD_CLOSE ? SESSION_CLOSE : SESSION_WATCH;
         return false;
     }
+    if (next == CMD_STREAM) {
+        s->state = S_STREAM;
+        return true;
+    }
     begin_data(s, next);
     return true;
 }
@@ -431,6 +438,19 @@ session_process(struct session *s, struct buf *in, unsigned max_reqs)
     bool extras = s->ctx.out->marking || s->ctx.verbose >= 2;
 
     for (;;) {
+        if (s->state == S_STREAM) {
+            /*
+             * One fill per turn: when it leaves the dump unfinished, net
+             * writes it out and lets the worker's other connections run
+             * (a yield when the socket took it all) before the next.
+             */
+            if (!cmd_dump_fill(&s->ctx, SESSION_OUT_HIGH_WATER)) {
+                return outq_pending(s->ctx.out) >= SESSION_OUT_HIGH_WATER
+                           ? SESSION_BLOCKED
+                           : SESSION_YIELD;
+            }
+            s->state = S_CMD;
+        }
         if (s->state == S_DATA && !feed_data(s, in)) {
             return SESSION_NEED_INPUT;
         }

@@ -364,7 +364,7 @@ walk_class_batch(struct engine *e, struct engine_walk *w)
         if (!walk_wants(e, w, it)) {
             continue;
         }
-        engine_crawler_checked(e, item_msize(it));
+        engine_crawler_checked(e, item_msize(it)); /* as memcached's */
         struct walk_slot *s = walk_slot(w);
         if (s == NULL) {
             ok = false;
@@ -445,7 +445,6 @@ walk_chain_locked(struct engine *e, struct engine_walk *w, struct item *it,
         if ((hv & mask) != b) {
             continue;
         }
-        engine_crawler_checked(e, item_msize(it));
         if (walk_dead_locked(e, it)) {
             continue;
         }

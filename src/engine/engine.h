@@ -658,7 +658,9 @@ struct engine_walk *engine_walk_start(struct engine *e, uint64_t classes,
 /*
  * Walks one bounded batch (at most 512 chunks of one class under its
  * lock, or 256 buckets under their stripes), then calls fn for each live
- * item found, with no engine lock held. Counts crawler_items_checked.
+ * item found, with no engine lock held. A class walk counts the items it
+ * looks at in crawler_items_checked (memcached counts its metadump's);
+ * a hash walk counts nothing, as memcached's does not.
  * Returns false once the walk is over (or out of memory).
  */
 bool engine_walk_next(struct engine *e, struct engine_walk *w,

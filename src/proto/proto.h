@@ -46,8 +46,21 @@ enum parse_status {
     X(QUIT,           "quit")         \
     X(STATS,          "stats")        \
     X(SHUTDOWN,       "shutdown")       \
-    X(WATCH,          "watch")
+    X(WATCH,          "watch")          \
+    X(LRU_CRAWLER,    "lru_crawler")
 /* clang-format on */
+
+/* lru_crawler's sub-commands. */
+enum crawler_sub {
+    CRAWLER_NONE = 0,
+    CRAWLER_ENABLE,
+    CRAWLER_DISABLE,
+    CRAWLER_SLEEP,
+    CRAWLER_TOCRAWL,
+    CRAWLER_CRAWL,
+    CRAWLER_METADUMP,
+    CRAWLER_MGDUMP,
+};
 
 enum verb {
     VERB_NONE = 0,
@@ -72,6 +85,9 @@ enum verb {
  *   stats              args (the rest of the line after "stats", trimmed)
  *   shutdown           args
  *   watch              args, noreply (the last token was "noreply")
+ *   lru_crawler        sub; sleep/tocrawl: level (the value, cut to 32
+ *                      bits as memcached does); crawl/metadump/mgdump:
+ *                      args (the class list, proto/dump.h parses it)
  *
  * For a storage verb the data block (nbytes + 2 bytes) follows the line
  * and is NOT consumed by the parser: *used covers the command line only.
@@ -88,5 +104,6 @@ struct request {
     uint64_t delta;
     uint32_t level;
     struct slice args;
+    enum crawler_sub sub; /* lru_crawler */
     const char *error; /* PARSE_CLIENT_ERROR: text after "CLIENT_ERROR " */
 };

@@ -75,7 +75,15 @@ struct slice text_result_line(enum reply_status st);
     X(BAD_LINE,          "CLIENT_ERROR bad command line\r\n")              \
     X(BAD_LINE_FORMAT,   "CLIENT_ERROR bad command line format\r\n")       \
     X(BAD_SLAB_ID,       "CLIENT_ERROR Illegal slab id\r\n")               \
-    X(DETAIL_USAGE,      "CLIENT_ERROR usage: stats detail on|off|dump\r\n")
+    X(DETAIL_USAGE,      "CLIENT_ERROR usage: stats detail on|off|dump\r\n") \
+    X(WATCH_PIPELINED,   "ERROR cannot pipeline other commands before watch\r\n") \
+    X(DUMP_PIPELINED,    "ERROR cannot pipeline other commands before metadump\r\n") \
+    X(METADUMP_DISABLED, "ERROR metadump not allowed\r\n")              \
+    X(CRAWLER_DISABLED,  "CLIENT_ERROR lru crawler disabled\r\n")       \
+    X(CRAWLER_NO_START,  "ERROR failed to start lru crawler thread\r\n") \
+    X(CRAWLER_BADCLASS,  "BADCLASS invalid class id\r\n")               \
+    X(CRAWLER_UNKNOWN,   "ERROR an unknown error happened\r\n")         \
+    X(MGDUMP_END,        "EN\r\n")
 /* clang-format on */
 
 enum text_reply {

@@ -408,8 +408,8 @@ walk_recheck(struct engine *e, struct engine_walk *w)
         if (s->recheck) {
             bool live = false;
             hashtable_lock(&e->ht, s->hv);
-            struct item *it = hashtable_find_locked(&e->ht, s->hv, s->key,
-                                                    s->meta.key.len);
+            struct item *it =
+                hashtable_find_locked(&e->ht, s->hv, s->key, s->meta.key.len);
             if (it != NULL && !walk_dead_locked(e, it) &&
                 walk_wants(e, w, it)) {
                 walk_copy(e, s, it, s->hv, true);
@@ -423,8 +423,8 @@ walk_recheck(struct engine *e, struct engine_walk *w)
         if (kept != k) {
             w->slots[kept] = *s;
         }
-        w->slots[kept].meta.key = slice_make(w->slots[kept].key,
-                                             w->slots[kept].meta.key.len);
+        w->slots[kept].meta.key =
+            slice_make(w->slots[kept].key, w->slots[kept].meta.key.len);
         kept++;
     }
     w->n = kept;
@@ -486,8 +486,8 @@ walk_hash_batch(struct engine *e, struct engine_walk *w)
         }
         if (ok && hashtable_expanding(ht) && ht->old != NULL) {
             uint64_t osize = size / 2;
-            uint64_t moved = atomic_load_explicit(&ht->moved,
-                                                  memory_order_relaxed);
+            uint64_t moved =
+                atomic_load_explicit(&ht->moved, memory_order_relaxed);
             uint64_t ostep = power - 1 >= w->power ? nb : osize;
             for (uint64_t j = b & (osize - 1); ok && j < osize; j += ostep) {
                 if (j >= moved) {

@@ -66,9 +66,9 @@ struct reclaim {
 
 /* Counters of one memcached class that belong to no cell (lru.h). */
 struct engine_mc_class {
-    _Atomic uint64_t outofmemory;  /* stores that found no memory */
-    _Atomic uint32_t evicted_time; /* idle seconds of the last evicted */
-    _Atomic uint64_t crawler_reclaimed;     /* dead items the crawler freed */
+    _Atomic uint64_t outofmemory;       /* stores that found no memory */
+    _Atomic uint32_t evicted_time;      /* idle seconds of the last evicted */
+    _Atomic uint64_t crawler_reclaimed; /* dead items the crawler freed */
     _Atomic uint64_t crawler_items_checked; /* items crawls and dumps saw */
 };
 
@@ -80,9 +80,9 @@ struct engine_crawler {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     pthread_t thread;
-    bool thread_on;                         /* lock */
-    bool stop;                              /* lock */
-    bool asked[SLAB_MAX_CLASSES + 1];       /* lock: engine classes to crawl */
+    bool thread_on;                   /* lock */
+    bool stop;                        /* lock */
+    bool asked[SLAB_MAX_CLASSES + 1]; /* lock: engine classes to crawl */
     uint32_t next_auto[SLAB_MAX_CLASSES + 1]; /* thread: next automatic crawl */
     uint32_t interval[SLAB_MAX_CLASSES + 1];  /* thread: seconds between them */
     uint32_t last_run[SLAB_MAX_CLASSES + 1];  /* thread: time of the last */

@@ -155,9 +155,8 @@ count_removal(struct engine *e, const struct item *it, bool dead, uint32_t now,
 
     if (dead && crawler) {
         /* memcached counts a crawler's reclaim apart from `reclaimed` */
-        lru_stat_add(&e->mc[engine_msize_class(e, item_msize(it))]
-                          .crawler_reclaimed,
-                     1);
+        lru_stat_add(
+            &e->mc[engine_msize_class(e, item_msize(it))].crawler_reclaimed, 1);
         lru_stat_add(&c->expired_unfetched, unfetched);
     } else if (dead) {
         lru_stat_add(&c->reclaimed, 1);

@@ -37,7 +37,7 @@ struct dump_meta {
 /* The longest metadump line: a 250-byte key fully encoded, plus fields. */
 #define DUMP_META_LINE_MAX (3 * 250 + 160)
 /* The longest mgdump line: "mg ", a 250-byte key in base64, " b\r\n". */
-#define DUMP_MG_LINE_MAX (3 + 336 + 4)
+#define DUMP_MG_LINE_MAX   (3 + 336 + 4)
 
 /* Writes key URI-encoded into out (3 * key.len bytes at most). */
 size_t dump_uri_encode(char *out, struct slice key);

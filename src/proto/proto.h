@@ -105,5 +105,5 @@ struct request {
     uint32_t level;
     struct slice args;
     enum crawler_sub sub; /* lru_crawler */
-    const char *error; /* PARSE_CLIENT_ERROR: text after "CLIENT_ERROR " */
+    const char *error;    /* PARSE_CLIENT_ERROR: text after "CLIENT_ERROR " */
 };

@@ -255,9 +255,9 @@ parse_lru_crawler(const struct lex_line *l, struct request *req)
         enum crawler_sub sub;
         size_t ntok;
     } subs[] = {
-        {"enable", CRAWLER_ENABLE, 2},     {"disable", CRAWLER_DISABLE, 2},
-        {"sleep", CRAWLER_SLEEP, 3},       {"tocrawl", CRAWLER_TOCRAWL, 3},
-        {"crawl", CRAWLER_CRAWL, 3},       {"metadump", CRAWLER_METADUMP, 3},
+        {"enable", CRAWLER_ENABLE, 2}, {"disable", CRAWLER_DISABLE, 2},
+        {"sleep", CRAWLER_SLEEP, 3},   {"tocrawl", CRAWLER_TOCRAWL, 3},
+        {"crawl", CRAWLER_CRAWL, 3},   {"metadump", CRAWLER_METADUMP, 3},
         {"mgdump", CRAWLER_MGDUMP, 3},
     };
 
@@ -406,6 +406,9 @@ parse_line(const struct lex_line *l, struct request *req)
     req->verb = cmd->verb;
     st = cmd->parse(l, req);
     assert(st == PARSE_OK || st == PARSE_CLIENT_ERROR || st == PARSE_ERROR);
+    if (st == PARSE_ERROR) {
+        req->verb = VERB_NONE; /* lru_crawler's sub-command checks */
+    }
     return st;
 }
 

@@ -1737,6 +1737,9 @@ settings_of(const struct config *cfg, struct capture *c)
         .track_sizes = cfg->track_sizes,
         .maxbytes = cfg->maxbytes,
         .oldest = 0,
+        .lru_crawler = cfg->lru_crawler,
+        .lru_crawler_sleep = (uint32_t)cfg->lru_crawler_sleep,
+        .lru_crawler_tocrawl = cfg->lru_crawler_tocrawl,
     };
 
     memset(c, 0, sizeof(*c));
@@ -1952,6 +1955,9 @@ settings_show_the_live_values(void **state)
         .track_sizes = true,
         .maxbytes = 104857600,
         .oldest = 62,
+        .lru_crawler = false,
+        .lru_crawler_sleep = 7,
+        .lru_crawler_tocrawl = 9,
     };
     (void)state;
 
@@ -1961,7 +1967,8 @@ settings_show_the_live_values(void **state)
     memset(cap, 0, sizeof(*cap));
     conf_settings(&c, &live, capture_line, cap);
     expected_settings("maxbytes 104857600\nverbosity 2\noldest 62\n"
-                      "detail_enabled yes\ntrack_sizes yes\n",
+                      "detail_enabled yes\ntrack_sizes yes\nlru_crawler no\n"
+                      "lru_crawler_sleep 7\nlru_crawler_tocrawl 9\n",
                       want, sizeof(cap->text));
     assert_string_equal(cap->text, want);
     conf_deinit(&c);

@@ -428,6 +428,12 @@ run_shutdown(struct cmd_ctx *c, const struct request *req)
     return CMD_NEXT;
 }
 
+bool
+cmd_replies_waiting(const struct cmd_ctx *c)
+{
+    return outq_pending(c->out) > 0 && c->out->queued != c->flushed_at;
+}
+
 /*
  * watch [type ...]: checks the types and the watcher limit; the
  * connection then leaves the session for net's watch thread, which sends
@@ -444,7 +450,7 @@ run_watch(struct cmd_ctx *c, const struct request *req)
         cmd_text_reply(c, req->noreply, TEXT_WATCH_DISABLED);
         return CMD_NEXT;
     }
-    if (outq_pending(c->out) > 0) {
+    if (cmd_replies_waiting(c)) {
         /* memcached refuses while earlier replies are still queued */
         cmd_text_reply(c, false, TEXT_WATCH_PIPELINED);
         return CMD_NEXT;

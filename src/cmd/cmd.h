@@ -114,7 +114,16 @@ struct cmd_ctx {
     unsigned watching; /* the logger's type mask (+ CMD_VVV), with verbose */
     struct cmd_sasl *sasl; /* -S: the SASL state, from the first request */
     struct cmd_dump *dump; /* CMD_STREAM: the dump in progress */
+    /*
+     * out->queued after the last request memcached writes out at once (a
+     * get family, mn): replies up to there count as sent for watch and
+     * metadump, which refuse to start behind replies still queued.
+     */
+    uint64_t flushed_at;
 };
+
+/* True while replies memcached would still hold are queued (see above). */
+bool cmd_replies_waiting(const struct cmd_ctx *c);
 
 /* What the session must do after running a request. */
 enum cmd_next {

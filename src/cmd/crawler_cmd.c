@@ -95,7 +95,7 @@ start_dump(struct cmd_ctx *c, const struct request *req)
         cmd_text_reply(c, false, TEXT_METADUMP_DISABLED);
         return CMD_NEXT;
     }
-    if (outq_pending(c->out) > 0) {
+    if (cmd_replies_waiting(c)) {
         cmd_text_reply(c, false, TEXT_DUMP_PIPELINED);
         return CMD_NEXT;
     }

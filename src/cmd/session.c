@@ -104,8 +104,9 @@ session_reset(struct session *s)
 
 /*
  * Text verbs after which memcached writes out every queued reply before
- * reading on (a successful get family and quit). Only datagram transports
- * see the difference: it decides which reply objects share a burst.
+ * reading on (a successful get family and quit). Datagram transports see
+ * it in which reply objects share a burst, and watch and metadump in
+ * whether earlier replies are still queued (cmd_replies_waiting).
  */
 static bool
 flushes(enum verb v)
@@ -385,6 +386,7 @@ process_meta(struct session *s, struct buf *in, bool extras, unsigned *nreq,
     buf_consume(in, used);
     if (req.cmd == META_NOOP) {
         outq_mark(s->ctx.out, OUTQ_MARK_FLUSH); /* see session_reset() */
+        s->ctx.flushed_at = s->ctx.out->queued;
     }
     return request_ends(s, next, stop);
 }
@@ -414,8 +416,11 @@ process_text(struct session *s, struct buf *in, bool extras, unsigned *nreq,
     enum cmd_next next = cmd_text_run(&s->ctx, &req, &s->pending);
     /* The request's slices point into `in`: consume only now. */
     buf_consume(in, used);
-    if (extras && s->ctx.out->marking && flushes(req.verb)) {
-        outq_mark_add(s->ctx.out, OUTQ_MARK_FLUSH); /* session_reset() */
+    if (flushes(req.verb)) {
+        s->ctx.flushed_at = s->ctx.out->queued;
+        if (extras && s->ctx.out->marking) {
+            outq_mark_add(s->ctx.out, OUTQ_MARK_FLUSH); /* session_reset() */
+        }
     }
     return request_ends(s, next, stop);
 }

@@ -14,7 +14,7 @@
 #include "cmd/cmd.h"
 
 #include "lib/outq.h"
-#include "proto/dump.h"
+#include "proto/keydump.h"
 
 #include <stdlib.h>
 

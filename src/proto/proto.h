@@ -87,7 +87,7 @@ enum verb {
  *   watch              args, noreply (the last token was "noreply")
  *   lru_crawler        sub; sleep/tocrawl: level (the value, cut to 32
  *                      bits as memcached does); crawl/metadump/mgdump:
- *                      args (the class list, proto/dump.h parses it)
+ *                      args (the class list, proto/keydump.h parses it)
  *
  * For a storage verb the data block (nbytes + 2 bytes) follows the line
  * and is NOT consumed by the parser: *used covers the command line only.

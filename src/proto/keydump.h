@@ -1,5 +1,5 @@
 /*
- * dump - the lines of `lru_crawler metadump` and `lru_crawler mgdump`,
+ * keydump - the lines of `lru_crawler metadump` and `lru_crawler mgdump`,
  * and the parsing of their class lists. Pure functions over bytes: no
  * allocation, no engine.
  *

@@ -1,4 +1,4 @@
-#include "proto/dump.h"
+#include "proto/keydump.h"
 
 #include "lib/base64.h"
 #include "lib/outq.h"

@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+import wire
+
 
 def read_until(c, end, timeout=30.0):
     """Bytes up to and including `end`."""
@@ -19,6 +21,18 @@ def read_until(c, end, timeout=30.0):
     i = c.buf.index(end) + len(end)
     data, c.buf = c.buf[:i], c.buf[i:]
     return data
+
+
+def dump_or_busy(c, timeout=30.0):
+    """A dump's bytes, or memcached's BUSY line while its crawler crawls."""
+    busy = b"BUSY currently processing crawler request\r\n"
+    deadline = time.monotonic() + timeout
+    while b"END\r\n" not in c.buf and not c.buf.startswith(busy):
+        c._fill(deadline)
+    if c.buf.startswith(busy):
+        c.buf = c.buf[len(busy):]
+        return None
+    return read_until(c, b"END\r\n")
 
 
 def dump_lines(c, cmd="lru_crawler metadump all"):
@@ -220,6 +234,15 @@ def vm_rss_kb(pid):
     raise AssertionError("no VmRSS")
 
 
+def proc_wchar(pid):
+    """Bytes the process has written (to sockets included)."""
+    with open("/proc/%d/io" % pid) as f:
+        for line in f:
+            if line.startswith("wchar:"):
+                return int(line.split()[1])
+    raise AssertionError("no wchar")
+
+
 def load_keys(srv, n, prefix):
     """Stores n keys of 1-byte values, pipelined with noreply."""
     with srv.connect() as c:
@@ -243,15 +266,17 @@ def test_million_key_dump_is_streamed(start_server):
     dumper.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
     dumper.sendall(b"lru_crawler metadump all\r\n")
     # the dumping client reads nothing: the server must stop at its
-    # output high-water mark, not buffer the whole dump (~70 MB of lines)
+    # output high-water mark, not buffer the whole dump (~70 MB of lines).
+    # (No `stats` here: memcached's crawler holds its locks while it waits
+    # for the client, and `stats` would wait with it.)
     with srv.connect() as other:
         last = -1
         while True:
             # another client of the same (single) worker keeps being answered
             assert other.call("version").startswith("VERSION ")
-            written = int(other.stats()["bytes_written"])
+            written = proc_wchar(pid)
             if written == last:
-                break
+                break  # the dump waits for its client
             last = written
             time.sleep(0.2)
         grown_kb = vm_rss_kb(pid) - rss_before
@@ -266,9 +291,13 @@ def test_million_key_dump_is_streamed(start_server):
         buf += chunk
     dumper.close()
     lines = bytes(buf[:-len(b"END\r\n")]).split(b"\n")[:-1]
-    assert len(lines) == n
     keys = {l.split(b" ", 1)[0] for l in lines}
-    assert len(keys) == n
+    assert len(keys) == len(lines)  # none twice
+    if wire.REF:
+        # memcached's crawler skips the items it finds busy (a few dozen)
+        assert len(lines) > n * 0.999
+    else:
+        assert len(lines) == n
 
 
 @pytest.mark.threaded
@@ -315,7 +344,7 @@ def test_crawls_and_dumps_with_concurrent_writers(start_server):
                 assert r in ("OK", "BUSY currently processing crawler request"), r
                 for form in ("all", "hash"):
                     c.cmd("lru_crawler metadump " + form)
-                    read_until(c, b"END\r\n")
+                    dump_or_busy(c)
     finally:
         stop.set()
         for t in threads:

@@ -450,7 +450,9 @@ session_process(struct session *s, struct buf *in, unsigned max_reqs)
              * (a yield when the socket took it all) before the next.
              */
             if (!cmd_dump_fill(&s->ctx, SESSION_OUT_HIGH_WATER)) {
-                return outq_pending(s->ctx.out) >= SESSION_OUT_HIGH_WATER
+                /* a datagram transport sends what is queued and goes on */
+                return outq_pending(s->ctx.out) >= SESSION_OUT_HIGH_WATER ||
+                               s->ctx.out->marking
                            ? SESSION_BLOCKED
                            : SESSION_YIELD;
             }

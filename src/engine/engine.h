@@ -571,8 +571,8 @@ uint32_t engine_uptime(const struct engine *e);
 /*
  * stats reset: zeroes the engine's cumulative counters (total_items,
  * slabs_moved, evictions, reclaimed, the *_unfetched counters, every
- * per-class item counter); gauges (curr_items, bytes, pages, hash) are
- * kept.
+ * per-class item counter, the crawler's counters); gauges (curr_items, bytes,
+ * pages, hash) are kept.
  */
 void engine_stats_reset(struct engine *e);
 

@@ -201,6 +201,7 @@ engine_stats_reset(struct engine *e)
     }
     atomic_store_explicit(&e->moved_base, slab_pages_moved(&e->slab),
                           memory_order_relaxed);
+    zero(&e->crawler.starts);
 }
 
 /* ---- stats sizes ---------------------------------------------------- */

@@ -178,6 +178,13 @@ def test_crawl_reclaims_expired_items(start_server):
         assert int(items["items:1:crawler_items_checked"]) >= 70
         # the live ones are all there
         assert len(dump_lines(c)) == 20
+        assert c.call("stats reset") == "RESET"
+        st = c.stats()
+        assert (st["crawler_reclaimed"], st["crawler_items_checked"],
+                st["lru_crawler_starts"], st["expired_unfetched"]) == ("0",) * 4
+        items = c.stats("items")
+        assert items["items:1:crawler_reclaimed"] == "0"
+        assert items["items:1:crawler_items_checked"] == "0"
 
 
 def test_crawler_switches_show_in_stats_settings(start_server):

@@ -181,7 +181,7 @@ static void
 wait_for(bool (*done)(void *), void *arg)
 {
     for (int i = 0; i < 1000 && !done(arg); i++) {
-        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+        nanosleep(&(struct timespec){0, 10000000L}, NULL);
     }
     assert_true(done(arg));
 }
@@ -266,7 +266,7 @@ tocrawl_bounds_a_crawl(void **state)
     engine_debug_advance(e, 10);
     assert_int_equal(engine_crawl(e, (uint64_t)1 << 1), ENGINE_CRAWL_OK);
     for (int i = 0; i < 1000 && reclaimed(e) < 10; i++) {
-        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+        nanosleep(&(struct timespec){0, 10000000L}, NULL);
     }
     engine_crawler_stop(e); /* the crawl is over once stop returns */
     assert_int_equal(reclaimed(e), 10);

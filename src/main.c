@@ -368,6 +368,9 @@ engine_config_from(const struct config *cfg, struct engine_config *ec)
     ec->slab_reassign = cfg->slab_reassign;
     ec->slab_automove = (unsigned)cfg->slab_automove;
     ec->slab_automove_ratio = cfg->slab_automove_ratio;
+    ec->crawler = cfg->lru_crawler;
+    ec->crawler_sleep = (uint32_t)cfg->lru_crawler_sleep;
+    ec->crawler_tocrawl = cfg->lru_crawler_tocrawl;
     for (size_t i = 0; i < cfg->nslab_sizes && i < ENGINE_MAX_SLAB_SIZES; i++) {
         ec->slab_sizes[ec->nslab_sizes++] = cfg->slab_sizes[i];
     }
@@ -445,7 +448,7 @@ report_settings(void *ctx, const struct cmd_settings_live *live,
                 cmd_line_fn emit, void *emit_ctx)
 {
     const struct server *s = ctx;
-    const struct conf_settings_live cl = {
+    struct conf_settings_live cl = {
         .verbosity = live->verbosity,
         .detail_enabled = live->detail_enabled,
         .track_sizes = engine_sizes_enabled(s->engine),
@@ -453,7 +456,13 @@ report_settings(void *ctx, const struct cmd_settings_live *live,
         .oldest = live->oldest,
         .slab_automove = (int)engine_automove(s->engine),
         .slab_automove_ratio = engine_automove_ratio(s->engine),
+        .lru_crawler = engine_crawler_enabled(s->engine),
     };
+    struct engine_crawler_stats cs;
+
+    engine_crawler_stats(s->engine, &cs);
+    cl.lru_crawler_sleep = cs.sleep;
+    cl.lru_crawler_tocrawl = cs.tocrawl;
 
     conf_settings(s->cfg, &cl, emit, emit_ctx);
 }
@@ -495,6 +504,8 @@ server_init(struct server *s, const struct config *cfg)
         ec.on_evict_ctx = s->logger;
         ec.on_move = logger_on_slab_move;
         ec.on_move_ctx = s->logger;
+        ec.on_crawl = logger_on_crawl;
+        ec.on_crawl_ctx = s->logger;
     }
     s->engine = engine_create(&ec);
     if (s->engine == NULL) {

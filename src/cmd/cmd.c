@@ -428,6 +428,12 @@ run_shutdown(struct cmd_ctx *c, const struct request *req)
     return CMD_NEXT;
 }
 
+bool
+cmd_replies_waiting(const struct cmd_ctx *c)
+{
+    return outq_pending(c->out) > 0 && c->out->queued != c->flushed_at;
+}
+
 /*
  * watch [type ...]: checks the types and the watcher limit; the
  * connection then leaves the session for net's watch thread, which sends
@@ -442,6 +448,11 @@ run_watch(struct cmd_ctx *c, const struct request *req)
 
     if (!c->srv->watch_enabled || c->srv->logger == NULL) {
         cmd_text_reply(c, req->noreply, TEXT_WATCH_DISABLED);
+        return CMD_NEXT;
+    }
+    if (cmd_replies_waiting(c)) {
+        /* memcached refuses while earlier replies are still queued */
+        cmd_text_reply(c, false, TEXT_WATCH_PIPELINED);
         return CMD_NEXT;
     }
     while (text_next_key(&rest, &tok)) {
@@ -519,6 +530,8 @@ cmd_text_run(struct cmd_ctx *c, const struct request *req,
     case VERB_CACHE_MEMLIMIT:
         cmd_text_memlimit(c, req);
         return CMD_NEXT;
+    case VERB_LRU_CRAWLER:
+        return cmd_crawler_run(c, req);
     case VERB_NONE:
         break;
     }

@@ -113,7 +113,17 @@ struct cmd_ctx {
     int verbose;       /* the log level, read once per batch of requests */
     unsigned watching; /* the logger's type mask (+ CMD_VVV), with verbose */
     struct cmd_sasl *sasl; /* -S: the SASL state, from the first request */
+    struct cmd_dump *dump; /* CMD_STREAM: the dump in progress */
+    /*
+     * out->queued after the last request memcached writes out at once (a
+     * get family, mn): replies up to there count as sent for watch and
+     * metadump, which refuse to start behind replies still queued.
+     */
+    uint64_t flushed_at;
 };
+
+/* True while replies memcached would still hold are queued (see above). */
+bool cmd_replies_waiting(const struct cmd_ctx *c);
 
 /* What the session must do after running a request. */
 enum cmd_next {
@@ -122,6 +132,7 @@ enum cmd_next {
     CMD_SWALLOW,  /* a data block follows: skip pending->swallow bytes */
     CMD_CLOSE,    /* close the connection after flushing replies */
     CMD_WATCH,    /* the connection becomes a watcher of c->watch */
+    CMD_STREAM,   /* a dump streams: call cmd_dump_fill until it is done */
 };
 
 /* Which protocol's request a pending store finishes. */
@@ -182,6 +193,24 @@ void cmd_store_abort(struct cmd_ctx *c, struct cmd_pending *p);
 /* Queues the reply to a request that failed to parse. */
 void cmd_text_parse_error(struct cmd_ctx *c, enum parse_status st,
                           const struct request *req);
+
+/* ---- lru_crawler (cmd/crawler_cmd.c) --------------------------------- */
+
+struct cmd_dump;
+
+/* lru_crawler <sub>: CMD_STREAM when a metadump or mgdump starts. */
+enum cmd_next cmd_crawler_run(struct cmd_ctx *c, const struct request *req);
+
+/*
+ * Queues the dump's next lines, one engine batch at a time, until the
+ * output queue holds SESSION_OUT_HIGH_WATER bytes (cmd takes it as
+ * `high_water`) or the dump ends; at the end queues its terminator,
+ * frees the dump and returns true.
+ */
+bool cmd_dump_fill(struct cmd_ctx *c, size_t high_water);
+
+/* Drops a dump in progress (the client went away). No-op without one. */
+void cmd_dump_abort(struct cmd_ctx *c);
 
 /* ---- stats (cmd/stats_run.c) --------------------------------------- */
 

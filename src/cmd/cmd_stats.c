@@ -11,6 +11,7 @@ struct general {
     struct cmd_server *srv;
     struct stats_totals t; /* since start or the last reset */
     struct engine_stats es;
+    struct engine_crawler_stats cs;
     struct logger_totals lt;
     struct rusage ru;
 };
@@ -20,7 +21,7 @@ struct general {
 #define COND_MAXCONNS_FAST(g) ((g)->srv->maxconns_fast)
 #define COND_IDLE_TIMEOUT(g)  ((g)->srv->idle_timeout > 0)
 #define COND_SLAB_REASSIGN(g) ((g)->srv->slab_reassign)
-#define COND_LRU_CRAWLER(g)   ((g)->srv->lru_crawler)
+#define COND_LRU_CRAWLER(g)   (engine_crawler_enabled((g)->srv->engine))
 #define COND_SEGMENTED(g)     ((g)->srv->lru_segmented)
 
 #define CONN(g, f) stats_get(&(g)->srv->conns->f)
@@ -112,8 +113,8 @@ struct general {
     X(slab_reassign_running,         U64, GAUGE, SLAB_REASSIGN,                 \
       g->es.slab_reassign_running)                                              \
     X(slabs_moved,                  U64, CTR, SLAB_REASSIGN, g->es.slabs_moved) \
-    X(lru_crawler_running,          U64, GAUGE, LRU_CRAWLER, 0)                 \
-    X(lru_crawler_starts,           U64, CTR, LRU_CRAWLER, 0)                   \
+    X(lru_crawler_running,          U64, GAUGE, LRU_CRAWLER, g->cs.running)     \
+    X(lru_crawler_starts,           U64, CTR, LRU_CRAWLER, g->cs.starts)        \
     X(lru_maintainer_juggles,       U64, CTR, SEGMENTED, 0)                     \
     X(malloc_fails,                 U64, CTR, ALL, g->t.conn_oom)               \
     X(log_worker_dropped,           U64, CTR, ALL, g->lt.worker_dropped)        \
@@ -132,8 +133,8 @@ struct general {
     X(evicted_active,               U64, CTR, SEGMENTED, 0)                     \
     X(evictions,                    U64, CTR, ALL, g->es.evictions)             \
     X(reclaimed,                    U64, CTR, ALL, g->es.reclaimed)             \
-    X(crawler_reclaimed,            U64, CTR, ALL, 0)                           \
-    X(crawler_items_checked,        U64, CTR, ALL, 0)                           \
+    X(crawler_reclaimed,            U64, CTR, ALL, g->es.crawler_reclaimed)     \
+    X(crawler_items_checked,        U64, CTR, ALL, g->es.crawler_items_checked) \
     X(lrutail_reflocked,            U64, CTR, ALL, 0)                           \
     X(moves_to_cold,                U64, CTR, SEGMENTED, 0)                     \
     X(moves_to_warm,                U64, CTR, SEGMENTED, 0)                     \
@@ -213,6 +214,7 @@ cmd_stats_general(struct cmd_server *srv, cmd_stat_fn fn, void *ctx)
 
     sum_since_reset(srv, &g->t);
     engine_stats(srv->engine, &g->es);
+    engine_crawler_stats(srv->engine, &g->cs);
     logger_totals(srv->logger, &g->lt);
     getrusage(RUSAGE_SELF, &g->ru);
 

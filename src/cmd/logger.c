@@ -185,6 +185,32 @@ logger_conn_event(struct logger *lg, size_t ring, const char *rip, int rport,
 }
 
 void
+logger_on_crawl(void *ctx, const struct engine_crawled *c)
+{
+    struct logger *lg = ctx;
+    char line[LOGGER_LINE_MAX];
+
+    if (!logger_wants(lg, LOG_sysevents)) {
+        return;
+    }
+    /*
+     * memoria has one queue per class where memcached has four, so every
+     * line says lru=cold; it keeps no histogram of upcoming expiries, so
+     * low_mark and next_reclaims read 0.
+     */
+    int n = prefix(lg, line);
+    n += snprintf(line + n, sizeof(line) - (size_t)n,
+                  "type=lru_crawler crawler=%u lru=cold low_mark=0 "
+                  "next_reclaims=0 since_run=%u next_run=%u elapsed=%llu "
+                  "examined=%llu reclaimed=%llu\n",
+                  c->cls, c->since_run, c->next_run,
+                  (unsigned long long)(c->elapsed_us / 1000000u),
+                  (unsigned long long)c->examined,
+                  (unsigned long long)c->reclaimed);
+    put(lg, lg->nrings - 1, LOG_sysevents, line, n);
+}
+
+void
 logger_on_evict(void *ctx, const struct engine_evicted *ev)
 {
     struct logger *lg = ctx;

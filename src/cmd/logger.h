@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 struct engine_evicted;
+struct engine_crawled;
 
 /* clang-format off */
 /*      name           bit  (memcached 1.6.18's watch types) */
@@ -106,3 +107,8 @@ void logger_on_evict(void *ctx, const struct engine_evicted *ev);
 
 /* An engine_move_fn (an automove decision): "type=slab_move src= dst=". */
 void logger_on_slab_move(void *ctx, unsigned src, unsigned dst);
+/*
+ * An engine_crawl_fn: ctx is the logger. memcached's sysevents line for a
+ * class an automatic crawl has done; writes to the shared ring.
+ */
+void logger_on_crawl(void *ctx, const struct engine_crawled *c);

@@ -16,6 +16,7 @@ enum session_state {
     S_CMD = 0, /* between commands: parse the next line */
     S_DATA,    /* copying a data block into the pending store's item */
     S_SWALLOW, /* skipping a refused data block */
+    S_STREAM,  /* a dump streams out (cmd_dump_fill); input waits */
 };
 
 struct session {
@@ -80,6 +81,7 @@ session_destroy(struct session *s)
         return;
     }
     cmd_store_abort(&s->ctx, &s->pending);
+    cmd_dump_abort(&s->ctx);
     cmd_sasl_destroy(s->ctx.sasl);
     free(s);
 }
@@ -94,6 +96,7 @@ void
 session_reset(struct session *s)
 {
     cmd_store_abort(&s->ctx, &s->pending);
+    cmd_dump_abort(&s->ctx);
     s->state = S_CMD;
     s->ctx.out->held = false;
     s->proto = s->listener_proto;
@@ -101,8 +104,9 @@ session_reset(struct session *s)
 
 /*
  * Text verbs after which memcached writes out every queued reply before
- * reading on (a successful get family and quit). Only datagram transports
- * see the difference: it decides which reply objects share a burst.
+ * reading on (a successful get family and quit). Datagram transports see
+ * it in which reply objects share a burst, and watch and metadump in
+ * whether earlier replies are still queued (cmd_replies_waiting).
  */
 static bool
 flushes(enum verb v)
@@ -279,6 +283,10 @@ request_ends(struct session *s, enum cmd_next next, enum session_status *stop)
         *stop = next == CMD_CLOSE ? SESSION_CLOSE : SESSION_WATCH;
         return false;
     }
+    if (next == CMD_STREAM) {
+        s->state = S_STREAM;
+        return true;
+    }
     begin_data(s, next);
     return true;
 }
@@ -378,6 +386,7 @@ process_meta(struct session *s, struct buf *in, bool extras, unsigned *nreq,
     buf_consume(in, used);
     if (req.cmd == META_NOOP) {
         outq_mark(s->ctx.out, OUTQ_MARK_FLUSH); /* see session_reset() */
+        s->ctx.flushed_at = s->ctx.out->queued;
     }
     return request_ends(s, next, stop);
 }
@@ -407,8 +416,11 @@ process_text(struct session *s, struct buf *in, bool extras, unsigned *nreq,
     enum cmd_next next = cmd_text_run(&s->ctx, &req, &s->pending);
     /* The request's slices point into `in`: consume only now. */
     buf_consume(in, used);
-    if (extras && s->ctx.out->marking && flushes(req.verb)) {
-        outq_mark_add(s->ctx.out, OUTQ_MARK_FLUSH); /* session_reset() */
+    if (flushes(req.verb)) {
+        s->ctx.flushed_at = s->ctx.out->queued;
+        if (extras && s->ctx.out->marking) {
+            outq_mark_add(s->ctx.out, OUTQ_MARK_FLUSH); /* session_reset() */
+        }
     }
     return request_ends(s, next, stop);
 }
@@ -431,6 +443,21 @@ session_process(struct session *s, struct buf *in, unsigned max_reqs)
     bool extras = s->ctx.out->marking || s->ctx.verbose >= 2;
 
     for (;;) {
+        if (s->state == S_STREAM) {
+            /*
+             * One fill per turn: when it leaves the dump unfinished, net
+             * writes it out and lets the worker's other connections run
+             * (a yield when the socket took it all) before the next.
+             */
+            if (!cmd_dump_fill(&s->ctx, SESSION_OUT_HIGH_WATER)) {
+                /* a datagram transport sends what is queued and goes on */
+                return outq_pending(s->ctx.out) >= SESSION_OUT_HIGH_WATER ||
+                               s->ctx.out->marking
+                           ? SESSION_BLOCKED
+                           : SESSION_YIELD;
+            }
+            s->state = S_CMD;
+        }
         if (s->state == S_DATA && !feed_data(s, in)) {
             return SESSION_NEED_INPUT;
         }

@@ -237,6 +237,10 @@ struct conf_settings_live {
     uint32_t oldest;            /* memcached's flush marker */
     int slab_automove;          /* -o slab_automove, then slabs automove */
     double slab_automove_ratio; /* then slabs automove ratio */
+    /* -o lru_crawler..., then the lru_crawler command */
+    bool lru_crawler;
+    uint32_t lru_crawler_sleep;
+    uint32_t lru_crawler_tocrawl;
 };
 
 /* One `stats settings` line: its name and its value, as text. */

@@ -11,9 +11,6 @@
 #define WHY_LRU                                                        \
     "memoria evicts by CLOCK per class: no HOT/WARM/COLD segments or " \
     "maintainer thread to tune (docs/ENGINE.md)"
-#define WHY_CRAWLER                                                           \
-    "memoria has no LRU crawler: dead items are reclaimed on access or when " \
-    "their class needs room (docs/ENGINE.md)"
 #define WHY_MOVER                                                          \
     "memoria's automover compares eviction ages as evictions happen, not " \
     "averaged over a window of samples (docs/ENGINE.md#the-page-mover)"
@@ -49,13 +46,13 @@
       "murmur3",                                                               \
       "the hash table algorithm\n"                                             \
       "default is murmur3 hash. options: jenkins, murmur3, xxh3")              \
-    X(lru_crawler, NONE, COMPAT, WHY_CRAWLER, NULL, NULL)                      \
-    X(no_lru_crawler, NONE, COMPAT, WHY_CRAWLER, NULL,                         \
+    X(lru_crawler, NONE, APPLIED, NULL, NULL, NULL)                            \
+    X(no_lru_crawler, NONE, APPLIED, NULL, NULL,                               \
       "disable LRU Crawler background thread.")                                \
-    X(lru_crawler_sleep, VALUE, COMPAT, WHY_CRAWLER, "100",                    \
+    X(lru_crawler_sleep, VALUE, APPLIED, NULL, "100",                          \
       "microseconds to sleep between items\n"                                  \
       "default is 100.")                                                       \
-    X(lru_crawler_tocrawl, VALUE, COMPAT, WHY_CRAWLER, "0",                    \
+    X(lru_crawler_tocrawl, VALUE, APPLIED, NULL, "0",                          \
       "max items to crawl per slab per run\n"                                  \
       "default is 0 (unlimited)")                                              \
     X(read_buf_mem_limit, ARG, APPLIED, NULL, "0",                             \
@@ -361,8 +358,8 @@ set_metrics_listen(struct config *cfg, struct parse *ps, const char *v)
 /*
  * no_modern: memcached 1.4's defaults. memoria applies the chunk size,
  * maxconns_fast, slab_reassign and slab_automove (no page mover, no
- * rebalancing); the rest is kept for `stats settings`, as their COMPAT
- * options are.
+ * rebalancing) and the LRU crawler's (off); the rest is kept for `stats
+ * settings`, as their COMPAT options are.
  */
 static void
 set_no_modern(struct config *cfg, struct parse *ps)
@@ -418,6 +415,8 @@ apply_flag(struct config *cfg, struct parse *ps, enum ext_id id)
 
 static int set_mover(struct config *cfg, struct parse *ps, enum ext_id id,
                      const char *v);
+static int set_crawler(struct config *cfg, struct parse *ps, enum ext_id id,
+                       const char *v);
 
 static int
 apply(struct config *cfg, struct parse *ps, enum ext_id id, const char *v)
@@ -425,6 +424,11 @@ apply(struct config *cfg, struct parse *ps, enum ext_id id, const char *v)
     const char *name = conf_ext_options[id].name;
 
     switch (id) {
+    case EXT_lru_crawler:
+    case EXT_no_lru_crawler:
+    case EXT_lru_crawler_sleep:
+    case EXT_lru_crawler_tocrawl:
+        return set_crawler(cfg, ps, id, v);
     case EXT_hashpower:
         return set_hashpower(cfg, ps, v);
     case EXT_idle_timeout:

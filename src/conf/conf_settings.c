@@ -124,10 +124,10 @@ put_memory(const struct out *o, const struct config *cfg,
     put(o, "slab_automove_ratio", "%.2f", live->slab_automove_ratio);
     put(o, "slab_automove_window", "%d", cfg->slab_automove_window);
     put(o, "slab_chunk_max", "%zu", cfg->slab_chunk_max);
-    put_bool(o, "lru_crawler", cfg->lru_crawler);
-    put(o, "lru_crawler_sleep", "%d", cfg->lru_crawler_sleep);
+    put_bool(o, "lru_crawler", live->lru_crawler);
+    put(o, "lru_crawler_sleep", "%lu", (unsigned long)live->lru_crawler_sleep);
     put(o, "lru_crawler_tocrawl", "%lu",
-        (unsigned long)cfg->lru_crawler_tocrawl);
+        (unsigned long)live->lru_crawler_tocrawl);
     put(o, "tail_repair_time", "%d", cfg->tail_repair_time);
     put_bool(o, "flush_enabled", cfg->flush_enabled);
     put_bool(o, "dump_enabled", cfg->dump_enabled);

@@ -5,6 +5,7 @@
 #include "engine/lru.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /*
  * stats cachedump. memcached stops its reply at 2 MiB, and no line is
@@ -95,7 +96,7 @@ dump_add(struct engine *e, struct dump_list *d, struct item *it)
  * NULL. In the largest class a chunked item is found through the data
  * chunk holding its first segment (its header may live in any class).
  */
-static struct item *
+struct item *
 dump_item_at(const struct engine *e, unsigned id, const struct slab_page *p,
              uint32_t i)
 {
@@ -213,4 +214,316 @@ lru_dump(struct engine *e, unsigned mc, unsigned limit, engine_dump_fn fn,
         dump_emit(e, &d, fn, ctx);
     }
     free(d.v);
+}
+
+/* ---- engine_walk: key dumps (lru_crawler metadump, mgdump) ---- */
+
+/* Chunks looked at, or buckets visited, per engine_walk_next() call. */
+#define WALK_CHUNKS  512
+#define WALK_BUCKETS 256
+
+/* One item copied out under the locks; the callback runs without them. */
+struct walk_slot {
+    struct engine_walk_item meta;
+    uint64_t hv;
+    bool recheck; /* its stripe was busy: read it again by key */
+    char key[ITEM_KEY_MAX];
+};
+
+struct engine_walk {
+    uint64_t classes; /* bit i: memcached class i */
+    bool hash;
+    bool done;
+    /* class walk: the engine class and the position in its chunks */
+    unsigned id;
+    uint32_t page;
+    uint32_t chunk;
+    /* hash walk: buckets of a table of 2^power buckets, taken at start */
+    unsigned power;
+    uint64_t bucket;
+    /* the batch: every item of one call */
+    struct walk_slot *slots;
+    size_t n;
+    size_t cap;
+};
+
+struct engine_walk *
+engine_walk_start(struct engine *e, uint64_t classes, bool hash)
+{
+    struct engine_walk *w = calloc(1, sizeof(*w));
+
+    if (w == NULL) {
+        return NULL;
+    }
+    w->classes = classes;
+    w->hash = hash;
+    w->id = 1;
+    w->power = hashtable_power(&e->ht);
+    return w;
+}
+
+void
+engine_walk_free(struct engine_walk *w)
+{
+    if (w != NULL) {
+        free(w->slots);
+        free(w);
+    }
+}
+
+/* A free slot at the end of the batch, or NULL when out of memory. */
+static struct walk_slot *
+walk_slot(struct engine_walk *w)
+{
+    if (w->n == w->cap) {
+        size_t cap = w->cap == 0 ? 64 : 2 * w->cap;
+        struct walk_slot *v = realloc(w->slots, cap * sizeof(*v));
+        if (v == NULL) {
+            return NULL;
+        }
+        w->slots = v;
+        w->cap = cap;
+    }
+    return &w->slots[w->n];
+}
+
+/* True if the item's memcached class is one the walk wants. */
+static bool
+walk_wants(const struct engine *e, const struct engine_walk *w,
+           const struct item *it)
+{
+    unsigned mc = engine_msize_class(e, item_msize(it));
+    return mc < 64 && (w->classes >> mc & 1u);
+}
+
+/*
+ * Copies a linked item's metadata into slot s. The key and the atomics
+ * may be read with the class lock alone; the CAS and the flush test need
+ * the stripe (`locked`), else the slot is read again by key later.
+ */
+static void
+walk_copy(const struct engine *e, struct walk_slot *s, const struct item *it,
+          uint64_t hv, bool locked)
+{
+    uint32_t exp = item_exptime(it);
+    size_t msize = item_msize(it);
+
+    memcpy(s->key, item_key(it), it->nkey);
+    s->hv = hv;
+    s->recheck = !locked;
+    s->meta = (struct engine_walk_item){
+        .key = slice_make(s->key, it->nkey),
+        .exptime = exp == 0 ? -1 : e->epoch_unix + exp,
+        .last_access = e->epoch_unix + item_time(it),
+        .cas = locked ? item_cas(it) : 0,
+        .size = msize,
+        .cls = engine_msize_class(e, msize),
+        .fetched = item_has(it, ITEM_FETCHED),
+        .binary_key = item_has(it, ITEM_BINKEY),
+    };
+}
+
+/* True if the item is dead (expired or flushed). Needs its stripe. */
+static bool
+walk_dead_locked(const struct engine *e, const struct item *it)
+{
+    uint32_t now = engine_clock(e);
+    return item_is_expired(it, now) || engine_item_flushed(e, it, now);
+}
+
+/* Class walk: up to WALK_CHUNKS chunks of class w->id, one lock. */
+static bool
+walk_class_batch(struct engine *e, struct engine_walk *w)
+{
+    unsigned id = w->id;
+    const struct lru *l = &e->lru[id];
+    unsigned budget = WALK_CHUNKS;
+    bool ok = true;
+
+    uint64_t run = (l->mc_hi >= 63 ? ~0ull : (2ull << l->mc_hi) - 1) &
+                   ~((1ull << l->mc_lo) - 1);
+
+    if ((w->classes & run) == 0) {
+        w->id++; /* no memcached class of its run is wanted */
+        return true;
+    }
+    slab_lock(&e->slab, id);
+    while (budget > 0 && w->page < slab_npages(&e->slab, id)) {
+        const struct slab_page *p = slab_page_locked(&e->slab, id, w->page);
+        if (w->chunk >= slab_ncut_locked(p)) {
+            w->page++;
+            w->chunk = 0;
+            continue;
+        }
+        uint32_t i = w->chunk++;
+        budget--;
+        struct item *it = dump_item_at(e, id, p, i);
+        if (it == NULL) {
+            continue;
+        }
+        if (!walk_wants(e, w, it)) {
+            continue;
+        }
+        engine_crawler_checked(e, item_msize(it)); /* as memcached's */
+        struct walk_slot *s = walk_slot(w);
+        if (s == NULL) {
+            ok = false;
+            break;
+        }
+        uint64_t hv = hash_bytes(item_key(it), it->nkey);
+        bool locked = hashtable_trylock(&e->ht, hv);
+        if (locked && walk_dead_locked(e, it)) {
+            hashtable_unlock(&e->ht, hv);
+            continue;
+        }
+        walk_copy(e, s, it, hv, locked);
+        if (locked) {
+            hashtable_unlock(&e->ht, hv);
+        }
+        if (!locked && item_is_expired(it, engine_clock(e))) {
+            continue;
+        }
+        w->n++;
+    }
+    if (budget > 0) {
+        w->id++; /* this class is done */
+        w->page = 0;
+        w->chunk = 0;
+    }
+    slab_unlock(&e->slab, id);
+    return ok;
+}
+
+/*
+ * Slots whose stripe was busy: the live item of the same key, read under
+ * its stripe (a newer version of it, or nothing if it went meanwhile).
+ */
+static void
+walk_recheck(struct engine *e, struct engine_walk *w)
+{
+    size_t kept = 0;
+
+    for (size_t k = 0; k < w->n; k++) {
+        struct walk_slot *s = &w->slots[k];
+        if (s->recheck) {
+            bool live = false;
+            hashtable_lock(&e->ht, s->hv);
+            struct item *it =
+                hashtable_find_locked(&e->ht, s->hv, s->key, s->meta.key.len);
+            if (it != NULL && !walk_dead_locked(e, it) &&
+                walk_wants(e, w, it)) {
+                walk_copy(e, s, it, s->hv, true);
+                live = true;
+            }
+            hashtable_unlock(&e->ht, s->hv);
+            if (!live) {
+                continue;
+            }
+        }
+        if (kept != k) {
+            w->slots[kept] = *s;
+        }
+        w->slots[kept].meta.key =
+            slice_make(w->slots[kept].key, w->slots[kept].meta.key.len);
+        kept++;
+    }
+    w->n = kept;
+}
+
+/*
+ * Copies the live items of one chain whose hash falls in the walk's
+ * bucket (see walk_hash_batch). Needs the chain's stripe.
+ */
+static bool
+walk_chain_locked(struct engine *e, struct engine_walk *w, struct item *it,
+                  uint64_t b)
+{
+    uint64_t mask = ((uint64_t)1 << w->power) - 1;
+
+    for (; it != NULL; it = it->h_next) {
+        uint64_t hv = hash_bytes(item_key(it), it->nkey);
+        if ((hv & mask) != b) {
+            continue;
+        }
+        if (walk_dead_locked(e, it)) {
+            continue;
+        }
+        struct walk_slot *s = walk_slot(w);
+        if (s == NULL) {
+            return false;
+        }
+        walk_copy(e, s, it, hv, true);
+        w->n++;
+    }
+    return true;
+}
+
+/*
+ * Hash walk: buckets numbered in the table as it was at start (2^power).
+ * Under bucket b's stripe, which also guards every bucket the table's
+ * growth makes of it, each chain that may hold a key whose hash has b as
+ * its low bits is read (the current table's, and the old table's while
+ * it is being moved), keeping only such keys: an item is reported once
+ * even when the table grows during the walk.
+ */
+static bool
+walk_hash_batch(struct engine *e, struct engine_walk *w)
+{
+    struct hashtable *ht = &e->ht;
+    uint64_t nb = (uint64_t)1 << w->power;
+    bool ok = true;
+
+    for (unsigned k = 0; ok && k < WALK_BUCKETS && w->bucket < nb; k++) {
+        uint64_t b = w->bucket++;
+        pthread_mutex_t *lock = &ht->stripes[b & ht->stripe_mask].lock;
+        pthread_mutex_lock(lock);
+        unsigned power = hashtable_power(ht);
+        uint64_t size = (uint64_t)1 << power;
+        /* the current table: buckets b, b + nb, ... (or b's image) */
+        uint64_t step = power >= w->power ? nb : size;
+        for (uint64_t j = b & (size - 1); ok && j < size; j += step) {
+            ok = walk_chain_locked(e, w, ht->buckets[j], b);
+        }
+        if (ok && hashtable_expanding(ht) && ht->old != NULL) {
+            uint64_t osize = size / 2;
+            uint64_t moved =
+                atomic_load_explicit(&ht->moved, memory_order_relaxed);
+            uint64_t ostep = power - 1 >= w->power ? nb : osize;
+            for (uint64_t j = b & (osize - 1); ok && j < osize; j += ostep) {
+                if (j >= moved) {
+                    ok = walk_chain_locked(e, w, ht->old[j], b);
+                }
+            }
+        }
+        pthread_mutex_unlock(lock);
+    }
+    return ok;
+}
+
+bool
+engine_walk_next(struct engine *e, struct engine_walk *w, engine_walk_fn fn,
+                 void *ctx)
+{
+    bool ok = true;
+
+    w->n = 0;
+    if (w->hash) {
+        ok = walk_hash_batch(e, w);
+        w->done = w->bucket >= ((uint64_t)1 << w->power);
+    } else if (w->id <= e->slab.nclasses) {
+        ok = walk_class_batch(e, w);
+        walk_recheck(e, w);
+        w->done = w->id > e->slab.nclasses;
+    } else {
+        w->done = true;
+    }
+    for (size_t k = 0; k < w->n; k++) {
+        w->slots[k].meta.key =
+            slice_make(w->slots[k].key, w->slots[k].meta.key.len);
+        fn(ctx, &w->slots[k].meta);
+    }
+    if (!ok) {
+        w->done = true;
+    }
+    return !w->done;
 }

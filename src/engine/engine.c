@@ -34,6 +34,11 @@ engine_config_default(struct engine_config *cfg)
     cfg->slab_automove_ratio = 0.8;
     cfg->on_move = NULL;
     cfg->on_move_ctx = NULL;
+    cfg->crawler = false;
+    cfg->crawler_sleep = 100;
+    cfg->crawler_tocrawl = 0;
+    cfg->on_crawl = NULL;
+    cfg->on_crawl_ctx = NULL;
 }
 
 /* ---- clock ---------------------------------------------------------- */
@@ -124,6 +129,7 @@ engine_create(const struct engine_config *cfg)
     e->cfg = *cfg;
     pthread_mutex_init(&e->flush_lock, NULL);
     pthread_mutex_init(&e->sizes_lock, NULL);
+    crawler_init(e);
     e->sizes_nbuckets = cfg->item_size_max / 32 + 1;
     mover_init(e);
     e->mono_start = mono_seconds();
@@ -143,7 +149,8 @@ engine_create(const struct engine_config *cfg)
         !lru_init_cells(e) ||
         hashtable_init(&e->ht, cfg->hashpower, cfg->hash_expand) !=
             HASHTABLE_OK ||
-        hashtable_start(&e->ht) != HASHTABLE_OK) {
+        hashtable_start(&e->ht) != HASHTABLE_OK ||
+        (cfg->crawler && !engine_crawler_start(e))) {
         goto fail;
     }
     return e;
@@ -175,6 +182,7 @@ engine_destroy(struct engine *e)
     if (e == NULL) {
         return;
     }
+    crawler_deinit(e);
     hashtable_deinit(&e->ht);
     slab_deinit(&e->slab);
     mover_deinit(e);

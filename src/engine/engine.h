@@ -46,6 +46,18 @@ enum engine_status {
     ENGINE_NO_MEMORY_DATA,
 };
 
+/* One class an automatic crawl has done (engine_config.on_crawl). */
+struct engine_crawled {
+    unsigned cls;        /* memcached's class id of the class's items */
+    uint32_t since_run;  /* seconds since the class's previous crawl */
+    uint32_t next_run;   /* seconds until its next automatic crawl */
+    uint64_t elapsed_us; /* how long the crawl took */
+    uint64_t examined;   /* items looked at */
+    uint64_t reclaimed;  /* dead items freed */
+};
+
+typedef void (*engine_crawl_fn)(void *ctx, const struct engine_crawled *c);
+
 /* A live item evicted to make room (engine_config.on_evict). */
 struct engine_evicted {
     struct slice key; /* valid during the call only */
@@ -116,6 +128,17 @@ struct engine_config {
     double slab_automove_ratio;
     engine_move_fn on_move; /* NULL by default */
     void *on_move_ctx;
+    /*
+     * The LRU crawler (engine_crawler_* below): started by engine_create
+     * when `crawler` is set (default off; main sets memcached's default,
+     * on); its pause and its per-class budget. on_crawl, if set, hears of
+     * each class an automatic crawl has done (the crawler thread calls it).
+     */
+    bool crawler;
+    uint32_t crawler_sleep;   /* µs of pause per ENGINE_CRAWL_PER_SLEEP */
+    uint32_t crawler_tocrawl; /* items per class per crawl; 0 = all */
+    engine_crawl_fn on_crawl;
+    void *on_crawl_ctx;
 };
 
 /*
@@ -476,6 +499,8 @@ uint32_t engine_oldest(const struct engine *e);
     X(evicted_unfetched,     "evicted items that were never read")        \
     X(evictions,             "live items evicted to make room")           \
     X(reclaimed,             "times an expired item's memory was reused") \
+    X(crawler_reclaimed,     "dead items the LRU crawler freed")          \
+    X(crawler_items_checked, "items LRU crawls and dumps looked at")      \
     X(total_malloced,        "bytes of slab pages allocated")        \
     X(slab_reassign_rescues, "items a page move copied to a free chunk") \
     X(slab_reassign_chunk_rescues, "chunks of chunked items rescued (0)") \
@@ -582,8 +607,8 @@ uint32_t engine_uptime(const struct engine *e);
 /*
  * stats reset: zeroes the engine's cumulative counters (total_items,
  * slabs_moved, evictions, reclaimed, the *_unfetched counters, every
- * per-class item counter); gauges (curr_items, bytes, pages, hash) are
- * kept.
+ * per-class item counter, the crawler's counters); gauges (curr_items, bytes,
+ * pages, hash) are kept.
  */
 void engine_stats_reset(struct engine *e);
 
@@ -682,3 +707,89 @@ typedef bool (*engine_dump_fn)(void *ctx, const struct engine_dump_item *it);
  */
 void engine_cachedump(struct engine *e, unsigned id, unsigned limit,
                       engine_dump_fn fn, void *ctx);
+
+/* ---- walking items: key dumps and the LRU crawler ---- */
+
+/*
+ * One live item as a walk saw it: a copy taken under the item's locks
+ * (docs/ENGINE.md#lru-crawler-and-dumps), handed to the callback once the
+ * locks are dropped.
+ */
+struct engine_walk_item {
+    struct slice key;    /* valid during the call only */
+    int64_t exptime;     /* absolute Unix time, -1 without expiry */
+    int64_t last_access; /* absolute Unix time of its last store or touch */
+    uint64_t cas;
+    size_t size;  /* memcached's item size (as in `stats items`) */
+    unsigned cls; /* memcached's class id */
+    bool fetched;
+    bool binary_key; /* stored with a base64 key (meta's b flag) */
+};
+
+typedef void (*engine_walk_fn)(void *ctx, const struct engine_walk_item *it);
+
+/*
+ * A resumable walk over every live item: of the memcached classes whose
+ * bit is set in `classes` (bit i for class i), page after page of each
+ * engine class, or over the hash table's buckets with `hash` (classes
+ * ignored). NULL when out of memory. Items linked or unlinked while the
+ * walk runs may be seen or missed; none is seen twice, and expired or
+ * flushed items are skipped.
+ */
+struct engine_walk *engine_walk_start(struct engine *e, uint64_t classes,
+                                      bool hash);
+
+/*
+ * Walks one bounded batch (at most 512 chunks of one class under its
+ * lock, or 256 buckets under their stripes), then calls fn for each live
+ * item found, with no engine lock held. A class walk counts the items it
+ * looks at in crawler_items_checked (memcached counts its metadump's);
+ * a hash walk counts nothing, as memcached's does not.
+ * Returns false once the walk is over (or out of memory).
+ */
+bool engine_walk_next(struct engine *e, struct engine_walk *w,
+                      engine_walk_fn fn, void *ctx);
+
+/* Accepts NULL. */
+void engine_walk_free(struct engine_walk *w);
+
+/*
+ * The LRU crawler: a thread that frees expired and flushed items in the
+ * background, a class at a time (docs/ENGINE.md#lru-crawler-and-dumps).
+ * It pauses engine_config.crawler_sleep µs after every
+ * ENGINE_CRAWL_PER_SLEEP chunks it looks at.
+ */
+#define ENGINE_CRAWL_PER_SLEEP 1024
+
+/* Starts the thread; false if it runs already or cannot start. */
+bool engine_crawler_start(struct engine *e);
+/* Stops the thread (after the chunk batch in hand). Idempotent. */
+void engine_crawler_stop(struct engine *e);
+/* True while the thread runs (enabled). */
+bool engine_crawler_enabled(const struct engine *e);
+void engine_crawler_set_sleep(struct engine *e, uint32_t usec);
+void engine_crawler_set_tocrawl(struct engine *e, uint32_t items);
+
+enum engine_crawl {
+    ENGINE_CRAWL_OK = 0,
+    ENGINE_CRAWL_DISABLED, /* the thread is not running */
+};
+
+/*
+ * Asks for a crawl of the memcached classes whose bit is set in
+ * `classes` (added to any crawl waiting).
+ */
+enum engine_crawl engine_crawl(struct engine *e, uint64_t classes);
+
+struct engine_crawler_stats {
+    bool running;    /* a crawl is in progress */
+    uint64_t starts; /* crawls started: requested, automatic, dumps */
+    uint32_t sleep;
+    uint32_t tocrawl;
+};
+
+void engine_crawler_stats(const struct engine *e,
+                          struct engine_crawler_stats *out);
+
+/* A dump (engine_walk) starts: counted in lru_crawler_starts. */
+void engine_crawler_count_start(struct engine *e);

@@ -66,8 +66,30 @@ struct reclaim {
 
 /* Counters of one memcached class that belong to no cell (lru.h). */
 struct engine_mc_class {
-    _Atomic uint64_t outofmemory;  /* stores that found no memory */
-    _Atomic uint32_t evicted_time; /* idle seconds of the last evicted */
+    _Atomic uint64_t outofmemory;       /* stores that found no memory */
+    _Atomic uint32_t evicted_time;      /* idle seconds of the last evicted */
+    _Atomic uint64_t crawler_reclaimed; /* dead items the crawler freed */
+    _Atomic uint64_t crawler_items_checked; /* items crawls and dumps saw */
+};
+
+/*
+ * The LRU crawler's state (crawler.c). `lock` guards the thread's life
+ * and the requests; the knobs and counters are relaxed atomics.
+ */
+struct engine_crawler {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    pthread_t thread;
+    bool thread_on;                   /* lock */
+    bool stop;                        /* lock */
+    bool asked[SLAB_MAX_CLASSES + 1]; /* lock: engine classes to crawl */
+    uint32_t next_auto[SLAB_MAX_CLASSES + 1]; /* thread: next automatic crawl */
+    uint32_t interval[SLAB_MAX_CLASSES + 1];  /* thread: seconds between them */
+    uint32_t last_run[SLAB_MAX_CLASSES + 1];  /* thread: time of the last */
+    _Atomic uint32_t sleep;
+    _Atomic uint32_t tocrawl;
+    _Atomic bool running;
+    _Atomic uint64_t starts;
 };
 
 /*
@@ -121,6 +143,7 @@ struct engine {
     struct engine_mc_class mc[ENGINE_MAX_CLASS_ID + 1];
     _Atomic uint64_t moved_base; /* slabs_moved at the last stats reset */
     struct mover mover;
+    struct engine_crawler crawler;
 
     /*
      * stats sizes: while sizes_on, items whose CAS is at least
@@ -157,6 +180,21 @@ struct engine {
  * never call engine_tick(), so their clock moves only through this.
  */
 void engine_debug_advance(struct engine *e, uint32_t seconds);
+
+/*
+ * dump.c: the linked item whose header is chunk i of page p of class id
+ * (for the largest class: the chunked item whose first segment is that
+ * chunk), or NULL. Needs class id's lock.
+ */
+struct item *dump_item_at(const struct engine *e, unsigned id,
+                          const struct slab_page *p, uint32_t i);
+
+/*
+ * crawler.c: sets up e->crawler (first thing in engine_create; the
+ * thread starts last) and stops and tears it down (first in destroy).
+ */
+void crawler_init(struct engine *e);
+void crawler_deinit(struct engine *e);
 
 /* memcached's class id of a memcached item size (engine_item_class). */
 static inline unsigned
@@ -198,3 +236,15 @@ bool engine_item_flushed(const struct engine *e, const struct item *it,
  */
 void engine_unlink_locked(struct engine *e, struct item *it, uint64_t hv,
                           struct reclaim *r);
+
+/*
+ * A crawl or a dump looked at a linked item of memcached size msize
+ * (crawler_items_checked).
+ */
+static inline void
+engine_crawler_checked(struct engine *e, size_t msize)
+{
+    atomic_fetch_add_explicit(
+        &e->mc[engine_msize_class(e, msize)].crawler_items_checked, 1,
+        memory_order_relaxed);
+}

@@ -37,6 +37,11 @@ engine_stats(struct engine *e, struct engine_stats *out)
         out->evictions += lru_stat(&c->evicted);
         out->reclaimed += lru_stat(&c->reclaimed);
     }
+    for (unsigned id = 0; id <= ENGINE_MAX_CLASS_ID; id++) {
+        out->crawler_reclaimed += lru_stat(&e->mc[id].crawler_reclaimed);
+        out->crawler_items_checked +=
+            lru_stat(&e->mc[id].crawler_items_checked);
+    }
     out->slab_global_page_pool = slab_pool_pages(&e->slab);
     out->slabs_moved = moved > base ? moved - base : 0;
     out->total_malloced = slab_total_malloced(&e->slab);
@@ -92,6 +97,8 @@ class_items(struct engine *e, unsigned id, struct engine_class_stats *out)
     out->evicted_time =
         atomic_load_explicit(&e->mc[id].evicted_time, memory_order_relaxed);
     out->outofmemory = lru_stat(&e->mc[id].outofmemory);
+    out->crawler_reclaimed = lru_stat(&e->mc[id].crawler_reclaimed);
+    out->crawler_items_checked = lru_stat(&e->mc[id].crawler_items_checked);
 }
 
 /*
@@ -189,6 +196,8 @@ engine_stats_reset(struct engine *e)
     }
     for (unsigned id = 0; id <= ENGINE_MAX_CLASS_ID; id++) {
         zero(&e->mc[id].outofmemory);
+        zero(&e->mc[id].crawler_reclaimed);
+        zero(&e->mc[id].crawler_items_checked);
         atomic_store_explicit(&e->mc[id].evicted_time, 0, memory_order_relaxed);
     }
     atomic_store_explicit(&e->moved_base, slab_pages_moved(&e->slab),
@@ -198,6 +207,7 @@ engine_stats_reset(struct engine *e)
     zero(&e->mover.inline_reclaim);
     zero(&e->mover.busy_items);
     zero(&e->mover.busy_deletes);
+    zero(&e->crawler.starts);
 }
 
 /* ---- stats sizes ---------------------------------------------------- */

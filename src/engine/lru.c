@@ -145,14 +145,20 @@ lru_count_unlink(struct engine *e, const struct item *it)
 
 /* Counts a reclaim or an eviction; an eviction also dates the class. */
 static void
-count_removal(struct engine *e, const struct item *it, bool dead, uint32_t now)
+count_removal(struct engine *e, const struct item *it, bool dead, uint32_t now,
+              bool crawler)
 {
     unsigned id = item_lru_id(e, it);
     struct lru *l = &e->lru[id];
     struct lru_cell *c = cell_in(e, id, item_msize(it));
     bool unfetched = !item_has(it, ITEM_FETCHED);
 
-    if (dead) {
+    if (dead && crawler) {
+        /* memcached counts a crawler's reclaim apart from `reclaimed` */
+        lru_stat_add(
+            &e->mc[engine_msize_class(e, item_msize(it))].crawler_reclaimed, 1);
+        lru_stat_add(&c->expired_unfetched, unfetched);
+    } else if (dead) {
         lru_stat_add(&c->reclaimed, 1);
         lru_stat_add(&c->expired_unfetched, unfetched);
     } else {
@@ -290,7 +296,8 @@ lru_take(struct engine *e, struct item *it, unsigned how, bool act,
     if (act && t == TAKE_CHANCE) {
         item_clear_iflags(it, ITEM_ACTIVE);
     } else if (act && t >= TAKE_DEAD) {
-        count_removal(e, it, t == TAKE_DEAD, engine_clock(e));
+        count_removal(e, it, t == TAKE_DEAD, engine_clock(e),
+                      (how & TAKE_CRAWLER) != 0);
         if (t == TAKE_LIVE && e->cfg.on_evict != NULL) {
             report_eviction(e, it);
         }

@@ -187,6 +187,7 @@ void lru_rebalance(struct engine *e, unsigned id);
 #define TAKE_DEAD_ONLY  0x1u /* only expired or flushed items */
 #define TAKE_FORCE      0x2u /* no second chance */
 #define TAKE_NO_CHUNKED 0x4u /* leave chunked items to the largest class */
+#define TAKE_CRAWLER    0x8u /* the crawler: counted in crawler_reclaimed */
 
 enum lru_take {
     TAKE_NO = 0, /* skipped: pinned, busy, not linked, live with -M */

@@ -50,8 +50,21 @@ enum parse_status {
     X(SLABS_REASSIGN, "slabs")        \
     X(SLABS_AUTOMOVE, "slabs")        \
     X(SLABS_RATIO,    "slabs")        \
-    X(CACHE_MEMLIMIT, "cache_memlimit")
+    X(CACHE_MEMLIMIT, "cache_memlimit") \
+    X(LRU_CRAWLER,    "lru_crawler")
 /* clang-format on */
+
+/* lru_crawler's sub-commands. */
+enum crawler_sub {
+    CRAWLER_NONE = 0,
+    CRAWLER_ENABLE,
+    CRAWLER_DISABLE,
+    CRAWLER_SLEEP,
+    CRAWLER_TOCRAWL,
+    CRAWLER_CRAWL,
+    CRAWLER_METADUMP,
+    CRAWLER_MGDUMP,
+};
 
 enum verb {
     VERB_NONE = 0,
@@ -80,6 +93,9 @@ enum verb {
  *   slabs automove     level (0..2; anything else is ERROR), noreply
  *   slabs automove ratio  ratio, noreply
  *   cache_memlimit     delta (megabytes; UINT64_MAX: not a number), noreply
+ *   lru_crawler        sub; sleep/tocrawl: level (the value, cut to 32
+ *                      bits as memcached does); crawl/metadump/mgdump:
+ *                      args (the class list, proto/keydump.h parses it)
  *
  * For a storage verb the data block (nbytes + 2 bytes) follows the line
  * and is NOT consumed by the parser: *used covers the command line only.
@@ -98,6 +114,7 @@ struct request {
     struct slice args;
     int32_t src; /* slabs reassign */
     int32_t dst;
-    double ratio;      /* slabs automove ratio */
-    const char *error; /* PARSE_CLIENT_ERROR: text after "CLIENT_ERROR " */
+    double ratio;         /* slabs automove ratio */
+    enum crawler_sub sub; /* lru_crawler */
+    const char *error;    /* PARSE_CLIENT_ERROR: text after "CLIENT_ERROR " */
 };

@@ -296,6 +296,52 @@ parse_memlimit(const struct lex_line *l, struct request *req)
     return PARSE_OK;
 }
 
+/*
+ * lru_crawler <sub> [<arg>]: memcached's exact token counts (no noreply:
+ * a trailing "noreply" is one token too many, so ERROR). The values of
+ * sleep and tocrawl are cut to 32 bits as memcached's safe_strtoul does.
+ */
+static enum parse_status
+parse_lru_crawler(const struct lex_line *l, struct request *req)
+{
+    static const struct {
+        const char *name;
+        enum crawler_sub sub;
+        size_t ntok;
+    } subs[] = {
+        {"enable", CRAWLER_ENABLE, 2}, {"disable", CRAWLER_DISABLE, 2},
+        {"sleep", CRAWLER_SLEEP, 3},   {"tocrawl", CRAWLER_TOCRAWL, 3},
+        {"crawl", CRAWLER_CRAWL, 3},   {"metadump", CRAWLER_METADUMP, 3},
+        {"mgdump", CRAWLER_MGDUMP, 3},
+    };
+
+    for (size_t i = 0; l->ntok >= 2 && i < sizeof(subs) / sizeof(subs[0]);
+         i++) {
+        if (!slice_eq_str(l->tok[1], subs[i].name)) {
+            continue;
+        }
+        if (l->ntok != subs[i].ntok) {
+            return PARSE_ERROR;
+        }
+        req->sub = subs[i].sub;
+        if (l->ntok == 3) {
+            req->args = l->tok[2];
+        }
+        if (req->sub == CRAWLER_SLEEP || req->sub == CRAWLER_TOCRAWL) {
+            uint64_t v;
+            if (!num_parse_u64(l->tok[2], &v)) {
+                return client_error(req, ERR_FORMAT);
+            }
+            req->level = (uint32_t)v;
+            if (req->sub == CRAWLER_SLEEP && req->level > 1000000) {
+                return client_error(req, "sleep must be one second or less");
+            }
+        }
+        return PARSE_OK;
+    }
+    return PARSE_ERROR;
+}
+
 /* ---- the command table ------------------------------------------------ */
 
 #define TEXT_ANY SIZE_MAX
@@ -337,7 +383,7 @@ static const struct command commands[] = {
     TEXT_CMD("shutdown",       SHUTDOWN,   1,   TEXT_ANY, parse_rest),
     TEXT_CMD("slabs",          SLABS_AUTOMOVE, 2, TEXT_ANY, parse_slabs),
     TEXT_CMD("cache_memlimit", CACHE_MEMLIMIT, 2, 3,      parse_memlimit),
-    TEXT_CMD("lru_crawler",    NONE,       1,   TEXT_ANY, NULL),
+    TEXT_CMD("lru_crawler",    LRU_CRAWLER, 1,  TEXT_ANY, parse_lru_crawler),
     TEXT_CMD("lru",            NONE,       1,   TEXT_ANY, NULL),
     TEXT_CMD("watch",          WATCH,      1,   TEXT_ANY, parse_watch),
     TEXT_CMD("extstore",       NONE,       1,   TEXT_ANY, NULL),
@@ -413,7 +459,10 @@ parse_line(const struct lex_line *l, struct request *req)
     }
     req->verb = cmd->verb;
     st = cmd->parse(l, req);
-    assert(st == PARSE_OK || st == PARSE_CLIENT_ERROR);
+    assert(st == PARSE_OK || st == PARSE_CLIENT_ERROR || st == PARSE_ERROR);
+    if (st == PARSE_ERROR) {
+        req->verb = VERB_NONE; /* lru_crawler's sub-command checks */
+    }
     return st;
 }
 

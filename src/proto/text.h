@@ -86,7 +86,15 @@ struct slice text_result_line(enum reply_status st);
     X(MEMLIMIT_NOT_BYTES,                                                 \
       "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n")   \
     X(MEMLIMIT_FAILED,                                                    \
-      "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n")
+      "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n")    \
+    X(WATCH_PIPELINED,   "ERROR cannot pipeline other commands before watch\r\n") \
+    X(DUMP_PIPELINED,    "ERROR cannot pipeline other commands before metadump\r\n") \
+    X(METADUMP_DISABLED, "ERROR metadump not allowed\r\n")              \
+    X(CRAWLER_DISABLED,  "CLIENT_ERROR lru crawler disabled\r\n")       \
+    X(CRAWLER_NO_START,  "ERROR failed to start lru crawler thread\r\n") \
+    X(CRAWLER_BADCLASS,  "BADCLASS invalid class id\r\n")               \
+    X(CRAWLER_UNKNOWN,   "ERROR an unknown error happened\r\n")         \
+    X(MGDUMP_END,        "EN\r\n")
 /* clang-format on */
 
 enum text_reply {

@@ -1742,6 +1742,9 @@ settings_of(const struct config *cfg, struct capture *c)
         .oldest = 0,
         .slab_automove = cfg->slab_automove,
         .slab_automove_ratio = cfg->slab_automove_ratio,
+        .lru_crawler = cfg->lru_crawler,
+        .lru_crawler_sleep = (uint32_t)cfg->lru_crawler_sleep,
+        .lru_crawler_tocrawl = cfg->lru_crawler_tocrawl,
     };
 
     memset(c, 0, sizeof(*c));
@@ -1959,6 +1962,9 @@ settings_show_the_live_values(void **state)
         .oldest = 62,
         .slab_automove = 1,
         .slab_automove_ratio = 0.8,
+        .lru_crawler = false,
+        .lru_crawler_sleep = 7,
+        .lru_crawler_tocrawl = 9,
     };
     (void)state;
 
@@ -1968,7 +1974,8 @@ settings_show_the_live_values(void **state)
     memset(cap, 0, sizeof(*cap));
     conf_settings(&c, &live, capture_line, cap);
     expected_settings("maxbytes 104857600\nverbosity 2\noldest 62\n"
-                      "detail_enabled yes\ntrack_sizes yes\n",
+                      "detail_enabled yes\ntrack_sizes yes\nlru_crawler no\n"
+                      "lru_crawler_sleep 7\nlru_crawler_tocrawl 9\n",
                       want, sizeof(cap->text));
     assert_string_equal(cap->text, want);
     conf_deinit(&c);

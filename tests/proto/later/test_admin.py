@@ -1,6 +1,6 @@
 """Admin commands whose replies need more than a transcript:
-lru_crawler metadump, ASCII auth (slabs reassign and cache_memlimit moved
-to tests/proto/test_slab_mover.py)
+ASCII auth (lru_crawler metadump moved to tests/proto/test_lru_crawler.py,
+slabs reassign and cache_memlimit to tests/proto/test_slab_mover.py)
 (protocol.txt: LRU_Crawler, Watchers, Authentication, Statistics and the
 sections on each stats sub-command)."""
 
@@ -20,32 +20,7 @@ def read_until(c, end, timeout=5.0):
     return data
 
 
-# -- lru_crawler metadump -------------------------------------------------
 
-def test_metadump(start_server):
-    srv = start_server()
-    with srv.connect() as c:
-        assert c.set(b"md_\x01a", "abc", flags=5, exptime=1000) == "STORED"
-        assert c.set(b"md_b", "xy") == "STORED"
-        assert c.set(b"md_dead", "d", exptime=-1) == "STORED"
-        assert c.get(b"md_b") == b"xy"
-        c.cmd("lru_crawler metadump all")
-        text = read_until(c, b"END\r\n").decode()
-        assert text.endswith("\nEND\r\n"), text
-        items = sorted(text[:-len("END\r\n")].split("\n")[:-1])
-        assert len(items) == 2, text
-        now = time.time()
-        m = re.fullmatch(r"key=md_%01a exp=(\d+) la=(\d+) cas=(\d+) fetch=no cls=1 size=71",
-                         items[0])
-        assert m, items[0]
-        assert abs(int(m.group(1)) - (now + 1000)) < 10
-        assert abs(int(m.group(2)) - now) < 10
-        assert re.fullmatch(r"key=md_b exp=-1 la=\d+ cas=\d+ fetch=yes cls=1 size=65",
-                            items[1]), items[1]
-        # the hash walk sees the same items
-        c.cmd("lru_crawler metadump hash")
-        text2 = read_until(c, b"END\r\n").decode()
-        assert sorted(text2[:-len("END\r\n")].split("\n")[:-1]) == items
 
 
 # -- ASCII authentication (-Y) ------------------------------------------------

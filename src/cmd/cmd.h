@@ -215,6 +215,9 @@ void cmd_stats_reset_all(struct cmd_ctx *c);
 /* The text `stats [<sub-command>]`. */
 void cmd_text_stats(struct cmd_ctx *c, const struct request *req);
 
+/* lru tune|mode|temp_ttl (lru_cmd.c). */
+void cmd_run_lru(struct cmd_ctx *c, const struct request *req);
+
 /* ---- -vv logs on stderr ----------------------------------------------- */
 
 /*

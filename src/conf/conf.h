@@ -234,6 +234,14 @@ struct conf_settings_live {
     bool track_sizes;    /* -o track_sizes, then stats sizes_enable */
     uint64_t maxbytes;   /* -m, then cache_memlimit */
     uint32_t oldest;     /* memcached's flush marker */
+    /* the LRU settings, then `lru mode|tune|temp_ttl` */
+    bool lru_segmented;
+    unsigned hot_lru_pct;
+    unsigned warm_lru_pct;
+    double hot_max_factor;
+    double warm_max_factor;
+    bool temp_lru;
+    uint32_t temporary_ttl;
 };
 
 /* One `stats settings` line: its name and its value, as text. */

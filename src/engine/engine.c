@@ -29,6 +29,15 @@ engine_config_default(struct engine_config *cfg)
     cfg->large_page_size = 0;
     cfg->on_evict = NULL;
     cfg->on_evict_ctx = NULL;
+    cfg->lru = (struct engine_lru_tune){
+        .segmented = true,
+        .hot_pct = 20,
+        .warm_pct = 40,
+        .hot_max_factor = 0.2,
+        .warm_max_factor = 2.0,
+        .temp_lru = false,
+        .temp_ttl = 61,
+    };
 }
 
 /* ---- clock ---------------------------------------------------------- */
@@ -123,6 +132,7 @@ engine_create(const struct engine_config *cfg)
     e->mono_start = mono_seconds();
     e->epoch_unix = (int64_t)time(NULL) - ENGINE_START_TIME;
     atomic_init(&e->now, ENGINE_START_TIME);
+    engine_lru_set(e, &cfg->lru);
     struct slab_config sc = {
         .mem_limit = cfg->mem_limit,
         .chunk_min = cfg->chunk_min,
@@ -172,6 +182,7 @@ engine_destroy(struct engine *e)
     hashtable_deinit(&e->ht);
     slab_deinit(&e->slab);
     lru_deinit_cells(e);
+    lru_deinit_rings(e);
     free((void *)e->sizes_hist);
     pthread_mutex_destroy(&e->sizes_lock);
     pthread_mutex_destroy(&e->flush_lock);

@@ -26,7 +26,9 @@ static void
 claim_locked(struct engine *e, unsigned id, void *chunk, struct item *owner)
 {
     if (owner == NULL) {
-        return; /* the slab already left the chunk marked "in use" */
+        /* the slab already left the chunk marked "in use" */
+        lru_claim_header_locked(e, id, chunk);
+        return;
     }
     if (id == e->slab.nclasses) {
         slab_set_owner_locked(&e->slab, chunk, owner);
@@ -268,6 +270,7 @@ item_create(struct engine *e, struct slice key, uint32_t flags,
     struct item *it = alloc_chunk(e, id, NULL);
     if (it != NULL) {
         init_item(it, iflags, key, flags, exptime, nbytes);
+        lru_place_new(e, it, exptime);
         if (!(iflags & ITEM_CHUNKED) || alloc_segments(e, it)) {
             *out = it;
             return ENGINE_OK;

@@ -6,10 +6,13 @@
 #include "proto/number.h"
 
 #include <assert.h>
+#include <ctype.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /*
@@ -242,6 +245,64 @@ parse_watch(const struct lex_line *l, struct request *req)
     return parse_rest(l, req);
 }
 
+/*
+ * safe_strtod: strtod over the token, which must end there or at a space
+ * character; false on ERANGE or no number.
+ */
+static bool
+parse_double(struct slice t, double *out)
+{
+    char buf[128];
+    char *endp;
+
+    if (t.len == 0 || t.len >= sizeof(buf)) {
+        return false;
+    }
+    memcpy(buf, t.ptr, t.len);
+    buf[t.len] = '\0';
+    errno = 0;
+    *out = strtod(buf, &endp);
+    return errno != ERANGE && endp != buf &&
+           (*endp == '\0' || isspace((unsigned char)*endp));
+}
+
+/*
+ * lru tune <hot%> <warm%> <hot_factor> <warm_factor> | mode <flat|
+ * segmented> | temp_ttl <ttl> [noreply]: memcached checks only the
+ * tokens it needs, so extra ones are ignored. Anything wrong is
+ * LRU_OP_BAD (ERROR); the limits are cmd's to check.
+ */
+static enum parse_status
+parse_lru(const struct lex_line *l, struct request *req)
+{
+    struct proto_lru *o = &req->lru;
+    struct slice sub = l->tok[1];
+    int64_t ttl;
+
+    req->noreply = ends_in_noreply(l);
+    o->op = LRU_OP_BAD;
+    if (slice_eq_str(sub, "tune") && l->ntok >= 6) {
+        if (num_parse_u32(l->tok[2], &o->hot_pct) &&
+            num_parse_u32(l->tok[3], &o->warm_pct) &&
+            parse_double(l->tok[4], &o->hot_factor) &&
+            parse_double(l->tok[5], &o->warm_factor)) {
+            o->op = LRU_OP_TUNE;
+        }
+    } else if (slice_eq_str(sub, "mode") && l->ntok >= 3) {
+        if (slice_eq_str(l->tok[2], "flat")) {
+            o->op = LRU_OP_FLAT;
+        } else if (slice_eq_str(l->tok[2], "segmented")) {
+            o->op = LRU_OP_SEGMENTED;
+        }
+    } else if (slice_eq_str(sub, "temp_ttl") && l->ntok >= 3) {
+        if (num_parse_s32(l->tok[2], &ttl)) {
+            o->ttl = (int32_t)ttl;
+            o->op = LRU_OP_TEMP_TTL;
+        }
+    }
+    return PARSE_OK;
+}
+
 /* ---- the command table ------------------------------------------------ */
 
 #define TEXT_ANY SIZE_MAX
@@ -284,7 +345,7 @@ static const struct command commands[] = {
     TEXT_CMD("slabs",          NONE,       1,   TEXT_ANY, NULL),
     TEXT_CMD("cache_memlimit", NONE,       1,   TEXT_ANY, NULL),
     TEXT_CMD("lru_crawler",    NONE,       1,   TEXT_ANY, NULL),
-    TEXT_CMD("lru",            NONE,       1,   TEXT_ANY, NULL),
+    TEXT_CMD("lru",            LRU,        2,   TEXT_ANY, parse_lru),
     TEXT_CMD("watch",          WATCH,      1,   TEXT_ANY, parse_watch),
     TEXT_CMD("extstore",       NONE,       1,   TEXT_ANY, NULL),
     TEXT_CMD("refresh_certs",  NONE,       1,   TEXT_ANY, NULL),

@@ -75,7 +75,9 @@ struct slice text_result_line(enum reply_status st);
     X(BAD_LINE,          "CLIENT_ERROR bad command line\r\n")              \
     X(BAD_LINE_FORMAT,   "CLIENT_ERROR bad command line format\r\n")       \
     X(BAD_SLAB_ID,       "CLIENT_ERROR Illegal slab id\r\n")               \
-    X(DETAIL_USAGE,      "CLIENT_ERROR usage: stats detail on|off|dump\r\n")
+    X(DETAIL_USAGE,      "CLIENT_ERROR usage: stats detail on|off|dump\r\n") \
+    X(LRU_PCTS,          "ERROR hot and warm pcts must not exceed 80\r\n") \
+    X(LRU_FACTORS,       "ERROR hot/warm age factors must be greater than 0\r\n")
 /* clang-format on */
 
 enum text_reply {

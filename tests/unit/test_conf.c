@@ -1737,6 +1737,13 @@ settings_of(const struct config *cfg, struct capture *c)
         .track_sizes = cfg->track_sizes,
         .maxbytes = cfg->maxbytes,
         .oldest = 0,
+        .lru_segmented = cfg->lru_maintainer && cfg->lru_segmented,
+        .hot_lru_pct = (unsigned)cfg->hot_lru_pct,
+        .warm_lru_pct = (unsigned)cfg->warm_lru_pct,
+        .hot_max_factor = cfg->hot_max_factor,
+        .warm_max_factor = cfg->warm_max_factor,
+        .temp_lru = cfg->temp_lru,
+        .temporary_ttl = cfg->temporary_ttl,
     };
 
     memset(c, 0, sizeof(*c));
@@ -1952,6 +1959,14 @@ settings_show_the_live_values(void **state)
         .track_sizes = true,
         .maxbytes = 104857600,
         .oldest = 62,
+        /* as after lru mode flat, lru tune 10 30 0.5 3, lru temp_ttl 30 */
+        .lru_segmented = false,
+        .hot_lru_pct = 10,
+        .warm_lru_pct = 30,
+        .hot_max_factor = 0.5,
+        .warm_max_factor = 3,
+        .temp_lru = true,
+        .temporary_ttl = 30,
     };
     (void)state;
 
@@ -1961,7 +1976,10 @@ settings_show_the_live_values(void **state)
     memset(cap, 0, sizeof(*cap));
     conf_settings(&c, &live, capture_line, cap);
     expected_settings("maxbytes 104857600\nverbosity 2\noldest 62\n"
-                      "detail_enabled yes\ntrack_sizes yes\n",
+                      "detail_enabled yes\ntrack_sizes yes\n"
+                      "lru_segmented no\nhot_lru_pct 10\nwarm_lru_pct 30\n"
+                      "hot_max_factor 0.50\nwarm_max_factor 3.00\n"
+                      "temp_lru yes\ntemporary_ttl 30\n",
                       want, sizeof(cap->text));
     assert_string_equal(cap->text, want);
     conf_deinit(&c);

@@ -91,10 +91,10 @@ struct engine_config {
     void *on_evict_ctx;
     /* The eviction policy's settings (engine_lru_tune below). */
     struct engine_lru_tune {
-        bool segmented; /* false: memcached's flat mode, plain CLOCK */
-        unsigned hot_pct;      /* probation ring share of a class, % */
-        unsigned warm_pct;     /* most WARM items may hold of a class, % */
-        double hot_max_factor; /* probation age limit, x the evict age */
+        bool segmented;         /* false: memcached's flat mode, plain CLOCK */
+        unsigned hot_pct;       /* probation ring share of a class, % */
+        unsigned warm_pct;      /* most WARM items may hold of a class, % */
+        double hot_max_factor;  /* probation age limit, x the evict age */
         double warm_max_factor; /* WARM age limit, x the evict age */
         bool temp_lru;          /* -o temporary_ttl given */
         uint32_t temp_ttl;      /* TTLs up to this go to TEMP */

@@ -99,8 +99,7 @@ class_items(struct engine *e, unsigned id, struct engine_class_stats *out)
         out->direct_reclaims += lru_stat(&c->direct_reclaims);
         if (number > 0) {
             /* segmented: COLD's oldest; flat: the hand's next item */
-            uint32_t a = lru_seg_age(e, f, id,
-                                     seg ? 1u << SEG_COLD : ~0u);
+            uint32_t a = lru_seg_age(e, f, id, seg ? 1u << SEG_COLD : ~0u);
             age = a > age ? a : age;
             if (seg) {
                 a = lru_seg_age(e, f, id, 1u << SEG_HOT);

@@ -329,9 +329,9 @@ item_set_time(struct item *it, uint32_t time)
 static inline enum item_seg
 item_seg(const struct item *it)
 {
-    return (enum item_seg)(atomic_load_explicit(&it->time,
-                                                memory_order_relaxed) >>
-                           ITEM_SEG_SHIFT);
+    return (enum item_seg)(
+        atomic_load_explicit(&it->time, memory_order_relaxed) >>
+        ITEM_SEG_SHIFT);
 }
 
 /* Sets the segment bits only (see above for who may). */
@@ -339,10 +339,9 @@ static inline void
 item_set_seg(struct item *it, enum item_seg seg)
 {
     uint32_t old = atomic_load_explicit(&it->time, memory_order_relaxed);
-    atomic_store_explicit(&it->time,
-                          (old & ITEM_TIME_MASK) |
-                              ((uint32_t)seg << ITEM_SEG_SHIFT),
-                          memory_order_relaxed);
+    atomic_store_explicit(
+        &it->time, (old & ITEM_TIME_MASK) | ((uint32_t)seg << ITEM_SEG_SHIFT),
+        memory_order_relaxed);
 }
 
 static inline bool

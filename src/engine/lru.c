@@ -715,9 +715,9 @@ lru_place_new(struct engine *e, struct item *it, uint32_t exptime)
         }
     }
     if (atomic_load_explicit(&e->lru_temp, memory_order_relaxed) &&
-               segmented(e) && exptime != 0 &&
-               exptime - now <= atomic_load_explicit(&e->lru_temp_ttl,
-                                                     memory_order_relaxed)) {
+        segmented(e) && exptime != 0 &&
+        exptime - now <=
+            atomic_load_explicit(&e->lru_temp_ttl, memory_order_relaxed)) {
         item_set_seg(it, SEG_TEMP);
     }
 }
@@ -813,13 +813,15 @@ sweep_main(struct engine *e, unsigned id, struct reclaim *r)
     uint64_t nchunks = class_chunks(e, id);
     uint64_t limit = 3 * nchunks + 1;
     unsigned how = hand_rules(e, id);
-    uint32_t wpct = atomic_load_explicit(&e->lru_warm_pct, memory_order_relaxed);
+    uint32_t wpct =
+        atomic_load_explicit(&e->lru_warm_pct, memory_order_relaxed);
     bool warm_full = class_warm(e, id) * 100 > lru_class_items(e, id) * wpct;
     double wf = atomic_load_explicit(&e->lru_warm_factor, memory_order_relaxed);
     uint32_t eage = atomic_load_explicit(&l->evict_age, memory_order_relaxed);
     /* WARM's age limit; none until the class has evicted */
-    uint32_t warm_age =
-        eage == 0 || wf * eage >= UINT32_MAX ? UINT32_MAX : (uint32_t)(wf * eage);
+    uint32_t warm_age = eage == 0 || wf * eage >= UINT32_MAX
+                            ? UINT32_MAX
+                            : (uint32_t)(wf * eage);
     unsigned chances = 0;
     bool taken = false;
 
@@ -837,9 +839,8 @@ sweep_main(struct engine *e, unsigned id, struct reclaim *r)
             continue;
         }
         bool force = chances >= LRU_SECOND_CHANCES || p->draining;
-        enum lru_take t =
-            judge_main(e, it, how | (force ? TAKE_FORCE : 0), warm_full,
-                       warm_age, r);
+        enum lru_take t = judge_main(e, it, how | (force ? TAKE_FORCE : 0),
+                                     warm_full, warm_age, r);
         chances += t == TAKE_CHANCE;
         taken = t >= TAKE_DEAD;
     }
@@ -914,75 +915,6 @@ lru_evict_locked(struct engine *e, unsigned id, struct reclaim *r)
         return LRU_NONE;
     }
     return r->deferred != NULL ? LRU_DEFERRED : LRU_FREED;
-}
-
-/* ---- settings ------------------------------------------------------- */
-
-void
-engine_lru_get(const struct engine *e, struct engine_lru_tune *out)
-{
-    out->segmented =
-        atomic_load_explicit(&e->lru_segmented, memory_order_relaxed);
-    out->hot_pct = atomic_load_explicit(&e->lru_hot_pct, memory_order_relaxed);
-    out->warm_pct =
-        atomic_load_explicit(&e->lru_warm_pct, memory_order_relaxed);
-    out->hot_max_factor =
-        atomic_load_explicit(&e->lru_hot_factor, memory_order_relaxed);
-    out->warm_max_factor =
-        atomic_load_explicit(&e->lru_warm_factor, memory_order_relaxed);
-    out->temp_lru = atomic_load_explicit(&e->lru_temp, memory_order_relaxed);
-    out->temp_ttl =
-        atomic_load_explicit(&e->lru_temp_ttl, memory_order_relaxed);
-}
-
-void
-engine_lru_set(struct engine *e, const struct engine_lru_tune *t)
-{
-    atomic_store_explicit(&e->lru_segmented, t->segmented,
-                          memory_order_relaxed);
-    atomic_store_explicit(&e->lru_hot_pct, t->hot_pct, memory_order_relaxed);
-    atomic_store_explicit(&e->lru_warm_pct, t->warm_pct, memory_order_relaxed);
-    atomic_store_explicit(&e->lru_hot_factor, t->hot_max_factor,
-                          memory_order_relaxed);
-    atomic_store_explicit(&e->lru_warm_factor, t->warm_max_factor,
-                          memory_order_relaxed);
-    atomic_store_explicit(&e->lru_temp, t->temp_lru, memory_order_relaxed);
-    atomic_store_explicit(&e->lru_temp_ttl, t->temp_ttl, memory_order_relaxed);
-}
-
-enum engine_seg
-engine_item_seg(const struct item *it)
-{
-    switch (item_seg(it)) {
-    case SEG_HOT:
-        return ENGINE_SEG_HOT;
-    case SEG_WARM:
-        return ENGINE_SEG_WARM;
-    case SEG_TEMP:
-        return ENGINE_SEG_TEMP;
-    case SEG_COLD:
-        break;
-    }
-    return ENGINE_SEG_COLD;
-}
-
-bool
-engine_temp_lru(const struct engine *e)
-{
-    return atomic_load_explicit(&e->lru_temp, memory_order_relaxed);
-}
-
-unsigned
-engine_hit_class(const struct engine *e, const struct item *it)
-{
-    return engine_item_class(e, it) |
-           (unsigned)engine_item_seg(it) << ENGINE_HIT_SEG_SHIFT;
-}
-
-uint64_t
-engine_lru_juggles(const struct engine *e)
-{
-    return lru_stat(&e->lru_juggles);
 }
 
 /* ---- what the statistics look at ------------------------------------ */

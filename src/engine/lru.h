@@ -200,8 +200,7 @@ void lru_deinit_rings(struct engine *e);
  * such item ahead of the hand; segs = bit mask of enum item_seg values),
  * or 0 when none is found within a bounded look. Takes the class lock.
  */
-uint32_t lru_seg_age(struct engine *e, unsigned id, unsigned mc,
-                     unsigned segs);
+uint32_t lru_seg_age(struct engine *e, unsigned id, unsigned mc, unsigned segs);
 
 /*
  * Seconds since the last store of the item the hand of class id would

@@ -93,14 +93,14 @@ struct request {
     const char *error; /* PARSE_CLIENT_ERROR: text after "CLIENT_ERROR " */
     struct proto_lru {
         enum proto_lru_op {
-            LRU_OP_BAD = 0,     /* ERROR: unknown, too few tokens, bad number */
-            LRU_OP_TUNE,        /* tune <hot%> <warm%> <hot_f> <warm_f> */
-            LRU_OP_FLAT,        /* mode flat */
-            LRU_OP_SEGMENTED,   /* mode segmented */
-            LRU_OP_TEMP_TTL,    /* temp_ttl <ttl> */
+            LRU_OP_BAD = 0,   /* ERROR: unknown, too few tokens, bad number */
+            LRU_OP_TUNE,      /* tune <hot%> <warm%> <hot_f> <warm_f> */
+            LRU_OP_FLAT,      /* mode flat */
+            LRU_OP_SEGMENTED, /* mode segmented */
+            LRU_OP_TEMP_TTL,  /* temp_ttl <ttl> */
         } op;
-        uint32_t hot_pct, warm_pct; /* safe_strtoul, truncated to 32 bits */
+        uint32_t hot_pct, warm_pct;     /* safe_strtoul, truncated to 32 bits */
         double hot_factor, warm_factor; /* safe_strtod */
         int32_t ttl; /* safe_strtol, truncated to 32 bits; < 0: TEMP off */
-    } lru; /* lru */
+    } lru;           /* lru */
 };

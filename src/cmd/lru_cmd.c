@@ -14,14 +14,16 @@
 void
 cmd_run_lru(struct cmd_ctx *c, const struct request *req)
 {
-    const struct proto_lru *o = &req->lru;
     struct engine *e = c->srv->engine;
     bool maintainer = c->srv->lru_segmented;
     struct engine_lru_tune t;
+    struct text_lru parsed;
+    const struct text_lru *o = &parsed;
 
+    text_parse_lru(req->args, &parsed);
     engine_lru_get(e, &t);
     switch (o->op) {
-    case LRU_OP_TUNE:
+    case TEXT_LRU_TUNE:
         if ((uint32_t)(o->hot_pct + o->warm_pct) > 80) {
             cmd_text_reply(c, req->noreply, TEXT_LRU_PCTS);
             return;
@@ -35,15 +37,15 @@ cmd_run_lru(struct cmd_ctx *c, const struct request *req)
         t.hot_max_factor = o->hot_factor;
         t.warm_max_factor = o->warm_factor;
         break;
-    case LRU_OP_FLAT:
-    case LRU_OP_SEGMENTED:
+    case TEXT_LRU_FLAT:
+    case TEXT_LRU_SEGMENTED:
         if (!maintainer) {
             cmd_text_result(c, req->noreply, REPLY_UNKNOWN);
             return;
         }
-        t.segmented = o->op == LRU_OP_SEGMENTED;
+        t.segmented = o->op == TEXT_LRU_SEGMENTED;
         break;
-    case LRU_OP_TEMP_TTL:
+    case TEXT_LRU_TEMP_TTL:
         if (!maintainer) {
             cmd_text_result(c, req->noreply, REPLY_UNKNOWN);
             return;
@@ -54,7 +56,7 @@ cmd_run_lru(struct cmd_ctx *c, const struct request *req)
             t.temp_ttl = (uint32_t)o->ttl;
         }
         break;
-    case LRU_OP_BAD:
+    case TEXT_LRU_BAD:
     default:
         cmd_text_result(c, req->noreply, REPLY_UNKNOWN);
         return;

@@ -89,9 +89,9 @@ class_items(struct engine *e, unsigned id, struct engine_class_stats *out)
         out->reclaimed += lru_stat(&c->reclaimed);
         out->expired_unfetched += lru_stat(&c->expired_unfetched);
         out->evicted_unfetched += lru_stat(&c->evicted_unfetched);
-        out->number_hot += lru_stat(&c->number_hot);
-        out->number_warm += lru_stat(&c->number_warm);
-        out->number_temp += lru_stat(&c->number_temp);
+        out->number_hot += lru_stat(&c->nseg[SEG_HOT]);
+        out->number_warm += lru_stat(&c->nseg[SEG_WARM]);
+        out->number_temp += lru_stat(&c->nseg[SEG_TEMP]);
         out->moves_to_cold += lru_stat(&c->moves_to_cold);
         out->moves_to_warm += lru_stat(&c->moves_to_warm);
         out->moves_within_lru += lru_stat(&c->moves_within_lru);

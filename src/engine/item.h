@@ -303,11 +303,12 @@ item_set_state(struct item *it, uint32_t bit, bool on)
 #define ITEM_TIME_MASK 0x3fffffffu
 #define ITEM_SEG_SHIFT 30
 
+/* In enum engine_seg's order, so that engine_item_seg() is a cast. */
 enum item_seg {
-    SEG_COLD = 0, /* main area, unread since it got there or was demoted */
-    SEG_HOT,      /* probation: in its class's ring, not yet judged */
-    SEG_WARM,     /* main area, read since the hand last passed */
-    SEG_TEMP,     /* -o temporary_ttl: never evicted, only reclaimed */
+    SEG_HOT = 0, /* probation: in its class's ring, not yet judged */
+    SEG_WARM,    /* main area, read since the hand last passed */
+    SEG_COLD,    /* main area, unread since it got there or was demoted */
+    SEG_TEMP,    /* -o temporary_ttl: never evicted, only reclaimed */
 };
 
 static inline uint32_t

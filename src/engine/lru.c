@@ -109,29 +109,12 @@ lru_class_items(const struct engine *e, unsigned id)
     return n;
 }
 
-/* The gauge of segment seg in cell c (COLD has none: it is the rest). */
-static _Atomic uint64_t *
-seg_gauge(struct lru_cell *c, enum item_seg seg)
-{
-    switch (seg) {
-    case SEG_HOT:
-        return &c->number_hot;
-    case SEG_WARM:
-        return &c->number_warm;
-    case SEG_TEMP:
-        return &c->number_temp;
-    case SEG_COLD:
-        break;
-    }
-    return NULL;
-}
-
-static void
+/* Counts an item in or out of segment seg (COLD is not counted). */
+static inline void
 seg_count(struct lru_cell *c, enum item_seg seg, uint64_t delta)
 {
-    _Atomic uint64_t *g = seg_gauge(c, seg);
-    if (g != NULL) {
-        lru_stat_add(g, delta);
+    if (seg != SEG_COLD) {
+        lru_stat_add(&c->nseg[seg], delta);
     }
 }
 
@@ -195,8 +178,11 @@ lru_count_unlink(struct engine *e, struct item *it)
     size_t msize = item_msize(it);
     struct lru_cell *c = cell_in(e, item_lru_id(e, it), msize);
 
-    seg_count(c, item_seg(it), (uint64_t)-1);
-    item_set_seg(it, SEG_COLD);
+    enum item_seg seg = item_seg(it);
+    if (seg != SEG_COLD) {
+        seg_count(c, seg, (uint64_t)-1);
+        item_set_seg(it, SEG_COLD);
+    }
 
     lru_stat_add(&c->number, (uint64_t)-1);
     lru_stat_add(&c->bytes, (uint64_t)0 - msize);
@@ -701,6 +687,10 @@ lru_place_new(struct engine *e, struct item *it, uint32_t exptime)
 {
     uint32_t now = engine_clock(e);
 
+    if (item_seg(it) != SEG_HOT &&
+        !atomic_load_explicit(&e->lru_temp, memory_order_relaxed)) {
+        return; /* COLD, no TEMP: nothing to decide */
+    }
     if (item_has(it, ITEM_CHUNKED)) {
         item_set_seg(it, SEG_COLD);
         return;
@@ -739,7 +729,7 @@ class_warm(const struct engine *e, unsigned id)
     uint64_t n = 0;
 
     for (unsigned c = 0; c <= (unsigned)(l->mc_hi - l->mc_lo); c++) {
-        n += lru_stat(&e->cells[l->cell0 + c].number_warm);
+        n += lru_stat(&e->cells[l->cell0 + c].nseg[SEG_WARM]);
     }
     return n;
 }
@@ -865,7 +855,11 @@ ring_head_old(const struct engine *e, unsigned id)
     if (l->ring_count == 0 || age == 0) {
         return false;
     }
-    uint32_t t = item_time(l->ring[l->ring_head]);
+    struct item *it = l->ring[l->ring_head];
+    if (!ring_entry_header(e, id, it)) {
+        return true; /* stale: dropping it costs nothing */
+    }
+    uint32_t t = item_time(it);
     return now > t && (double)(now - t) > factor * age;
 }
 

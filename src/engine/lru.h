@@ -93,10 +93,8 @@ struct lru_cell {
     _Atomic uint64_t evicted_unfetched;
     _Atomic uint64_t reclaimed;
     _Atomic uint64_t expired_unfetched;
-    /* the policy's segments (item.h enum item_seg); COLD is the rest */
-    _Atomic uint64_t number_hot;
-    _Atomic uint64_t number_warm;
-    _Atomic uint64_t number_temp;
+    /* items per segment (item.h enum item_seg), COLD's unused: the rest */
+    _Atomic uint64_t nseg[4];
     _Atomic uint64_t moves_to_cold;    /* HOT or WARM -> COLD */
     _Atomic uint64_t moves_to_warm;    /* HOT or COLD -> WARM (read) */
     _Atomic uint64_t moves_within_lru; /* WARM read, kept WARM */

@@ -41,20 +41,16 @@ engine_lru_set(struct engine *e, const struct engine_lru_tune *t)
     atomic_store_explicit(&e->lru_temp_ttl, t->temp_ttl, memory_order_relaxed);
 }
 
+_Static_assert(SEG_HOT == (int)ENGINE_SEG_HOT &&
+                   SEG_WARM == (int)ENGINE_SEG_WARM &&
+                   SEG_COLD == (int)ENGINE_SEG_COLD &&
+                   SEG_TEMP == (int)ENGINE_SEG_TEMP,
+               "item_seg and engine_seg share one order");
+
 enum engine_seg
 engine_item_seg(const struct item *it)
 {
-    switch (item_seg(it)) {
-    case SEG_HOT:
-        return ENGINE_SEG_HOT;
-    case SEG_WARM:
-        return ENGINE_SEG_WARM;
-    case SEG_TEMP:
-        return ENGINE_SEG_TEMP;
-    case SEG_COLD:
-        break;
-    }
-    return ENGINE_SEG_COLD;
+    return (enum engine_seg)item_seg(it); /* the same order */
 }
 
 bool

@@ -73,7 +73,7 @@ enum verb {
  *   stats              args (the rest of the line after "stats", trimmed)
  *   shutdown           args
  *   watch              args, noreply (the last token was "noreply")
- *   lru                lru, noreply
+ *   lru                args (text_parse_lru reads them), noreply
  *
  * For a storage verb the data block (nbytes + 2 bytes) follows the line
  * and is NOT consumed by the parser: *used covers the command line only.
@@ -91,16 +91,4 @@ struct request {
     uint32_t level;
     struct slice args;
     const char *error; /* PARSE_CLIENT_ERROR: text after "CLIENT_ERROR " */
-    struct proto_lru {
-        enum proto_lru_op {
-            LRU_OP_BAD = 0,   /* ERROR: unknown, too few tokens, bad number */
-            LRU_OP_TUNE,      /* tune <hot%> <warm%> <hot_f> <warm_f> */
-            LRU_OP_FLAT,      /* mode flat */
-            LRU_OP_SEGMENTED, /* mode segmented */
-            LRU_OP_TEMP_TTL,  /* temp_ttl <ttl> */
-        } op;
-        uint32_t hot_pct, warm_pct;     /* safe_strtoul, truncated to 32 bits */
-        double hot_factor, warm_factor; /* safe_strtod */
-        int32_t ttl; /* safe_strtol, truncated to 32 bits; < 0: TEMP off */
-    } lru;           /* lru */
 };

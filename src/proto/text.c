@@ -266,41 +266,38 @@ parse_double(struct slice t, double *out)
            (*endp == '\0' || isspace((unsigned char)*endp));
 }
 
-/*
- * lru tune <hot%> <warm%> <hot_factor> <warm_factor> | mode <flat|
- * segmented> | temp_ttl <ttl> [noreply]: memcached checks only the
- * tokens it needs, so extra ones are ignored. Anything wrong is
- * LRU_OP_BAD (ERROR); the limits are cmd's to check.
- */
-static enum parse_status
-parse_lru(const struct lex_line *l, struct request *req)
+void
+text_parse_lru(struct slice args, struct text_lru *o)
 {
-    struct proto_lru *o = &req->lru;
-    struct slice sub = l->tok[1];
+    struct lex_line line;
+    const struct lex_line *l = &line;
     int64_t ttl;
 
-    req->noreply = ends_in_noreply(l);
-    o->op = LRU_OP_BAD;
-    if (slice_eq_str(sub, "tune") && l->ntok >= 6) {
-        if (num_parse_u32(l->tok[2], &o->hot_pct) &&
-            num_parse_u32(l->tok[3], &o->warm_pct) &&
-            parse_double(l->tok[4], &o->hot_factor) &&
-            parse_double(l->tok[5], &o->warm_factor)) {
-            o->op = LRU_OP_TUNE;
+    lex_tokenize(args.ptr, args.ptr + args.len, &line);
+    o->op = TEXT_LRU_BAD;
+    if (l->ntok == 0) {
+        return;
+    }
+    struct slice sub = l->tok[0];
+    if (slice_eq_str(sub, "tune") && l->ntok >= 5) {
+        if (num_parse_u32(l->tok[1], &o->hot_pct) &&
+            num_parse_u32(l->tok[2], &o->warm_pct) &&
+            parse_double(l->tok[3], &o->hot_factor) &&
+            parse_double(l->tok[4], &o->warm_factor)) {
+            o->op = TEXT_LRU_TUNE;
         }
-    } else if (slice_eq_str(sub, "mode") && l->ntok >= 3) {
-        if (slice_eq_str(l->tok[2], "flat")) {
-            o->op = LRU_OP_FLAT;
-        } else if (slice_eq_str(l->tok[2], "segmented")) {
-            o->op = LRU_OP_SEGMENTED;
+    } else if (slice_eq_str(sub, "mode") && l->ntok >= 2) {
+        if (slice_eq_str(l->tok[1], "flat")) {
+            o->op = TEXT_LRU_FLAT;
+        } else if (slice_eq_str(l->tok[1], "segmented")) {
+            o->op = TEXT_LRU_SEGMENTED;
         }
-    } else if (slice_eq_str(sub, "temp_ttl") && l->ntok >= 3) {
-        if (num_parse_s32(l->tok[2], &ttl)) {
+    } else if (slice_eq_str(sub, "temp_ttl") && l->ntok >= 2) {
+        if (num_parse_s32(l->tok[1], &ttl)) {
             o->ttl = (int32_t)ttl;
-            o->op = LRU_OP_TEMP_TTL;
+            o->op = TEXT_LRU_TEMP_TTL;
         }
     }
-    return PARSE_OK;
 }
 
 /* ---- the command table ------------------------------------------------ */
@@ -345,7 +342,7 @@ static const struct command commands[] = {
     TEXT_CMD("slabs",          NONE,       1,   TEXT_ANY, NULL),
     TEXT_CMD("cache_memlimit", NONE,       1,   TEXT_ANY, NULL),
     TEXT_CMD("lru_crawler",    NONE,       1,   TEXT_ANY, NULL),
-    TEXT_CMD("lru",            LRU,        2,   TEXT_ANY, parse_lru),
+    TEXT_CMD("lru",            LRU,        2,   TEXT_ANY, parse_watch),
     TEXT_CMD("watch",          WATCH,      1,   TEXT_ANY, parse_watch),
     TEXT_CMD("extstore",       NONE,       1,   TEXT_ANY, NULL),
     TEXT_CMD("refresh_certs",  NONE,       1,   TEXT_ANY, NULL),

@@ -687,10 +687,6 @@ lru_place_new(struct engine *e, struct item *it, uint32_t exptime)
 {
     uint32_t now = engine_clock(e);
 
-    if (item_seg(it) != SEG_HOT &&
-        !atomic_load_explicit(&e->lru_temp, memory_order_relaxed)) {
-        return; /* COLD, no TEMP: nothing to decide */
-    }
     if (item_has(it, ITEM_CHUNKED)) {
         item_set_seg(it, SEG_COLD);
         return;

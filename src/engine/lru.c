@@ -489,16 +489,25 @@ ring_target(const struct engine *e, unsigned id)
     return class_chunks(e, id) * (pct > 100 ? 100 : pct) / 100;
 }
 
-/* Grows the ring to hold `want` entries, keeping their order. */
+/* Slot of the i-th oldest entry (i < ring_cap). */
+static uint32_t
+ring_pos(const struct lru *l, uint32_t i)
+{
+    uint64_t p = (uint64_t)l->ring_head + i;
+    return (uint32_t)(p >= l->ring_cap ? p - l->ring_cap : p);
+}
+
+/*
+ * Grows the ring to hold `want` entries (and a quarter more, so that a
+ * class growing page by page does not copy it every time), keeping their
+ * order. False if it holds that many already or memory is short.
+ */
 static bool
 ring_grow(struct lru *l, uint64_t want)
 {
-    uint32_t cap = l->ring_cap == 0 ? LRU_RING_MIN : l->ring_cap;
+    uint64_t cap = want + want / 4;
 
-    while (cap < want && cap < (UINT32_C(1) << 31)) {
-        cap *= 2;
-    }
-    if (cap <= l->ring_cap) {
+    if (want <= l->ring_cap || cap > UINT32_MAX) {
         return false;
     }
     struct item **ring = malloc((size_t)cap * sizeof(*ring));
@@ -506,11 +515,11 @@ ring_grow(struct lru *l, uint64_t want)
         return false;
     }
     for (uint32_t i = 0; i < l->ring_count; i++) {
-        ring[i] = l->ring[(l->ring_head + i) & (l->ring_cap - 1)];
+        ring[i] = l->ring[ring_pos(l, i)];
     }
     free(l->ring);
     l->ring = ring;
-    l->ring_cap = cap;
+    l->ring_cap = (uint32_t)cap;
     l->ring_head = 0;
     return true;
 }
@@ -518,7 +527,7 @@ ring_grow(struct lru *l, uint64_t want)
 static void
 ring_append(struct lru *l, struct item *it)
 {
-    l->ring[(l->ring_head + l->ring_count) & (l->ring_cap - 1)] = it;
+    l->ring[ring_pos(l, l->ring_count)] = it;
     l->ring_count++;
 }
 
@@ -527,7 +536,7 @@ ring_shift(struct lru *l)
 {
     struct item *it = l->ring[l->ring_head];
 
-    l->ring_head = (l->ring_head + 1) & (l->ring_cap - 1);
+    l->ring_head = ring_pos(l, 1);
     l->ring_count--;
     return it;
 }
@@ -556,11 +565,11 @@ ring_entry_header(const struct engine *e, unsigned id, struct item *it)
            x == it;
 }
 
-/* Slot and tag of a key hash in the ghost (tag 0 means empty). */
-static uint32_t
+/* The tag of a key hash in the ghost (0 means empty). */
+static uint16_t
 ghost_tag(uint64_t hv)
 {
-    uint32_t t = (uint32_t)(hv >> 32);
+    uint16_t t = (uint16_t)(hv >> 48);
     return t == 0 ? 1 : t;
 }
 
@@ -588,7 +597,8 @@ ghost_make(struct engine *e)
     for (unsigned i = 0; i < e->ncells; i++) {
         items += lru_stat(&e->cells[i].number);
     }
-    while (n < items && n < (UINT64_C(1) << 32)) {
+    /* half as many slots as items: a ghost of the recent half */
+    while (n < items / 2 && n < (UINT64_C(1) << 32)) {
         n *= 2;
     }
     struct lru_ghost *g = calloc(1, sizeof(*g) + n * sizeof(g->tags[0]));
@@ -931,7 +941,7 @@ lru_seg_age(struct engine *e, unsigned id, unsigned mc, unsigned segs)
     if (segs == 1u << SEG_HOT) {
         const struct lru *l = &e->lru[id];
         for (uint32_t n = 0; n < l->ring_count && n < LRU_AGE_SCAN; n++) {
-            struct item *it = l->ring[(l->ring_head + n) & (l->ring_cap - 1)];
+            struct item *it = l->ring[ring_pos(l, n)];
             if (ring_entry_header(e, id, it) && own_item(e, id, it) &&
                 item_seg(it) == SEG_HOT &&
                 engine_msize_class(e, item_msize(it)) == mc) {

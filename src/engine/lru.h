@@ -114,8 +114,8 @@ struct lru {
     _Atomic uint32_t evict_when;     /* time of that eviction; 0 = never */
     /*
      * The probation FIFO (SEG_HOT items, oldest at ring_head), allocated
-     * at the class's first segmented eviction; class lock. ring_cap is a
-     * power of two (or 0).
+     * at the class's first segmented eviction; class lock. ring_cap is
+     * its size (0 before), a quarter over probation's share.
      */
     struct item **ring;
     uint32_t ring_cap;
@@ -177,7 +177,7 @@ void lru_place_new(struct engine *e, struct item *it, uint32_t exptime);
 
 /*
  * Ghost of recently demoted keys: fingerprints of the keys probation
- * evicted unread, in a direct-mapped table of one 32-bit tag per slot
+ * evicted unread, in a direct-mapped table of one 16-bit tag per slot
  * (a power of two slots, about as many as items fit in memory), made at
  * the first segmented eviction. A new item whose key is there skips
  * probation (it came back soon after losing its place, so it is worth a
@@ -186,7 +186,7 @@ void lru_place_new(struct engine *e, struct item *it, uint32_t exptime);
  */
 struct lru_ghost {
     uint64_t mask;
-    _Atomic uint32_t tags[];
+    _Atomic uint16_t tags[];
 };
 
 /* Frees the probation rings and the ghost (engine_destroy). */

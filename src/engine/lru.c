@@ -765,12 +765,12 @@ judge_main(struct engine *e, struct item *it, unsigned how, bool warm_full,
     enum lru_take t = TAKE_NO;
     seg = item_seg(it);
     bool active = item_has(it, ITEM_ACTIVE);
-    if (!item_has(it, ITEM_LINKED)) {
-        t = TAKE_NO;
+    if (!item_has(it, ITEM_LINKED) || seg == SEG_TEMP) {
+        /* gone, or TEMP: only a dead one is taken */
+        t = item_has(it, ITEM_LINKED) ? judge_locked(e, it, TAKE_DEAD_ONLY)
+                                      : TAKE_NO;
     } else if (judge_locked(e, it, TAKE_DEAD_ONLY) == TAKE_DEAD) {
         t = TAKE_DEAD;
-    } else if (seg == SEG_TEMP) {
-        t = TAKE_NO;
     } else if (force || (seg != SEG_WARM && !active)) {
         t = judge_locked(e, it, TAKE_FORCE); /* LIVE unless pinned */
     } else if (seg == SEG_WARM && active && !warm_full &&

@@ -159,7 +159,7 @@ unread_new_items_leave_before_read_old_ones(void **state)
     assert_int_equal(st.moves_to_cold, PER_PAGE);
     assert_int_equal(st.direct_reclaims, 2 * PER_PAGE);
     assert_int_equal(st.evicted_active, 0);
-    assert_true(st.lru_maintainer_juggles >= 4 * PER_PAGE);
+    assert_true(st.lru_maintainer_juggles >= (uint64_t)4 * PER_PAGE);
     struct segs s = segments(e);
     assert_int_equal(s.hot, 3);
     assert_int_equal(s.cold, PER_PAGE - 3);

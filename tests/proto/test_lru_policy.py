@@ -245,3 +245,49 @@ def test_read_items_outlive_a_flood_of_one_hit_items(start_server):
         assert int(general["moves_to_warm"]) > 0
         assert int(general["evictions"]) > 0
         assert int(general["lru_maintainer_juggles"]) > 0
+
+
+@pytest.mark.threaded
+def test_segments_stay_consistent_under_concurrent_evictions(start_server):
+    """Readers and writers on several connections while the policy
+    evicts: the segment gauges still partition every class's items."""
+    import threading
+
+    srv = start_server("-m", "2", "-t", "4")
+    errors = []
+
+    def writer(n):
+        try:
+            with srv.connect() as c:
+                for r in range(3):
+                    fill(c, "w%d_%d_" % (n, r), 3000)
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    def reader(n):
+        try:
+            with srv.connect() as c:
+                for r in range(3):
+                    for i in range(0, 3000, 7):
+                        c.get("w%d_%d_%d" % (n, r, i))
+        except Exception as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=f, args=(n,))
+               for n in range(3) for f in (writer, reader)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with srv.connect() as c:
+        per = {}
+        for line in lines(c, "stats items"):
+            _, key, value = line.split(" ", 2)
+            _, cls, name = key.split(":")
+            per.setdefault(cls, {})[name] = int(value)
+        assert per
+        for v in per.values():
+            assert v["number_hot"] + v["number_warm"] + v["number_cold"] == \
+                v["number"]
+        assert int(c.stats()["evictions"]) > 0

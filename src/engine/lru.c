@@ -971,31 +971,6 @@ lru_seg_age(struct engine *e, unsigned id, unsigned mc, unsigned segs)
     return age;
 }
 
-uint32_t
-lru_hand_age(struct engine *e, unsigned id, unsigned mc)
-{
-    uint32_t now = engine_clock(e);
-    uint32_t age = 0;
-
-    slab_lock(&e->slab, id);
-    struct lru_cursor c = {e->lru[id].hand_page, e->lru[id].hand_chunk};
-    for (int n = 0; n < LRU_AGE_SCAN; n++) {
-        struct slab_page *p;
-        uint32_t i;
-        if (!lru_cursor_next(e, id, &c, &p, &i)) {
-            break;
-        }
-        struct item *it = lru_hand_item(e, id, p, i);
-        if (it != NULL && own_item(e, id, it) &&
-            engine_msize_class(e, item_msize(it)) == mc) {
-            age = now > item_time(it) ? now - item_time(it) : 0;
-            break;
-        }
-    }
-    slab_unlock(&e->slab, id);
-    return age;
-}
-
 uint64_t
 lru_used_chunks(struct engine *e, unsigned id)
 {

@@ -200,14 +200,6 @@ void lru_deinit_rings(struct engine *e);
  */
 uint32_t lru_seg_age(struct engine *e, unsigned id, unsigned mc, unsigned segs);
 
-/*
- * Seconds since the last store of the item the hand of class id would
- * look at next among those of memcached class mc (a look at a bounded
- * number of chunks ahead of the hand), or 0 if none is found. Takes the
- * class lock.
- */
-uint32_t lru_hand_age(struct engine *e, unsigned id, unsigned mc);
-
 /* Chunks handed out (in use) in class id's pages. Takes the class lock. */
 uint64_t lru_used_chunks(struct engine *e, unsigned id);
 

@@ -814,10 +814,10 @@ sweep_main(struct engine *e, unsigned id, struct reclaim *r)
     bool warm_full = class_warm(e, id) * 100 > lru_class_items(e, id) * wpct;
     double wf = atomic_load_explicit(&e->lru_warm_factor, memory_order_relaxed);
     uint32_t eage = atomic_load_explicit(&l->evict_age, memory_order_relaxed);
-    /* WARM's age limit; none until the class has evicted */
-    uint32_t warm_age = eage == 0 || wf * eage >= UINT32_MAX
-                            ? UINT32_MAX
-                            : (uint32_t)(wf * eage);
+    /* WARM's age limit; none until the class has evicted (or NaN) */
+    double wlimit = wf * eage;
+    uint32_t warm_age =
+        eage != 0 && wlimit < UINT32_MAX ? (uint32_t)wlimit : UINT32_MAX;
     unsigned chances = 0;
     bool taken = false;
 

@@ -291,3 +291,19 @@ def test_segments_stay_consistent_under_concurrent_evictions(start_server):
             assert v["number_hot"] + v["number_warm"] + v["number_cold"] == \
                 v["number"]
         assert int(c.stats()["evictions"]) > 0
+
+
+def test_lru_tune_takes_nan_and_inf_factors(start_server):
+    """memcached refuses factors <= 0 only: NaN and infinity pass, and
+    stores then evict as usual."""
+    srv = start_server("-m", "2")
+    with srv.connect() as c:
+        c.cmd("lru tune 10 10 nan inf")
+        c.expect_line("OK")
+        s = settings(c)
+        assert (s["hot_max_factor"], s["warm_max_factor"]) == ("nan", "inf")
+        fill(c, "n", 3 * 2 * 1048576 // 150)
+        c.cmd("lru tune 10 10 inf nan")
+        c.expect_line("OK")
+        fill(c, "m", 3 * 2 * 1048576 // 150)
+        assert int(c.stats()["evictions"]) > 0

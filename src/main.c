@@ -371,6 +371,15 @@ engine_config_from(const struct config *cfg, struct engine_config *ec)
     ec->crawler = cfg->lru_crawler;
     ec->crawler_sleep = (uint32_t)cfg->lru_crawler_sleep;
     ec->crawler_tocrawl = cfg->lru_crawler_tocrawl;
+    ec->lru = (struct engine_lru_tune){
+        .segmented = cfg->lru_maintainer && cfg->lru_segmented,
+        .hot_pct = (unsigned)cfg->hot_lru_pct,
+        .warm_pct = (unsigned)cfg->warm_lru_pct,
+        .hot_max_factor = cfg->hot_max_factor,
+        .warm_max_factor = cfg->warm_max_factor,
+        .temp_lru = cfg->temp_lru,
+        .temp_ttl = cfg->temporary_ttl,
+    };
     for (size_t i = 0; i < cfg->nslab_sizes && i < ENGINE_MAX_SLAB_SIZES; i++) {
         ec->slab_sizes[ec->nslab_sizes++] = cfg->slab_sizes[i];
     }
@@ -448,6 +457,8 @@ report_settings(void *ctx, const struct cmd_settings_live *live,
                 cmd_line_fn emit, void *emit_ctx)
 {
     const struct server *s = ctx;
+    struct engine_lru_tune lru;
+    engine_lru_get(s->engine, &lru);
     struct conf_settings_live cl = {
         .verbosity = live->verbosity,
         .detail_enabled = live->detail_enabled,
@@ -457,6 +468,13 @@ report_settings(void *ctx, const struct cmd_settings_live *live,
         .slab_automove = (int)engine_automove(s->engine),
         .slab_automove_ratio = engine_automove_ratio(s->engine),
         .lru_crawler = engine_crawler_enabled(s->engine),
+        .lru_segmented = lru.segmented,
+        .hot_lru_pct = lru.hot_pct,
+        .warm_lru_pct = lru.warm_pct,
+        .hot_max_factor = lru.hot_max_factor,
+        .warm_max_factor = lru.warm_max_factor,
+        .temp_lru = lru.temp_lru,
+        .temporary_ttl = lru.temp_ttl,
     };
     struct engine_crawler_stats cs;
 

@@ -86,7 +86,7 @@ run_get(struct cmd_ctx *c, const struct binary_request *req)
         trace_key("", req->key, "\n");
     }
     r.status = cmd_result(c, touch ? CMD_OP_GAT : CMD_OP_GET, s,
-                          s == ENGINE_OK ? engine_item_class(e, it) : 0);
+                          s == ENGINE_OK ? engine_hit_class(e, it) : 0);
     if (!touch) {
         cmd_detail_count(c->srv, req->key,
                          s == ENGINE_OK ? CMD_DETAIL_HIT : CMD_DETAIL_GET);

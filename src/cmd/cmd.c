@@ -142,7 +142,7 @@ run_get(struct cmd_ctx *c, const struct request *req)
             s = engine_get(c->srv->engine, key, &it);
         }
         cmd_result(c, touch ? CMD_OP_GAT : CMD_OP_GET, s,
-                   s == ENGINE_OK ? engine_item_class(c->srv->engine, it) : 0);
+                   s == ENGINE_OK ? engine_hit_class(c->srv->engine, it) : 0);
         cmd_detail_count(c->srv, key,
                          s == ENGINE_OK ? CMD_DETAIL_HIT : CMD_DETAIL_GET);
         cmd_log_get(c, key, s, it);
@@ -532,6 +532,9 @@ cmd_text_run(struct cmd_ctx *c, const struct request *req,
         return CMD_NEXT;
     case VERB_LRU_CRAWLER:
         return cmd_crawler_run(c, req);
+    case VERB_LRU:
+        cmd_run_lru(c, req);
+        return CMD_NEXT;
     case VERB_NONE:
         break;
     }

@@ -247,6 +247,8 @@ void cmd_text_stats(struct cmd_ctx *c, const struct request *req);
 /* slabs reassign / automove and cache_memlimit (cmd/slabs_cmd.c). */
 void cmd_text_slabs(struct cmd_ctx *c, const struct request *req);
 void cmd_text_memlimit(struct cmd_ctx *c, const struct request *req);
+/* lru tune|mode|temp_ttl (lru_cmd.c). */
+void cmd_run_lru(struct cmd_ctx *c, const struct request *req);
 
 /* ---- -vv logs on stderr ----------------------------------------------- */
 

@@ -115,7 +115,7 @@ struct general {
     X(slabs_moved,                  U64, CTR, SLAB_REASSIGN, g->es.slabs_moved) \
     X(lru_crawler_running,          U64, GAUGE, LRU_CRAWLER, g->cs.running)     \
     X(lru_crawler_starts,           U64, CTR, LRU_CRAWLER, g->cs.starts)        \
-    X(lru_maintainer_juggles,       U64, CTR, SEGMENTED, 0)                     \
+    X(lru_maintainer_juggles,       U64, CTR, SEGMENTED, g->es.lru_maintainer_juggles) \
     X(malloc_fails,                 U64, CTR, ALL, g->t.conn_oom)               \
     X(log_worker_dropped,           U64, CTR, ALL, g->lt.worker_dropped)        \
     X(log_worker_written,           U64, CTR, ALL, g->lt.worker_written)        \
@@ -130,16 +130,16 @@ struct general {
     X(slab_global_page_pool,        U64, GAUGE, ALL, g->es.slab_global_page_pool) \
     X(expired_unfetched,            U64, CTR, ALL, g->es.expired_unfetched)     \
     X(evicted_unfetched,            U64, CTR, ALL, g->es.evicted_unfetched)     \
-    X(evicted_active,               U64, CTR, SEGMENTED, 0)                     \
+    X(evicted_active,               U64, CTR, SEGMENTED, g->es.evicted_active)  \
     X(evictions,                    U64, CTR, ALL, g->es.evictions)             \
     X(reclaimed,                    U64, CTR, ALL, g->es.reclaimed)             \
     X(crawler_reclaimed,            U64, CTR, ALL, g->es.crawler_reclaimed)     \
     X(crawler_items_checked,        U64, CTR, ALL, g->es.crawler_items_checked) \
     X(lrutail_reflocked,            U64, CTR, ALL, 0)                           \
-    X(moves_to_cold,                U64, CTR, SEGMENTED, 0)                     \
-    X(moves_to_warm,                U64, CTR, SEGMENTED, 0)                     \
-    X(moves_within_lru,             U64, CTR, SEGMENTED, 0)                     \
-    X(direct_reclaims,              U64, CTR, SEGMENTED, 0)                     \
+    X(moves_to_cold,                U64, CTR, SEGMENTED, g->es.moves_to_cold)   \
+    X(moves_to_warm,                U64, CTR, SEGMENTED, g->es.moves_to_warm)   \
+    X(moves_within_lru,             U64, CTR, SEGMENTED, g->es.moves_within_lru) \
+    X(direct_reclaims,              U64, CTR, SEGMENTED, g->es.direct_reclaims) \
     X(lru_bumps_dropped,            U64, CTR, SEGMENTED, 0)
 /* clang-format on */
 
@@ -256,11 +256,11 @@ cmd_stats_classes(struct cmd_server *srv, cmd_class_fn fn, void *ctx)
         if (!cr.in_slabs) {
             continue;
         }
-        /*
-         * Without segments every item is in memoria's one queue, which
-         * plays memcached's COLD: every hit is a hit to COLD.
-         */
-        cr.hits_to_cold = cr.ops[STATS_OP_get_hits];
+        /* get hits by the segment of the item hit (engine_hit_class) */
+        cr.hits_to_hot = cr.ops[STATS_OP_hits_to_hot];
+        cr.hits_to_warm = cr.ops[STATS_OP_hits_to_warm];
+        cr.hits_to_cold = cr.ops[STATS_OP_hits_to_cold];
+        cr.hits_to_temp = cr.ops[STATS_OP_hits_to_temp];
         fn(ctx, &cr);
     }
 }

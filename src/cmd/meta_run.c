@@ -161,7 +161,7 @@ run_mg(struct cmd_ctx *c, const struct meta_request *req, bool silent)
     /* A hit with T counts as a touch; anything else (a miss with T too), a get.
      */
     cmd_result(c, touch && s == ENGINE_OK ? CMD_OP_GAT : CMD_OP_GET, s,
-               s == ENGINE_OK ? engine_item_class(c->srv->engine, it) : 0);
+               s == ENGINE_OK ? engine_hit_class(c->srv->engine, it) : 0);
     if (s != ENGINE_OK) {
         if (!has(req, 'q') && !silent) {
             reply_short(c, req, REPLY_MISS);

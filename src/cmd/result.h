@@ -14,8 +14,12 @@ count_get(struct stats_thread *st, enum engine_status s, unsigned cls)
 {
     STATS_INCR(st, cmd_get);
     if (s == ENGINE_OK) {
+        unsigned id = cls & ENGINE_HIT_CLASS_MASK;
         STATS_INCR(st, get_hits);
-        STATS_CLASS_INCR(st, cls, get_hits);
+        STATS_CLASS_INCR(st, id, get_hits);
+        stats_add(&st->class_ops[id][STATS_OP_hits_to_hot +
+                                     (cls >> ENGINE_HIT_SEG_SHIFT)],
+                  1);
         return REPLY_VALUE;
     }
     STATS_INCR(st, get_misses);
@@ -34,7 +38,7 @@ count_touch(struct stats_thread *st, enum engine_status s, unsigned cls,
     STATS_INCR(st, cmd_touch);
     if (s == ENGINE_OK) {
         STATS_INCR(st, touch_hits);
-        STATS_CLASS_INCR(st, cls, touch_hits);
+        STATS_CLASS_INCR(st, cls & ENGINE_HIT_CLASS_MASK, touch_hits);
         return hit;
     }
     STATS_INCR(st, touch_misses);

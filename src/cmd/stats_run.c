@@ -61,9 +61,11 @@ struct class_emit {
     const struct cmd_stat_sink *q;
 };
 
-#define ITEM_COND_ALL(srv)  true
-#define ITEM_COND_SEG(srv)  ((srv)->lru_segmented)
-#define ITEM_COND_TEMP(srv) ((srv)->lru_segmented && (srv)->temp_lru)
+#define ITEM_COND_ALL(srv) true
+#define ITEM_COND_SEG(srv) ((srv)->lru_segmented)
+/* temp_lru follows `lru temp_ttl` (engine_lru_get), as memcached's does */
+#define ITEM_COND_TEMP(srv) \
+    ((srv)->lru_segmented && engine_temp_lru((srv)->engine))
 
 static void
 emit_items_class(void *ctx, const struct cmd_class_report *cr)

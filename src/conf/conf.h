@@ -241,6 +241,14 @@ struct conf_settings_live {
     bool lru_crawler;
     uint32_t lru_crawler_sleep;
     uint32_t lru_crawler_tocrawl;
+    /* the LRU settings, then `lru mode|tune|temp_ttl` */
+    bool lru_segmented;
+    unsigned hot_lru_pct;
+    unsigned warm_lru_pct;
+    double hot_max_factor;
+    double warm_max_factor;
+    bool temp_lru;
+    uint32_t temporary_ttl;
 };
 
 /* One `stats settings` line: its name and its value, as text. */

@@ -8,9 +8,6 @@
 #include <string.h>
 
 /* Why the COMPAT rows change nothing; docs/OPTIONS.md repeats each one. */
-#define WHY_LRU                                                        \
-    "memoria evicts by CLOCK per class: no HOT/WARM/COLD segments or " \
-    "maintainer thread to tune (docs/ENGINE.md)"
 #define WHY_MOVER                                                          \
     "memoria's automover compares eviction ages as evictions happen, not " \
     "averaged over a window of samples (docs/ENGINE.md#the-page-mover)"
@@ -59,20 +56,20 @@
       "limit in megabytes for connection read/response buffers.\n"             \
       "do not adjust unless you have high (20k+) conn. limits.\n"              \
       "0 means unlimited (default: 0)")                                        \
-    X(lru_maintainer, NONE, COMPAT, WHY_LRU, NULL, NULL)                       \
-    X(no_lru_maintainer, NONE, COMPAT, WHY_LRU, NULL,                          \
+    X(lru_maintainer, NONE, APPLIED, NULL,    NULL, NULL)                       \
+    X(no_lru_maintainer, NONE, APPLIED, NULL,    NULL,                          \
       "disable new LRU system + background thread.")                           \
-    X(hot_lru_pct, ARG, COMPAT, WHY_LRU, "20",                                 \
+    X(hot_lru_pct, ARG, APPLIED, NULL,    "20",                                 \
       "pct of slab memory to reserve for hot lru.\n"                           \
       "(requires lru_maintainer, default pct: 20)")                            \
-    X(warm_lru_pct, ARG, COMPAT, WHY_LRU, "40",                                \
+    X(warm_lru_pct, ARG, APPLIED, NULL,    "40",                                \
       "pct of slab memory to reserve for warm lru.\n"                          \
       "(requires lru_maintainer, default pct: 40)")                            \
-    X(hot_max_factor, ARG, COMPAT, WHY_LRU, "0.2",                             \
+    X(hot_max_factor, ARG, APPLIED, NULL,    "0.2",                             \
       "items idle > cold lru age * drop from hot lru. (default: 0.20)")        \
-    X(warm_max_factor, ARG, COMPAT, WHY_LRU, "2.0",                            \
+    X(warm_max_factor, ARG, APPLIED, NULL,    "2.0",                            \
       "items idle > cold lru age * this drop from warm. (default: 2.00)")      \
-    X(temporary_ttl, ARG, COMPAT, WHY_LRU, "61",                               \
+    X(temporary_ttl, ARG, APPLIED, NULL,    "61",                               \
       "TTL's below get separate LRU, can't be evicted.\n"                      \
       "(requires lru_maintainer, default: 61)")                                \
     X(idle_timeout, NUMERIC, APPLIED, NULL, "0",                               \
@@ -358,7 +355,8 @@ set_metrics_listen(struct config *cfg, struct parse *ps, const char *v)
 /*
  * no_modern: memcached 1.4's defaults. memoria applies the chunk size,
  * maxconns_fast, slab_reassign and slab_automove (no page mover, no
- * rebalancing) and the LRU crawler's (off); the rest is kept for `stats
+ * rebalancing), the LRU crawler's (off) and the LRU part (flat mode:
+ * plain CLOCK, see docs/ENGINE.md#eviction); the rest is kept for `stats
  * settings`, as their COMPAT options are.
  */
 static void
@@ -417,6 +415,8 @@ static int set_mover(struct config *cfg, struct parse *ps, enum ext_id id,
                      const char *v);
 static int set_crawler(struct config *cfg, struct parse *ps, enum ext_id id,
                        const char *v);
+static int set_lru(struct config *cfg, struct parse *ps, enum ext_id id,
+                   const char *v);
 
 static int
 apply(struct config *cfg, struct parse *ps, enum ext_id id, const char *v)
@@ -460,6 +460,15 @@ apply(struct config *cfg, struct parse *ps, enum ext_id id, const char *v)
     case EXT_no_slab_automove:
     case EXT_slab_automove_ratio:
         return set_mover(cfg, ps, id, v);
+    case EXT_lru_maintainer:
+    case EXT_no_lru_maintainer:
+    case EXT_hot_lru_pct:
+    case EXT_warm_lru_pct:
+    case EXT_hot_max_factor:
+    case EXT_warm_max_factor:
+    case EXT_temporary_ttl:
+        /* the eviction policy's settings (engine_config.lru, main.c) */
+        return set_lru(cfg, ps, id, v);
     default:
         break;
     }

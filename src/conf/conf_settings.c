@@ -133,13 +133,14 @@ put_memory(const struct out *o, const struct config *cfg,
     put_bool(o, "dump_enabled", cfg->dump_enabled);
     put_str(o, "hash_algorithm", hash_name(cfg->hash_algorithm));
     put_bool(o, "lru_maintainer_thread", cfg->lru_maintainer);
-    put_bool(o, "lru_segmented", cfg->lru_segmented);
-    put(o, "hot_lru_pct", "%d", cfg->hot_lru_pct);
-    put(o, "warm_lru_pct", "%d", cfg->warm_lru_pct);
-    put(o, "hot_max_factor", "%.2f", cfg->hot_max_factor);
-    put(o, "warm_max_factor", "%.2f", cfg->warm_max_factor);
-    put_bool(o, "temp_lru", cfg->temp_lru);
-    put(o, "temporary_ttl", "%u", (unsigned)cfg->temporary_ttl);
+    /* memcached keeps the percentages in ints: a wrapped one shows < 0 */
+    put_bool(o, "lru_segmented", live->lru_segmented);
+    put(o, "hot_lru_pct", "%d", (int)live->hot_lru_pct);
+    put(o, "warm_lru_pct", "%d", (int)live->warm_lru_pct);
+    put(o, "hot_max_factor", "%.2f", live->hot_max_factor);
+    put(o, "warm_max_factor", "%.2f", live->warm_max_factor);
+    put_bool(o, "temp_lru", live->temp_lru);
+    put(o, "temporary_ttl", "%u", (unsigned)live->temporary_ttl);
     put(o, "idle_timeout", "%d", cfg->idle_timeout);
     /* memcached keeps these byte counts in 32 bits: larger ones wrap. */
     put(o, "watcher_logbuf_size", "%u", (unsigned)cfg->watcher_logbuf_size);

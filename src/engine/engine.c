@@ -39,6 +39,15 @@ engine_config_default(struct engine_config *cfg)
     cfg->crawler_tocrawl = 0;
     cfg->on_crawl = NULL;
     cfg->on_crawl_ctx = NULL;
+    cfg->lru = (struct engine_lru_tune){
+        .segmented = true,
+        .hot_pct = 20,
+        .warm_pct = 40,
+        .hot_max_factor = 0.2,
+        .warm_max_factor = 2.0,
+        .temp_lru = false,
+        .temp_ttl = 61,
+    };
 }
 
 /* ---- clock ---------------------------------------------------------- */
@@ -135,6 +144,7 @@ engine_create(const struct engine_config *cfg)
     e->mono_start = mono_seconds();
     e->epoch_unix = (int64_t)time(NULL) - ENGINE_START_TIME;
     atomic_init(&e->now, ENGINE_START_TIME);
+    engine_lru_set(e, &cfg->lru);
     struct slab_config sc = {
         .mem_limit = cfg->mem_limit,
         .chunk_min = cfg->chunk_min,
@@ -187,6 +197,7 @@ engine_destroy(struct engine *e)
     slab_deinit(&e->slab);
     mover_deinit(e);
     lru_deinit_cells(e);
+    lru_deinit_rings(e);
     free((void *)e->sizes_hist);
     pthread_mutex_destroy(&e->sizes_lock);
     pthread_mutex_destroy(&e->flush_lock);

@@ -139,6 +139,16 @@ struct engine_config {
     uint32_t crawler_tocrawl; /* items per class per crawl; 0 = all */
     engine_crawl_fn on_crawl;
     void *on_crawl_ctx;
+    /* The eviction policy's settings (engine_lru_tune below). */
+    struct engine_lru_tune {
+        bool segmented;         /* false: memcached's flat mode, plain CLOCK */
+        unsigned hot_pct;       /* probation ring share of a class, % */
+        unsigned warm_pct;      /* most WARM items may hold of a class, % */
+        double hot_max_factor;  /* probation age limit, x the evict age */
+        double warm_max_factor; /* WARM age limit, x the evict age */
+        bool temp_lru;          /* -o temporary_ttl given */
+        uint32_t temp_ttl;      /* TTLs up to this go to TEMP */
+    } lru;
 };
 
 /*
@@ -481,6 +491,34 @@ void engine_flush(struct engine *e, int64_t delay);
 uint32_t engine_oldest(const struct engine *e);
 
 /*
+ * ---- eviction policy settings (docs/ENGINE.md#eviction) ----
+ * engine_config.lru at start; `lru mode|tune|temp_ttl` change them at
+ * runtime. Each field is an atomic of its own: a store sees the old or
+ * the new value of each, never a torn one.
+ */
+void engine_lru_get(const struct engine *e, struct engine_lru_tune *out);
+void engine_lru_set(struct engine *e, const struct engine_lru_tune *t);
+/* LRU segment of a pinned item: 0 HOT, 1 WARM, 2 COLD, 3 TEMP. */
+enum engine_seg {
+    ENGINE_SEG_HOT = 0,
+    ENGINE_SEG_WARM,
+    ENGINE_SEG_COLD,
+    ENGINE_SEG_TEMP,
+};
+enum engine_seg engine_item_seg(const struct item *it);
+/*
+ * A get hit's class and segment in one number, for cmd's per-class
+ * counters: engine_item_class | engine_item_seg << ENGINE_HIT_SEG_SHIFT.
+ */
+#define ENGINE_HIT_SEG_SHIFT  8
+#define ENGINE_HIT_CLASS_MASK 0xffu
+unsigned engine_hit_class(const struct engine *e, const struct item *it);
+/* Times the policy moved an item or took one (lru_maintainer_juggles). */
+uint64_t engine_lru_juggles(const struct engine *e);
+/* True while short-TTL items go to TEMP (-o temporary_ttl, lru temp_ttl). */
+bool engine_temp_lru(const struct engine *e);
+
+/*
  * Engine-owned statistics, named exactly as in memcached's `stats`. The
  * caller decides the output order. Gauges (curr_items, bytes, hash_*) and
  * counters since start.
@@ -508,7 +546,13 @@ uint32_t engine_oldest(const struct engine *e);
     X(slab_reassign_inline_reclaim, "dead items a page move reclaimed") \
     X(slab_reassign_busy_items, "pinned items a page move had to wait for") \
     X(slab_reassign_busy_deletes, "deleted but pinned items it waited for") \
-    X(slab_reassign_running, "1 while a page move is under way")
+    X(slab_reassign_running, "1 while a page move is under way")            \
+    X(evicted_active,        "items evicted although read (forced)")      \
+    X(moves_to_cold,         "items moved HOT or WARM -> COLD")           \
+    X(moves_to_warm,         "items moved HOT or COLD -> WARM")           \
+    X(moves_within_lru,      "WARM items read and kept WARM")             \
+    X(direct_reclaims,       "items evicted or reclaimed by stores")      \
+    X(lru_maintainer_juggles, "moves and takes of the eviction policy")
 /* clang-format on */
 
 struct engine_stats {

@@ -48,6 +48,7 @@
 #include <stdint.h>
 
 struct item;
+struct lru_ghost;
 
 /* Relative exptimes above this (30 days) are absolute Unix times. */
 #define ENGINE_REALTIME_MAXDELTA (60L * 60 * 24 * 30)
@@ -157,6 +158,21 @@ struct engine {
     _Atomic uint32_t *sizes_hist;
     size_t sizes_nbuckets;
     pthread_mutex_t sizes_lock;
+
+    /*
+     * Eviction policy settings (engine_lru_tune, lru.h), each read
+     * relaxed by the evictor and by links; juggles counts the policy's
+     * moves and takes (lru_maintainer_juggles).
+     */
+    _Atomic bool lru_segmented;
+    _Atomic uint32_t lru_hot_pct;
+    _Atomic uint32_t lru_warm_pct;
+    _Atomic double lru_hot_factor;
+    _Atomic double lru_warm_factor;
+    _Atomic bool lru_temp;
+    _Atomic uint32_t lru_temp_ttl;
+    _Atomic uint64_t lru_juggles;
+    _Atomic(struct lru_ghost *) lru_ghost; /* lru.h; made at 1st eviction */
 
     _Atomic uint64_t cas_last;   /* last CAS unique handed out */
     _Atomic uint32_t now;        /* rel_time: seconds since the epoch */

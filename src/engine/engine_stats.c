@@ -36,12 +36,18 @@ engine_stats(struct engine *e, struct engine_stats *out)
         out->evicted_unfetched += lru_stat(&c->evicted_unfetched);
         out->evictions += lru_stat(&c->evicted);
         out->reclaimed += lru_stat(&c->reclaimed);
+        out->evicted_active += lru_stat(&c->evicted_active);
+        out->moves_to_cold += lru_stat(&c->moves_to_cold);
+        out->moves_to_warm += lru_stat(&c->moves_to_warm);
+        out->moves_within_lru += lru_stat(&c->moves_within_lru);
+        out->direct_reclaims += lru_stat(&c->direct_reclaims);
     }
     for (unsigned id = 0; id <= ENGINE_MAX_CLASS_ID; id++) {
         out->crawler_reclaimed += lru_stat(&e->mc[id].crawler_reclaimed);
         out->crawler_items_checked +=
             lru_stat(&e->mc[id].crawler_items_checked);
     }
+    out->lru_maintainer_juggles = lru_stat(&e->lru_juggles);
     out->slab_global_page_pool = slab_pool_pages(&e->slab);
     out->slabs_moved = moved > base ? moved - base : 0;
     out->total_malloced = slab_total_malloced(&e->slab);
@@ -71,6 +77,9 @@ static void
 class_items(struct engine *e, unsigned id, struct engine_class_stats *out)
 {
     uint32_t age = 0;
+    uint32_t age_hot = 0;
+    uint32_t age_warm = 0;
+    bool seg = atomic_load_explicit(&e->lru_segmented, memory_order_relaxed);
 
     for (unsigned f = 1; f <= e->slab.nclasses; f++) {
         const struct lru *l = &e->lru[f];
@@ -86,14 +95,32 @@ class_items(struct engine *e, unsigned id, struct engine_class_stats *out)
         out->reclaimed += lru_stat(&c->reclaimed);
         out->expired_unfetched += lru_stat(&c->expired_unfetched);
         out->evicted_unfetched += lru_stat(&c->evicted_unfetched);
+        out->number_hot += lru_stat(&c->nseg[SEG_HOT]);
+        out->number_warm += lru_stat(&c->nseg[SEG_WARM]);
+        out->number_temp += lru_stat(&c->nseg[SEG_TEMP]);
+        out->moves_to_cold += lru_stat(&c->moves_to_cold);
+        out->moves_to_warm += lru_stat(&c->moves_to_warm);
+        out->moves_within_lru += lru_stat(&c->moves_within_lru);
+        out->evicted_active += lru_stat(&c->evicted_active);
+        out->direct_reclaims += lru_stat(&c->direct_reclaims);
         if (number > 0) {
-            uint32_t a = lru_hand_age(e, f, id);
+            /* segmented: COLD's oldest; flat: the hand's next item */
+            uint32_t a = lru_seg_age(e, f, id, seg ? 1u << SEG_COLD : ~0u);
             age = a > age ? a : age;
+            if (seg) {
+                a = lru_seg_age(e, f, id, 1u << SEG_HOT);
+                age_hot = a > age_hot ? a : age_hot;
+                a = lru_seg_age(e, f, id, 1u << SEG_WARM);
+                age_warm = a > age_warm ? a : age_warm;
+            }
         }
     }
-    /* memcached's idle segmented LRU: everything has settled in COLD */
-    out->number_cold = out->number;
+    /* COLD is what the other segments leave (gauges read one by one) */
+    uint64_t other = out->number_hot + out->number_warm + out->number_temp;
+    out->number_cold = out->number > other ? out->number - other : 0;
     out->age = age;
+    out->age_hot = age_hot;
+    out->age_warm = age_warm;
     out->evicted_time =
         atomic_load_explicit(&e->mc[id].evicted_time, memory_order_relaxed);
     out->outofmemory = lru_stat(&e->mc[id].outofmemory);
@@ -193,6 +220,11 @@ engine_stats_reset(struct engine *e)
         zero(&c->evicted_unfetched);
         zero(&c->reclaimed);
         zero(&c->expired_unfetched);
+        zero(&c->moves_to_cold);
+        zero(&c->moves_to_warm);
+        zero(&c->moves_within_lru);
+        zero(&c->evicted_active);
+        zero(&c->direct_reclaims);
     }
     for (unsigned id = 0; id <= ENGINE_MAX_CLASS_ID; id++) {
         zero(&e->mc[id].outofmemory);
@@ -200,6 +232,7 @@ engine_stats_reset(struct engine *e)
         zero(&e->mc[id].crawler_items_checked);
         atomic_store_explicit(&e->mc[id].evicted_time, 0, memory_order_relaxed);
     }
+    zero(&e->lru_juggles);
     atomic_store_explicit(&e->moved_base, slab_pages_moved(&e->slab),
                           memory_order_relaxed);
     zero(&e->mover.rescues);

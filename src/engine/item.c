@@ -26,7 +26,17 @@ static void
 claim_locked(struct engine *e, unsigned id, void *chunk, struct item *owner)
 {
     if (owner == NULL) {
-        return; /* the slab already left the chunk marked "in use" */
+        /* the slab already left the chunk marked "in use" */
+        if (e->lru[id].ring == NULL) {
+            /* no probation yet (lru.h): COLD, without a call */
+            struct item *it = chunk;
+            atomic_store_explicit(&it->time,
+                                  (uint32_t)SEG_COLD << ITEM_SEG_SHIFT,
+                                  memory_order_relaxed);
+        } else {
+            lru_claim_header_locked(e, id, chunk);
+        }
+        return;
     }
     if (id == e->slab.nclasses) {
         slab_set_owner_locked(&e->slab, chunk, owner);
@@ -268,6 +278,10 @@ item_create(struct engine *e, struct slice key, uint32_t flags,
     struct item *it = alloc_chunk(e, id, NULL);
     if (it != NULL) {
         init_item(it, iflags, key, flags, exptime, nbytes);
+        if (item_seg(it) == SEG_HOT ||
+            atomic_load_explicit(&e->lru_temp, memory_order_relaxed)) {
+            lru_place_new(e, it, exptime); /* else COLD stays COLD */
+        }
         if (!(iflags & ITEM_CHUNKED) || alloc_segments(e, it)) {
             *out = it;
             return ENGINE_OK;

@@ -92,7 +92,7 @@ struct reclaim;
 #define ITEM_CAS     0x02u /* has a cas field (CAS enabled at creation) */
 #define ITEM_CHUNKED 0x04u /* value lives in separate data chunks */
 #define ITEM_FETCHED 0x08u /* read at least once since it was stored */
-#define ITEM_ACTIVE  0x10u /* read since the CLOCK hand last passed */
+#define ITEM_ACTIVE  0x10u /* read since its segment was last judged */
 #define ITEM_DATA    0x20u /* not an item: a chunked item's last segment */
 #define ITEM_BINKEY  0x40u /* stored by a meta command with a base64 key */
 #define ITEM_FREE    SLAB_MARK_FREE /* on its class's free list (slab.h) */
@@ -293,16 +293,56 @@ item_set_state(struct item *it, uint32_t bit, bool on)
     }
 }
 
+/*
+ * The time word also carries the item's LRU segment (lru.h) in its top
+ * two bits: a rel_time needs 30 bits (34 years). Both change only under
+ * the item's stripe lock once it is linked (before that, only its
+ * creator writes them), so a plain load and store keep each other's
+ * bits; the CLOCK hand reads the word without the lock.
+ */
+#define ITEM_TIME_MASK 0x3fffffffu
+#define ITEM_SEG_SHIFT 30
+
+/* In enum engine_seg's order, so that engine_item_seg() is a cast. */
+enum item_seg {
+    SEG_HOT = 0, /* probation: in its class's ring, not yet judged */
+    SEG_WARM,    /* main area, read since the hand last passed */
+    SEG_COLD,    /* main area, unread since it got there or was demoted */
+    SEG_TEMP,    /* -o temporary_ttl: never evicted, only reclaimed */
+};
+
 static inline uint32_t
 item_time(const struct item *it)
 {
-    return atomic_load_explicit(&it->time, memory_order_relaxed);
+    return atomic_load_explicit(&it->time, memory_order_relaxed) &
+           ITEM_TIME_MASK;
 }
 
 static inline void
 item_set_time(struct item *it, uint32_t time)
 {
-    atomic_store_explicit(&it->time, time, memory_order_relaxed);
+    uint32_t old = atomic_load_explicit(&it->time, memory_order_relaxed);
+    atomic_store_explicit(&it->time,
+                          (old & ~ITEM_TIME_MASK) | (time & ITEM_TIME_MASK),
+                          memory_order_relaxed);
+}
+
+static inline enum item_seg
+item_seg(const struct item *it)
+{
+    return (enum item_seg)(
+        atomic_load_explicit(&it->time, memory_order_relaxed) >>
+        ITEM_SEG_SHIFT);
+}
+
+/* Sets the segment bits only (see above for who may). */
+static inline void
+item_set_seg(struct item *it, enum item_seg seg)
+{
+    uint32_t old = atomic_load_explicit(&it->time, memory_order_relaxed);
+    atomic_store_explicit(
+        &it->time, (old & ITEM_TIME_MASK) | ((uint32_t)seg << ITEM_SEG_SHIFT),
+        memory_order_relaxed);
 }
 
 static inline bool

@@ -5,8 +5,17 @@
  * the order the class got its pages (slab.h), so an item costs no link
  * fields at all.
  *
+ * Segmented mode (the default; docs/ENGINE.md#eviction): a new item
+ * starts on probation (SEG_HOT), in a per-class FIFO ring of pointers.
+ * While probation holds more than hot_pct of the class, its oldest item
+ * is judged first: read (ITEM_ACTIVE) -> WARM, unread -> evicted (quick
+ * demotion). Otherwise the hand below walks the main area: WARM read ->
+ * stays WARM, WARM unread -> COLD, COLD read -> WARM, COLD unread ->
+ * evicted; TEMP items are only reclaimed when dead. Flat mode (`lru mode
+ * flat`, -o no_lru_maintainer) is the plain CLOCK below.
+ *
  * Reads never take a lock here: they set ITEM_ACTIVE (a relaxed atomic
- * bit). When a class is full the hand moves chunk by chunk:
+ * bit). When a class is full the flat hand moves chunk by chunk:
  *
  *   free chunk, an item being created or pinned, a busy stripe -> skip
  *   expired or flushed                 -> reclaim (reclaimed, and
@@ -88,6 +97,13 @@ struct lru_cell {
     _Atomic uint64_t evicted_unfetched;
     _Atomic uint64_t reclaimed;
     _Atomic uint64_t expired_unfetched;
+    /* items per segment (item.h enum item_seg), COLD's unused: the rest */
+    _Atomic uint64_t nseg[4];
+    _Atomic uint64_t moves_to_cold;    /* HOT or WARM -> COLD */
+    _Atomic uint64_t moves_to_warm;    /* HOT or COLD -> WARM (read) */
+    _Atomic uint64_t moves_within_lru; /* WARM read, kept WARM */
+    _Atomic uint64_t evicted_active;   /* evicted although read */
+    _Atomic uint64_t direct_reclaims;  /* evicted or reclaimed by a store */
 };
 
 struct lru {
@@ -100,6 +116,15 @@ struct lru {
     _Atomic uint32_t since;          /* time of the first item ever linked */
     _Atomic uint32_t evict_age;      /* age of the last item evicted */
     _Atomic uint32_t evict_when;     /* time of that eviction; 0 = never */
+    /*
+     * The probation FIFO (SEG_HOT items, oldest at ring_head), allocated
+     * at the class's first segmented eviction; class lock. ring_cap is
+     * its size (0 before), a quarter over probation's share.
+     */
+    struct item **ring;
+    uint32_t ring_cap;
+    uint32_t ring_head;
+    uint32_t ring_count;
 };
 
 static inline void
@@ -134,16 +159,50 @@ uint64_t lru_class_items(const struct engine *e, unsigned id);
  * set (stats sizes compares it).
  */
 void lru_count_link(struct engine *e, const struct item *it, bool new_item);
-/* Uncounts an item being unlinked. */
-void lru_count_unlink(struct engine *e, const struct item *it);
+/*
+ * Uncounts an item being unlinked (under its stripe lock); its segment
+ * becomes COLD, so a probation entry left for it is known stale.
+ */
+void lru_count_unlink(struct engine *e, struct item *it);
 
 /*
- * Seconds since the last store of the item the hand of class id would
- * look at next among those of memcached class mc (a look at a bounded
- * number of chunks ahead of the hand), or 0 if none is found. Takes the
- * class lock.
+ * A chunk of class id was just handed out for an item header (class
+ * lock held): sets its segment word, HOT and queued on probation when
+ * the class's segmented eviction has started, else COLD.
  */
-uint32_t lru_hand_age(struct engine *e, unsigned id, unsigned mc);
+void lru_claim_header_locked(struct engine *e, unsigned id, struct item *it);
+
+/*
+ * The segment of a new, unlinked item once its header is written:
+ * chunked items start COLD (no probation), short-TTL items TEMP with
+ * -o temporary_ttl (exptime is a rel_time).
+ */
+void lru_place_new(struct engine *e, struct item *it, uint32_t exptime);
+
+/*
+ * Ghost of recently demoted keys: fingerprints of the keys probation
+ * evicted unread, in a direct-mapped table of one 16-bit tag per slot
+ * (a power of two slots, about as many as items fit in memory), made at
+ * the first segmented eviction. A new item whose key is there skips
+ * probation (it came back soon after losing its place, so it is worth a
+ * turn in the main area), as S3-FIFO's ghost queue does. Relaxed
+ * atomics, no lock; a collision only misjudges one item.
+ */
+struct lru_ghost {
+    uint64_t mask;
+    _Atomic uint16_t tags[];
+};
+
+/* Frees the probation rings and the ghost (engine_destroy). */
+void lru_deinit_rings(struct engine *e);
+
+/*
+ * Seconds since the last store of the oldest item of memcached class mc
+ * in class id's segment seg (HOT: the probation head; others: the first
+ * such item ahead of the hand; segs = bit mask of enum item_seg values),
+ * or 0 when none is found within a bounded look. Takes the class lock.
+ */
+uint32_t lru_seg_age(struct engine *e, unsigned id, unsigned mc, unsigned segs);
 
 /* Chunks handed out (in use) in class id's pages. Takes the class lock. */
 uint64_t lru_used_chunks(struct engine *e, unsigned id);

@@ -51,7 +51,8 @@ enum parse_status {
     X(SLABS_AUTOMOVE, "slabs")        \
     X(SLABS_RATIO,    "slabs")        \
     X(CACHE_MEMLIMIT, "cache_memlimit") \
-    X(LRU_CRAWLER,    "lru_crawler")
+    X(LRU_CRAWLER,    "lru_crawler")  \
+    X(LRU,            "lru")
 /* clang-format on */
 
 /* lru_crawler's sub-commands. */
@@ -96,6 +97,7 @@ enum verb {
  *   lru_crawler        sub; sleep/tocrawl: level (the value, cut to 32
  *                      bits as memcached does); crawl/metadump/mgdump:
  *                      args (the class list, proto/keydump.h parses it)
+ *   lru                args (text_parse_lru reads them), noreply
  *
  * For a storage verb the data block (nbytes + 2 bytes) follows the line
  * and is NOT consumed by the parser: *used covers the command line only.

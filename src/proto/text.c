@@ -6,10 +6,13 @@
 #include "proto/number.h"
 
 #include <assert.h>
+#include <ctype.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /*
@@ -342,6 +345,61 @@ parse_lru_crawler(const struct lex_line *l, struct request *req)
     return PARSE_ERROR;
 }
 
+/*
+ * safe_strtod: strtod over the token, which must end there or at a space
+ * character; false on ERANGE or no number.
+ */
+static bool
+parse_double(struct slice t, double *out)
+{
+    char buf[128];
+    char *endp;
+
+    if (t.len == 0 || t.len >= sizeof(buf)) {
+        return false;
+    }
+    memcpy(buf, t.ptr, t.len);
+    buf[t.len] = '\0';
+    errno = 0;
+    *out = strtod(buf, &endp);
+    return errno != ERANGE && endp != buf &&
+           (*endp == '\0' || isspace((unsigned char)*endp));
+}
+
+void
+text_parse_lru(struct slice args, struct text_lru *o)
+{
+    struct lex_line line;
+    const struct lex_line *l = &line;
+    int64_t ttl;
+
+    lex_tokenize(args.ptr, args.ptr + args.len, &line);
+    o->op = TEXT_LRU_BAD;
+    if (l->ntok == 0) {
+        return;
+    }
+    struct slice sub = l->tok[0];
+    if (slice_eq_str(sub, "tune") && l->ntok >= 5) {
+        if (num_parse_u32(l->tok[1], &o->hot_pct) &&
+            num_parse_u32(l->tok[2], &o->warm_pct) &&
+            parse_double(l->tok[3], &o->hot_factor) &&
+            parse_double(l->tok[4], &o->warm_factor)) {
+            o->op = TEXT_LRU_TUNE;
+        }
+    } else if (slice_eq_str(sub, "mode") && l->ntok >= 2) {
+        if (slice_eq_str(l->tok[1], "flat")) {
+            o->op = TEXT_LRU_FLAT;
+        } else if (slice_eq_str(l->tok[1], "segmented")) {
+            o->op = TEXT_LRU_SEGMENTED;
+        }
+    } else if (slice_eq_str(sub, "temp_ttl") && l->ntok >= 2) {
+        if (num_parse_s32(l->tok[1], &ttl)) {
+            o->ttl = (int32_t)ttl;
+            o->op = TEXT_LRU_TEMP_TTL;
+        }
+    }
+}
+
 /* ---- the command table ------------------------------------------------ */
 
 #define TEXT_ANY SIZE_MAX
@@ -384,7 +442,7 @@ static const struct command commands[] = {
     TEXT_CMD("slabs",          SLABS_AUTOMOVE, 2, TEXT_ANY, parse_slabs),
     TEXT_CMD("cache_memlimit", CACHE_MEMLIMIT, 2, 3,      parse_memlimit),
     TEXT_CMD("lru_crawler",    LRU_CRAWLER, 1,  TEXT_ANY, parse_lru_crawler),
-    TEXT_CMD("lru",            NONE,       1,   TEXT_ANY, NULL),
+    TEXT_CMD("lru",            LRU,        2,   TEXT_ANY, parse_watch),
     TEXT_CMD("watch",          WATCH,      1,   TEXT_ANY, parse_watch),
     TEXT_CMD("extstore",       NONE,       1,   TEXT_ANY, NULL),
     TEXT_CMD("refresh_certs",  NONE,       1,   TEXT_ANY, NULL),

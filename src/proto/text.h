@@ -53,6 +53,27 @@ bool text_next_key(struct slice *rest, struct slice *key);
  */
 void text_compose_result(struct outq *q, const struct reply *r);
 
+/*
+ * lru tune <hot%> <warm%> <hot_factor> <warm_factor> | mode flat|segmented
+ * | temp_ttl <ttl>, from the words after "lru" (req->args): memcached
+ * checks only the tokens it needs, so extra ones are ignored. Anything
+ * wrong is TEXT_LRU_BAD (ERROR); the limits are cmd's to check.
+ */
+struct text_lru {
+    enum text_lru_op {
+        TEXT_LRU_BAD = 0,   /* ERROR: unknown, too few tokens, bad number */
+        TEXT_LRU_TUNE,      /* tune <hot%> <warm%> <hot_f> <warm_f> */
+        TEXT_LRU_FLAT,      /* mode flat */
+        TEXT_LRU_SEGMENTED, /* mode segmented */
+        TEXT_LRU_TEMP_TTL,  /* temp_ttl <ttl> */
+    } op;
+    uint32_t hot_pct, warm_pct;     /* safe_strtoul, truncated to 32 bits */
+    double hot_factor, warm_factor; /* safe_strtod */
+    int32_t ttl; /* safe_strtol, truncated to 32 bits; < 0: TEMP off */
+};
+
+void text_parse_lru(struct slice args, struct text_lru *out);
+
 /* The fixed line of a status (nothing for MISS, VALUE, NUMBER). */
 void text_compose_status(struct outq *q, enum reply_status st);
 
@@ -94,7 +115,9 @@ struct slice text_result_line(enum reply_status st);
     X(CRAWLER_NO_START,  "ERROR failed to start lru crawler thread\r\n") \
     X(CRAWLER_BADCLASS,  "BADCLASS invalid class id\r\n")               \
     X(CRAWLER_UNKNOWN,   "ERROR an unknown error happened\r\n")         \
-    X(MGDUMP_END,        "EN\r\n")
+    X(MGDUMP_END,        "EN\r\n")                                     \
+    X(LRU_PCTS,          "ERROR hot and warm pcts must not exceed 80\r\n") \
+    X(LRU_FACTORS,       "ERROR hot/warm age factors must be greater than 0\r\n")
 /* clang-format on */
 
 enum text_reply {

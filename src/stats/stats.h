@@ -74,9 +74,21 @@
 
 #define STATS_MAX_CLASS_ID 63
 
+/*
+ * Get hits by the LRU segment of the item hit (stats items hits_to_*),
+ * in engine_seg order; not `stats slabs` fields.
+ */
+/* clang-format off */
+#define STATS_CLASS_SEGS(X) \
+    X(hits_to_hot)          \
+    X(hits_to_warm)         \
+    X(hits_to_cold)         \
+    X(hits_to_temp)
+/* clang-format on */
+
 enum stats_class_op {
 #define STATS_OP_ENUM(name) STATS_OP_##name,
-    STATS_CLASS_OPS(STATS_OP_ENUM)
+    STATS_CLASS_OPS(STATS_OP_ENUM) STATS_CLASS_SEGS(STATS_OP_ENUM)
 #undef STATS_OP_ENUM
         STATS_NOPS
 };

@@ -1745,6 +1745,13 @@ settings_of(const struct config *cfg, struct capture *c)
         .lru_crawler = cfg->lru_crawler,
         .lru_crawler_sleep = (uint32_t)cfg->lru_crawler_sleep,
         .lru_crawler_tocrawl = cfg->lru_crawler_tocrawl,
+        .lru_segmented = cfg->lru_maintainer && cfg->lru_segmented,
+        .hot_lru_pct = (unsigned)cfg->hot_lru_pct,
+        .warm_lru_pct = (unsigned)cfg->warm_lru_pct,
+        .hot_max_factor = cfg->hot_max_factor,
+        .warm_max_factor = cfg->warm_max_factor,
+        .temp_lru = cfg->temp_lru,
+        .temporary_ttl = cfg->temporary_ttl,
     };
 
     memset(c, 0, sizeof(*c));
@@ -1965,6 +1972,14 @@ settings_show_the_live_values(void **state)
         .lru_crawler = false,
         .lru_crawler_sleep = 7,
         .lru_crawler_tocrawl = 9,
+        /* as after lru mode flat, lru tune 10 30 0.5 3, lru temp_ttl 30 */
+        .lru_segmented = false,
+        .hot_lru_pct = 10,
+        .warm_lru_pct = 30,
+        .hot_max_factor = 0.5,
+        .warm_max_factor = 3,
+        .temp_lru = true,
+        .temporary_ttl = 30,
     };
     (void)state;
 
@@ -1975,7 +1990,10 @@ settings_show_the_live_values(void **state)
     conf_settings(&c, &live, capture_line, cap);
     expected_settings("maxbytes 104857600\nverbosity 2\noldest 62\n"
                       "detail_enabled yes\ntrack_sizes yes\nlru_crawler no\n"
-                      "lru_crawler_sleep 7\nlru_crawler_tocrawl 9\n",
+                      "lru_crawler_sleep 7\nlru_crawler_tocrawl 9\n"
+                      "lru_segmented no\nhot_lru_pct 10\nwarm_lru_pct 30\n"
+                      "hot_max_factor 0.50\nwarm_max_factor 3.00\n"
+                      "temp_lru yes\ntemporary_ttl 30\n",
                       want, sizeof(cap->text));
     assert_string_equal(cap->text, want);
     conf_deinit(&c);

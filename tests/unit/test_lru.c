@@ -23,6 +23,8 @@ engine_of(size_t mib, bool evictions)
     engine_config_default(&cfg);
     cfg.mem_limit = mib << 20;
     cfg.evictions = evictions;
+    /* flat mode's plain CLOCK; test_lru_policy.c has the segmented one */
+    cfg.lru.segmented = false;
     struct engine *e = engine_create(&cfg);
     assert_non_null(e);
     return e;

@@ -920,6 +920,50 @@ value_header_numbers_parse_back_as_a_cas_command(void **state)
     }
 }
 
+/* lru's words after the verb, read as memcached 1.6.18 reads them. */
+static struct text_lru
+lru_of(const char *args)
+{
+    struct text_lru o;
+    memset(&o, 0xee, sizeof(o));
+    text_parse_lru(slice_make(args, strlen(args)), &o);
+    return o;
+}
+
+static void
+parses_lru_subcommands_as_memcached(void **state)
+{
+    struct text_lru o;
+    (void)state;
+
+    o = lru_of("tune 10 30 0.5 3");
+    assert_int_equal(o.op, TEXT_LRU_TUNE);
+    assert_int_equal(o.hot_pct, 10);
+    assert_int_equal(o.warm_pct, 30);
+    assert_true(o.hot_factor == 0.5 && o.warm_factor == 3.0);
+    /* extra tokens are ignored; pcts truncate to 32 bits; 1e1 is 10 */
+    o = lru_of("tune 4294967297 0 1e1 2 extra");
+    assert_int_equal(o.op, TEXT_LRU_TUNE);
+    assert_int_equal(o.hot_pct, 1);
+    assert_true(o.hot_factor == 10.0);
+    assert_int_equal(lru_of("tune -5 10 0.1 2").op, TEXT_LRU_BAD);
+    assert_int_equal(lru_of("tune 10 10 0.1 2x").op, TEXT_LRU_BAD);
+    assert_int_equal(lru_of("tune 10 10 0.1").op, TEXT_LRU_BAD);
+    assert_int_equal(lru_of("TUNE 10 10 0.1 2").op, TEXT_LRU_BAD);
+    assert_int_equal(lru_of("mode flat").op, TEXT_LRU_FLAT);
+    assert_int_equal(lru_of("mode segmented noreply").op, TEXT_LRU_SEGMENTED);
+    assert_int_equal(lru_of("mode noreply").op, TEXT_LRU_BAD);
+    assert_int_equal(lru_of("mode").op, TEXT_LRU_BAD);
+    o = lru_of("temp_ttl 99999999999");
+    assert_int_equal(o.op, TEXT_LRU_TEMP_TTL);
+    assert_int_equal(o.ttl, 1215752191);
+    assert_int_equal(lru_of("temp_ttl 4294967295").ttl, -1);
+    assert_int_equal(lru_of("temp_ttl +5").ttl, 5);
+    assert_int_equal(lru_of("temp_ttl 5x").op, TEXT_LRU_BAD);
+    assert_int_equal(lru_of("").op, TEXT_LRU_BAD);
+    assert_int_equal(lru_of("foo").op, TEXT_LRU_BAD);
+}
+
 int
 main(void)
 {
@@ -942,6 +986,7 @@ main(void)
         cmocka_unit_test(composes_value_with_cas_and_extreme_numbers),
         cmocka_unit_test(composes_error_number_stat_and_version_lines),
         cmocka_unit_test(value_header_numbers_parse_back_as_a_cas_command),
+        cmocka_unit_test(parses_lru_subcommands_as_memcached),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,8 @@ Sections (each server gets the same flags, -t 1, and runs on its own):
                 with 1-4 KiB values, paced so it lasts ~45 s
                 (hit_size_shift); a one-pass scan over cold keys in the
                 middle of Zipf 0.99 (hit_scan); hit ratio and final RSS
+  metadump      keys per second and server CPU per key of `lru_crawler
+                metadump all` over 1M items, read to END
   instructions  user-space instructions per request under callgrind, idle
                 baseline subtracted
 
@@ -102,12 +104,12 @@ FULL = dict(rounds=4, duration=3.0, warmup=0.5, keys=100000,
             mem_items=1000000, hit_mem_mb=64, hit_value=100, zipf=(0.99, 0.9),
             shift=dict(gets1=500000, rate1=100000, gets2=1000000, rate2=25000,
                        value="1024-4096"),
-            cg_requests=20000, budget=1080)
+            dump_items=1000000, cg_requests=20000, budget=1080)
 QUICK = dict(rounds=2, duration=0.5, warmup=0.2, keys=20000,
              mem_items=50000, hit_mem_mb=8, hit_value=100, zipf=(0.99,),
              shift=dict(gets1=50000, rate1=50000, gets2=50000, rate2=25000,
                         value="1024-4096"),
-             cg_requests=2000, budget=240)
+             dump_items=50000, cg_requests=2000, budget=240)
 
 KEY_LEN_MEM = 30  # memory and hit ratio sections: 30-byte keys
 
@@ -605,6 +607,120 @@ def hitratio_one(binary, sname, mem_mb, args, failures, name):
         server.stop()
 
 
+# ---------------------------------------------------------------- metadump
+
+DUMP_VALUE = "32"
+
+
+def task_ticks(pid):
+    """utime + stime of every thread of pid, in clock ticks."""
+    total = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:  # the thread exited
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total
+
+
+def metadump(cfg, bins, failures):
+    """Keys per second and server CPU per key of `lru_crawler metadump
+    all`, read to its END on a fresh connection after a fill."""
+    n = cfg["dump_items"]
+    results = dict(items=n, key_len=KEY_LEN_MEM, value_size=DUMP_VALUE)
+    for sname in SERVER_NAMES:
+        if over_budget(cfg):
+            results[sname] = dict(status="skipped: time budget")
+            continue
+        log("metadump: %s items, %s" % (fmt(n), sname))
+        results[sname] = metadump_one(bins[sname], sname, n, failures)
+    return results
+
+
+def metadump_one(binary, sname, n, failures):
+    server = Server(sname, binary, 1024, SERVER_CPU)
+    try:
+        loadgen(server, "fill", 300, keys=n, key_len=KEY_LEN_MEM,
+                value_size=DUMP_VALUE, conns=4, depth=32)
+        time.sleep(0.2)
+        rss0 = server.rss_kib()
+        run = dump_all(server, n)
+        run["rss_before_kib"] = rss0
+        run["rss_after_kib"] = server.rss_kib()
+        if not server.alive():
+            raise BenchError("%s died during the dump" % sname)
+        return run
+    except Unsupported:
+        return dict(status="unsupported")
+    except BenchError as e:
+        failures.append("metadump/%s: %s" % (sname, e))
+        return dict(status="FAILED: %s" % e)
+    finally:
+        server.stop()
+
+
+def dump_all(server, n, tries=20):
+    """One timed metadump; BUSY (the crawler is at work) is retried."""
+    for _ in range(tries):
+        c = Client(server.port)
+        c.sock.settimeout(120)
+        try:
+            chunks = []
+            tail = b""
+            cpu0 = task_ticks(server.pid)
+            t0 = time.monotonic()
+            c.sock.sendall(b"lru_crawler metadump all\r\n")
+            # Item lines end in a bare LF (as memcached writes them).
+            while not (tail.endswith(b"\nEND\r\n") or
+                       tail == b"END\r\n"):
+                try:
+                    chunk = c.sock.recv(1 << 20)
+                except OSError as e:
+                    raise BenchError("metadump: %s" % e)
+                if not chunk:
+                    raise BenchError("metadump: connection closed after "
+                                     "%d bytes" % sum(map(len, chunks)))
+                chunks.append(chunk)
+                tail = (tail + chunk)[-64:]
+                if len(chunks) == 1 and chunk.startswith((b"BUSY", b"ERROR")):
+                    break
+            seconds = time.monotonic() - t0
+            cpu = (task_ticks(server.pid) - cpu0) / os.sysconf("SC_CLK_TCK")
+        finally:
+            c.close()
+        data = b"".join(chunks)
+        if data == b"ERROR\r\n":
+            raise Unsupported("metadump")
+        if data.startswith(b"BUSY"):
+            time.sleep(0.5)
+            continue
+        if not data.endswith(b"END\r\n"):
+            raise BenchError("metadump: %r" % data[:200])
+        lines = data[:-5].split(b"\n")
+        if lines[-1] != b"":
+            raise BenchError("metadump: last line %r" % lines[-1][:200])
+        lines = lines[:-1]
+        keys = set()
+        for line in lines:
+            f = line.split(b" ")
+            if not f[0].startswith(b"key=") or len(f) < 7:
+                raise BenchError("metadump line %r" % line[:200])
+            keys.add(f[0])
+        # memcached's crawler walks each LRU in turn while its maintainer
+        # moves items between them: a few items are missed (or listed
+        # twice) in a dump of a live cache. Rates count the lines sent.
+        if len(keys) < n * 0.99 or len(lines) > n * 1.01:
+            raise BenchError("metadump: %d lines, %d keys, %d items" % (
+                len(lines), len(keys), n))
+        return dict(status="ok", lines=len(lines), unique_keys=len(keys),
+                    bytes=len(data), seconds=seconds,
+                    keys_per_s=len(lines) / seconds, server_cpu_s=cpu,
+                    cpu_us_per_key=cpu * 1e6 / len(lines))
+    raise BenchError("metadump: still BUSY after %d tries" % tries)
+
+
 # ------------------------------------------------------------ instructions
 
 CG_KEYS = 1000
@@ -1020,6 +1136,32 @@ def markdown(res):
     hr = res.get("hitratio")
     if hr:
         out += hit_markdown(hr)
+    md = res.get("metadump")
+    if md:
+        out.append("### `lru_crawler metadump all` (%s items, %d-byte keys, "
+                   "%s B values, read to END on one connection)" % (
+                       fmt(md["items"]), md["key_len"], md["value_size"]))
+        out.append("")
+        out.append("| | memoria | memcached | memoria/memcached |")
+        out.append("|---|---:|---:|---:|")
+        a, b = md.get("memoria", {}), md.get("memcached", {})
+        for key, title, digits in (
+                ("keys_per_s", "keys per second (higher is better)", 0),
+                ("cpu_us_per_key",
+                 "server CPU µs per key (lower is better)", 3),
+                ("seconds", "seconds", 2)):
+            ratio = "-"
+            if a.get("status") == "ok" and b.get("status") == "ok" and \
+                    b.get(key):
+                ratio = "%.2f" % (a[key] / b[key])
+            out.append("| %s | %s | %s | %s |" % (
+                title, status_cell(a, fmt(a.get(key), digits)),
+                status_cell(b, fmt(b.get(key), digits)), ratio))
+        out.append("| server RSS growth during the dump MiB | %s | %s | |" % (
+            tuple(status_cell(x, fmt((x.get("rss_after_kib", 0) -
+                                      x.get("rss_before_kib", 0)) / 1024, 1))
+                  for x in (a, b))))
+        out.append("")
     ins = res.get("instructions")
     if ins and "rows" in ins:
         out.append("### User-space instructions per request (callgrind, "
@@ -1151,7 +1293,8 @@ def update_doc(md):
 # ---------------------------------------------------------------- main
 
 SECTIONS = {"throughput": throughput, "memory": memory,
-            "hitratio": hitratio, "instructions": instructions}
+            "hitratio": hitratio, "metadump": metadump,
+            "instructions": instructions}
 
 
 def parse_args():

@@ -104,12 +104,14 @@ FULL = dict(rounds=4, duration=3.0, warmup=0.5, keys=100000,
             mem_items=1000000, hit_mem_mb=64, hit_value=100, zipf=(0.99, 0.9),
             shift=dict(gets1=500000, rate1=100000, gets2=1000000, rate2=25000,
                        value="1024-4096"),
-            dump_items=1000000, cg_requests=20000, budget=1080)
+            scan_rate=80000, dump_items=1000000, cg_requests=20000,
+            budget=1080)
 QUICK = dict(rounds=2, duration=0.5, warmup=0.2, keys=20000,
              mem_items=50000, hit_mem_mb=8, hit_value=100, zipf=(0.99,),
              shift=dict(gets1=50000, rate1=50000, gets2=50000, rate2=25000,
                         value="1024-4096"),
-             dump_items=50000, cg_requests=2000, budget=240)
+             scan_rate=40000, dump_items=50000, cg_requests=2000,
+             budget=240)
 
 KEY_LEN_MEM = 30  # memory and hit ratio sections: 30-byte keys
 
@@ -530,7 +532,7 @@ def hit_workloads(cfg):
                  "keys" % fmt(scan),
                  dict(base, zipf_s=0.99, warmup_requests=warm,
                       requests=before + scan + after, scan_at=warm + before,
-                      scan_keys=scan)))
+                      scan_keys=scan, rate=cfg["scan_rate"])))
     return fit, nkeys, rows
 
 

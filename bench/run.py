@@ -664,7 +664,18 @@ def metadump_one(binary, sname, n, failures):
 
 
 def dump_all(server, n, tries=20):
-    """One timed metadump; BUSY (the crawler is at work) is retried."""
+    """One timed metadump; BUSY (the crawler is at work) is retried.
+    This process reads it on the load generator's CPU."""
+    mask = os.sched_getaffinity(0)
+    if LOADGEN_CPU is not None:
+        os.sched_setaffinity(0, {LOADGEN_CPU})
+    try:
+        return dump_all_pinned(server, n, tries)
+    finally:
+        os.sched_setaffinity(0, mask)
+
+
+def dump_all_pinned(server, n, tries):
     for _ in range(tries):
         c = Client(server.port)
         c.sock.settimeout(120)
@@ -685,7 +696,7 @@ def dump_all(server, n, tries=20):
                     raise BenchError("metadump: connection closed after "
                                      "%d bytes" % sum(map(len, chunks)))
                 chunks.append(chunk)
-                tail = (tail + chunk)[-64:]
+                tail = (tail + chunk[-64:])[-64:]
                 if len(chunks) == 1 and chunk.startswith((b"BUSY", b"ERROR")):
                     break
             seconds = time.monotonic() - t0

@@ -51,6 +51,9 @@
  *               --rate R, --warmup-rate R
  *                              pace the gets (lockstep): a batch goes out
  *                              no earlier than its first get's due time
+ *               --prefill N    (lockstep) first set keys N-1 down to 0,
+ *                              the Zipf ranks' keys with the hottest last,
+ *                              so the cache starts full
  *             The hit ratio is reported over the measured gets and per
  *             segment: warm-up, before the scan, the scan, after it.
  *
@@ -224,7 +227,7 @@ struct bench {
     uint64_t t_start; /* when the loop started */
     uint64_t store_failed; /* hitratio: sets answered out of memory */
     uint32_t prefill_left; /* hitratio: prefill sets not yet issued */
-    uint64_t t_prefilled;  /* hitratio: when the first get went out */
+    uint64_t t_prefilled;  /* hitratio: when the prefill ended */
     uint64_t seg_gets[SEG_COUNT];
     uint64_t seg_hits[SEG_COUNT];
     uint64_t seg_t0[SEG_COUNT]; /* first get of a segment issued, or 0 */
@@ -842,45 +845,45 @@ issue_slot(struct bench *b, struct conn *c, struct slot *s, uint32_t *keys)
     c->count++;
 }
 
+/* hitratio --lockstep: a set of key k at the end of the ring. */
+static void
+issue_lockstep_set(struct bench *b, struct conn *c, uint32_t k)
+{
+    static const enum op set_op[] = {OP_SET, OP_MS, OP_BSET};
+    unsigned idx = (c->head + c->count) % ring_size(&b->opt);
+    struct slot *s = &c->ring[idx];
+
+    s->op = set_op[b->opt.proto];
+    s->measured = false;
+    s->nkeys = 1;
+    s->opaque = c->next_opaque++;
+    c->keys[idx] = k;
+    issue_slot(b, c, s, &c->keys[idx]);
+}
+
 /*
  * hitratio --lockstep (one connection): once every reply is in, the sets
- * of the last batch's misses in the order they missed, then the next
- * batch of gets when it is due.
+ * of the last batch's misses in the order they missed, then a batch of
+ * the prefill's sets or, once those are done, the next batch of gets
+ * when it is due.
  */
 static void
 fill_lockstep(struct bench *b, struct conn *c)
 {
     const struct options *o = &b->opt;
-    static const enum op set_op[] = {OP_SET, OP_MS, OP_BSET};
     uint64_t total = o->warmup_requests + o->requests;
 
     if (c->count > 0) {
         return;
     }
     for (unsigned i = 0; i < c->nmisses; i++) {
-        unsigned idx = (c->head + c->count) % ring_size(o);
-        struct slot *s = &c->ring[idx];
-        uint32_t *keys = &c->keys[idx];
-        s->op = set_op[o->proto];
-        s->measured = false;
-        s->nkeys = 1;
-        s->opaque = c->next_opaque++;
-        keys[0] = c->misses[i];
-        issue_slot(b, c, s, keys);
+        issue_lockstep_set(b, c, c->misses[i]);
     }
     c->nmisses = 0;
     b->wake = 0;
     if (b->prefill_left > 0) {
         for (unsigned i = 0; i < o->depth && b->prefill_left > 0; i++) {
-            unsigned idx = (c->head + c->count) % ring_size(o);
-            struct slot *s = &c->ring[idx];
-            uint32_t *keys = &c->keys[idx];
-            s->op = set_op[o->proto];
-            s->measured = false;
-            s->nkeys = 1;
-            s->opaque = c->next_opaque++;
-            keys[0] = --b->prefill_left;
-            issue_slot(b, c, s, keys);
+            issue_lockstep_set(b, c, --b->prefill_left);
         }
         return;
     }

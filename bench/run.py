@@ -1221,10 +1221,14 @@ def hit_markdown(hr):
     out = []
     lockstep = "lockstep" in json.dumps(hr)  # older results: 8 x 32
     if hr.get("rows"):
+        args = next(iter(hr["rows"].values())).get("args")
         out.append("### Hit ratio at -m %d (get, set on miss; %s keys of "
-                   "%d+%d B, 3x the %s that fit as raw key+value)" % (
+                   "%d+%d B, 3x the %s that fit as raw key+value%s)" % (
                        hr["mem_mb"], fmt(hr["keys"]), hr["key_len"],
-                       hr["value_size"], fmt(hr["payload_fit"])))
+                       hr["value_size"], fmt(hr["payload_fit"]),
+                       "; prefilled, %s warm-up gets, %s measured" % (
+                           fmt(args["warmup_requests"]),
+                           fmt(args["requests"])) if args else ""))
         out.append("")
         out.append("| Zipf s | memoria hit ratio | memcached hit ratio | "
                    "memoria - memcached (points) | "

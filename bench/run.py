@@ -153,7 +153,7 @@ def loadgen_command(cc="cc"):
 
 
 def build_loadgen():
-    os.makedirs(OUT_DIR, exist_ok=True)
+    os.makedirs(os.path.dirname(LOADGEN), exist_ok=True)
     if (os.path.exists(LOADGEN) and
             os.path.getmtime(LOADGEN) >= os.path.getmtime(LOADGEN_SRC)):
         return
@@ -1334,6 +1334,10 @@ def parse_args():
                    "hit-ratio rows to run (default all), e.g. --only "
                    "hitratio --workloads 'hit_s*': " + ",".join(
                        [w[0] for w in WORKLOADS] + CG_KINDS + HIT_NAMES))
+    p.add_argument("--out", metavar="DIR",
+                   help="write results.json, results.md, server logs and "
+                   "callgrind files here (default build/bench; the load "
+                   "generator stays there), so two runs do not share them")
     p.add_argument("--rounds", type=int, help="override rounds per workload")
     p.add_argument("--duration", type=float, help="override seconds/round")
     p.add_argument("--print-build-command", action="store_true",
@@ -1342,7 +1346,10 @@ def parse_args():
 
 
 def main():
+    global OUT_DIR
     opts = parse_args()
+    if opts.out:
+        OUT_DIR = os.path.abspath(opts.out)
     if opts.print_build_command:
         print(" ".join(loadgen_command()))
         return 0

@@ -30,7 +30,32 @@
  *   fill      sets keys 0..K-1 once each (deterministic value lengths)
  *   verify    reads keys 0..K-1 back with multigets; every one must hit
  *   hitratio  get, and set on miss, over a (Zipf) key space for a fixed
- *             number of gets; reports the hit ratio after a warm-up
+ *             number of gets; reports the hit ratio after a warm-up.
+ *             A key's value length is a function of the key alone (and
+ *             of the key space it is in), so every server is sent the
+ *             same value for a key. Options:
+ *               --lockstep     one connection; gets go in batches of
+ *                              --depth, and the sets of a batch's misses,
+ *                              in order, go ahead of the next batch. The
+ *                              server sees the same gets in the same
+ *                              order on every run with the same seed.
+ *               --shift-at N   size shift: get number N on (counted from
+ *                              the first, warm-up included) draws the
+ *                              same Zipf ranks but asks for keys
+ *                              K..2K-1 (new keys) whose values have
+ *                              --shift-value-size lengths
+ *               --scan-at N --scan-keys S
+ *                              gets N..N+S-1 are one sequential pass over
+ *                              cold keys 2K..2K+S-1 (never asked before,
+ *                              outside the Zipf set), each set on miss
+ *               --rate R, --warmup-rate R
+ *                              pace the gets (lockstep): a batch goes out
+ *                              no earlier than its first get's due time
+ *               --prefill N    (lockstep) first set keys N-1 down to 0,
+ *                              the Zipf ranks' keys with the hottest last,
+ *                              so the cache starts full
+ *             The hit ratio is reported over the measured gets and per
+ *             segment: warm-up, before the scan, the scan, after it.
  *
  * Output: one JSON object on stdout. Exit status: 0 ok, 1 failed (wrong
  * data, protocol error, server gone, time bound hit), 2 usage, 3 the
@@ -91,6 +116,7 @@ enum op { OP_GET, OP_SET, OP_MG, OP_MS, OP_BGET, OP_BSET, OP_NOOP };
 #define BIN_SETQ      0x11u
 #define BIN_NOOP      0x0au
 #define BIN_NOT_FOUND 0x0001u
+#define BIN_NO_MEMORY 0x0082u
 enum phase { PHASE_WARMUP, PHASE_MEASURE, PHASE_DRAIN, PHASE_DONE };
 
 struct options {
@@ -116,12 +142,25 @@ struct options {
     uint64_t requests;
     uint64_t warmup_requests;
     long server_pid;
+    bool lockstep;
+    double rate;        /* hitratio: measured gets per second, 0 unpaced */
+    double warmup_rate; /* hitratio: warm-up gets per second, 0 unpaced */
+    uint64_t shift_at;  /* hitratio: first get of the size shift, 0 none */
+    uint32_t svmin;     /* value lengths of the shifted keys */
+    uint32_t svmax;
+    uint64_t scan_at; /* hitratio: first get of the scan */
+    uint64_t scan_keys;
+    uint32_t prefill; /* hitratio, lockstep: set keys N-1..0 first */
 };
+
+/* hitratio: the segments gets are counted in. */
+enum segment { SEG_WARMUP, SEG_BEFORE, SEG_SCAN, SEG_AFTER, SEG_COUNT };
 
 /* One request in flight. Keys live in the connection's key table. */
 struct slot {
     enum op op;
     bool measured;
+    unsigned char seg; /* hitratio: enum segment of a get */
     unsigned nkeys;
     uint32_t opaque; /* binary: the request's opaque */
     uint64_t t_issue;
@@ -182,7 +221,17 @@ struct bench {
     bool cpu_ok;
     uint64_t next_key;    /* fill/verify: next key index to issue */
     uint64_t gets_issued; /* hitratio */
-    bool proto_seen_ok;   /* a meta or binary reply has parsed */
+    uint64_t pace_t;      /* hitratio: when the measured schedule starts */
+    bool pace_started;
+    uint64_t wake;    /* hitratio: due time of the next paced batch, or 0 */
+    uint64_t t_start; /* when the loop started */
+    uint64_t store_failed; /* hitratio: sets answered out of memory */
+    uint32_t prefill_left; /* hitratio: prefill sets not yet issued */
+    uint64_t t_prefilled;  /* hitratio: when the prefill ended */
+    uint64_t seg_gets[SEG_COUNT];
+    uint64_t seg_hits[SEG_COUNT];
+    uint64_t seg_t0[SEG_COUNT]; /* first get of a segment issued, or 0 */
+    bool proto_seen_ok;         /* a meta or binary reply has parsed */
     bool unsupported;
     bool fatal;
     uint64_t protocol_errors;
@@ -275,6 +324,23 @@ fill_len(const struct options *o, uint32_t k)
     uint32_t span = o->vmax - o->vmin + 1;
 
     return o->vmin + (uint32_t)(mix64((uint64_t)k * 31 + 7) % span);
+}
+
+/* hitratio: whether key k is one of the size shift's new keys. */
+static bool
+shifted_key(const struct options *o, uint32_t k)
+{
+    return o->shift_at > 0 && k >= o->nkeys && k - o->nkeys < o->nkeys;
+}
+
+/* hitratio: the value length of key k, the same on every run. */
+static uint32_t
+hit_len(const struct options *o, uint32_t k)
+{
+    uint32_t lo = shifted_key(o, k) ? o->svmin : o->vmin;
+    uint32_t hi = shifted_key(o, k) ? o->svmax : o->vmax;
+
+    return lo + (uint32_t)(mix64((uint64_t)k * 131 + 17) % (hi - lo + 1));
 }
 
 /* Write the key of index k (prefix + zero-padded decimal) to out. */
@@ -516,6 +582,9 @@ op_is_get(enum op op)
 static unsigned
 ring_size(const struct options *o)
 {
+    if (o->lockstep) {
+        return 2u * o->depth; /* a batch's sets, then the next gets */
+    }
     return o->depth + (o->quiet ? 1u : 0u);
 }
 
@@ -542,6 +611,59 @@ pick_key(struct bench *b, struct conn *c)
         }
     }
     return lo;
+}
+
+/* hitratio: the key and segment of get number g (warm-up included). */
+static uint32_t
+hit_key(struct bench *b, struct conn *c, uint64_t g, unsigned char *seg)
+{
+    const struct options *o = &b->opt;
+    bool scan = o->scan_keys > 0;
+
+    if (scan && g >= o->scan_at && g - o->scan_at < o->scan_keys) {
+        *seg = SEG_SCAN;
+        return 2u * o->nkeys + (uint32_t)(g - o->scan_at);
+    }
+    if (g < o->warmup_requests) {
+        *seg = SEG_WARMUP;
+    } else {
+        *seg = scan && g >= o->scan_at ? SEG_AFTER : SEG_BEFORE;
+    }
+    uint32_t k = pick_key(b, c);
+    return o->shift_at > 0 && g >= o->shift_at ? o->nkeys + k : k;
+}
+
+/*
+ * hitratio, paced: when get number g is due (0: now). The warm-up's
+ * schedule starts when the prefill ends; the measured one when the
+ * warm-up was due to end, or later if it ended later.
+ */
+static uint64_t
+hit_due(struct bench *b, uint64_t g)
+{
+    const struct options *o = &b->opt;
+
+    if (g < o->warmup_requests) {
+        if (o->warmup_rate <= 0) {
+            return 0;
+        }
+        return b->t_prefilled + (uint64_t)((double)g * 1e9 / o->warmup_rate);
+    }
+    /* The measured gets keep their pace even when the warm-up ran late. */
+    if (!b->pace_started) {
+        uint64_t sched = b->t_prefilled;
+        if (o->warmup_rate > 0) {
+            sched +=
+                (uint64_t)((double)o->warmup_requests * 1e9 / o->warmup_rate);
+        }
+        b->pace_started = true;
+        b->pace_t = sched > b->now ? sched : b->now;
+    }
+    if (o->rate <= 0) {
+        return 0;
+    }
+    return b->pace_t +
+           (uint64_t)((double)(g - o->warmup_requests) * 1e9 / o->rate);
 }
 
 /* The value bytes, then CRLF unless binary (lengths frame those). */
@@ -684,8 +806,11 @@ next_request(struct bench *b, struct conn *c, struct slot *s, uint32_t *keys)
         }
         s->op = get_op[o->proto];
         s->measured = b->gets_issued >= o->warmup_requests;
+        keys[0] = hit_key(b, c, b->gets_issued, &s->seg);
+        if (b->seg_t0[s->seg] == 0) {
+            b->seg_t0[s->seg] = b->now;
+        }
         b->gets_issued++;
-        keys[0] = pick_key(b, c);
         return true;
     }
     return false;
@@ -709,12 +834,92 @@ issue_noop(struct bench *b, struct conn *c)
 }
 
 static void
+issue_slot(struct bench *b, struct conn *c, struct slot *s, uint32_t *keys)
+{
+    s->t_issue = b->now;
+    if (op_is_get(s->op)) {
+        issue_get(b, c, s, keys, 1);
+    } else {
+        issue_store(b, c, s, keys[0], hit_len(&b->opt, keys[0]), 'A');
+    }
+    c->count++;
+}
+
+/* hitratio --lockstep: a set of key k at the end of the ring. */
+static void
+issue_lockstep_set(struct bench *b, struct conn *c, uint32_t k)
+{
+    static const enum op set_op[] = {OP_SET, OP_MS, OP_BSET};
+    unsigned idx = (c->head + c->count) % ring_size(&b->opt);
+    struct slot *s = &c->ring[idx];
+
+    s->op = set_op[b->opt.proto];
+    s->measured = false;
+    s->nkeys = 1;
+    s->opaque = c->next_opaque++;
+    c->keys[idx] = k;
+    issue_slot(b, c, s, &c->keys[idx]);
+}
+
+/*
+ * hitratio --lockstep (one connection): once every reply is in, the sets
+ * of the last batch's misses in the order they missed, then a batch of
+ * the prefill's sets or, once those are done, the next batch of gets
+ * when it is due.
+ */
+static void
+fill_lockstep(struct bench *b, struct conn *c)
+{
+    const struct options *o = &b->opt;
+    uint64_t total = o->warmup_requests + o->requests;
+
+    if (c->count > 0) {
+        return;
+    }
+    for (unsigned i = 0; i < c->nmisses; i++) {
+        issue_lockstep_set(b, c, c->misses[i]);
+    }
+    c->nmisses = 0;
+    b->wake = 0;
+    if (b->prefill_left > 0) {
+        for (unsigned i = 0; i < o->depth && b->prefill_left > 0; i++) {
+            issue_lockstep_set(b, c, --b->prefill_left);
+        }
+        return;
+    }
+    if (b->t_prefilled == 0) {
+        b->t_prefilled = b->now;
+    }
+    if (b->gets_issued >= total) {
+        return;
+    }
+    uint64_t due = hit_due(b, b->gets_issued);
+    if (due > b->now) {
+        b->wake = due;
+        return;
+    }
+    for (unsigned i = 0; i < o->depth && b->gets_issued < total; i++) {
+        unsigned idx = (c->head + c->count) % ring_size(o);
+        struct slot *s = &c->ring[idx];
+        uint32_t *keys = &c->keys[idx];
+        if (!next_request(b, c, s, keys)) {
+            break;
+        }
+        issue_slot(b, c, s, keys);
+    }
+}
+
+static void
 fill_pipeline(struct bench *b, struct conn *c)
 {
     const struct options *o = &b->opt;
 
     /* --quiet: a new batch only once the last one's NOOP came back. */
     if (o->quiet && c->count > 0) {
+        return;
+    }
+    if (o->lockstep) {
+        fill_lockstep(b, c);
         return;
     }
     while (c->count < o->depth) {
@@ -731,6 +936,9 @@ fill_pipeline(struct bench *b, struct conn *c)
             unsigned char version;
             if (o->mode == MODE_FILL) {
                 len = fill_len(o, keys[0]);
+                version = 'A';
+            } else if (o->mode == MODE_HITRATIO) {
+                len = hit_len(o, keys[0]);
                 version = 'A';
             } else {
                 len = o->vmin + rng_below(c->rng, o->vmax - o->vmin + 1);
@@ -762,7 +970,8 @@ check_value(struct bench *b, uint32_t k, uint32_t flags, const char *data,
 
     render_key(o, k, key);
     key[o->key_len] = '\0';
-    if (len < o->vmin || len > o->vmax) {
+    if (o->mode == MODE_HITRATIO ? len != hit_len(o, k)
+                                 : len < o->vmin || len > o->vmax) {
         record_error(b, &b->verify_errors, "value length out of range", key);
         return;
     }
@@ -829,8 +1038,13 @@ complete(struct bench *b, struct conn *c)
     if (b->opt.mode == MODE_VERIFY && c->vfound < s->nkeys) {
         record_error(b, &b->missing, "key missing on read-back", "verify");
     }
-    if (b->opt.mode == MODE_HITRATIO && op_is_get(s->op) && c->vfound == 0) {
-        c->misses[c->nmisses++] = c->keys[(size_t)c->head * b->opt.multiget];
+    if (b->opt.mode == MODE_HITRATIO && op_is_get(s->op)) {
+        b->seg_gets[s->seg]++;
+        b->seg_hits[s->seg] += c->vfound;
+        if (c->vfound == 0) {
+            c->misses[c->nmisses++] =
+                c->keys[(size_t)c->head * b->opt.multiget];
+        }
     }
     c->vfound = 0;
     c->vmatch = 0;
@@ -976,6 +1190,11 @@ bin_reply_error(struct bench *b, const struct slot *s, const uint32_t *keys,
             memcmp(body, key, keylen) != 0 || cas != 0) {
             return "GETK miss: not the key alone, or a CAS";
         }
+        return NULL;
+    }
+    if (status == BIN_NO_MEMORY && s->op == OP_BSET &&
+        o->mode == MODE_HITRATIO && bodylen > 0) {
+        b->store_failed++; /* a full class that cannot evict */
         return NULL;
     }
     if (status != 0) {
@@ -1156,6 +1375,12 @@ parse_replies(struct bench *b, struct conn *c)
             if (line_is(p, len, s->op == OP_SET ? "STORED" : "HD")) {
                 used = (long)line_len;
                 b->proto_seen_ok = b->proto_seen_ok || s->op == OP_MS;
+                complete(b, c);
+            } else if (b->opt.mode == MODE_HITRATIO && len >= 26 &&
+                       memcmp(p, "SERVER_ERROR out of memory", 26) == 0) {
+                /* A full class that cannot evict: the set is lost. */
+                used = (long)line_len;
+                b->store_failed++;
                 complete(b, c);
             }
             break;
@@ -1356,6 +1581,11 @@ advance_phase(struct bench *b, uint64_t t_start)
     }
     if (b->phase == PHASE_MEASURE) {
         bool over = o->mode == MODE_RUN ? b->now >= meas_end : all_idle(b);
+        if (o->mode == MODE_HITRATIO &&
+            (b->gets_issued < o->warmup_requests + o->requests ||
+             b->prefill_left > 0)) {
+            over = false; /* paced: idle until the next batch is due */
+        }
         if (over) {
             b->phase = PHASE_DRAIN;
             b->t_end = b->now;
@@ -1372,6 +1602,7 @@ loop(struct bench *b)
 {
     const struct options *o = &b->opt;
     uint64_t t_start = mono_ns();
+    b->t_start = t_start;
     uint64_t hard = t_start + (uint64_t)(o->timeout * 1e9);
     struct epoll_event evs[256];
 
@@ -1389,7 +1620,14 @@ loop(struct bench *b)
             fail(b, "hard time bound reached", "--timeout");
             return;
         }
-        int n = epoll_wait(b->epfd, evs, 256, 50);
+        int wait_ms = 50;
+        if (b->wake > b->now) {
+            uint64_t ms = (b->wake - b->now + 999999u) / 1000000u;
+            wait_ms = ms < 50 ? (int)ms : 50;
+        } else if (b->wake != 0) {
+            wait_ms = 0;
+        }
+        int n = epoll_wait(b->epfd, evs, 256, wait_ms);
         if (n < 0 && errno != EINTR) {
             fail(b, "epoll_wait", strerror(errno));
             return;
@@ -1448,7 +1686,8 @@ build_pattern(struct bench *b)
 {
     static const char alphabet[] =
         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_";
-    size_t len = PATTERN_SPAN + b->opt.vmax;
+    size_t len = PATTERN_SPAN +
+                 (b->opt.svmax > b->opt.vmax ? b->opt.svmax : b->opt.vmax);
     uint64_t x = 0x6d656d6f726961u; /* fixed: values outlive a run */
 
     b->pattern = malloc(len);
@@ -1486,6 +1725,21 @@ usage(FILE *f)
                "  --duration S         run: seconds measured (3)\n"
                "  --requests N         hitratio: gets measured (100000)\n"
                "  --warmup-requests N  hitratio: gets before measuring (0)\n"
+               "  --lockstep           hitratio, 1 connection: batches of\n"
+               "                       --depth gets, their misses' sets\n"
+               "                       ahead of the next batch (the same\n"
+               "                       request order on every run)\n"
+               "  --rate R             hitratio, lockstep: measured gets/s\n"
+               "  --warmup-rate R      hitratio, lockstep: warm-up gets/s\n"
+               "  --shift-at N         hitratio: from get N on, the Zipf\n"
+               "                       ranks map to new keys K..2K-1 with\n"
+               "                       --shift-value-size values\n"
+               "  --shift-value-size N|A-B  value lengths after the shift\n"
+               "  --scan-at N          hitratio: gets N..N+S-1 sweep the\n"
+               "  --scan-keys S        cold keys 2K..2K+S-1 once, in order\n"
+               "  --prefill N          hitratio, lockstep: first set keys\n"
+               "                       N-1 down to 0 (the Zipf ranks'\n"
+               "                       keys, hottest last)\n"
                "  --timeout S          hard bound on the whole run\n"
                "  --server-pid PID     read server CPU time from /proc\n");
 }
@@ -1507,7 +1761,7 @@ parse_num(const char *s, double lo, double hi, double *out)
 }
 
 static bool
-parse_size_range(const char *s, struct options *o)
+parse_size_range(const char *s, uint32_t *vmin, uint32_t *vmax)
 {
     char *end;
     unsigned long a;
@@ -1520,11 +1774,11 @@ parse_size_range(const char *s, struct options *o)
         z = strtoul(end + 1, &end, 10);
     }
     if (errno != 0 || *end != '\0' || a < 1 || z < a || z > MAX_VALUE) {
-        fprintf(stderr, "loadgen: bad --value-size '%s'\n", s);
+        fprintf(stderr, "loadgen: bad value size range '%s'\n", s);
         return false;
     }
-    o->vmin = (uint32_t)a;
-    o->vmax = (uint32_t)z;
+    *vmin = (uint32_t)a;
+    *vmax = (uint32_t)z;
     return true;
 }
 
@@ -1551,6 +1805,14 @@ enum {
     OPT_WARMUP_REQUESTS,
     OPT_TIMEOUT,
     OPT_SERVER_PID,
+    OPT_LOCKSTEP,
+    OPT_RATE,
+    OPT_WARMUP_RATE,
+    OPT_SHIFT_AT,
+    OPT_SHIFT_VALUE_SIZE,
+    OPT_SCAN_AT,
+    OPT_SCAN_KEYS,
+    OPT_PREFILL,
     OPT_HELP
 };
 
@@ -1577,6 +1839,14 @@ static const struct option long_opts[] = {
     {"warmup-requests", required_argument, NULL, OPT_WARMUP_REQUESTS},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"server-pid", required_argument, NULL, OPT_SERVER_PID},
+    {"lockstep", no_argument, NULL, OPT_LOCKSTEP},
+    {"rate", required_argument, NULL, OPT_RATE},
+    {"warmup-rate", required_argument, NULL, OPT_WARMUP_RATE},
+    {"shift-at", required_argument, NULL, OPT_SHIFT_AT},
+    {"shift-value-size", required_argument, NULL, OPT_SHIFT_VALUE_SIZE},
+    {"scan-at", required_argument, NULL, OPT_SCAN_AT},
+    {"scan-keys", required_argument, NULL, OPT_SCAN_KEYS},
+    {"prefill", required_argument, NULL, OPT_PREFILL},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -1667,7 +1937,40 @@ apply_option(struct options *o, int opt, const char *arg)
         o->key_prefix = arg;
         return true;
     case OPT_VALUE_SIZE:
-        return parse_size_range(arg, o);
+        return parse_size_range(arg, &o->vmin, &o->vmax);
+    case OPT_SHIFT_VALUE_SIZE:
+        return parse_size_range(arg, &o->svmin, &o->svmax);
+    case OPT_LOCKSTEP:
+        o->lockstep = true;
+        return true;
+    case OPT_RATE:
+        return parse_num(arg, 0, 1e9, &o->rate);
+    case OPT_WARMUP_RATE:
+        return parse_num(arg, 0, 1e9, &o->warmup_rate);
+    case OPT_SHIFT_AT:
+        if (!parse_num(arg, 1, 1e12, &v)) {
+            return false;
+        }
+        o->shift_at = (uint64_t)v;
+        return true;
+    case OPT_SCAN_AT:
+        if (!parse_num(arg, 0, 1e12, &v)) {
+            return false;
+        }
+        o->scan_at = (uint64_t)v;
+        return true;
+    case OPT_PREFILL:
+        if (!parse_num(arg, 0, 200000000, &v)) {
+            return false;
+        }
+        o->prefill = (uint32_t)v;
+        return true;
+    case OPT_SCAN_KEYS:
+        if (!parse_num(arg, 0, 1e9, &v)) {
+            return false;
+        }
+        o->scan_keys = (uint64_t)v;
+        return true;
     case OPT_GET_RATIO:
         return parse_num(arg, 0, 1, &o->get_ratio);
     case OPT_DIST:
@@ -1760,7 +2063,11 @@ parse_options(int argc, char **argv, struct options *o)
         return EXIT_USAGE;
     }
     double digits = (double)(o->key_len - strlen(o->key_prefix));
-    if (digits < 19 && (double)o->nkeys > pow(10.0, digits)) {
+    double used = (double)o->nkeys;
+    if (o->scan_keys > 0 || o->shift_at > 0) {
+        used = (double)o->nkeys * 2.0 + (double)o->scan_keys;
+    }
+    if (digits < 19 && used > pow(10.0, digits)) {
         fprintf(stderr, "loadgen: --key-len too short for --keys\n");
         return EXIT_USAGE;
     }
@@ -1778,6 +2085,35 @@ parse_options(int argc, char **argv, struct options *o)
     }
     if (o->mode == MODE_HITRATIO && o->multiget > 1) {
         fprintf(stderr, "loadgen: hitratio uses single-key gets\n");
+        return EXIT_USAGE;
+    }
+    bool hit_extra = o->lockstep || o->rate > 0 || o->warmup_rate > 0 ||
+                     o->shift_at > 0 || o->scan_keys > 0 || o->prefill > 0;
+    if (hit_extra && o->mode != MODE_HITRATIO) {
+        fprintf(stderr, "loadgen: --lockstep, --rate, --warmup-rate, "
+                        "--shift-at and --scan-keys are hitratio options\n");
+        return EXIT_USAGE;
+    }
+    if (o->lockstep && o->conns != 1) {
+        fprintf(stderr, "loadgen: --lockstep needs --conns 1\n");
+        return EXIT_USAGE;
+    }
+    if ((o->rate > 0 || o->warmup_rate > 0 || o->prefill > 0) && !o->lockstep) {
+        fprintf(stderr, "loadgen: --rate, --warmup-rate and --prefill need "
+                        "--lockstep\n");
+        return EXIT_USAGE;
+    }
+    if (o->prefill > o->nkeys) {
+        fprintf(stderr, "loadgen: --prefill is larger than --keys\n");
+        return EXIT_USAGE;
+    }
+    if (o->shift_at > 0 && o->svmin == 0) {
+        fprintf(stderr, "loadgen: --shift-at needs --shift-value-size\n");
+        return EXIT_USAGE;
+    }
+    uint64_t space = (uint64_t)o->nkeys * 2u + o->scan_keys;
+    if (space > UINT32_MAX) {
+        fprintf(stderr, "loadgen: --keys and --scan-keys too large\n");
         return EXIT_USAGE;
     }
     if (o->timeout == 0) {
@@ -1834,6 +2170,34 @@ report(const struct bench *b)
     } else {
         printf(",\"server_cpu_s\":null,\"cpu_us_per_req\":null");
     }
+    if (o->mode == MODE_HITRATIO) {
+        static const char *const segs[] = {"warmup", "before_scan", "scan",
+                                           "after_scan"};
+        printf(",\"store_failed\":%" PRIu64 ",\"prefill_seconds\":%.3f"
+               ",\"segments\":{",
+               b->store_failed,
+               b->t_prefilled > b->t_start
+                   ? (double)(b->t_prefilled - b->t_start) / 1e9
+                   : 0.0);
+        for (unsigned i = 0; i < SEG_COUNT; i++) {
+            uint64_t t1 = b->t_end;
+            for (unsigned j = i + 1; j < SEG_COUNT; j++) {
+                if (b->seg_t0[j] != 0) {
+                    t1 = b->seg_t0[j];
+                    break;
+                }
+            }
+            double st = b->seg_t0[i] ? (double)(t1 - b->seg_t0[i]) / 1e9 : 0;
+            printf("%s\"%s\":{\"gets\":%" PRIu64 ",\"hits\":%" PRIu64
+                   ",\"hit_ratio\":%.6f,\"seconds\":%.3f}",
+                   i ? "," : "", segs[i], b->seg_gets[i], b->seg_hits[i],
+                   b->seg_gets[i]
+                       ? (double)b->seg_hits[i] / (double)b->seg_gets[i]
+                       : 0.0,
+                   st);
+        }
+        printf("}");
+    }
     printf(",\"protocol_errors\":%" PRIu64 ",\"verify_errors\":%" PRIu64
            ",\"missing\":%" PRIu64 ",\"unsupported\":%s,\"ok\":%s",
            b->protocol_errors, b->verify_errors, b->missing,
@@ -1868,6 +2232,7 @@ main(int argc, char **argv)
     /* Last resort if the loop itself wedges: SIGALRM's default kills us. */
     alarm((unsigned)ceil(b->opt.timeout) + 5u);
     b->cpu_ok = true;
+    b->prefill_left = b->opt.prefill;
     b->epfd = epoll_create1(0);
     if (b->epfd < 0 || !build_pattern(b) || (b->opt.zipf && !build_cdf(b)) ||
         !conns_open(b)) {

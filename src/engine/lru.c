@@ -395,6 +395,16 @@ lru_hand_item(const struct engine *e, unsigned id, const struct slab_page *p,
     if (k == CHUNK_FREE || (k == CHUNK_DATA && id != e->slab.nclasses)) {
         return NULL;
     }
+    /*
+     * A chunked item is judged once per run of its chunks, at the run's
+     * first chunk, not at every segment: otherwise the hand, having
+     * taken an item at the start of its run, would meet the item stored
+     * into those very chunks (the free list hands them out again) a chunk
+     * later and take it before it was ever read.
+     */
+    if (k == CHUNK_DATA && i > 0 && p->owners[i - 1] == it) {
+        return NULL;
+    }
     return it;
 }
 
@@ -433,6 +443,33 @@ reclaim_ahead(struct engine *e, unsigned id, struct reclaim *r)
     return false;
 }
 
+/*
+ * After the hand judged chunked item `it`, moves *c past the rest of the
+ * item's run of chunks (and free chunks), across pages: the item is
+ * judged once per pass, not at every segment, and when it was taken, the
+ * item stored next gets those chunks back from the free list and must
+ * land behind the hand like any new item, not just ahead of it. Nothing
+ * is dereferenced: owners are compared as pointers (the class lock is
+ * held, so no chunk changes hands meanwhile).
+ */
+static void
+skip_run(const struct engine *e, unsigned id, struct lru_cursor *c,
+         const struct item *it)
+{
+    for (uint32_t n = 0; n < LRU_SCAN_MAX; n++) {
+        struct lru_cursor at = *c;
+        struct slab_page *p;
+        uint32_t i;
+        if (!lru_cursor_next(e, id, c, &p, &i)) {
+            break;
+        }
+        if (p->owners == NULL || (p->owners[i] != it && p->owners[i] != NULL)) {
+            *c = at;
+            break;
+        }
+    }
+}
+
 /* The CLOCK sweep proper (see lru.h). */
 static bool
 sweep(struct engine *e, unsigned id, struct reclaim *r)
@@ -459,11 +496,15 @@ sweep(struct engine *e, unsigned id, struct reclaim *r)
         if (it == NULL) {
             continue;
         }
+        bool chunked = item_has(it, ITEM_CHUNKED);
         bool force = chances >= LRU_SECOND_CHANCES || p->draining;
         enum lru_take t =
             lru_take(e, it, how | (force ? TAKE_FORCE : 0), true, r);
         chances += t == TAKE_CHANCE;
         taken = t >= TAKE_DEAD;
+        if (chunked) {
+            skip_run(e, id, &c, it);
+        }
     }
     l->hand_page = c.page;
     l->hand_chunk = c.chunk;
@@ -844,11 +885,15 @@ sweep_main(struct engine *e, unsigned id, struct reclaim *r)
         if (it == NULL) {
             continue;
         }
+        bool chunked = item_has(it, ITEM_CHUNKED);
         bool force = chances >= LRU_SECOND_CHANCES || p->draining;
         enum lru_take t = judge_main(e, it, how | (force ? TAKE_FORCE : 0),
                                      warm_full, warm_age, r);
         chances += t == TAKE_CHANCE;
         taken = t >= TAKE_DEAD;
+        if (chunked) {
+            skip_run(e, id, &c, it);
+        }
     }
     l->hand_page = c.page;
     l->hand_chunk = c.chunk;
@@ -910,7 +955,8 @@ evict_segmented(struct engine *e, unsigned id, struct reclaim *r)
             break;
         }
     }
-    return false;
+    /* what the pops promoted or demoted is in the main area now */
+    return sweep_main(e, id, r);
 }
 
 enum lru_result

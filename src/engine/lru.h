@@ -293,6 +293,9 @@ enum lru_take lru_take(struct engine *e, struct item *it, unsigned how,
 bool lru_cursor_next(const struct engine *e, unsigned id, struct lru_cursor *c,
                      struct slab_page **pp, uint32_t *ip);
 
-/* The item the hand of class id may take for chunk i of p, or NULL. */
+/*
+ * The item the hand of class id may take for chunk i of p, or NULL: a
+ * chunked item only at the first chunk of each run of its chunks.
+ */
 struct item *lru_hand_item(const struct engine *e, unsigned id,
                            const struct slab_page *p, uint32_t i);

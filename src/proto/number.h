@@ -29,7 +29,7 @@ bool num_parse_u32(struct slice t, uint32_t *out);
 bool num_parse_s32(struct slice t, int64_t *out);
 
 /* Longest token num_parse_double reads. */
-#define NUM_DOUBLE_MAX 63
+#define NUM_DOUBLE_MAX 255
 
 /*
  * safe_strtod: strtod in the C locale over the whole token (decimal,

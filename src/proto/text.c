@@ -6,13 +6,10 @@
 #include "proto/number.h"
 
 #include <assert.h>
-#include <ctype.h>
-#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 /*
@@ -345,27 +342,6 @@ parse_lru_crawler(const struct lex_line *l, struct request *req)
     return PARSE_ERROR;
 }
 
-/*
- * safe_strtod: strtod over the token, which must end there or at a space
- * character; false on ERANGE or no number.
- */
-static bool
-parse_double(struct slice t, double *out)
-{
-    char buf[128];
-    char *endp;
-
-    if (t.len == 0 || t.len >= sizeof(buf)) {
-        return false;
-    }
-    memcpy(buf, t.ptr, t.len);
-    buf[t.len] = '\0';
-    errno = 0;
-    *out = strtod(buf, &endp);
-    return errno != ERANGE && endp != buf &&
-           (*endp == '\0' || isspace((unsigned char)*endp));
-}
-
 void
 text_parse_lru(struct slice args, struct text_lru *o)
 {
@@ -382,8 +358,8 @@ text_parse_lru(struct slice args, struct text_lru *o)
     if (slice_eq_str(sub, "tune") && l->ntok >= 5) {
         if (num_parse_u32(l->tok[1], &o->hot_pct) &&
             num_parse_u32(l->tok[2], &o->warm_pct) &&
-            parse_double(l->tok[3], &o->hot_factor) &&
-            parse_double(l->tok[4], &o->warm_factor)) {
+            num_parse_double(l->tok[3], &o->hot_factor) &&
+            num_parse_double(l->tok[4], &o->warm_factor)) {
             o->op = TEXT_LRU_TUNE;
         }
     } else if (slice_eq_str(sub, "mode") && l->ntok >= 2) {

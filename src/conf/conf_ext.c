@@ -354,10 +354,10 @@ set_metrics_listen(struct config *cfg, struct parse *ps, const char *v)
 
 /*
  * no_modern: memcached 1.4's defaults. memoria applies the chunk size,
- * maxconns_fast, slab_reassign and slab_automove (no page mover, no
+ * maxconns_fast, slab_reassign and slab_automove (no page moves, no
  * rebalancing), the LRU crawler's (off) and the LRU part (flat mode:
- * plain CLOCK, see docs/ENGINE.md#eviction); the rest is kept for `stats
- * settings`, as their COMPAT options are.
+ * plain CLOCK, see docs/ENGINE.md#eviction); the hash name is kept for
+ * `stats settings`, as the COMPAT hash_algorithm option is.
  */
 static void
 set_no_modern(struct config *cfg, struct parse *ps)

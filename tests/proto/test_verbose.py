@@ -168,7 +168,9 @@ LOOKUP = re.compile(r"> (FOUND KEY|NOT FOUND) ")
 
 
 def test_vvv_prints_every_lookup(start_server):
-    srv = start_server("-vvv")
+    # -t 1: memcached's threads write stderr in pieces, and the fixture's
+    # readiness probe, closing on another worker, could cut into a line
+    srv = start_server("-vvv", "-t", "1")
     with srv.connect() as c:
         c.cmd("get vv3_marker")
         assert c.readline() == b"END"

@@ -307,6 +307,8 @@ def test_moves_while_clients_read_and_write(start_server):
     stop = threading.Event()
     errors = []
 
+    stored = [0, 0]  # sets answered STORED, sets in all
+
     def client(n):
         try:
             with srv.connect() as c:
@@ -315,7 +317,15 @@ def test_moves_while_clients_read_and_write(start_server):
                     size = (100, 2000, 300, 5000)[(i + n) % 4]
                     key = b"w%d_%d" % (n, i % 3000)
                     value = (b"%d|" % size) + b"v" * size
-                    assert c.set(key, value) == "STORED"
+                    # A store may meet a class whose pages are all being
+                    # moved out from under it: memcached answers out of
+                    # memory then too (it does under plain load). Never
+                    # anything else, and never a wrong value below.
+                    r = c.set(key, value)
+                    assert r in ("STORED",
+                                 "SERVER_ERROR out of memory storing object"), r
+                    stored[0] += r == "STORED"
+                    stored[1] += 1
                     got = c.get(b"w%d_%d" % (n, (i * 7) % 3000))
                     if got is not None:
                         head, _, body = got.partition(b"|")
@@ -340,6 +350,7 @@ def test_moves_while_clients_read_and_write(start_server):
         for t in threads:
             t.join(30)
     assert not errors, errors[0]
+    assert stored[0] > 0.9 * stored[1], stored
     with srv.connect() as c:
         assert int(c.stats()["slabs_moved"]) > 0
 

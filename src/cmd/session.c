@@ -443,26 +443,28 @@ session_process(struct session *s, struct buf *in, unsigned max_reqs)
     bool extras = s->ctx.out->marking || s->ctx.verbose >= 2;
 
     for (;;) {
-        if (s->state == S_STREAM) {
-            /*
-             * One fill per turn: when it leaves the dump unfinished, net
-             * writes it out and lets the worker's other connections run
-             * (a yield when the socket took it all) before the next.
-             */
-            if (!cmd_dump_fill(&s->ctx, SESSION_OUT_HIGH_WATER)) {
-                /* a datagram transport sends what is queued and goes on */
-                return outq_pending(s->ctx.out) >= SESSION_OUT_HIGH_WATER ||
-                               s->ctx.out->marking
-                           ? SESSION_BLOCKED
-                           : SESSION_YIELD;
+        /* one test on the common path: between commands */
+        if (s->state != S_CMD) {
+            if (s->state == S_STREAM) {
+                /*
+                 * One fill per turn: when it leaves the dump unfinished,
+                 * net writes it out and lets the worker's other
+                 * connections run (a yield when the socket took it all)
+                 * before the next.
+                 */
+                if (!cmd_dump_fill(&s->ctx, SESSION_OUT_HIGH_WATER)) {
+                    /* a datagram transport sends what is queued, goes on */
+                    return outq_pending(s->ctx.out) >= SESSION_OUT_HIGH_WATER ||
+                                   s->ctx.out->marking
+                               ? SESSION_BLOCKED
+                               : SESSION_YIELD;
+                }
+                s->state = S_CMD;
+            } else if (s->state == S_DATA && !feed_data(s, in)) {
+                return SESSION_NEED_INPUT;
+            } else if (s->state == S_SWALLOW && !feed_swallow(s, in)) {
+                return SESSION_NEED_INPUT;
             }
-            s->state = S_CMD;
-        }
-        if (s->state == S_DATA && !feed_data(s, in)) {
-            return SESSION_NEED_INPUT;
-        }
-        if (s->state == S_SWALLOW && !feed_swallow(s, in)) {
-            return SESSION_NEED_INPUT;
         }
         if (buf_rlen(in) == 0) {
             return SESSION_NEED_INPUT;

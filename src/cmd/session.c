@@ -460,9 +460,8 @@ session_process(struct session *s, struct buf *in, unsigned max_reqs)
                                : SESSION_YIELD;
                 }
                 s->state = S_CMD;
-            } else if (s->state == S_DATA && !feed_data(s, in)) {
-                return SESSION_NEED_INPUT;
-            } else if (s->state == S_SWALLOW && !feed_swallow(s, in)) {
+            } else if ((s->state == S_DATA && !feed_data(s, in)) ||
+                       (s->state == S_SWALLOW && !feed_swallow(s, in))) {
                 return SESSION_NEED_INPUT;
             }
         }

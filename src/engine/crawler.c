@@ -14,8 +14,9 @@
  * CRAWL_FIRST seconds after the crawler starts, then at an interval that
  * halves (down to 1 s) after a crawl that freed over 1% of what it
  * looked at and doubles (up to an hour) after one that freed nothing.
- * memcached's own schedule is of the same shape (SERVER.md has it as
- * "at most once per second, at least once per hour").
+ * memcached's maintainer schedules its crawls within the same bounds (at
+ * most once a second, at least once an hour;
+ * docs/ENGINE.md#lru-crawler-and-dumps).
  */
 #include "engine/engine_internal.h"
 #include "engine/item.h"

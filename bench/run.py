@@ -711,6 +711,8 @@ def dump_all_pinned(server, n, tries):
             continue
         if not data.endswith(b"END\r\n"):
             raise BenchError("metadump: %r" % data[:200])
+        if data.startswith(b"OK\r\n"):
+            data = data[4:]  # newer memcached (1.6.45) answers OK first
         lines = data[:-5].split(b"\n")
         if lines[-1] != b"":
             raise BenchError("metadump: last line %r" % lines[-1][:200])

@@ -13,16 +13,6 @@ import pytest
 import wire
 
 
-def read_until(c, end, timeout=30.0):
-    """Bytes up to and including `end`."""
-    deadline = time.monotonic() + timeout
-    while end not in c.buf:
-        c._fill(deadline)
-    i = c.buf.index(end) + len(end)
-    data, c.buf = c.buf[:i], c.buf[i:]
-    return data
-
-
 def dump_or_busy(c, timeout=30.0):
     """A dump's bytes, or memcached's BUSY line while its crawler crawls."""
     busy = b"BUSY currently processing crawler request\r\n"
@@ -32,12 +22,12 @@ def dump_or_busy(c, timeout=30.0):
     if c.buf.startswith(busy):
         c.buf = c.buf[len(busy):]
         return None
-    return read_until(c, b"END\r\n")
+    return c.read_until(b"END\r\n", 30)
 
 
 def dump_lines(c, cmd="lru_crawler metadump all"):
     c.cmd(cmd)
-    text = read_until(c, b"END\r\n").decode()
+    text = c.read_until(b"END\r\n", 30).decode()
     assert text.endswith("END\r\n"), text
     body = text[:-len("END\r\n")]
     assert body == "" or body.endswith("\n"), text
@@ -133,7 +123,7 @@ def test_mgdump(start_server):
         assert c.set("mg_plain", "1") == "STORED"
         for form in ("all", "hash", "1"):
             c.cmd("lru_crawler mgdump " + form)
-            text = read_until(c, b"EN\r\n")
+            text = c.read_until(b"EN\r\n", 30)
             lines = sorted(text[:-len(b"EN\r\n")].split(b"\r\n")[:-1])
             assert lines == [b"mg YmluAAE= b", b"mg mg_plain"], text
 
@@ -143,7 +133,7 @@ def test_requests_after_a_dump_are_answered_after_it(start_server):
     with srv.connect() as c:
         assert c.set("pa_k", "1") == "STORED"
         c.send(b"lru_crawler metadump all\r\nversion\r\n")
-        assert read_until(c, b"END\r\n").startswith(b"key=pa_k ")
+        assert c.read_until(b"END\r\n", 30).startswith(b"key=pa_k ")
         # memcached answers the pipelined request once more input comes
         c.send(b"version\r\n")
         assert c.readline().startswith(b"VERSION ")

@@ -12,22 +12,12 @@ import pytest
 TS = r"ts=\d+\.\d+ gid=\d+ "
 
 
-def read_until(c, end, timeout=5.0):
-    """Bytes up to and including `end`."""
-    deadline = time.monotonic() + timeout
-    while end not in c.buf:
-        c._fill(deadline)
-    i = c.buf.index(end) + len(end)
-    data, c.buf = c.buf[:i], c.buf[i:]
-    return data
-
-
 def watch_lines(w, want, match=b"type=", timeout=5.0):
     """At least `want` lines containing `match`, read within `timeout`."""
     lines = []
     deadline = time.monotonic() + timeout
     while len([l for l in lines if match in l]) < want:
-        lines.append(read_until(w, b"\n", max(0.1, deadline - time.monotonic())))
+        lines.append(w.read_until(b"\n", max(0.1, deadline - time.monotonic())))
     return b"".join(lines).decode()
 
 
@@ -36,7 +26,7 @@ def close_reasons(w, ports, timeout=5.0):
     client ports in `ports` (other clients' lines are skipped)."""
     seen = {}
     for _ in range(32):
-        line = read_until(w, b"\n", timeout).decode()
+        line = w.read_until(b"\n", timeout).decode()
         m = re.fullmatch(TS + r"type=conn_close rip=127\.0\.0\.1 rport=(\d+) "
                          r"transport=tcp reason=(\w+) cfd=\d+\n", line)
         if m and int(m.group(1)) in ports:
@@ -57,7 +47,7 @@ def test_watch_fetchers_and_mutations(start_server):
         deadline = time.monotonic() + 5
         while len([l for l in lines if b"type=item_" in l]) < 4 \
                 and time.monotonic() < deadline:
-            lines.append(read_until(w, b"\n"))
+            lines.append(w.read_until(b"\n", 5))
         text = b"".join(lines).decode()
         assert re.search(r"^ts=\d+\.\d+ gid=\d+ type=item_store key=wa%01 status=stored "
                          r"cmd=set ttl=0 clsid=\d+ cfd=\d+ size=3$", text, re.M), text
@@ -91,7 +81,7 @@ def test_watch_connevents(start_server):
         # here too; only the events of `other` are checked.
         mine = []
         for _ in range(16):
-            line = read_until(w, b"\n").decode()
+            line = w.read_until(b"\n", 5).decode()
             if " rport=%d " % port in line:
                 mine.append(line)
             if len(mine) == 2:

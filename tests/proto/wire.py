@@ -270,6 +270,15 @@ class Conn:
             raise EOFError("connection closed by server")
         self.buf += data
 
+    def read_until(self, end, timeout=None):
+        """Bytes up to and including `end` (a dump's END, a watch line)."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while end not in self.buf:
+            self._fill(deadline)
+        i = self.buf.index(end) + len(end)
+        data, self.buf = self.buf[:i], self.buf[i:]
+        return data
+
     def read_exact(self, n, timeout=None, expect=None):
         """Read exactly n bytes. With `expect`, fail as soon as the bytes
         received can no longer be a prefix of it."""

@@ -4,20 +4,8 @@ slabs reassign and cache_memlimit to tests/proto/test_slab_mover.py)
 (protocol.txt: LRU_Crawler, Watchers, Authentication, Statistics and the
 sections on each stats sub-command)."""
 
-import re
-import time
 
 import pytest
-
-
-def read_until(c, end, timeout=5.0):
-    """Bytes up to and including `end`."""
-    deadline = time.monotonic() + timeout
-    while end not in c.buf:
-        c._fill(deadline)
-    i = c.buf.index(end) + len(end)
-    data, c.buf = c.buf[:i], c.buf[i:]
-    return data
 
 
 

@@ -29,6 +29,10 @@ LDFLAGS := $(filter -fsanitize% -flto%,$(CFLAGS_$(VARIANT))) -O2 -pthread
 EVLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # Cyrus SASL (cmd/sasl.c): everything that links the cmd layer needs it.
 SASLLIBS := $(shell pkg-config --libs libsasl2 2>/dev/null || echo -lsasl2)
+# OpenSSL (net/ TLS transport) and libseccomp (the sandbox): what links the
+# net layer needs them.
+NETLIBS := $(shell pkg-config --libs libssl libcrypto libseccomp 2>/dev/null \
+             || echo -lssl -lcrypto -lseccomp)
 
 LAYERS  := lib stats engine proto cmd net conf
 src_of   = $(sort $(wildcard src/$(1)/*.c))
@@ -56,7 +60,7 @@ deps:
 	@bash scripts/deps.sh
 
 $(BUILD)/memoria: $(BUILD)/main.o $(ALL_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(EVLIBS) $(SASLLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(EVLIBS) $(SASLLIBS) $(NETLIBS)
 
 $(BUILD)/%.o: src/%.c
 	@mkdir -p $(dir $@)
@@ -72,7 +76,7 @@ $(BUILD)/tests/%.o: tests/unit/%.c
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o \
     $$(foreach l,$$(layers_$$(call layer_of,$$*)),$$(call obj_of,$$(l)))
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs cmocka) \
-	    $(if $(filter net,$(call layer_of,$*)),$(EVLIBS)) \
+	    $(if $(filter net,$(call layer_of,$*)),$(EVLIBS) $(NETLIBS)) \
 	    $(if $(filter cmd,$(layers_$(call layer_of,$*))),$(SASLLIBS))
 
 # Like memcached, memoria refuses to run as root without -u: as root,

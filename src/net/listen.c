@@ -519,15 +519,19 @@ stop_loop(struct net *n, bool graceful)
 }
 
 /*
- * SIGINT and SIGTERM stop, SIGUSR1 stops gracefully; SIGHUP is caught and
- * changes nothing, silently, as in memcached (its default would kill us).
+ * SIGINT and SIGTERM stop, SIGUSR1 stops gracefully; SIGHUP is caught
+ * (its default would kill us) and runs the reload hook, if any.
  */
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
+    struct net *n = arg;
+
     (void)what;
     if (sig != SIGHUP) {
-        stop_loop(arg, sig == SIGUSR1);
+        stop_loop(n, sig == SIGUSR1);
+    } else if (n->cfg.hup != NULL) {
+        n->cfg.hup(n->cfg.hup_ctx);
     }
 }
 

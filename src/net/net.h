@@ -63,6 +63,12 @@ struct net_config {
     const char *metrics_listen;
     net_tick_fn tick; /* called once a second on the main thread */
     void *tick_ctx;
+    /*
+     * Called on the main thread when SIGHUP arrives (reloads: the -Y
+     * file, TLS certificates); NULL: SIGHUP changes nothing.
+     */
+    net_tick_fn hup;
+    void *hup_ctx;
 };
 
 /*

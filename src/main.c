@@ -15,6 +15,7 @@
 #include "engine/engine.h"
 #include "lib/version.h"
 #include "net/net.h"
+#include "net/tls.h"
 #include "stats/stats.h"
 
 #include <ctype.h>
@@ -449,6 +450,7 @@ struct server {
     struct cmd_server cmd;
     struct net_listen *listens;
     struct net *net;
+    struct tls *tls; /* -Z: the TLS context, made before anything else */
 };
 
 /* stats settings: cmd's live values, conf's lines. */
@@ -489,6 +491,7 @@ static void
 server_deinit(struct server *s)
 {
     net_destroy(s->net);
+    tls_destroy(s->tls); /* after the last connection holding it */
     if (s->cmd.sasl) {
         cmd_sasl_deinit(); /* after the last connection's state is gone */
     }
@@ -502,6 +505,25 @@ server_deinit(struct server *s)
     }
     free(s->blocks);
     free(s->listens);
+}
+
+/* -Z: the TLS context from -o ssl_*; NULL after printing why not. */
+static struct tls *
+make_tls(const struct config *cfg, struct stats_conns *counters)
+{
+    struct tls_config tc = {
+        .chain_cert = cfg->ssl_chain_cert,
+        .key = cfg->ssl_key,
+        .keyformat = cfg->ssl_keyformat,
+        .verify_mode = cfg->ssl_verify_mode,
+        .ciphers = cfg->ssl_ciphers,
+        .ca_cert = cfg->ssl_ca_cert,
+        .wbuf_size = cfg->ssl_wbuf_size,
+        .session_cache = cfg->ssl_session_cache,
+        .kernel_tls = cfg->ssl_kernel_tls,
+        .min_version = cfg->ssl_min_version,
+    };
+    return tls_create(&tc, counters);
 }
 
 static int
@@ -566,6 +588,7 @@ server_init(struct server *s, const struct config *cfg)
         }
         s->listens[i].proto = net_proto_of(
             l->proto != CONF_PROTO_DEFAULT ? l->proto : cfg->protocol);
+        s->listens[i].tls = cfg->ssl_enabled && !l->notls;
     }
 
     struct cmd_server *srv = &s->cmd;
@@ -600,6 +623,8 @@ server_init(struct server *s, const struct config *cfg)
         return EX_OSERR;
     }
     srv->pid = (int)getpid();
+    srv->tls = s->tls != NULL;
+    srv->tls_session_cache = cfg->ssl_session_cache;
 
     struct net_config nc = {
         .listens = s->listens,
@@ -624,6 +649,7 @@ server_init(struct server *s, const struct config *cfg)
             cfg->metrics_listen[0] != '\0' ? cfg->metrics_listen : NULL,
         .tick = tick,
         .tick_ctx = s->engine,
+        .tls = s->tls,
     };
     s->net = net_create(&nc, srv);
     return s->net != NULL ? 0 : EX_OSERR;
@@ -642,15 +668,21 @@ main(int argc, char **argv)
         conf_deinit(&cfg);
         return rc;
     }
+    memset(&s, 0, sizeof(s));
+    /* As memcached: the files are read first, with our privileges. */
+    if (cfg.ssl_enabled && (s.tls = make_tls(&cfg, &s.conns)) == NULL) {
+        conf_deinit(&cfg);
+        return EX_USAGE;
+    }
     rc = cfg.largepages ? check_large_pages() : 0;
     if (rc == 0) {
         rc = prepare_process(&cfg);
     }
     if (rc != 0) {
+        tls_destroy(s.tls);
         conf_deinit(&cfg);
         return rc;
     }
-    memset(&s, 0, sizeof(s));
     rc = server_init(&s, &cfg);
     if (s.engine != NULL) {
         report_large_pages(s.engine);

@@ -428,6 +428,26 @@ run_shutdown(struct cmd_ctx *c, const struct request *req)
     return CMD_NEXT;
 }
 
+/*
+ * refresh_certs: OK (noreply silences it), or the failure's text, which
+ * memcached sends even with noreply; without -Z "Error TLS not enabled".
+ */
+static void
+run_refresh_certs(struct cmd_ctx *c, const struct request *req)
+{
+    char err[CMD_REFRESH_ERR_MAX];
+
+    if (c->srv->refresh_certs == NULL) {
+        text_compose_reply(c->out, TEXT_TLS_DISABLED);
+        return;
+    }
+    if (c->srv->refresh_certs(c->srv->refresh_ctx, err, sizeof(err))) {
+        reply(c, req, REPLY_OK);
+        return;
+    }
+    text_compose_line(c->out, err);
+}
+
 bool
 cmd_replies_waiting(const struct cmd_ctx *c)
 {
@@ -534,6 +554,9 @@ cmd_text_run(struct cmd_ctx *c, const struct request *req,
         return cmd_crawler_run(c, req);
     case VERB_LRU:
         cmd_run_lru(c, req);
+        return CMD_NEXT;
+    case VERB_REFRESH_CERTS:
+        run_refresh_certs(c, req);
         return CMD_NEXT;
     case VERB_NONE:
         break;

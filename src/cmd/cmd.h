@@ -55,6 +55,17 @@ typedef void (*cmd_settings_fn)(void *ctx, const struct cmd_settings_live *live,
 typedef void (*cmd_conns_fn)(void *ctx, int self_fd, cmd_line_fn emit,
                              void *emit_ctx);
 
+/*
+ * refresh_certs: loads the TLS certificate files again, for connections
+ * accepted from now on. True on success; otherwise err holds the text of
+ * the failure, without a line end. Callable from any worker; registered
+ * by net with -Z, NULL without.
+ */
+typedef bool (*cmd_refresh_fn)(void *ctx, char *err, size_t errlen);
+
+/* Room for refresh_certs' failure text: a path and OpenSSL's error. */
+#define CMD_REFRESH_ERR_MAX 4608
+
 /* Server-wide facts and shared counters that replies need. */
 struct cmd_server {
     struct engine *engine;
@@ -94,6 +105,10 @@ struct cmd_server {
     void *settings_ctx;
     cmd_conns_fn conns_report; /* set by net before any worker runs */
     void *conns_ctx;
+    cmd_refresh_fn refresh_certs; /* set by net with -Z, else NULL */
+    void *refresh_ctx;
+    bool tls;               /* -Z: the ssl_* lines of `stats` */
+    bool tls_session_cache; /* -o ssl_session_cache: ssl_new_sessions */
     int pid;
 };
 

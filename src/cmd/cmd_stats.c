@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 /* Everything the general `stats` reads, gathered once per report. */
 struct general {
@@ -23,6 +24,8 @@ struct general {
 #define COND_SLAB_REASSIGN(g) ((g)->srv->slab_reassign)
 #define COND_LRU_CRAWLER(g)   (engine_crawler_enabled((g)->srv->engine))
 #define COND_SEGMENTED(g)     ((g)->srv->lru_segmented)
+#define COND_TLS(g)           ((g)->srv->tls)
+#define COND_TLS_SESSIONS(g)  ((g)->srv->tls && (g)->srv->tls_session_cache)
 
 #define CONN(g, f) stats_get(&(g)->srv->conns->f)
 
@@ -122,6 +125,10 @@ struct general {
     X(log_watcher_skipped,          U64, CTR, ALL, g->lt.watcher_skipped)       \
     X(log_watcher_sent,             U64, CTR, ALL, g->lt.watcher_sent)          \
     X(log_watchers,                 U64, GAUGE, ALL, g->lt.watchers)            \
+    X(ssl_new_sessions,             U64, CTR, TLS_SESSIONS,                     \
+      CONN(g, ssl_new_sessions))                                              \
+    X(ssl_handshake_errors,         U64, CTR, TLS, CONN(g, ssl_handshake_errors)) \
+    X(time_since_server_cert_refresh, U64, GAUGE, TLS, cert_age(g))             \
     X(unexpected_napi_ids,          U64, CTR, ALL, 0)                           \
     X(round_robin_fallback,         U64, CTR, ALL, 0)                           \
     X(bytes,                        U64, GAUGE, ALL, g->es.bytes)               \
@@ -150,6 +157,25 @@ unix_now(const struct general *g)
     return (uint64_t)(engine_epoch_unix(e) + engine_now(e));
 }
 
+/*
+ * Seconds since the TLS certificates were last loaded. memcached stamps
+ * the startup load with its clock's zero, which it sets 60 seconds before
+ * what its uptime counts from, so until the first reload the line reads
+ * uptime + 60.
+ */
+static uint64_t
+cert_age(const struct general *g)
+{
+    uint64_t at = CONN(g, ssl_cert_loaded_s);
+    struct timespec ts;
+
+    if (at == 0) {
+        return engine_uptime(g->srv->engine) + 60;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec > at ? (uint64_t)ts.tv_sec - at : 0;
+}
+
 /* The command counters since the last `stats reset`. */
 static void
 sum_since_reset(struct cmd_server *srv, struct stats_totals *t)
@@ -174,6 +200,8 @@ cmd_stats_reset(struct cmd_server *srv)
     atomic_store_explicit(&c->total_connections, 0, memory_order_relaxed);
     atomic_store_explicit(&c->rejected_connections, 0, memory_order_relaxed);
     atomic_store_explicit(&c->listen_disabled_num, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->ssl_handshake_errors, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->ssl_new_sessions, 0, memory_order_relaxed);
     engine_stats_reset(srv->engine);
 }
 

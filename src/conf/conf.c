@@ -42,7 +42,11 @@
     X('A', "enable-shutdown", NULL, APPLIED, NULL,                             \
       "-A, --enable-shutdown     enable ascii \"shutdown\" command")           \
     X('l', "listen", "127.0.0.1", APPLIED, NULL,                               \
-      "-l, --listen=<addr>       interface to listen on (default: 127.0.0.1)") \
+      "-l, --listen=<addr>       interface to listen on (default: 127.0.0.1)\n" \
+      "                          if TLS/SSL is enabled, 'notls' prefix can be " \
+      "used to\n"                                                              \
+      "                          disable for specific listeners (-l "          \
+      "notls:<ip>:<port>) ")                                                   \
     X('d', "daemon", NULL, APPLIED, NULL,                                      \
       "-d, --daemon              run as a daemon")                             \
     X('r', "enable-coredumps", NULL, APPLIED, NULL,                            \
@@ -127,7 +131,8 @@
     X('Y', "auth-file", "/tmp/memoria.auth", REFUSED,                          \
       "ASCII authentication", NULL)                                            \
     X('e', "memory-file", "/tmp/memoria.mem", REFUSED, "memory file", NULL)    \
-    X('Z', "enable-ssl", NULL, REFUSED, "TLS", NULL)                           \
+    X('Z', "enable-ssl", NULL, APPLIED, NULL,                                  \
+      "-Z, --enable-ssl          enable TLS/SSL")                              \
     X('o', "extended", "modern", APPLIED, NULL,                                \
       "-o, --extended            comma separated list of extended options\n"   \
       "                          most options have a 'no_' prefix to "         \
@@ -265,6 +270,12 @@ conf_deinit(struct config *cfg)
     cfg->listen = NULL;
     free(cfg->listeners);
     cfg->listeners = NULL;
+    free(cfg->ssl_chain_cert);
+    free(cfg->ssl_key);
+    free(cfg->ssl_ciphers);
+    free(cfg->ssl_ca_cert);
+    cfg->ssl_chain_cert = cfg->ssl_key = NULL;
+    cfg->ssl_ciphers = cfg->ssl_ca_cert = NULL;
     cfg->nlisteners = 0;
 }
 
@@ -515,6 +526,7 @@ set_switch(struct config *cfg, struct parse *ps, int letter)
         break;
     case 'Z':
         ps->ssl_enabled = true;
+        cfg->ssl_enabled = true;
         break;
     case 'M':
         cfg->evictions = false;

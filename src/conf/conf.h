@@ -159,7 +159,19 @@ struct conf_listener {
     X(uint32_t,            ext_drop_under,          0)                    \
     X(uint32_t,            ext_max_sleep,           1000000)              \
     X(double,              ext_max_frag,            0.8)                  \
-    X(bool,                ext_drop_unread,         false)
+    X(bool,                ext_drop_unread,         false)                \
+    /* TLS (-Z, -o ssl_*); the strings are owned */                      \
+    X(bool,                ssl_enabled,             false)                \
+    X(char *,              ssl_chain_cert,          NULL)                 \
+    X(char *,              ssl_key,                 NULL)                 \
+    X(int,                 ssl_keyformat,           1) /* SSL_FILETYPE */ \
+    X(int,                 ssl_verify_mode,         0) /* 0-3 as given */ \
+    X(char *,              ssl_ciphers,             NULL)                 \
+    X(char *,              ssl_ca_cert,             NULL)                 \
+    X(uint32_t,            ssl_wbuf_size,           16 * CONF_KB)         \
+    X(bool,                ssl_session_cache,       false)                \
+    X(bool,                ssl_kernel_tls,          false)                \
+    X(int,                 ssl_min_version,         2) /* 0-3: TLS 1.x */
 /* clang-format on */
 
 struct config {
@@ -260,8 +272,8 @@ typedef void (*conf_setting_fn)(void *ctx, const char *name, const char *value);
 /*
  * Calls emit for each line of memcached 1.6.18's `stats settings` (its
  * Debian build: extstore and TLS lines included), in its order, with its
- * formatting, from cfg and live. Options conf refuses (SASL, TLS, -Y, -N,
- * -e) print their defaults, the only values a running server can have.
+ * formatting, from cfg and live. Options conf refuses (-Y, -N, -e) print
+ * their defaults, the only values a running server can have.
  * -o metrics_listen has no line: memcached has no such setting.
  */
 void conf_settings(const struct config *cfg,

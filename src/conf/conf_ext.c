@@ -139,16 +139,31 @@
     X(slab_automove_freeratio, ARG, COMPAT, WHY_EXT, "0.01",                   \
       "ratio of memory to hold free as buffer.\n"                              \
       "(see doc/storage.txt for more info, default: 0.010)")                   \
-    X(ssl_chain_cert, ARG, REFUSED, "TLS", "/tmp/memoria.crt", NULL)           \
-    X(ssl_key, ARG, REFUSED, "TLS", "/tmp/memoria.key", NULL)                  \
-    X(ssl_keyformat, ARG, REFUSED, "TLS", "1", NULL)                           \
-    X(ssl_verify_mode, ARG, REFUSED, "TLS", "0", NULL)                         \
-    X(ssl_ciphers, ARG, REFUSED, "TLS", "HIGH", NULL)                          \
-    X(ssl_ca_cert, ARG, REFUSED, "TLS", "/tmp/memoria.ca", NULL)               \
-    X(ssl_wbuf_size, ARG, REFUSED, "TLS", "16", NULL)                          \
-    X(ssl_session_cache, NONE, REFUSED, "TLS", NULL, NULL)                     \
-    X(ssl_kernel_tls, NONE, REFUSED, "TLS", NULL, NULL)                        \
-    X(ssl_min_version, ARG, REFUSED, "TLS", "2", NULL)                         \
+    X(ssl_chain_cert, ARG, APPLIED, NULL, "/tmp/memoria.crt",                  \
+      "certificate chain file in PEM format")                                  \
+    X(ssl_key, ARG, APPLIED, NULL, "/tmp/memoria.key",                         \
+      "private key, if not part of the -ssl_chain_cert")                       \
+    X(ssl_keyformat, ARG, APPLIED, NULL, "1",                                  \
+      "private key format (PEM, DER or ENGINE) (default: PEM)")                \
+    X(ssl_verify_mode, ARG, APPLIED, NULL, "0",                                \
+      "peer certificate verification mode, default is 0(None).\n"              \
+      "valid values are 0(None), 1(Request), 2(Require)\n"                     \
+      "or 3(Once)")                                                            \
+    X(ssl_ciphers, ARG, APPLIED, NULL, "HIGH",                                 \
+      "specify cipher list to be used")                                        \
+    X(ssl_ca_cert, ARG, APPLIED, NULL, "/tmp/memoria.ca",                      \
+      "PEM format file of acceptable client CA's")                             \
+    X(ssl_wbuf_size, ARG, APPLIED, NULL, "16",                                 \
+      "size in kilobytes of per-connection SSL output buffer\n"                \
+      "(default: 16)")                                                         \
+    X(ssl_session_cache, NONE, APPLIED, NULL, NULL,                            \
+      "enable server-side SSL session cache, to support session\n"             \
+      "resumption")                                                            \
+    X(ssl_kernel_tls, NONE, APPLIED, NULL, NULL,                               \
+      "enable kernel TLS offload")                                             \
+    X(ssl_min_version, ARG, APPLIED, NULL, "2",                                \
+      "minimum protocol version to accept (default: tlsv1.2)\n"                \
+      "valid values are 0(tlsv1.0), 1(tlsv1.1), 2(tlsv1.2), or 3(tlsv1.3).")  \
     /* memoria's own, not in memcached's -h (docs/OPTIONS.md) */               \
     X(metrics_listen, ARG, APPLIED, NULL, "127.0.0.1:9150", NULL)
 /* clang-format on */
@@ -418,6 +433,72 @@ static int set_crawler(struct config *cfg, struct parse *ps, enum ext_id id,
 static int set_lru(struct config *cfg, struct parse *ps, enum ext_id id,
                    const char *v);
 
+/* Replaces an owned string option with a copy of v. */
+static int
+set_string(struct parse *ps, char **field, const char *v)
+{
+    char *copy = strdup(v);
+
+    if (copy == NULL) {
+        return say(ps, EXIT_FAILURE, "Failed to allocate memory\n");
+    }
+    free(*field);
+    *field = copy;
+    return CONF_RUN;
+}
+
+/*
+ * The TLS options, checked as memcached checks them; net/tls.c turns
+ * them into an OpenSSL context (and reports bad files) at startup.
+ */
+static int
+set_tls(struct config *cfg, struct parse *ps, enum ext_id id, const char *v)
+{
+    const char *name = conf_ext_options[id].name;
+    uint32_t n;
+    int i;
+
+    switch (id) {
+    case EXT_ssl_chain_cert:
+        return set_string(ps, &cfg->ssl_chain_cert, v);
+    case EXT_ssl_key:
+        return set_string(ps, &cfg->ssl_key, v);
+    case EXT_ssl_ciphers:
+        return set_string(ps, &cfg->ssl_ciphers, v);
+    case EXT_ssl_ca_cert:
+        return set_string(ps, &cfg->ssl_ca_cert, v);
+    case EXT_ssl_session_cache:
+        cfg->ssl_session_cache = true;
+        return CONF_RUN;
+    case EXT_ssl_kernel_tls:
+        cfg->ssl_kernel_tls = true;
+        return CONF_RUN;
+    case EXT_ssl_keyformat:
+    case EXT_ssl_verify_mode:
+    case EXT_ssl_min_version:
+        if (!conf_parse_i32(v, &i)) {
+            return cant_parse(ps, name);
+        }
+        if (id != EXT_ssl_keyformat && (i < 0 || i > 3)) {
+            return say(ps, EXIT_FAILURE,
+                       "Invalid %s. Use help to see valid options.\n", name);
+        }
+        *(id == EXT_ssl_keyformat     ? &cfg->ssl_keyformat
+          : id == EXT_ssl_verify_mode ? &cfg->ssl_verify_mode
+                                      : &cfg->ssl_min_version) = i;
+        return CONF_RUN;
+    case EXT_ssl_wbuf_size:
+        if (!conf_parse_u32(v, &n)) {
+            return cant_parse(ps, name);
+        }
+        cfg->ssl_wbuf_size = n * (uint32_t)CONF_KB; /* 32 bits, as memcached */
+        return CONF_RUN;
+    default:
+        break;
+    }
+    return CONF_RUN;
+}
+
 static int
 apply(struct config *cfg, struct parse *ps, enum ext_id id, const char *v)
 {
@@ -454,6 +535,17 @@ apply(struct config *cfg, struct parse *ps, enum ext_id id, const char *v)
         return set_slab_sizes(ps, v);
     case EXT_metrics_listen:
         return set_metrics_listen(cfg, ps, v);
+    case EXT_ssl_chain_cert:
+    case EXT_ssl_key:
+    case EXT_ssl_keyformat:
+    case EXT_ssl_verify_mode:
+    case EXT_ssl_ciphers:
+    case EXT_ssl_ca_cert:
+    case EXT_ssl_wbuf_size:
+    case EXT_ssl_session_cache:
+    case EXT_ssl_kernel_tls:
+    case EXT_ssl_min_version:
+        return set_tls(cfg, ps, id, v);
     case EXT_slab_reassign:
     case EXT_no_slab_reassign:
     case EXT_slab_automove:
@@ -696,34 +788,6 @@ set_compat(struct config *cfg, struct parse *ps, enum ext_id id, const char *v)
     return set_lru(cfg, ps, id, v);
 }
 
-/* TLS numbers, checked as memcached checks them before refusing TLS. */
-static int
-check_tls(struct parse *ps, enum ext_id id, const char *v)
-{
-    const char *name = conf_ext_options[id].name;
-    uint32_t n;
-    int i;
-
-    switch (id) {
-    case EXT_ssl_keyformat:
-    case EXT_ssl_verify_mode:
-    case EXT_ssl_min_version:
-        if (!conf_parse_i32(v, &i)) {
-            return cant_parse(ps, name);
-        }
-        if (id != EXT_ssl_keyformat && (i < 0 || i > 3)) {
-            return say(ps, EXIT_FAILURE,
-                       "Invalid %s. Use help to see valid options.\n", name);
-        }
-        return CONF_RUN;
-    case EXT_ssl_wbuf_size:
-        return conf_parse_u32(v, &n) ? CONF_RUN : cant_parse(ps, name);
-    default:
-        break;
-    }
-    return CONF_RUN;
-}
-
 static int
 check_refused(struct parse *ps, enum ext_id id, const char *v)
 {
@@ -738,7 +802,7 @@ check_refused(struct parse *ps, enum ext_id id, const char *v)
         }
     }
     conf_note_refused(ps, &conf_ext_options[id]);
-    return check_tls(ps, id, v);
+    return CONF_RUN;
 }
 
 int

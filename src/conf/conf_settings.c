@@ -166,21 +166,28 @@ put_extras(const struct out *o, const struct config *cfg)
     put(o, "slab_automove_freeratio", "%.3f", cfg->slab_automove_freeratio);
     put_bool(o, "ext_drop_unread", cfg->ext_drop_unread);
     /*
-     * conf refuses -Z, -o ssl_*, -N and -e, so these are memcached's
-     * defaults, unset strings included: "(null)" where it prints a NULL
-     * pointer, "NULL" where it checks for one.
+     * The TLS lines as memcached prints them: unset strings "(null)"
+     * where it prints a NULL pointer, "NULL" where it checks for one; the
+     * verify mode as OpenSSL's flags (peer 1, fail without a certificate
+     * 2, client once 4); the minimum version by name.
      */
-    put_bool(o, "ssl_enabled", false);
-    put_str(o, "ssl_chain_cert", "(null)");
-    put_str(o, "ssl_key", "(null)");
-    put(o, "ssl_verify_mode", "%d", 0);
-    put(o, "ssl_keyformat", "%d", 1);
-    put_str(o, "ssl_ciphers", "NULL");
-    put_str(o, "ssl_ca_cert", "NULL");
-    put(o, "ssl_wbuf_size", "%d", 16384);
-    put_bool(o, "ssl_session_cache", false);
-    put_bool(o, "ssl_kernel_tls", false);
-    put_str(o, "ssl_min_version", "tlsv1.2");
+    static const int verify_flags[] = {0, 1, 1 | 2, 1 | 2 | 4};
+    static const char *const versions[] = {"tlsv1.0", "tlsv1.1", "tlsv1.2",
+                                           "tlsv1.3"};
+    put_bool(o, "ssl_enabled", cfg->ssl_enabled);
+    put_str(o, "ssl_chain_cert",
+            cfg->ssl_chain_cert != NULL ? cfg->ssl_chain_cert : "(null)");
+    put_str(o, "ssl_key", cfg->ssl_key != NULL ? cfg->ssl_key : "(null)");
+    put(o, "ssl_verify_mode", "%d", verify_flags[cfg->ssl_verify_mode & 3]);
+    put(o, "ssl_keyformat", "%d", cfg->ssl_keyformat);
+    put_str(o, "ssl_ciphers",
+            cfg->ssl_ciphers != NULL ? cfg->ssl_ciphers : "NULL");
+    put_str(o, "ssl_ca_cert",
+            cfg->ssl_ca_cert != NULL ? cfg->ssl_ca_cert : "NULL");
+    put(o, "ssl_wbuf_size", "%u", (unsigned)cfg->ssl_wbuf_size);
+    put_bool(o, "ssl_session_cache", cfg->ssl_session_cache);
+    put_bool(o, "ssl_kernel_tls", cfg->ssl_kernel_tls);
+    put_str(o, "ssl_min_version", versions[cfg->ssl_min_version & 3]);
     put_str(o, "num_napi_ids", "(null)");
     put_str(o, "memory_file", "(null)");
 }

@@ -114,8 +114,13 @@ conn_create(struct worker *w, const struct net_handoff *h)
     c->proto = proto;
     c->peer = h->peer;
     c->fd = fd;
-    transport_plain_init(&c->tp, fd);
     outq_init(&c->out);
+    if (!h->tls) {
+        transport_plain_init(&c->tp, fd);
+    } else if (transport_tls_init(&c->tp, fd, w->net->cfg.tls, &w->tls_wbuf) !=
+               0) {
+        goto fail; /* the caller closes fd */
+    }
     outq_set_gauges(&c->out, &sc->response_obj_count, &sc->response_obj_bytes);
     /* Under a read buffer limit the buffer comes with the first read. */
     if (!w->rbuf_limited && buf_init(&c->in, NET_READ_BUF) != BUF_OK) {
@@ -145,6 +150,10 @@ conn_create(struct worker *w, const struct net_handoff *h)
     return c;
 
 fail:
+    if (c->tp.state != NULL) {
+        c->tp.fd = -1; /* the caller closes fd */
+        transport_close(&c->tp);
+    }
     session_destroy(c->session);
     buf_deinit(&c->in);
     count_in(c);

@@ -147,16 +147,19 @@ on_resume(evutil_socket_t fd, short what, void *arg)
     atomic_store(&sc->accepting_conns, 1);
 }
 
-/* The protocol of the listener lfd (a few listeners: a scan is fine). */
-static enum net_proto
-listener_proto(const struct net *n, int lfd)
+/*
+ * The index of the listener lfd, for its protocol and TLS flag (a few
+ * listeners: a scan is fine).
+ */
+static size_t
+listener_index(const struct net *n, int lfd)
 {
-    for (size_t i = 0; i < n->nlisten; i++) {
-        if (n->listen_fds[i] == lfd) {
-            return n->listen_protos[i];
-        }
+    size_t i = 0;
+
+    while (i + 1 < n->nlisten && n->listen_fds[i] != lfd) {
+        i++;
     }
-    return NET_PROTO_NEGOTIATE;
+    return i;
 }
 
 static void
@@ -210,7 +213,8 @@ on_accept(evutil_socket_t lfd, short what, void *arg)
         }
         struct worker *w = &n->workers[n->next_worker];
         n->next_worker = (n->next_worker + 1) % n->nworkers;
-        worker_hand_off(w, fd, listener_proto(n, lfd), &peer);
+        size_t li = listener_index(n, lfd);
+        worker_hand_off(w, fd, n->listen_protos[li], n->listen_tls[li], &peer);
     }
 }
 
@@ -248,12 +252,13 @@ open_one(struct net *n, const struct addrinfo *ai)
 }
 
 static int
-add_listener(struct net *n, int fd, enum net_proto proto)
+add_listener(struct net *n, int fd, enum net_proto proto, bool tls)
 {
     size_t i = n->nlisten;
     int *fds = realloc(n->listen_fds, (i + 1) * sizeof(*fds));
     struct event **evs = NULL;
     enum net_proto *protos = NULL;
+    bool *tlss = NULL;
 
     if (fds != NULL) {
         n->listen_fds = fds;
@@ -263,12 +268,17 @@ add_listener(struct net *n, int fd, enum net_proto proto)
         n->listen_evs = evs;
         protos = realloc(n->listen_protos, (i + 1) * sizeof(*protos));
     }
-    if (protos == NULL) {
+    if (protos != NULL) {
+        n->listen_protos = protos;
+        tlss = realloc(n->listen_tls, (i + 1) * sizeof(*tlss));
+    }
+    if (tlss == NULL) {
         close(fd);
         return -1;
     }
-    n->listen_protos = protos;
+    n->listen_tls = tlss;
     protos[i] = proto;
+    tlss[i] = tls && n->cfg.tls != NULL;
     struct net_listener_info *li =
         realloc(n->linfo, (n->nlinfo + 1) * sizeof(*li));
     if (li == NULL) {
@@ -353,7 +363,7 @@ open_spec(struct net *n, const struct net_listen *l)
             freeaddrinfo(res);
             return -1;
         }
-        if (add_listener(n, fd, l->proto) != 0 ||
+        if (add_listener(n, fd, l->proto, l->tls) != 0 ||
             net_note_bound(n, "TCP", fd) != 0) {
             freeaddrinfo(res);
             return -1;
@@ -405,7 +415,7 @@ open_unix(struct net *n)
                 strerror(EINVAL));
         return -1;
     }
-    return add_listener(n, fd, n->cfg.proto);
+    return add_listener(n, fd, n->cfg.proto, false); /* unix: never TLS */
 }
 
 int
@@ -493,6 +503,8 @@ listen_close(struct net *n)
     free(n->listen_evs);
     free(n->listen_fds);
     free(n->listen_protos);
+    free(n->listen_tls);
+    n->listen_tls = NULL;
     free(n->bound);
     n->bound = NULL;
     n->nbound = 0;
@@ -520,7 +532,9 @@ stop_loop(struct net *n, bool graceful)
 
 /*
  * SIGINT and SIGTERM stop, SIGUSR1 stops gracefully; SIGHUP is caught
- * (its default would kill us) and runs the reload hook, if any.
+ * (its default would kill us), reloads the TLS certificates with -Z (a
+ * memoria extension: memcached 1.6.18 reloads them only on refresh_certs)
+ * and runs the reload hook, if any.
  */
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
@@ -530,9 +544,24 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     (void)what;
     if (sig != SIGHUP) {
         stop_loop(n, sig == SIGUSR1);
-    } else if (n->cfg.hup != NULL) {
+        return;
+    }
+    if (n->cfg.tls != NULL) {
+        char err[CMD_REFRESH_ERR_MAX];
+        if (!tls_reload(n->cfg.tls, err, sizeof(err))) {
+            fprintf(stderr, "%s\n", err);
+        }
+    }
+    if (n->cfg.hup != NULL) {
         n->cfg.hup(n->cfg.hup_ctx);
     }
+}
+
+/* refresh_certs (cmd_server.refresh_certs), from any worker. */
+static bool
+refresh_certs(void *ctx, char *err, size_t errlen)
+{
+    return tls_reload(ctx, err, errlen);
 }
 
 /* The shutdown command, from a worker: see net_stop. */
@@ -630,6 +659,10 @@ net_create(const struct net_config *cfg, struct cmd_server *srv)
     n->stop_fd = -1;
     n->start_sec = mono_seconds();
     srv->stop = net_stop;
+    if (n->cfg.tls != NULL) {
+        srv->refresh_certs = refresh_certs;
+        srv->refresh_ctx = n->cfg.tls;
+    }
     srv->stop_ctx = n;
     srv->conns_report = net_conns_report;
     srv->conns_ctx = n;

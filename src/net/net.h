@@ -17,6 +17,7 @@
 
 struct cmd_server;
 struct net;
+struct tls;
 
 /*
  * What a listener's connections speak: negotiated by the first byte (0x80:
@@ -33,6 +34,7 @@ struct net_listen {
     int port;         /* 0: any free port (see port_file) */
     int udp_port;     /* -1: no UDP socket for this element; 0: any free port */
     enum net_proto proto;
+    bool tls; /* -Z and not notls: (TCP only; UDP is never TLS) */
 };
 
 typedef void (*net_tick_fn)(void *ctx);
@@ -69,6 +71,13 @@ struct net_config {
      */
     net_tick_fn hup;
     void *hup_ctx;
+    /*
+     * -Z: the TLS context (net/tls.h), owned by the caller, which keeps
+     * it until net_destroy returned; listeners with `tls` set use it.
+     * SIGHUP also reloads its certificates (a memoria extension) and the
+     * refresh_certs command reaches it through cmd_server. NULL without.
+     */
+    struct tls *tls;
 };
 
 /*

@@ -27,6 +27,7 @@
 #include "cmd/cmd.h"
 #include "lib/buf.h"
 #include "lib/outq.h"
+#include "net/tls.h"
 #include "net/transport.h"
 
 struct session;
@@ -42,6 +43,7 @@ struct stats_thread;
 struct net_handoff {
     int fd;
     enum net_proto proto;
+    bool tls;                     /* the listener speaks TLS */
     struct sockaddr_storage peer; /* from accept (watch's rip/rport) */
 };
 
@@ -67,6 +69,7 @@ struct worker {
     uint64_t rbuf_left;   /* this worker's share of it, bytes not held */
     uint32_t now;         /* seconds, monotonic; kept only with idle_timeout */
     uint32_t last_sweep;  /* w->now of the last idle sweep */
+    struct tls_wbuf tls_wbuf; /* the TLS connections' record buffer */
 };
 
 /*
@@ -129,6 +132,7 @@ struct net {
     struct event **listen_evs;
     int *listen_fds;
     enum net_proto *listen_protos; /* what each listener's clients speak */
+    bool *listen_tls;              /* and whether through TLS */
     size_t nlisten;
     struct net_bound *bound; /* sockets bound so far, in bind order */
     size_t nbound;
@@ -220,7 +224,7 @@ void listen_close(struct net *n);
 
 int worker_start_all(struct net *n);
 void worker_stop_all(struct net *n);
-void worker_hand_off(struct worker *w, int fd, enum net_proto proto,
+void worker_hand_off(struct worker *w, int fd, enum net_proto proto, bool tls,
                      const struct sockaddr_storage *peer);
 
 struct conn *conn_create(struct worker *w, const struct net_handoff *h);

@@ -54,4 +54,5 @@ transport_plain_init(struct transport *t, int fd)
     t->fd = fd;
     t->read_wants = EPOLLIN;
     t->write_wants = EPOLLOUT;
+    t->state = NULL;
 }

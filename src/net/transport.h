@@ -1,9 +1,9 @@
 /*
  * transport - how a connection moves bytes: the seam between conn.c and
  * the socket. conn.c never calls recv/send itself; it calls through
- * struct transport, so another implementation (TLS, later) plugs in
- * without touching cmd/ or proto/. Plain stream sockets (TCP and unix)
- * use transport_plain.
+ * struct transport, so another implementation plugs in without touching
+ * cmd/ or proto/. Plain stream sockets (TCP and unix) use
+ * transport_plain; TLS listeners (-Z) use tls.c's.
  *
  * The contract every implementation keeps:
  * - read() returns the bytes read (> 0), 0 when the peer has closed, or
@@ -44,14 +44,15 @@ struct transport {
     int fd;
     uint32_t read_wants;  /* epoll events that let the next read proceed */
     uint32_t write_wants; /* the same for the next write */
+    void *state;          /* the implementation's own (TLS), NULL if plain */
 };
 
 /* A plain stream socket (TCP or unix): recv and send, nothing buffered. */
 void transport_plain_init(struct transport *t, int fd);
 
 /*
- * The plain socket's read and write, inline: every connection uses them
- * today, so the wrappers below call them directly when t->ops is the
+ * The plain socket's read and write, inline: most connections use them,
+ * so the wrappers below call them directly when t->ops is the
  * plain table (transport.c), sparing the hot path an indirect call on
  * every read and write (about 5 instructions per request). Other
  * transports go through ops.

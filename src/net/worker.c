@@ -60,7 +60,7 @@ on_notify(struct worker *w)
 }
 
 void
-worker_hand_off(struct worker *w, int fd, enum net_proto proto,
+worker_hand_off(struct worker *w, int fd, enum net_proto proto, bool tls,
                 const struct sockaddr_storage *peer)
 {
     uint64_t one = 1;
@@ -79,6 +79,7 @@ worker_hand_off(struct worker *w, int fd, enum net_proto proto,
         struct net_handoff *h = &w->queue[w->nqueue++];
         h->fd = fd;
         h->proto = proto;
+        h->tls = tls;
         if (peer != NULL) {
             h->peer = *peer;
         } else {
@@ -250,6 +251,7 @@ worker_deinit(struct worker *w)
     }
     udp_detach(w);
     free(w->queue);
+    tls_wbuf_deinit(&w->tls_wbuf);
     pthread_mutex_destroy(&w->lock);
     pthread_mutex_destroy(&w->list_lock);
     w->inited = false;
@@ -285,7 +287,7 @@ void
 worker_stop_all(struct net *n)
 {
     for (unsigned i = 0; i < n->nworkers; i++) {
-        worker_hand_off(&n->workers[i], -1, NET_PROTO_NEGOTIATE, NULL);
+        worker_hand_off(&n->workers[i], -1, NET_PROTO_NEGOTIATE, false, NULL);
     }
     for (unsigned i = 0; i < n->nworkers; i++) {
         pthread_join(n->workers[i].thread, NULL);

@@ -52,7 +52,8 @@ enum parse_status {
     X(SLABS_RATIO,    "slabs")        \
     X(CACHE_MEMLIMIT, "cache_memlimit") \
     X(LRU_CRAWLER,    "lru_crawler")  \
-    X(LRU,            "lru")
+    X(LRU,            "lru")          \
+    X(REFRESH_CERTS,  "refresh_certs")
 /* clang-format on */
 
 /* lru_crawler's sub-commands. */

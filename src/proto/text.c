@@ -226,6 +226,14 @@ parse_nothing(const struct lex_line *l, struct request *req)
     return PARSE_OK;
 }
 
+/* refresh_certs [...] [noreply]: only a last "noreply" counts. */
+static enum parse_status
+parse_noreply(const struct lex_line *l, struct request *req)
+{
+    req->noreply = ends_in_noreply(l);
+    return PARSE_OK;
+}
+
 /* stats, shutdown: cmd/ reads the sub-command from the rest of the line. */
 static enum parse_status
 parse_rest(const struct lex_line *l, struct request *req)
@@ -421,7 +429,7 @@ static const struct command commands[] = {
     TEXT_CMD("lru",            LRU,        2,   TEXT_ANY, parse_watch),
     TEXT_CMD("watch",          WATCH,      1,   TEXT_ANY, parse_watch),
     TEXT_CMD("extstore",       NONE,       1,   TEXT_ANY, NULL),
-    TEXT_CMD("refresh_certs",  NONE,       1,   TEXT_ANY, NULL),
+    TEXT_CMD("refresh_certs",  REFRESH_CERTS, 1, TEXT_ANY, parse_noreply),
 };
 /* clang-format on */
 
@@ -802,6 +810,12 @@ text_compose_prefix(struct outq *q, struct slice prefix, uint64_t gets,
     }
     p = put_crlf(p);
     outq_commit(q, (size_t)(p - start));
+}
+
+void
+text_compose_line(struct outq *q, const char *line)
+{
+    put_line(q, "", 0, line, NULL);
 }
 
 void

@@ -117,7 +117,8 @@ struct slice text_result_line(enum reply_status st);
     X(CRAWLER_UNKNOWN,   "ERROR an unknown error happened\r\n")         \
     X(MGDUMP_END,        "EN\r\n")                                     \
     X(LRU_PCTS,          "ERROR hot and warm pcts must not exceed 80\r\n") \
-    X(LRU_FACTORS,       "ERROR hot/warm age factors must be greater than 0\r\n")
+    X(LRU_FACTORS,       "ERROR hot/warm age factors must be greater than 0\r\n") \
+    X(TLS_DISABLED,      "Error TLS not enabled\r\n")
 /* clang-format on */
 
 enum text_reply {
@@ -142,6 +143,12 @@ void text_compose_client_error(struct outq *q, const char *msg);
 void text_compose_value(struct outq *q, struct slice key, uint32_t flags,
                         size_t nbytes, const struct slice *segs, size_t nseg,
                         bool with_cas, uint64_t cas);
+
+/*
+ * "<line>\r\n": a line whose text another layer made (a failed
+ * refresh_certs: OpenSSL's words).
+ */
+void text_compose_line(struct outq *q, const char *line);
 
 /* A decimal number line: incr/decr results. */
 void text_compose_number(struct outq *q, uint64_t n);

@@ -147,6 +147,11 @@ struct stats_conns {
     _Atomic uint64_t read_buf_count; /* input buffers held */
     _Atomic uint64_t read_buf_bytes;
     _Atomic uint64_t read_buf_bytes_free; /* held but idle */
+    /* TLS (net/tls.c), printed with -Z */
+    _Atomic uint64_t ssl_handshake_errors; /* failed at the first attempt */
+    _Atomic uint64_t ssl_new_sessions;     /* with -o ssl_session_cache */
+    /* CLOCK_MONOTONIC seconds of the last reload; 0: the startup load */
+    _Atomic uint64_t ssl_cert_loaded_s;
 };
 
 static inline uint64_t

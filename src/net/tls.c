@@ -517,3 +517,17 @@ fail:
     tp->state = NULL;
     return -1;
 }
+
+void
+transport_tls_lend(struct transport *tp, struct tls_wbuf *wbuf)
+{
+    struct tls_conn *tc = tp->state;
+
+    if (tp->ops != &transport_tls_ops || tc == NULL) {
+        return;
+    }
+    if (wbuf->cap == 0) {
+        wbuf->cap = tc->wbuf->cap;
+    }
+    tc->wbuf = wbuf;
+}

@@ -93,3 +93,10 @@ void tls_wbuf_deinit(struct tls_wbuf *b);
  */
 int transport_tls_init(struct transport *tp, int fd, struct tls *t,
                        struct tls_wbuf *wbuf);
+
+/*
+ * Points a TLS transport's writes at another record buffer: the thread
+ * that takes a connection over (watch) lends its own. No-op for a plain
+ * transport.
+ */
+void transport_tls_lend(struct transport *tp, struct tls_wbuf *wbuf);

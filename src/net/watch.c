@@ -25,6 +25,7 @@
 
 struct watcher {
     int fd;
+    struct transport tp; /* tp.fd is fd; a TLS one writes records */
     unsigned types;
     struct sockaddr_storage peer; /* for `stats conns` */
     uint32_t since;
@@ -47,6 +48,7 @@ struct watch {
     size_t nw;
     struct watcher w[LOGGER_MAX_WATCHERS];
     char line[LOGBUF_ENTRY_MAX]; /* the entry being delivered */
+    struct tls_wbuf tls_wbuf;    /* TLS watchers' record buffer */
 };
 
 /*
@@ -107,7 +109,7 @@ drop_watcher(struct watch *wt, size_t i)
         conn_event_line(wt->lg, wt->lg->nrings - 1, fd, NULL, "error");
     }
     pthread_mutex_lock(&wt->lock); /* unlisted before the fd closes */
-    close(fd);
+    transport_close(&wt->w[i].tp);
     free(wt->w[i].buf);
     wt->w[i] = wt->w[--wt->nw];
     pthread_mutex_unlock(&wt->lock);
@@ -182,8 +184,8 @@ flush_watcher(struct watcher *w)
     size_t off = 0;
 
     while (off < w->len) {
-        ssize_t n = send(w->fd, w->buf + off, w->len - off,
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        struct iovec iov = {.iov_base = w->buf + off, .iov_len = w->len - off};
+        ssize_t n = transport_writev(&w->tp, &iov, 1);
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -207,7 +209,7 @@ still_there(struct watcher *w)
     char junk[512];
 
     for (;;) {
-        ssize_t n = recv(w->fd, junk, sizeof(junk), MSG_DONTWAIT);
+        ssize_t n = transport_read(&w->tp, junk, sizeof(junk));
         if (n > 0) {
             continue;
         }
@@ -232,7 +234,7 @@ take_new(struct watch *wt)
         *w = wt->new_w[i];
         w->buf = malloc(wt->buf_cap);
         if (w->buf == NULL) {
-            close(w->fd);
+            transport_close(&w->tp);
             atomic_fetch_sub(&wt->lg->nwatchers, 1);
             atomic_fetch_sub(&wt->conns->curr_connections, 1);
             continue;
@@ -340,18 +342,20 @@ watch_destroy(struct watch *wt)
     wake(wt);
     pthread_join(wt->thread, NULL);
     for (size_t i = 0; i < wt->nnew; i++) {
-        close(wt->new_w[i].fd);
+        transport_close(&wt->new_w[i].tp);
         atomic_fetch_sub(&wt->conns->curr_connections, 1);
     }
     pthread_mutex_destroy(&wt->lock);
     close(wt->wake_fd);
+    tls_wbuf_deinit(&wt->tls_wbuf);
     free(wt);
 }
 
 void
-watch_adopt(struct watch *wt, int fd, unsigned types,
+watch_adopt(struct watch *wt, const struct transport *tp, unsigned types,
             const struct sockaddr_storage *peer, uint32_t since)
 {
+    int fd = tp->fd;
     bool queued = false;
 
     if (fd >= 0) {
@@ -361,6 +365,9 @@ watch_adopt(struct watch *wt, int fd, unsigned types,
             struct watcher *w = &wt->new_w[wt->nnew++];
             memset(w, 0, sizeof(*w));
             w->fd = fd;
+            w->tp = *tp;
+            /* From now on the watch thread writes: its own buffer. */
+            transport_tls_lend(&w->tp, &wt->tls_wbuf);
             w->types = types;
             w->peer = *peer;
             w->since = since;
@@ -369,9 +376,8 @@ watch_adopt(struct watch *wt, int fd, unsigned types,
         pthread_mutex_unlock(&wt->lock);
     }
     if (!queued) {
-        if (fd >= 0) {
-            close(fd);
-        }
+        struct transport left = *tp;
+        transport_close(&left);
         atomic_fetch_sub(&wt->lg->nwatchers, 1);
         atomic_fetch_sub(&wt->conns->curr_connections, 1);
         return;
@@ -409,15 +415,19 @@ void
 watch_take_conn(struct conn *c)
 {
     struct watch *wt = c->w->net->watch;
-    int fd = c->tp.fd;
+    struct transport tp = c->tp;
     unsigned types = session_watch_types(c->session);
 
-    /* The socket outlives the connection: conn_close must not close it. */
-    epoll_ctl(c->w->epfd, EPOLL_CTL_DEL, fd, NULL);
+    /*
+     * The socket (and its TLS state) outlives the connection: conn_close
+     * must not close it.
+     */
+    epoll_ctl(c->w->epfd, EPOLL_CTL_DEL, tp.fd, NULL);
     c->tp.fd = -1;
+    c->tp.state = NULL;
     conn_close(c);
     atomic_fetch_add(&c->w->net->srv->conns->curr_connections, 1);
-    watch_adopt(wt, fd, types, &c->peer, net_clock(c->w->net));
+    watch_adopt(wt, &tp, types, &c->peer, net_clock(c->w->net));
 }
 
 /* One row; the socket is open while the lock is held. */

@@ -23,6 +23,7 @@ struct conn;
 struct net_rows;
 struct logger;
 struct stats_conns;
+struct transport;
 struct watch;
 
 /*
@@ -36,13 +37,13 @@ struct watch *watch_create(struct logger *lg, struct stats_conns *conns,
 void watch_destroy(struct watch *wt);
 
 /*
- * Takes over fd (a slot in the logger's watcher count was already taken
- * by the watch command): sends "OK", then the lines of `types`. On
- * failure closes fd and gives the slot back. peer (the client's address
- * from accept) and since (net_clock at the watch command) are kept for
- * `stats conns`.
+ * Takes over the connection's transport tp, a plain or TLS socket (a slot
+ * in the logger's watcher count was already taken by the watch command):
+ * sends "OK", then the lines of `types`. On failure closes it and gives
+ * the slot back. peer (the client's address from accept) and since
+ * (net_clock at the watch command) are kept for `stats conns`.
  */
-void watch_adopt(struct watch *wt, int fd, unsigned types,
+void watch_adopt(struct watch *wt, const struct transport *tp, unsigned types,
                  const struct sockaddr_storage *peer, uint32_t since);
 
 /* Adds a row per watcher (`stats conns`); false when out of memory. */

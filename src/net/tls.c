@@ -94,6 +94,20 @@ on_new_session(SSL *ssl, SSL_SESSION *sess)
 }
 
 /*
+ * memcached hands OpenSSL a NULL path for an option not given, and
+ * OpenSSL's fopen(NULL) fails with EFAULT ("Bad address"). ASan's fopen
+ * interceptor reads the path first and would crash, so sanitizer builds
+ * queue the same first error without the call (OpenSSL's lines below it,
+ * printed to stderr, are then missing).
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define NULL_PATH_FAILS(path) \
+    ((path) == NULL && (ERR_raise(ERR_LIB_SYS, EFAULT), 1))
+#else
+#define NULL_PATH_FAILS(path) false
+#endif
+
+/*
  * The certificate files, in memcached's order and with its messages:
  * chain, key, the pair, then the CA list. On failure err gets the first
  * error OpenSSL queued, and the rest of the queue goes to stderr, as
@@ -108,11 +122,13 @@ load_certificates(const struct tls_config *cfg, SSL_CTX *ctx, char *err,
     const char *path = NULL;
 
     ERR_clear_error();
-    if (SSL_CTX_use_certificate_chain_file(ctx, cfg->chain_cert) != 1) {
+    if (NULL_PATH_FAILS(cfg->chain_cert) ||
+        SSL_CTX_use_certificate_chain_file(ctx, cfg->chain_cert) != 1) {
         what = "Error loading the certificate chain: ";
         path = or_null(cfg->chain_cert);
-    } else if (SSL_CTX_use_PrivateKey_file(ctx, cfg->key, cfg->keyformat) !=
-               1) {
+    } else if (NULL_PATH_FAILS(cfg->key) ||
+               SSL_CTX_use_PrivateKey_file(ctx, cfg->key, cfg->keyformat) !=
+                   1) {
         what = "Error loading the key: ";
         path = or_null(cfg->key);
     } else if (SSL_CTX_check_private_key(ctx) != 1) {

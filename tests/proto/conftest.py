@@ -166,6 +166,19 @@ def start_server(_used):
     return start
 
 
+@pytest.fixture(scope="session")
+def tls_certs():
+    """TLS material for -Z tests (wire.TLSCerts), made once per session in
+    a temporary directory readable by every user."""
+    import shutil
+    import tempfile
+    d = tempfile.mkdtemp(prefix="memtls-")
+    try:
+        yield wire.TLSCerts(d)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 # --------------------------------------------------------------------------
 # session, markers
 

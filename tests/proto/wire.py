@@ -483,3 +483,85 @@ class UnixServer(Server):
 
     def connect(self, timeout=IO_TIMEOUT):
         return UnixConn(self.path, timeout)
+
+
+# --------------------------------------------------------------------------
+# TLS (-Z): certificates made at test time, a TLS client connection
+
+def _openssl(*args, cwd):
+    subprocess.run(["openssl"] + list(args), cwd=cwd, check=True,
+                   stdin=subprocess.DEVNULL, capture_output=True)
+
+
+class TLSCerts:
+    """A CA, two server certificates (for reloads), a client certificate
+    signed by the CA and one signed by another CA, made with the openssl
+    command in a directory every user can read (servers started as root
+    run as their -u user)."""
+
+    def __init__(self, path):
+        self.dir = Path(path)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        d = str(self.dir)
+        for ca in ("ca", "otherca"):
+            _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                     "-keyout", ca + ".key", "-out", ca + ".crt", "-days", "2",
+                     "-subj", "/CN=memoria test " + ca, cwd=d)
+        for name, ca in (("server", "ca"), ("server2", "ca"),
+                         ("client", "ca"), ("stranger", "otherca")):
+            _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                     name + ".key", "-out", name + ".csr",
+                     "-subj", "/CN=" + name, cwd=d)
+            _openssl("x509", "-req", "-in", name + ".csr", "-CA", ca + ".crt",
+                     "-CAkey", ca + ".key", "-CAcreateserial", "-out",
+                     name + ".crt", "-days", "2", cwd=d)
+        os.chmod(d, 0o755)
+        for f in self.dir.iterdir():
+            os.chmod(f, 0o644)
+
+    def path(self, name):
+        return str(self.dir / name)
+
+    def flags(self, extra="", cert="server"):
+        """-Z with this server certificate, plus extra -o ssl_* options."""
+        opts = "ssl_chain_cert=%s,ssl_key=%s" % (self.path(cert + ".crt"),
+                                                 self.path(cert + ".key"))
+        return ["-Z", "-o", opts + ("," + extra if extra else "")]
+
+    def context(self, client=None, maximum=None, minimum=None, ciphers=None):
+        """A client context that does not check the server's certificate;
+        client: "client" or "stranger" to present that certificate."""
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        if client:
+            ctx.load_cert_chain(self.path(client + ".crt"),
+                                self.path(client + ".key"))
+        if maximum:
+            ctx.maximum_version = maximum
+        if minimum:
+            ctx.minimum_version = minimum
+        if ciphers:
+            ctx.set_ciphers(ciphers)
+        return ctx
+
+    def der(self, name):
+        """A certificate as DER bytes (getpeercert(binary_form=True))."""
+        import ssl
+        return ssl.PEM_cert_to_DER_cert((self.dir / (name + ".crt")).read_text())
+
+
+class TLSConn(Conn):
+    """A Conn over TLS: the handshake runs in the constructor."""
+
+    def __init__(self, port, context, timeout=IO_TIMEOUT, host="127.0.0.1"):
+        raw = socket.create_connection((host, port), timeout=timeout)
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            self.sock = context.wrap_socket(raw)
+        except BaseException:
+            raw.close()
+            raise
+        self.timeout = timeout
+        self.buf = b""

@@ -756,7 +756,11 @@ help_prints_usage_to_stdout_and_exits_0(void **state)
     assert_null(strstr(r->out, "metrics"));
     /* refused options are not listed */
     assert_null(strstr(r->out, "napi"));
-    assert_null(strstr(r->out, "ssl"));
+    /* TLS is applied: -Z and the ssl_* rows are listed */
+    assert_non_null(
+        strstr(r->out, "\n-Z, --enable-ssl          enable TLS/SSL\n"));
+    assert_non_null(
+        strstr(r->out, "\n   - ssl_min_version:     minimum protocol"));
     assert_non_null(strstr(r->out, "\n-S, --enable-sasl         turn on Sasl "
                                    "authentication\n"));
     assert_null(strstr(r->out, "ext_path"));
@@ -1411,18 +1415,9 @@ unsupported_features_are_refused_not_ignored(void **state)
     static const struct expect rows[] = {
         {"-Y /tmp/auth", 64,
          "memoria: -Y (ASCII authentication) is not supported yet\n"},
-        {"-Z", 64, "memoria: -Z (TLS) is not supported yet\n"},
-        {"-Z -l notls:127.0.0.1", 64,
-         "memoria: -Z (TLS) is not supported yet\n"},
-        {"-o ssl_key=/k,ssl_chain_cert=/c", 64,
-         "memoria: -o ssl_key (TLS) is not supported yet\n"},
-        {"-o ssl_verify_mode=3", 64,
-         "memoria: -o ssl_verify_mode (TLS) is not supported yet\n"},
         /* the first refused option given is named */
-        {"-N 1 -Z", 64, "memoria: -N (NAPI ids) is not supported yet\n"},
-        {"-o ssl_session_cache -Z", 64,
-         "memoria: -o ssl_session_cache (TLS) is not supported yet\n"},
-        /* memcached's checks of a refused option's value still apply */
+        {"-N 1 -e /x", 64, "memoria: -N (NAPI ids) is not supported yet\n"},
+        /* memcached's checks of the TLS options' values */
         {"-o ssl_verify_mode=abc", 1,
          "could not parse argument to ssl_verify_mode\n"},
         {"-o ssl_verify_mode=4", 1,
@@ -1927,6 +1922,16 @@ static const struct {
      "sock_cookie_id=5,inline_ascii_resp,drop_privileges,"
      "slab_sizes=100-200-300,resp_obj_mem_limit",
      ""},
+    /* TLS, as memcached 1.6.18 -Z prints them: the mode as OpenSSL flags */
+    {"-Z -o ssl_chain_cert=/c,ssl_key=/k,ssl_verify_mode=2,ssl_ciphers=HIGH,"
+     "ssl_ca_cert=/ca,ssl_wbuf_size=8,ssl_session_cache,ssl_kernel_tls,"
+     "ssl_min_version=3,ssl_keyformat=2",
+     "ssl_enabled yes\nssl_chain_cert /c\nssl_key /k\nssl_verify_mode 3\n"
+     "ssl_keyformat 2\nssl_ciphers HIGH\nssl_ca_cert /ca\n"
+     "ssl_wbuf_size 8192\nssl_session_cache yes\nssl_kernel_tls yes\n"
+     "ssl_min_version tlsv1.3\n"},
+    {"-o ssl_verify_mode=3,ssl_min_version=0", "ssl_verify_mode 7\n"
+                                               "ssl_min_version tlsv1.0\n"},
 };
 
 static void

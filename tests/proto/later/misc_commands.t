@@ -1,5 +1,5 @@
-# extstore, refresh_certs, watch errors, debug-only commands
-# (protocol.txt, Watchers and Security restrictions; memcached -h)
+# extstore (the refresh_certs, watch and debug lines run now, in
+# misc_commands.t)
 > extstore item_size 1024
 < OK
 > extstore max_frag 0.5
@@ -14,14 +14,4 @@
 > extstore item_size
 < ERROR
 > extstore item_size abc
-< ERROR
-> refresh_certs
-< Error TLS not enabled
-> refresh_certs noreply
-< Error TLS not enabled
-> watch bogus
-< ERROR
-> misbehave
-< ERROR
-> debugtime
 < ERROR

@@ -203,8 +203,6 @@ def test_resp_obj_mem_limit_is_deprecated(start_server):
 REFUSED_ARGS = [
     (["-Y", "/nonexistent"], "-Y (ASCII authentication)"),
     (["-e", "/nonexistent/memoria.mem"], "-e (memory file)"),
-    (["-Z", "-p", "11211"], "-Z (TLS)"),
-    (["-o", "ssl_key=/nonexistent"], "-o ssl_key (TLS)"),
     (["-o", "ext_path=/nonexistent/x:1G"], "-o ext_path (extstore)"),
     (["-N", "1"], "-N (NAPI ids)"),
 ]
@@ -281,8 +279,8 @@ def _options_md():
 def test_help_lists_no_refused_option():
     code, out, err = run_binary(["-h"])
     assert code == 0, err
-    for word in ("enable-ssl", "ext_path", "proxy_config",
-                 "auth-file", "memory-file", "napi", "ssl_"):
+    for word in ("ext_path", "proxy_config",
+                 "auth-file", "memory-file", "napi"):
         assert word not in out, word
     for option, disposition in _options_md():
         if disposition != "refused":

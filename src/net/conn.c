@@ -115,12 +115,6 @@ conn_create(struct worker *w, const struct net_handoff *h)
     c->peer = h->peer;
     c->fd = fd;
     outq_init(&c->out);
-    if (!h->tls) {
-        transport_plain_init(&c->tp, fd);
-    } else if (transport_tls_init(&c->tp, fd, w->net->cfg.tls, &w->tls_wbuf) !=
-               0) {
-        goto fail; /* the caller closes fd */
-    }
     outq_set_gauges(&c->out, &sc->response_obj_count, &sc->response_obj_bytes);
     /* Under a read buffer limit the buffer comes with the first read. */
     if (!w->rbuf_limited && buf_init(&c->in, NET_READ_BUF) != BUF_OK) {
@@ -128,9 +122,19 @@ conn_create(struct worker *w, const struct net_handoff *h)
     }
     count_in(c);
     c->session = session_create(w->net->srv, w->stats, &c->out);
+    if (c->session == NULL) {
+        goto fail;
+    }
+    /* TLS last: its handshake's buffers come and go after ours are in. */
+    if (!h->tls) {
+        transport_plain_init(&c->tp, fd);
+    } else if (transport_tls_init(&c->tp, fd, w->net->cfg.tls, &w->tls_wbuf) !=
+               0) {
+        goto fail; /* the caller closes fd */
+    }
     ev.events = c->tp.read_wants;
     ev.data.ptr = c;
-    if (c->session == NULL || epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
         goto fail;
     }
     c->events = ev.events;

@@ -95,12 +95,12 @@ on_new_session(SSL *ssl, SSL_SESSION *sess)
 
 /*
  * memcached hands OpenSSL a NULL path for an option not given, and
- * OpenSSL's fopen(NULL) fails with EFAULT ("Bad address"). ASan's fopen
- * interceptor reads the path first and would crash, so sanitizer builds
- * queue the same first error without the call (OpenSSL's lines below it,
- * printed to stderr, are then missing).
+ * OpenSSL's fopen(NULL) fails with EFAULT ("Bad address"). The ASan and
+ * TSan fopen interceptors read the path first and would crash, so those
+ * builds queue the same first error without the call (OpenSSL's lines
+ * below it, printed to stderr, are then missing).
  */
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define NULL_PATH_FAILS(path) \
     ((path) == NULL && (ERR_raise(ERR_LIB_SYS, EFAULT), 1))
 #else

@@ -67,7 +67,8 @@ struct net_config {
     void *tick_ctx;
     /*
      * Called on the main thread when SIGHUP arrives (reloads: the -Y
-     * file, TLS certificates); NULL: SIGHUP changes nothing.
+     * file), after net reloaded the TLS certificates itself (with -Z);
+     * NULL: nothing more.
      */
     net_tick_fn hup;
     void *hup_ctx;

@@ -189,6 +189,7 @@ conf_ext_print_help(void)
 {
     char left[64];
     bool ext_header = false;
+    bool tls_header = false;
 
     for (size_t i = 0; i < EXT_UNKNOWN; i++) {
         const struct conf_option *o = &conf_ext_options[i];
@@ -201,6 +202,11 @@ conf_ext_print_help(void)
             printf("\n   - External storage (ext_*) related options "
                    "(accepted, without effect)\n");
             ext_header = true;
+        }
+        /* ...and the TLS rows follow it there: ours ends that section. */
+        if (!tls_header && strncmp(o->name, "ssl_", 4) == 0) {
+            printf("\n   - TLS (ssl_*) options, used with -Z\n");
+            tls_header = true;
         }
         snprintf(left, sizeof(left), "   - %s:", o->name);
         conf_print_help_row(left, o->help);

@@ -205,7 +205,7 @@ conf_ext_print_help(void)
         }
         /* ...and the TLS rows follow it there: ours ends that section. */
         if (!tls_header && strncmp(o->name, "ssl_", 4) == 0) {
-            printf("\n   - TLS (ssl_*) options, used with -Z\n");
+            printf("   - TLS (ssl_*) options, used with -Z\n");
             tls_header = true;
         }
         snprintf(left, sizeof(left), "   - %s:", o->name);

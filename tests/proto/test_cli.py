@@ -312,6 +312,7 @@ HELP_OWN_LINES = {
     "-i, --license             print memoria and libevent license",
     "-B, --protocol=<name>     protocol - one of ascii or auto (default: auto-negotiate)",
     "   - External storage (ext_*) related options (accepted, without effect)",
+    "   - TLS (ssl_*) options, used with -Z",
 }
 
 

@@ -21,6 +21,7 @@ import time
 import pytest
 
 import wire
+from test_sasl import sasl_dir  # noqa: F401  (the fixture, for -S)
 from wire import REF, TLSConn, WireError
 
 
@@ -603,3 +604,28 @@ def test_help_lists_tls_options():
             "2(Require)\n"
             "                          or 3(Once)\n") in out
     assert "'notls' prefix can be used to" in out
+
+
+# --------------------------------------------------------------------------
+# SASL (-S, binary only) over TLS
+
+def test_sasl_over_tls(tls_certs, request):
+    import binproto as bp
+    from test_sasl import _flags, auth, reply
+    sasl_dir = request.getfixturevalue("sasl_dir")
+    srv = wire.Server(_flags(tls_certs.flags()),
+                      env={"SASL_CONF_PATH": sasl_dir}).start()
+    try:
+        with tls_conn(srv, tls_certs) as c:
+            c.send(bp.request(bp.GET, key="sasl:tls", opaque=3))
+            reply(c, bp.GET, bp.AUTH_ERROR, b"Auth failure.", opaque=3)
+            c.expect_closed()
+        with tls_conn(srv, tls_certs) as c:
+            c.send(auth())
+            reply(c, bp.SASL_AUTH, value=b"Authenticated")
+            c.send(bp.request(bp.GET, key="sasl:tls", opaque=7))
+            reply(c, bp.GET, bp.KEY_ENOENT, b"Not found", opaque=7)
+    finally:
+        problems = srv.stop()
+        srv.cleanup()
+    assert not problems

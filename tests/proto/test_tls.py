@@ -6,7 +6,9 @@ Certificates come from the session's `tls_certs` fixture (made with the
 openssl command). memcached counts a failed handshake in
 ssl_handshake_errors only when it fails at its first SSL_accept, right
 after accept; whether the client's bytes are there by then is a race, so
-the tests allow 0 or 1 per failed client.
+the tests allow 0 or 1 per failed client, plus 1 for the plain connection
+the fixture makes (and drops) to see that the server accepts, which may
+be counted after the test read its baseline.
 """
 
 import os
@@ -215,7 +217,7 @@ def test_plaintext_client_is_reset(start_server, tls_certs, data):
             got += d
     s.close()
     assert got == b""
-    assert handshake_errors(srv, tls_certs) - before in (0, 1)
+    assert handshake_errors(srv, tls_certs) - before in (0, 1, 2)
     assert works(srv, tls_certs)
 
 
@@ -262,7 +264,7 @@ def test_verify_modes(start_server, tls_certs, mode):
     assert works(srv, tls_certs, client="stranger") == expect[2]
     failed = expect.count(False)
     assert 0 <= handshake_errors(srv, tls_certs, client="client") - before \
-        <= failed
+        <= failed + 1
     st = stats(srv, tls_certs, "settings", client="client")
     assert st["ssl_verify_mode"] == VERIFY_FLAGS[mode]
     assert st["ssl_ca_cert"] == tls_certs.path("ca.crt")

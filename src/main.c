@@ -2,10 +2,10 @@
  * main - starts up: parses the command line, sets the process up as
  * memcached does (the -L check, then -r, the open-files limit, -u, -d and
  * -k, in that order), turns struct config into each module's config,
- * writes the -P pid file once serving, runs the network loop until
- * SIGINT, SIGTERM or SIGUSR1, then tears everything down (removing the
- * pid file of a daemon). The only place that may hold mutable globals (it
- * needs none).
+ * writes the -P pid file once serving, installs the -o drop_privileges
+ * filter (net/sandbox.h), runs the network loop until SIGINT, SIGTERM or
+ * SIGUSR1, then tears everything down (removing the pid file of a
+ * daemon). The only place that may hold mutable globals (it needs none).
  */
 #include "cmd/cmd.h"
 #include "cmd/detail.h"

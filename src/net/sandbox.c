@@ -180,7 +180,7 @@ add_rows(scmp_filter_ctx ctx, const struct sandbox_config *cfg)
     for (size_t i = 0; i < sandbox_ncalls; i++) {
         int nr = seccomp_syscall_resolve_name(sandbox_calls[i].name);
 
-        /* A call this architecture lacks (time on arm64...) needs no rule. */
+        /* A call this architecture lacks (epoll_wait on arm64) needs none. */
         if (nr == __NR_SCMP_ERROR) {
             continue;
         }

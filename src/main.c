@@ -2,10 +2,10 @@
  * main - starts up: parses the command line, sets the process up as
  * memcached does (the -L check, then -r, the open-files limit, -u, -d and
  * -k, in that order), turns struct config into each module's config,
- * writes the -P pid file once serving, runs the network loop until
- * SIGINT, SIGTERM or SIGUSR1, then tears everything down (removing the
- * pid file of a daemon). The only place that may hold mutable globals (it
- * needs none).
+ * writes the -P pid file once serving, installs the -o drop_privileges
+ * filter (net/sandbox.h), runs the network loop until SIGINT, SIGTERM or
+ * SIGUSR1, then tears everything down (removing the pid file of a
+ * daemon). The only place that may hold mutable globals (it needs none).
  */
 #include "cmd/cmd.h"
 #include "cmd/detail.h"
@@ -15,6 +15,7 @@
 #include "engine/engine.h"
 #include "lib/version.h"
 #include "net/net.h"
+#include "net/sandbox.h"
 #include "net/tls.h"
 #include "stats/stats.h"
 
@@ -655,6 +656,25 @@ server_init(struct server *s, const struct config *cfg)
     return s->net != NULL ? 0 : EX_OSERR;
 }
 
+/*
+ * -o drop_privileges, once startup is over: from here on the process may
+ * only make the calls serving needs (net/sandbox.h). memcached's message
+ * and exit status when the filter cannot be installed.
+ */
+static int
+start_sandbox(const struct config *cfg)
+{
+    struct sandbox_config sc = {
+        .remove_pidfile = cfg->daemonize && cfg->pidfile != NULL,
+    };
+
+    if (sandbox_apply(&sc) != SANDBOX_OK) {
+        fprintf(stderr, "Failed to set a seccomp profile on the main thread\n");
+        return EXIT_FAILURE;
+    }
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -692,7 +712,12 @@ main(int argc, char **argv)
         if (cfg.pidfile != NULL) {
             write_pidfile(cfg.pidfile);
         }
-        net_run(s.net);
+        if (cfg.drop_privileges) {
+            rc = start_sandbox(&cfg);
+        }
+        if (rc == 0) {
+            net_run(s.net);
+        }
         if (cfg.daemonize && cfg.pidfile != NULL) {
             remove_pidfile(cfg.pidfile);
         }

@@ -42,6 +42,7 @@ static struct {
     int verbose;
     char found[PATH_MAX]; /* the config directory the search found */
     char realm[256];      /* the host name: the user realm, as memcached */
+    char fqdn[256];       /* the server's name, as Cyrus finds it */
     sasl_callback_t callbacks[4];
 } g;
 
@@ -198,6 +199,30 @@ forget_settings(void)
     memset(&g, 0, sizeof(g));
 }
 
+/*
+ * The server name Cyrus finds for a connection made without one
+ * (gethostname, then a DNS lookup), found once here: connections then
+ * make no lookup, so they open no socket, which -o drop_privileges
+ * forbids once serving. Empty when Cyrus finds none (it then looks for
+ * each connection again).
+ */
+static void
+learn_fqdn(void)
+{
+    sasl_conn_t *conn = NULL;
+    const void *name = NULL;
+
+    if (sasl_server_new(SERVICE_NAME, NULL, g.realm[0] ? g.realm : NULL, NULL,
+                        NULL, NULL, 0, &conn) != SASL_OK) {
+        return;
+    }
+    if (sasl_getprop(conn, SASL_SERVERFQDN, &name) == SASL_OK && name != NULL &&
+        strlen(name) < sizeof(g.fqdn)) {
+        strcpy(g.fqdn, name);
+    }
+    sasl_dispose(&conn);
+}
+
 const char *
 cmd_sasl_init(const struct cmd_sasl_config *cfg)
 {
@@ -230,6 +255,7 @@ cmd_sasl_init(const struct cmd_sasl_config *cfg)
     if (sasl_server_init(g.callbacks, SERVICE_NAME) != SASL_OK) {
         goto fail;
     }
+    learn_fqdn();
     g.ready = true;
     if (g.verbose > 0) {
         fprintf(stderr, "Initialized SASL.\n");
@@ -273,17 +299,17 @@ cmd_sasl_destroy(struct cmd_sasl *s)
     free(s);
 }
 
-/* Makes the Cyrus connection, as memcached: no server name (Cyrus finds
- * it), the host name as the user realm. */
+/* Makes the Cyrus connection, as memcached: the server name Cyrus found
+ * (at init, see learn_fqdn), the host name as the user realm. */
 static bool
 ensure_conn(struct cmd_sasl *s)
 {
     if (s->conn != NULL) {
         return true;
     }
-    if (!g.ready ||
-        sasl_server_new(SERVICE_NAME, NULL, g.realm[0] ? g.realm : NULL, NULL,
-                        NULL, NULL, 0, &s->conn) != SASL_OK) {
+    if (!g.ready || sasl_server_new(SERVICE_NAME, g.fqdn[0] ? g.fqdn : NULL,
+                                    g.realm[0] ? g.realm : NULL, NULL, NULL,
+                                    NULL, 0, &s->conn) != SASL_OK) {
         if (g.verbose > 0) {
             fprintf(stderr, "Failed to initialize SASL conn.\n");
         }

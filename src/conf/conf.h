@@ -105,6 +105,7 @@ struct conf_listener {
     X(const char *,        pidfile,                 NULL)                 \
     X(int,                 verbose,                 0)                    \
     X(bool,                enable_shutdown,         false)                \
+    X(bool,                drop_privileges,         false) /* seccomp */  \
     /* item memory */                                                    \
     X(size_t,              maxbytes,                64 * CONF_MB)         \
     X(bool,                evictions,               true)                 \

@@ -12,9 +12,6 @@
     "memoria's automover compares eviction ages as evictions happen, not " \
     "averaged over a window of samples (docs/ENGINE.md#the-page-mover)"
 #define WHY_EXT "extstore tuning; without ext_path memcached ignores it too"
-#define WHY_SANDBOX                                                           \
-    "the reference Debian build has no sandbox either; seccomp comes with a " \
-    "later issue"
 
 /*
  * The -o options, in memcached's -h order; help NULL hides a row from -h
@@ -106,8 +103,12 @@
     X(no_inline_ascii_resp, NONE, COMPAT,                                      \
       "no effect in memcached 1.6.18 either", NULL, NULL)                      \
     X(resp_obj_mem_limit, NONE, APPLIED, NULL, NULL, NULL)                     \
-    X(drop_privileges, NONE, COMPAT, WHY_SANDBOX, NULL, NULL)                  \
-    X(no_drop_privileges, NONE, COMPAT, WHY_SANDBOX, NULL, NULL)               \
+    X(drop_privileges, NONE, APPLIED, NULL, NULL,                              \
+      "enable dropping extra syscall privileges")                              \
+    X(no_drop_privileges, NONE, APPLIED, NULL, NULL,                           \
+      "disable drop_privileges in case it causes issues with\n"                \
+      "some customisation.\n"                                                  \
+      "(default is no_drop_privileges)")                                       \
     X(ext_path, OPTIONAL, REFUSED, "extstore", "/tmp/memoria.ext:1G", NULL)    \
     X(ext_page_size, ARG, COMPAT, WHY_EXT, "64",                               \
       "size in megabytes of storage pages. (default: 64)")                     \
@@ -402,6 +403,10 @@ apply_flag(struct config *cfg, struct parse *ps, enum ext_id id)
     case EXT_maxconns_fast:
     case EXT_no_maxconns_fast:
         cfg->maxconns_fast = id == EXT_maxconns_fast;
+        break;
+    case EXT_drop_privileges:
+    case EXT_no_drop_privileges:
+        cfg->drop_privileges = id == EXT_drop_privileges;
         break;
     case EXT_no_hashexpand:
         cfg->hash_expand = false;

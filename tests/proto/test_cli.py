@@ -313,6 +313,11 @@ HELP_OWN_LINES = {
     "-B, --protocol=<name>     protocol - one of ascii or auto (default: auto-negotiate)",
     "   - External storage (ext_*) related options (accepted, without effect)",
     "   - TLS (ssl_*) options, used with -Z",
+    # memcached prints these only when built with seccomp; Debian's is not
+    "   - drop_privileges:     enable dropping extra syscall privileges",
+    "   - no_drop_privileges:  disable drop_privileges in case it causes issues with",
+    "                          some customisation.",
+    "                          (default is no_drop_privileges)",
 }
 
 

@@ -59,7 +59,8 @@ class Proc:
     def __init__(self, args, preexec=None, cwd=None, port=None):
         self.port = port or free_port()
         self.err = tempfile.TemporaryFile()
-        self.argv = [BIN, "-l", "127.0.0.1", "-p", str(self.port), "-U", "0"] + args
+        self.argv = [BIN, "-l", "127.0.0.1", "-p", str(self.port), "-U", "0"]
+        self.argv += wire.sandbox_args() + args
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
                                      stdout=self.err, stderr=self.err,
                                      preexec_fn=preexec, cwd=cwd)
@@ -323,7 +324,8 @@ class Daemon:
         self.port = free_port()
         self.pid = None
         argv = [BIN, "-l", "127.0.0.1", "-p", str(self.port), "-U", "0",
-                "-d", "-P", str(self.pidfile)] + user_args() + args
+                "-d", "-P", str(self.pidfile)] + user_args()
+        argv += wire.sandbox_args() + args
         err = open(stderr_path, "wb") if stderr_path else subprocess.DEVNULL
         try:
             parent = subprocess.run(argv, stdin=subprocess.DEVNULL,

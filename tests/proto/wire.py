@@ -33,8 +33,21 @@ START_TIMEOUT = 10.0   # seconds a server may take to accept connections
 STOP_TIMEOUT = 10.0    # seconds between SIGTERM and SIGKILL
 
 
+# MEMORIA_SANDBOX=1 (make wire-sandbox): every memoria server the suite
+# starts runs under the seccomp filter, `-o drop_privileges` (before the
+# test's own flags, which may say no_drop_privileges). Never the reference.
+SANDBOX = os.environ.get("MEMORIA_SANDBOX") == "1"
+
+
 class WireError(AssertionError):
     pass
+
+
+def sandbox_args():
+    """`-o drop_privileges` when MEMORIA_SANDBOX=1 and BIN is memoria."""
+    if SANDBOX and not REF and "memoria" in os.path.basename(BIN):
+        return ["-o", "drop_privileges"]
+    return []
 
 
 def user_args():
@@ -97,7 +110,8 @@ class Server:
             argv = [BIN]
             if self.listen:
                 argv += ["-l", "127.0.0.1"]
-            argv += ["-p", str(self.port), "-U", "0"] + user_args() + self.flags
+            argv += ["-p", str(self.port), "-U", "0"] + user_args()
+            argv += sandbox_args() + self.flags
             self.argv = argv
             with open(self.stderr_path, "wb"):
                 pass

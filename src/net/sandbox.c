@@ -8,12 +8,22 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <signal.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+/* The kernel TLS socket level (linux/tls.h), for ssl_kernel_tls. */
+#ifndef SOL_TLS
+#define SOL_TLS 282
+#endif
 
 /*
  * What a row allows of its call's arguments. Rules with more than one
@@ -31,6 +41,9 @@ enum rule {
     NO_CLONE3, /* clone3: fails with ENOSYS, so glibc falls back to clone,
                   whose flags a filter can read */
     PIDFILE,   /* unlink: only when a daemon removes its -P file at exit */
+    NOT_TRAP,  /* rt_sigaction: any signal but SIGSYS (the trap's handler
+                  stays) */
+    KTLS,      /* setsockopt: TCP_ULP and the SOL_TLS level only */
 };
 
 /* Each rule in words, for the table's `limit` column. */
@@ -43,6 +56,8 @@ enum rule {
 #define LIMIT_OWN_PID   "our own process only"
 #define LIMIT_NO_CLONE3 "fails with ENOSYS (glibc then uses clone)"
 #define LIMIT_PIDFILE   "only with -d and -P (the pid file, at exit)"
+#define LIMIT_NOT_TRAP  "any signal but SIGSYS"
+#define LIMIT_KTLS      "TCP_ULP and SOL_TLS options only"
 
 /* clang-format off */
 /*  call                rule      why                                      */
@@ -93,7 +108,7 @@ enum rule {
     X(exit,             ANY,      "a thread ends")                           \
     X(exit_group,       ANY,      "the process ends")                        \
     X(rt_sigprocmask,   ANY,      "pthread_create, abort")                   \
-    X(rt_sigaction,     ANY,      "libevent restores signal handlers as "    \
+    X(rt_sigaction,     NOT_TRAP, "libevent restores signal handlers as "    \
                                   "the loop ends; abort")                    \
     X(rt_sigreturn,     ANY,      "the end of a signal handler")             \
     X(restart_syscall,  ANY,      "a sleep interrupted by a signal resumes") \
@@ -116,7 +131,11 @@ enum rule {
     X(unlink,           PIDFILE,  "a daemon removes its -P file at exit")    \
     /* the rest */                                                         \
     X(getrusage,        ANY,      "stats: rusage_user, rusage_system")       \
-    X(getrandom,        ANY,      "OpenSSL (TLS handshakes)")
+    X(getrandom,        ANY,      "OpenSSL (TLS handshakes)")                \
+    X(setsockopt,       KTLS,     "ssl_kernel_tls: OpenSSL hands a TLS "     \
+                                  "connection's keys to the kernel")         \
+    X(recvmsg,          ANY,      "ssl_kernel_tls: records the kernel "      \
+                                  "decrypted, with their type")
 /* clang-format on */
 
 #define SANDBOX_ROW(call, rule, why) {#call, LIMIT_##rule, why},
@@ -170,6 +189,17 @@ add_row(scmp_filter_ctx ctx, int nr, enum rule rule,
         return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
     case PIDFILE:
         return cfg->remove_pidfile ? seccomp_rule_add(ctx, allow, nr, 0) : 0;
+    case NOT_TRAP:
+        return seccomp_rule_add(ctx, allow, nr, 1,
+                                SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)SIGSYS));
+    case KTLS:
+        rc = seccomp_rule_add(ctx, allow, nr, 2,
+                              SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)IPPROTO_TCP),
+                              SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)TCP_ULP));
+        return rc != 0 ? rc
+                       : seccomp_rule_add(
+                             ctx, allow, nr, 1,
+                             SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)SOL_TLS));
     }
     return -EINVAL;
 }
@@ -192,20 +222,71 @@ add_rows(scmp_filter_ctx ctx, const struct sandbox_config *cfg)
     return 0;
 }
 
+/*
+ * A denied call: memcached's words on stderr with the call's number, then
+ * the process ends with status 1, as a sandboxed memcached does. Only
+ * async-signal-safe calls, and exit_group itself rather than _exit (a
+ * sanitizer intercepts that to do its exit-time work).
+ */
+static void
+on_denied(int sig, siginfo_t *si, void *uctx)
+{
+    static const char head[] = "Seccomp policy failure. Caught syscall ";
+    static const char tail[] = ". This is either an exploit attempt, or "
+                               "your system is not supported yet.\n";
+    char msg[sizeof(head) + 16 + sizeof(tail)];
+    char digits[12];
+    size_t n = 0;
+    size_t len = sizeof(head) - 1;
+    unsigned nr = (unsigned)si->si_syscall;
+
+    (void)sig;
+    (void)uctx;
+    do {
+        digits[n++] = (char)('0' + nr % 10);
+        nr /= 10;
+    } while (nr != 0 && n < sizeof(digits));
+    memcpy(msg, head, len);
+    while (n > 0) {
+        msg[len++] = digits[--n];
+    }
+    memcpy(msg + len, tail, sizeof(tail) - 1);
+    len += sizeof(tail) - 1;
+    ssize_t w = write(STDERR_FILENO, msg, len);
+    (void)w; /* nothing to do about it: the process ends either way */
+    syscall(SYS_exit_group, 1);
+}
+
 enum sandbox_status
 sandbox_apply(const struct sandbox_config *cfg)
 {
-    const uint32_t deny = SCMP_ACT_KILL_PROCESS;
+    /* SECCOMP_RET_TRAP: the call fails with SIGSYS, which on_denied takes. */
+    const uint32_t deny = SCMP_ACT_TRAP;
     scmp_filter_ctx ctx = seccomp_init(deny);
     enum sandbox_status st = SANDBOX_NO_FILTER;
+    struct sigaction sa = {.sa_sigaction = on_denied, .sa_flags = SA_SIGINFO};
 
+    /*
+     * The handler goes in first; the filter then refuses any change to it
+     * (NOT_TRAP). Blocking SIGSYS does not help an attacker either: the
+     * kernel then kills the process outright.
+     */
+    sigfillset(&sa.sa_mask);
+    if (sigaction(SIGSYS, &sa, NULL) != 0) {
+        if (ctx != NULL) {
+            seccomp_release(ctx);
+        }
+        return SANDBOX_NO_FILTER;
+    }
     /*
      * TSYNC: the filter goes onto every thread at once (workers, watch,
      * crawler); threads started later inherit it. A foreign architecture
-     * (the 32-bit system call ABI) is denied as any unlisted call is.
+     * (the 32-bit system call ABI) kills the process outright: its call
+     * numbers would name the wrong calls.
      */
     if (ctx != NULL && seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1) == 0 &&
-        seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, deny) == 0 &&
+        seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) ==
+            0 &&
         add_rows(ctx, cfg) == 0) {
         st = seccomp_load(ctx) == 0 ? SANDBOX_OK : SANDBOX_NO_LOAD;
     }

@@ -3,9 +3,10 @@
  * that limits the whole process (every thread running and every thread
  * started later) to the system calls memoria makes once it serves. The
  * calls are listed once, in sandbox.c's table, each with its reason;
- * docs/SECURITY.md repeats the list. Any other call kills the process
- * with SIGSYS (SECCOMP_RET_KILL_PROCESS): no socket, connect, fork,
- * execve, ptrace, no file opened for writing.
+ * docs/SECURITY.md repeats the list. Any other call ends the process as
+ * memcached's filter does: it traps (SIGSYS), memoria prints "Seccomp
+ * policy failure. Caught syscall <n>. ..." and exits 1. No socket,
+ * connect, fork, execve, ptrace, no file opened for writing.
  *
  * Called once, by main, on the main thread, when startup is over:
  * listeners bound, files read, worker, watch and engine threads started,

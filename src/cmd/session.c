@@ -504,6 +504,7 @@ static bool
 process_auth(struct session *s, struct buf *in, unsigned max_reqs,
              unsigned *nreq, enum session_status *stop)
 {
+    *stop = SESSION_NEED_INPUT;
     while (s->state != S_CMD) {
         size_t have = buf_rlen(in);
         if (s->state == S_AUTH_DATA) {

@@ -394,3 +394,42 @@ def test_reload_while_clients_authenticate(start_server, tmp_path):
             t.join(30)
     assert failures == []
     assert all(counts)
+
+
+def test_sighup_ignored_when_daemonized(tmp_path):
+    """-d: memcached ignores SIGHUP; the old table stays."""
+    path = authfile(tmp_path, "alice:one\n")
+    pidfile = tmp_path / "pid"
+    port = free_port()
+    code, out, err = run_binary(["-d", "-P", str(pidfile), "-l", "127.0.0.1",
+                                 "-p", str(port), "-U", "0", "-Y", path] + user_args())
+    assert code == 0
+    assert wait_until(lambda: pidfile.exists() and pidfile.read_text().strip())
+    pid = int(pidfile.read_text())
+    try:
+        class Srv:
+            def connect(self):
+                from wire import Conn
+                return Conn(port)
+        srv = Srv()
+        assert wait_until(lambda: _accepting(port))
+        assert try_token(srv, b"alice one")
+        authfile(tmp_path, "alice:two\n")
+        os.kill(pid, signal.SIGHUP)
+        deadline = time.monotonic() + 2.5     # two clock ticks of memcached
+        while time.monotonic() < deadline:
+            assert try_token(srv, b"alice one")
+            time.sleep(0.1)
+        assert not try_token(srv, b"alice two")
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        wait_until(lambda: not os.path.exists("/proc/%d" % pid))
+
+
+def _accepting(port):
+    import socket
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False

@@ -201,7 +201,6 @@ def test_resp_obj_mem_limit_is_deprecated(start_server):
 
 # What memoria refuses: (args, the option named in the message).
 REFUSED_ARGS = [
-    (["-Y", "/nonexistent"], "-Y (ASCII authentication)"),
     (["-e", "/nonexistent/memoria.mem"], "-e (memory file)"),
     (["-Z", "-p", "11211"], "-Z (TLS)"),
     (["-o", "ssl_key=/nonexistent"], "-o ssl_key (TLS)"),

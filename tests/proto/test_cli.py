@@ -281,7 +281,7 @@ def test_help_lists_no_refused_option():
     code, out, err = run_binary(["-h"])
     assert code == 0, err
     for word in ("enable-ssl", "ext_path", "proxy_config",
-                 "auth-file", "memory-file", "napi", "ssl_"):
+                 "memory-file", "napi", "ssl_"):
         assert word not in out, word
     for option, disposition in _options_md():
         if disposition != "refused":

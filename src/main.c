@@ -7,6 +7,7 @@
  * SIGUSR1, then tears everything down (removing the pid file of a
  * daemon). The only place that may hold mutable globals (it needs none).
  */
+#include "cmd/auth.h"
 #include "cmd/cmd.h"
 #include "cmd/detail.h"
 #include "cmd/logger.h"
@@ -488,11 +489,67 @@ report_settings(void *ctx, const struct cmd_settings_live *live,
     conf_settings(s->cfg, &cl, emit, emit_ctx);
 }
 
+/*
+ * -Y: the credential table, read as the -u user before anything is
+ * bound, with memcached's messages (the malformed one has no newline).
+ */
+static int
+load_auth(struct server *s, const struct config *cfg)
+{
+    s->cmd.auth = cmd_auth_create();
+    if (s->cmd.auth == NULL) {
+        fprintf(stderr, "Out of memory reading password file: %s",
+                cfg->auth_file);
+        return EXIT_FAILURE;
+    }
+    switch (cmd_auth_load(s->cmd.auth, cfg->auth_file)) {
+    case CMD_AUTH_LOADED:
+        return 0;
+    case CMD_AUTH_NO_FILE: {
+        const char *why = strerror(errno);
+        fprintf(stderr,
+                "Could not open authfile [%s] for reading, error %s: %s\n",
+                cfg->auth_file, why, why);
+        return EXIT_FAILURE;
+    }
+    case CMD_AUTH_MALFORMED:
+        break;
+    }
+    fprintf(stderr,
+            "Authfile [%s] has a malformed entry. Should be 'user:password'",
+            cfg->auth_file);
+    return EXIT_FAILURE;
+}
+
+/*
+ * SIGHUP (not with -d, as memcached): reload the -Y file (as memcached,
+ * a file that cannot be read or is malformed keeps the old table, and
+ * says nothing) and, a memoria extension, the TLS certificates (a failed
+ * reload keeps the old ones and prints why; memcached 1.6.18 reloads
+ * them only on refresh_certs).
+ */
+static void
+reload(void *ctx)
+{
+    struct server *s = ctx;
+
+    if (s->tls != NULL) {
+        char err[CMD_REFRESH_ERR_MAX];
+        if (!tls_reload(s->tls, err, sizeof(err))) {
+            fprintf(stderr, "%s\n", err);
+        }
+    }
+    if (s->cmd.auth != NULL) {
+        (void)cmd_auth_load(s->cmd.auth, s->cfg->auth_file);
+    }
+}
+
 static void
 server_deinit(struct server *s)
 {
     net_destroy(s->net);
-    tls_destroy(s->tls); /* after the last connection holding it */
+    tls_destroy(s->tls);           /* after the last connection holding it */
+    cmd_auth_destroy(s->cmd.auth); /* after the workers have stopped */
     if (s->cmd.sasl) {
         cmd_sasl_deinit(); /* after the last connection's state is gone */
     }
@@ -533,6 +590,12 @@ server_init(struct server *s, const struct config *cfg)
     struct engine_config ec;
 
     s->cfg = cfg;
+    if (cfg->auth_file != NULL) {
+        int rc = load_auth(s, cfg);
+        if (rc != 0) {
+            return rc;
+        }
+    }
     engine_config_from(cfg, &ec);
     if (cfg->watch_enabled) {
         s->logger =
@@ -651,6 +714,9 @@ server_init(struct server *s, const struct config *cfg)
         .tick = tick,
         .tick_ctx = s->engine,
         .tls = s->tls,
+        /* memcached ignores SIGHUP when it daemonizes */
+        .hup = cfg->daemonize ? NULL : reload,
+        .hup_ctx = s,
     };
     s->net = net_create(&nc, srv);
     return s->net != NULL ? 0 : EX_OSERR;

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct cmd_auth;
 struct outq;
 
 /*
@@ -80,8 +81,9 @@ struct cmd_server {
     uint64_t max_connections;
     uint64_t maxbytes;
     bool flush_enabled;
-    bool sasl;        /* -S: binary connections authenticate */
-    bool cas_enabled; /* false with -C */
+    bool sasl;             /* -S: binary connections authenticate */
+    struct cmd_auth *auth; /* -Y: the credential table, else NULL */
+    bool cas_enabled;      /* false with -C */
     bool shutdown_enabled;
     bool dump_enabled;         /* false with -X: stats cachedump refused */
     char stat_key_prefix;      /* -D: the key prefix delimiter (':') */

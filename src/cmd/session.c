@@ -1,9 +1,11 @@
 #include "cmd/session.h"
 
+#include "cmd/auth.h"
 #include "cmd/cmd.h"
 #include "cmd/sasl.h"
 #include "lib/buf.h"
 #include "lib/outq.h"
+#include "proto/ascii_auth.h"
 #include "proto/binary.h"
 #include "proto/meta.h"
 #include "proto/text.h"
@@ -17,6 +19,9 @@ enum session_state {
     S_DATA,    /* copying a data block into the pending store's item */
     S_SWALLOW, /* skipping a refused data block */
     S_STREAM,  /* a dump streams out (cmd_dump_fill); input waits */
+    /* -Y: not authenticated yet (process_auth); S_CMD once it is */
+    S_AUTH,      /* waiting for the handshake's set line */
+    S_AUTH_DATA, /* waiting for its payload (auth_payload bytes) */
 };
 
 struct session {
@@ -30,6 +35,11 @@ struct session {
     size_t term_got;
     char term[2];
     bool seen_command; /* -vv: the "Client using the ascii protocol" line */
+    /* -Y, before authentication: see auth_answer() */
+    size_t auth_payload;
+    bool auth_answered;
+    bool auth_yielded; /* the last session_process() yielded */
+    enum text_reply auth_reply;
 };
 
 /* The output queue's release callback: the pin of a value that is sent. */
@@ -66,6 +76,12 @@ session_set_client(struct session *s, int fd, size_t worker,
     s->listener_proto = proto;
     /* Only a negotiating stream's client logs the protocol it chose. */
     s->seen_command = proto != SESSION_PROTO_NEGOTIATE || datagrams;
+    if (s->ctx.srv->auth != NULL && !datagrams) {
+        /* conf allows -Y with ascii listeners only; the handshake is text */
+        s->state = S_AUTH;
+        s->proto = SESSION_PROTO_ASCII;
+        s->listener_proto = SESSION_PROTO_ASCII;
+    }
 }
 
 unsigned
@@ -89,7 +105,8 @@ session_destroy(struct session *s)
 bool
 session_mid_request(const struct session *s)
 {
-    return s->state != S_CMD;
+    /* memcached waits for a handshake's payload as for a command line */
+    return s->state != S_CMD && s->state < S_AUTH;
 }
 
 void
@@ -425,6 +442,123 @@ process_text(struct session *s, struct buf *in, bool extras, unsigned *nreq,
     return request_ends(s, next, stop);
 }
 
+/*
+ * -Y: an unauthenticated connection's answer. memcached writes each into
+ * one reply buffer that the next answer overwrites until the buffer is
+ * sent (when it needs more input or yields), so of several answers read
+ * in one go the client gets only the last; -vv logs every one. Each
+ * answer counts as a request for -R.
+ */
+static void
+auth_answer(struct session *s, enum text_reply r, unsigned *nreq)
+{
+    struct slice line = text_reply_line(r);
+
+    cmd_trace(&s->ctx, false, line.ptr, line.len - 2);
+    s->auth_reply = r;
+    s->auth_answered = true;
+    (*nreq)++;
+}
+
+/* Queues the answer auth_answer() kept, if any. */
+static void
+auth_flush(struct session *s)
+{
+    if (s->auth_answered) {
+        text_compose_reply(s->ctx.out, s->auth_reply);
+        s->auth_answered = false;
+    }
+}
+
+/* The handshake's payload: all of it has arrived. */
+static void
+auth_token(struct session *s, struct buf *in, unsigned *nreq)
+{
+    struct slice user;
+    struct slice pass;
+    enum ascii_auth_token t =
+        ascii_auth_parse_token(buf_rptr(in), s->auth_payload, &user, &pass);
+
+    if (t == ASCII_AUTH_TOKEN_BAD_END) {
+        auth_answer(s, TEXT_AUTH_BAD_END, nreq);
+    } else if (t == ASCII_AUTH_TOKEN_BAD_FORMAT) {
+        auth_answer(s, TEXT_AUTH_BAD_FORMAT, nreq);
+    } else if (cmd_auth_check(&s->ctx, user, pass)) {
+        auth_answer(s, TEXT_AUTH_OK, nreq);
+        auth_flush(s); /* before the replies of the commands after it */
+        s->state = S_CMD;
+    } else {
+        auth_answer(s, TEXT_AUTH_FAILURE, nreq);
+    }
+    buf_consume(in, s->auth_payload);
+}
+
+/*
+ * -Y: runs an unauthenticated connection's input, memcached's handshake
+ * (proto/ascii_auth.h). Returns true once the connection is
+ * authenticated (state S_CMD: what follows runs as usual); false, with
+ * *stop set and the kept answer queued, when session_process() must
+ * return.
+ */
+static bool
+process_auth(struct session *s, struct buf *in, unsigned max_reqs,
+             unsigned *nreq, enum session_status *stop)
+{
+    *stop = SESSION_NEED_INPUT;
+    while (s->state != S_CMD) {
+        size_t have = buf_rlen(in);
+        if (s->state == S_AUTH_DATA) {
+            if (have < s->auth_payload ||
+                s->auth_payload > ASCII_AUTH_PAYLOAD_MAX) {
+                /*
+                 * A payload larger than memcached's read buffer never
+                 * completes there: it closes once the buffer is full and
+                 * more is coming.
+                 */
+                *stop = have > ASCII_AUTH_PAYLOAD_MAX ? SESSION_ABORT
+                                                      : SESSION_NEED_INPUT;
+                break;
+            }
+            s->state = S_AUTH;
+            auth_token(s, in, nreq);
+            continue;
+        }
+        /*
+         * memcached answers -R + 1 requests after a read but -R after a
+         * yield; with answers overwriting each other, clients see where
+         * it yields.
+         */
+        if (*nreq > max_reqs || (*nreq == max_reqs && s->auth_yielded)) {
+            STATS_INCR(s->ctx.st, conn_yields);
+            *stop = SESSION_YIELD;
+            break;
+        }
+        size_t used = 0;
+        enum ascii_auth_line l =
+            ascii_auth_parse_line(buf_rptr(in), have, &s->auth_payload, &used);
+        if (l == ASCII_AUTH_LINE_AGAIN || l == ASCII_AUTH_LINE_CLOSE) {
+            /* memcached closes without sending what it kept */
+            *stop =
+                l == ASCII_AUTH_LINE_AGAIN ? SESSION_NEED_INPUT : SESSION_ABORT;
+            break;
+        }
+        buf_consume(in, used);
+        if (l == ASCII_AUTH_LINE_REFUSED) {
+            auth_answer(s, TEXT_AUTH_REFUSED, nreq);
+        } else {
+            s->state = S_AUTH_DATA;
+        }
+    }
+    if (s->state == S_CMD) {
+        return true;
+    }
+    s->auth_yielded = *stop == SESSION_YIELD;
+    if (*stop != SESSION_ABORT) {
+        auth_flush(s);
+    }
+    return false;
+}
+
 enum session_status
 session_process(struct session *s, struct buf *in, unsigned max_reqs)
 {
@@ -460,6 +594,11 @@ session_process(struct session *s, struct buf *in, unsigned max_reqs)
                                : SESSION_YIELD;
                 }
                 s->state = S_CMD;
+            } else if (s->state >= S_AUTH) {
+                enum session_status stop;
+                if (!process_auth(s, in, max_reqs, &nreq, &stop)) {
+                    return stop;
+                }
             } else if ((s->state == S_DATA && !feed_data(s, in)) ||
                        (s->state == S_SWALLOW && !feed_swallow(s, in))) {
                 return SESSION_NEED_INPUT;
@@ -471,7 +610,7 @@ session_process(struct session *s, struct buf *in, unsigned max_reqs)
         if (outq_pending(s->ctx.out) >= SESSION_OUT_HIGH_WATER) {
             return SESSION_BLOCKED;
         }
-        if (nreq == max_reqs) {
+        if (nreq >= max_reqs) { /* >: a -Y handshake may run one more */
             STATS_INCR(s->ctx.st, conn_yields);
             return SESSION_YIELD;
         }

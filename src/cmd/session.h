@@ -53,7 +53,9 @@ struct session *session_create(struct cmd_server *srv, struct stats_thread *st,
  * Who the session serves: the client socket (memcached's "cfd" and "<fd"
  * in -vv lines), its worker's index (its log ring), and the protocol its
  * listener speaks. On a datagram socket each datagram negotiates anew
- * (session_reset), and -vv logs no protocol choice, as memcached.
+ * (session_reset), and -vv logs no protocol choice, as memcached. On a
+ * -Y server (srv->auth set) a stream connection speaks ascii and must
+ * first pass memcached's authentication handshake (docs/AUTH.md).
  */
 void session_set_client(struct session *s, int fd, size_t worker,
                         enum session_proto proto, bool datagrams);

@@ -128,8 +128,10 @@
       "metadump")                                                              \
     X('W', "disable-watch", NULL, APPLIED, NULL,                               \
       "-W  --disable-watch       disable watch commands (live logging)")       \
-    X('Y', "auth-file", "/tmp/memoria.auth", REFUSED,                          \
-      "ASCII authentication", NULL)                                            \
+    X('Y', "auth-file", "/tmp/memoria.auth", APPLIED, NULL,                    \
+      "-Y, --auth-file=<file>    (EXPERIMENTAL) enable ASCII protocol "        \
+      "authentication. format:\n"                                              \
+      "                          user:pass\\nuser2:pass2\\n")                  \
     X('e', "memory-file", "/tmp/memoria.mem", REFUSED, "memory file", NULL)    \
     X('Z', "enable-ssl", NULL, APPLIED, NULL,                                  \
       "-Z, --enable-ssl          enable TLS/SSL")                              \
@@ -510,6 +512,7 @@ set_value(struct config *cfg, struct parse *ps, int letter, const char *arg)
         break;
     case 'Y':
         ps->auth_file = true;
+        cfg->auth_file = arg;
         break;
     default:
         break;
@@ -780,6 +783,25 @@ check_auth_and_ports(struct config *cfg, struct parse *ps)
     return CONF_RUN;
 }
 
+/*
+ * -Y and a proto[binary] or proto[negotiating] listener: memcached 1.6.18
+ * serves those without authentication; memoria refuses the combination
+ * (docs/COMPAT.md#ascii-authentication).
+ */
+static int
+check_auth_listeners(const struct config *cfg, const struct parse *ps)
+{
+    for (size_t i = 0; ps->auth_file && i < cfg->nlisteners; i++) {
+        enum conf_proto p = cfg->listeners[i].proto;
+        if (p == CONF_PROTO_BINARY || p == CONF_PROTO_AUTO) {
+            return conf_fail(
+                EX_USAGE, "ERROR: You cannot allow the BINARY protocol while "
+                          "using ascii authentication tokens.\n");
+        }
+    }
+    return CONF_RUN;
+}
+
 /* log2 of memcached's item lock table, which grows with -t. */
 static int
 lock_power(int threads)
@@ -905,7 +927,8 @@ check_all(struct config *cfg, struct parse *ps)
         (rc = check_lru(cfg)) != CONF_RUN ||
         (rc = check_auth_and_ports(cfg, ps)) != CONF_RUN ||
         (rc = check_hashpower(cfg)) != CONF_RUN ||
-        (rc = build_listeners(cfg, ps)) != CONF_RUN) {
+        (rc = build_listeners(cfg, ps)) != CONF_RUN ||
+        (rc = check_auth_listeners(cfg, ps)) != CONF_RUN) {
         return rc;
     }
     missing = unsupported(cfg, ps);

@@ -88,6 +88,7 @@ struct conf_listener {
     X(int,                 backlog,                 1024)                 \
     X(enum conf_proto,     protocol,                CONF_PROTO_AUTO)      \
     X(bool,                sasl,                    false) /* -S */       \
+    X(const char *,        auth_file,               NULL) /* -Y */        \
     X(int,                 maxconns,                1024)                 \
     X(bool,                maxconns_fast,           true)                 \
     X(int,                 reqs_per_event,          20)                   \

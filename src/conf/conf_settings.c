@@ -113,9 +113,9 @@ static void
 put_memory(const struct out *o, const struct config *cfg,
            const struct conf_settings_live *live)
 {
-    /* conf refuses -S and -Y: neither can be on. */
     put_bool(o, "auth_enabled_sasl", cfg->sasl);
-    put_str(o, "auth_enabled_ascii", "no");
+    put_str(o, "auth_enabled_ascii",
+            cfg->auth_file != NULL ? cfg->auth_file : "no");
     put(o, "item_size_max", "%zu", cfg->item_size_max);
     put_bool(o, "maxconns_fast", cfg->maxconns_fast);
     put(o, "hashpower_init", "%d", cfg->hashpower);

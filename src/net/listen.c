@@ -532,9 +532,8 @@ stop_loop(struct net *n, bool graceful)
 
 /*
  * SIGINT and SIGTERM stop, SIGUSR1 stops gracefully; SIGHUP is caught
- * (its default would kill us), reloads the TLS certificates with -Z (a
- * memoria extension: memcached 1.6.18 reloads them only on refresh_certs)
- * and runs the reload hook, if any.
+ * (its default would kill us) and runs the reload hook, if any (main's:
+ * the -Y file and the TLS certificates).
  */
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
@@ -544,15 +543,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     (void)what;
     if (sig != SIGHUP) {
         stop_loop(n, sig == SIGUSR1);
-        return;
-    }
-    if (n->cfg.tls != NULL) {
-        char err[CMD_REFRESH_ERR_MAX];
-        if (!tls_reload(n->cfg.tls, err, sizeof(err))) {
-            fprintf(stderr, "%s\n", err);
-        }
-    }
-    if (n->cfg.hup != NULL) {
+    } else if (n->cfg.hup != NULL) {
         n->cfg.hup(n->cfg.hup_ctx);
     }
 }

@@ -66,9 +66,8 @@ struct net_config {
     net_tick_fn tick; /* called once a second on the main thread */
     void *tick_ctx;
     /*
-     * Called on the main thread when SIGHUP arrives (reloads: the -Y
-     * file), after net reloaded the TLS certificates itself (with -Z);
-     * NULL: nothing more.
+     * Called on the main thread when SIGHUP arrives (main's reloads: the
+     * -Y file, the TLS certificates); NULL: SIGHUP changes nothing.
      */
     net_tick_fn hup;
     void *hup_ctx;

@@ -82,7 +82,8 @@ struct slice text_result_line(enum reply_status st);
 
 /*
  * Fixed lines of the commands only the text protocol has (stats, watch,
- * shutdown). One table in text.c maps these to wire bytes.
+ * shutdown) and of the -Y handshake (proto/ascii_auth.h). One table in text.c
+ * maps these to wire bytes.
  */
 /* clang-format off */
 #define TEXT_REPLIES(X)                                                   \
@@ -118,7 +119,12 @@ struct slice text_result_line(enum reply_status st);
     X(MGDUMP_END,        "EN\r\n")                                     \
     X(LRU_PCTS,          "ERROR hot and warm pcts must not exceed 80\r\n") \
     X(LRU_FACTORS,       "ERROR hot/warm age factors must be greater than 0\r\n") \
-    X(TLS_DISABLED,      "Error TLS not enabled\r\n")
+    X(TLS_DISABLED,      "Error TLS not enabled\r\n")                   \
+    X(AUTH_REFUSED,      "CLIENT_ERROR unauthenticated\r\n")               \
+    X(AUTH_BAD_END,      "CLIENT_ERROR bad command line termination\r\n")  \
+    X(AUTH_BAD_FORMAT,   "CLIENT_ERROR bad authentication token format\r\n") \
+    X(AUTH_FAILURE,      "CLIENT_ERROR authentication failure\r\n")        \
+    X(AUTH_OK,           "STORED\r\n")
 /* clang-format on */
 
 enum text_reply {

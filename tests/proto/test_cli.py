@@ -201,7 +201,6 @@ def test_resp_obj_mem_limit_is_deprecated(start_server):
 
 # What memoria refuses: (args, the option named in the message).
 REFUSED_ARGS = [
-    (["-Y", "/nonexistent"], "-Y (ASCII authentication)"),
     (["-e", "/nonexistent/memoria.mem"], "-e (memory file)"),
     (["-o", "ext_path=/nonexistent/x:1G"], "-o ext_path (extstore)"),
     (["-N", "1"], "-N (NAPI ids)"),
@@ -280,7 +279,7 @@ def test_help_lists_no_refused_option():
     code, out, err = run_binary(["-h"])
     assert code == 0, err
     for word in ("ext_path", "proxy_config",
-                 "auth-file", "memory-file", "napi"):
+                 "memory-file", "napi"):
         assert word not in out, word
     for option, disposition in _options_md():
         if disposition != "refused":

@@ -670,6 +670,13 @@ bad_combinations_exit_64_with_memcached_messages(void **state)
         {"-Y /x -B auto", 64,
          "ERROR: You cannot allow the BINARY protocol while using ascii "
          "authentication tokens.\n"},
+        /* memcached 1.6.18 serves these listeners unauthenticated */
+        {"-Y /x -l proto[binary]:127.0.0.1", 64,
+         "ERROR: You cannot allow the BINARY protocol while using ascii "
+         "authentication tokens.\n"},
+        {"-Y /x -l 127.0.0.1,proto[negotiating]:127.0.0.1:11212", 64,
+         "ERROR: You cannot allow the BINARY protocol while using ascii "
+         "authentication tokens.\n"},
         {"-p 70000 -Y /x -U 5", 64, "ERROR: Invalid port number 70000.\n"},
         {"-Y /x -U 5", 64,
          "Cannot use UDP with ascii authentication enabled (-U 0 to "
@@ -764,7 +771,10 @@ help_prints_usage_to_stdout_and_exits_0(void **state)
     assert_non_null(strstr(r->out, "\n-S, --enable-sasl         turn on Sasl "
                                    "authentication\n"));
     assert_null(strstr(r->out, "ext_path"));
-    assert_null(strstr(r->out, "auth-file"));
+    assert_non_null(strstr(r->out, "\n-Y, --auth-file=<file>    (EXPERIMENTAL) "
+                                   "enable ASCII protocol authentication. "
+                                   "format:\n                          "
+                                   "user:pass\\nuser2:pass2\\n\n"));
     assert_null(strstr(r->out, "memory-file"));
     /* the binary protocol is */
     assert_non_null(strstr(r->out, "\n-B, --protocol=<name>     protocol - "
@@ -1413,8 +1423,6 @@ static void
 unsupported_features_are_refused_not_ignored(void **state)
 {
     static const struct expect rows[] = {
-        {"-Y /tmp/auth", 64,
-         "memoria: -Y (ASCII authentication) is not supported yet\n"},
         /* the first refused option given is named */
         {"-N 1 -e /x", 64, "memoria: -N (NAPI ids) is not supported yet\n"},
         /* memcached's checks of the TLS options' values */

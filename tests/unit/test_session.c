@@ -2,6 +2,7 @@
 
 #include "outq_gather.h"
 
+#include "cmd/auth.h"
 #include "cmd/cmd.h"
 #include "cmd/session.h"
 #include "lib/buf.h"
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A session over in-memory buffers, with a real engine behind it. */
 struct fixture {
@@ -419,6 +421,58 @@ reset_drops_a_data_block_in_progress(void **state)
     expect(f, "END\r\n");
 }
 
+/* -Y: a credential table with alice/secret, and a connection under it. */
+static void
+start_auth(struct fixture *f)
+{
+    char path[] = "/tmp/memoria-test-auth-XXXXXX";
+    int fd = mkstemp(path);
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "alice:secret\n", 13), 13);
+    close(fd);
+    f->srv.auth = cmd_auth_create();
+    assert_non_null(f->srv.auth);
+    assert_int_equal(cmd_auth_load(f->srv.auth, path), CMD_AUTH_LOADED);
+    unlink(path);
+    session_set_client(f->s, -1, 0, SESSION_PROTO_ASCII, false);
+}
+
+static void
+auth_handshake_split_at_every_byte_answers_each_request(void **state)
+{
+    struct fixture *f = *state;
+    const char *in = "get a\r\nset x 0 0 12\r\nalice wrong1\r\n"
+                     "set x 0 0 12\r\nalice secret\r\nget a\r\n";
+    size_t len = strlen(in);
+
+    start_auth(f);
+    for (size_t i = 0; i < len; i++) {
+        feed(f, in + i, 1);
+        assert_int_equal(session_process(f->s, &f->in, 1000),
+                         SESSION_NEED_INPUT);
+    }
+    expect(f, "CLIENT_ERROR unauthenticated\r\n"
+              "CLIENT_ERROR authentication failure\r\nSTORED\r\nEND\r\n");
+    assert_int_equal(f->stats.auth_cmds, 2);
+    assert_int_equal(f->stats.auth_errors, 1);
+    cmd_auth_destroy(f->srv.auth);
+}
+
+static void
+auth_answers_read_at_once_keep_only_the_last(void **state)
+{
+    struct fixture *f = *state;
+
+    start_auth(f);
+    run(f, "get a\r\nversion\r\n");
+    expect(f, "CLIENT_ERROR unauthenticated\r\n");
+    run(f, "set x 0 0 12\r\nalice wrong1\r\nset x 0 0 12\r\nalice secret\r\n"
+           "get a\r\n");
+    expect(f, "STORED\r\nEND\r\n");
+    cmd_auth_destroy(f->srv.auth);
+}
+
 int
 main(void)
 {
@@ -442,6 +496,8 @@ main(void)
         T(marks_nothing_unless_the_queue_is_marking),
         T(marks_each_request_each_get_key_and_the_flushes),
         T(reset_drops_a_data_block_in_progress),
+        T(auth_handshake_split_at_every_byte_answers_each_request),
+        T(auth_answers_read_at_once_keep_only_the_last),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -51,6 +51,15 @@ run_sandboxed(const struct sandbox_config *cfg, child_fn fn, char *err,
     size_t got = 0;
     ssize_t n;
 
+#if defined(__SANITIZE_THREAD__)
+    /*
+     * TSan defers signal handlers to its next interceptor, so a trapped
+     * call's SIGSYS handler runs late or never, and its runtime makes
+     * calls of its own: the sandbox is not for TSan builds. This test
+     * runs under ASan (make unit) and on the release build.
+     */
+    skip();
+#endif
     assert_int_equal(pipe(fds), 0);
     pid_t pid = fork();
     assert_true(pid >= 0);

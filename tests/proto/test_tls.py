@@ -631,3 +631,23 @@ def test_sasl_over_tls(tls_certs, request):
         problems = srv.stop()
         srv.cleanup()
     assert not problems
+
+
+def test_ascii_auth_over_tls(start_server, tls_certs, tmp_path):
+    """-Y and -Z together: the -Y handshake runs inside TLS."""
+    auth = tmp_path / "auth"
+    auth.write_text("tlsuser:tlspass\n")
+    os.chmod(tmp_path, 0o755)
+    os.chmod(auth, 0o644)
+    srv = start_server(*tls_certs.flags(), "-Y", str(auth))
+    with tls_conn(srv, tls_certs) as c:
+        c.cmd("get ya")
+        c.expect(b"CLIENT_ERROR unauthenticated\r\n")
+        c.cmd("set ya 0 0 15")
+        c.cmd("tlsuser tlspass")
+        c.expect(b"STORED\r\n")
+        c.cmd("set ya 0 0 1")
+        c.cmd("z")
+        c.expect(b"STORED\r\n")
+        c.cmd("get ya")
+        c.expect(b"VALUE ya 0 1\r\nz\r\nEND\r\n")

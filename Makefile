@@ -130,7 +130,7 @@ bench: deps build/bench/loadgen
 
 build/bench/loadgen: bench/loadgen.c
 	@mkdir -p $(dir $@)
-	$(CC) -O2 $(WARN) -o $@ $< -lm
+	$(CC) -O2 $(WARN) -o $@ $< -lm -lssl -lcrypto
 
 FMT_FILES := $(shell find src tests/unit fuzz bench -name '*.[ch]' 2>/dev/null)
 format:

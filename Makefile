@@ -116,13 +116,20 @@ build/fuzz/fuzz_%: fuzz/fuzz_%.c \
 	@mkdir -p $(dir $@)
 	clang $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
 
-# A bounded run of every fuzz target (FUZZ_SECONDS each).
+# A bounded run of every fuzz target (FUZZ_SECONDS each), FUZZ_JOBS at a
+# time: one rule per target (make fuzz-run-text runs one), run by a
+# sub-make with -k, so every target runs and any failing one fails the
+# run; -O keeps each target's output together.
 FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 2
+FUZZ_RUNS := $(patsubst build/fuzz/fuzz_%,fuzz-run-%,$(FUZZ_BIN))
+.PHONY: $(FUZZ_RUNS)
 fuzz-run: fuzz
-	@set -e; for f in $(FUZZ_BIN); do n=$${f##*/fuzz_}; \
-	    mkdir -p build/fuzz/corpus/$$n; \
-	    $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-	        build/fuzz/corpus/$$n fuzz/corpus/$$n; done
+	@$(MAKE) --no-print-directory -k -O -j$(FUZZ_JOBS) $(FUZZ_RUNS)
+$(FUZZ_RUNS): fuzz-run-%: build/fuzz/fuzz_%
+	@mkdir -p build/fuzz/corpus/$*
+	$< -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    build/fuzz/corpus/$* fuzz/corpus/$*
 
 bench: deps build/bench/loadgen
 	$(MAKE) VARIANT=release

@@ -1727,11 +1727,13 @@ conns_open(struct bench *b)
         return false;
     }
     for (unsigned i = 0; i < o->conns; i++) {
+        b->conns[i].fd = -1; /* conns_close() skips it */
+    }
+    for (unsigned i = 0; i < o->conns; i++) {
         struct conn *c = &b->conns[i];
         struct epoll_event ev = {0};
 
         c->id = i;
-        c->fd = -1;
         if (o->mode == MODE_HANDSHAKE) {
             continue; /* each cycle opens its own */
         }

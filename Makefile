@@ -95,14 +95,16 @@ test: deps
 	$(MAKE) VARIANT=tsan unit
 	$(MAKE) wire
 
-# Wire tests: against our asan build, then the threaded ones under tsan.
+# Wire tests: against our asan build (TEST_JOBS xdist workers), then the
+# threaded ones under tsan.
 wire:
-	MEMORIA_BIN=$(CURDIR)/build/asan/memoria $(PYTHON) -m pytest -q tests/proto
+	MEMORIA_BIN=$(CURDIR)/build/asan/memoria $(PYTHON) -m pytest -q \
+	    -n $(TEST_JOBS) tests/proto
 	MEMORIA_BIN=$(CURDIR)/build/tsan/memoria $(PYTHON) -m pytest -q \
 	    -m threaded tests/proto
 
-# The reference suite mostly waits (memcached 1.6.18 takes a second to
-# exit on SIGTERM): TEST_JOBS pytest-xdist workers share it.
+# The wire suites mostly wait (memcached 1.6.18 takes up to a second to
+# exit on SIGTERM): TEST_JOBS pytest-xdist workers share them.
 TEST_JOBS ?= 2
 test-reference: deps
 	MEMCACHED_BIN=/usr/bin/memcached $(PYTHON) -m pytest -q -n $(TEST_JOBS) \

@@ -99,9 +99,11 @@ test: deps
 	$(MAKE) wire
 	$(MAKE) wire-sandbox
 
-# Wire tests: against our asan build, then the threaded ones under tsan.
+# Wire tests: against our asan build (TEST_JOBS xdist workers), then the
+# threaded ones under tsan.
 wire:
-	MEMORIA_BIN=$(CURDIR)/build/asan/memoria $(PYTHON) -m pytest -q tests/proto
+	MEMORIA_BIN=$(CURDIR)/build/asan/memoria $(PYTHON) -m pytest -q \
+	    -n $(TEST_JOBS) tests/proto
 	MEMORIA_BIN=$(CURDIR)/build/tsan/memoria $(PYTHON) -m pytest -q \
 	    -m threaded tests/proto
 
@@ -114,10 +116,14 @@ wire-sandbox:
 	$(MAKE) VARIANT=release build/release/memoria build/release/tests/test_sandbox
 	build/release/tests/test_sandbox
 	MEMORIA_SANDBOX=1 MEMORIA_BIN=$(CURDIR)/build/release/memoria \
-	    $(PYTHON) -m pytest -q tests/proto
+	    $(PYTHON) -m pytest -q -n $(TEST_JOBS) tests/proto
 
+# The wire suites mostly wait (memcached 1.6.18 takes up to a second to
+# exit on SIGTERM): TEST_JOBS pytest-xdist workers share them.
+TEST_JOBS ?= 2
 test-reference: deps
-	MEMCACHED_BIN=/usr/bin/memcached $(PYTHON) -m pytest -q tests/proto
+	MEMCACHED_BIN=/usr/bin/memcached $(PYTHON) -m pytest -q -n $(TEST_JOBS) \
+	    tests/proto
 
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_BIN := $(patsubst fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
@@ -131,13 +137,20 @@ build/fuzz/fuzz_%: fuzz/fuzz_%.c \
 	@mkdir -p $(dir $@)
 	clang $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
 
-# A bounded run of every fuzz target (FUZZ_SECONDS each).
+# A bounded run of every fuzz target (FUZZ_SECONDS each), FUZZ_JOBS at a
+# time: one rule per target (make fuzz-run-text runs one), run by a
+# sub-make with -k, so every target runs and any failing one fails the
+# run; -O keeps each target's output together.
 FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 2
+FUZZ_RUNS := $(patsubst build/fuzz/fuzz_%,fuzz-run-%,$(FUZZ_BIN))
+.PHONY: $(FUZZ_RUNS)
 fuzz-run: fuzz
-	@set -e; for f in $(FUZZ_BIN); do n=$${f##*/fuzz_}; \
-	    mkdir -p build/fuzz/corpus/$$n; \
-	    $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-	        build/fuzz/corpus/$$n fuzz/corpus/$$n; done
+	@$(MAKE) --no-print-directory -k -O -j$(FUZZ_JOBS) $(FUZZ_RUNS)
+$(FUZZ_RUNS): fuzz-run-%: build/fuzz/fuzz_%
+	@mkdir -p build/fuzz/corpus/$*
+	$< -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    build/fuzz/corpus/$* fuzz/corpus/$*
 
 bench: deps build/bench/loadgen
 	$(MAKE) VARIANT=release
@@ -145,7 +158,7 @@ bench: deps build/bench/loadgen
 
 build/bench/loadgen: bench/loadgen.c
 	@mkdir -p $(dir $@)
-	$(CC) -O2 $(WARN) -o $@ $< -lm
+	$(CC) -O2 $(WARN) -o $@ $< -lm -lssl -lcrypto
 
 FMT_FILES := $(shell find src tests/unit fuzz bench -name '*.[ch]' 2>/dev/null)
 format:

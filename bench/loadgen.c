@@ -29,6 +29,12 @@
  *             ops/s, latency percentiles and the server's CPU per request
  *   fill      sets keys 0..K-1 once each (deterministic value lengths)
  *   verify    reads keys 0..K-1 back with multigets; every one must hit
+ *   handshake TLS only: each connection connects, does a full TLS
+ *             handshake (or resumes the session its last one got, with
+ *             --tls-resume), sends `version`, reads the VERSION line,
+ *             sends close_notify and closes, then starts over, for a
+ *             fixed duration; reports handshakes/s (as ops_per_s), the
+ *             latency of the whole cycle and the server's CPU per cycle
  *   hitratio  get, and set on miss, over a (Zipf) key space for a fixed
  *             number of gets; reports the hit ratio after a warm-up.
  *             A key's value length is a function of the key alone (and
@@ -57,6 +63,12 @@
  *             The hit ratio is reported over the measured gets and per
  *             segment: warm-up, before the scan, the scan, after it.
  *
+ * With --tls every connection (any mode) speaks TLS through OpenSSL:
+ * TLS 1.3 only, the server's certificate not verified (the bench makes a
+ * self-signed one), no session reuse unless --tls-resume. In the other
+ * modes the handshakes of all connections are done before the clock
+ * starts, so only requests are measured.
+ *
  * Output: one JSON object on stdout. Exit status: 0 ok, 1 failed (wrong
  * data, protocol error, server gone, time bound hit), 2 usage, 3 the
  * server answered ERROR to a meta command or a binary packet before any
@@ -78,6 +90,9 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -102,7 +117,7 @@
 #define EXIT_USAGE       2
 #define EXIT_UNSUPPORTED 3
 
-enum mode { MODE_RUN, MODE_FILL, MODE_VERIFY, MODE_HITRATIO };
+enum mode { MODE_RUN, MODE_FILL, MODE_VERIFY, MODE_HITRATIO, MODE_HANDSHAKE };
 enum proto { PROTO_TEXT, PROTO_META, PROTO_BINARY };
 enum op { OP_GET, OP_SET, OP_MG, OP_MS, OP_BGET, OP_BSET, OP_NOOP };
 
@@ -151,6 +166,8 @@ struct options {
     uint64_t scan_at; /* hitratio: first get of the scan */
     uint64_t scan_keys;
     uint32_t prefill; /* hitratio, lockstep: set keys N-1..0 first */
+    bool tls;         /* every connection speaks TLS */
+    bool tls_resume;  /* handshake: offer the last session's ticket */
 };
 
 /* hitratio: the segments gets are counted in. */
@@ -173,9 +190,16 @@ struct buf {
     size_t cap;
 };
 
+/* handshake mode: where a connection is in its cycle. */
+enum hs_state { HS_IDLE, HS_HANDSHAKE, HS_REQUEST, HS_REPLY };
+
 struct conn {
     int fd;
     unsigned id;
+    SSL *ssl;             /* --tls: this connection's TLS state */
+    SSL_SESSION *session; /* handshake --tls-resume: the last one's */
+    enum hs_state hs;     /* handshake mode */
+    uint64_t t_cycle;     /* handshake mode: when this cycle began */
     struct buf in;
     struct buf out;
     bool want_out;
@@ -236,6 +260,10 @@ struct bench {
     bool fatal;
     uint64_t protocol_errors;
     uint64_t verify_errors;
+    SSL_CTX *tls_ctx;     /* --tls */
+    uint64_t tls_resumed; /* handshakes measured that resumed */
+    char tls_version[32]; /* what the first handshake negotiated */
+    char tls_cipher[64];
     uint64_t missing;
     char first_error[256];
     struct counters c;
@@ -812,6 +840,8 @@ next_request(struct bench *b, struct conn *c, struct slot *s, uint32_t *keys)
         }
         b->gets_issued++;
         return true;
+    case MODE_HANDSHAKE: /* hs_advance() drives these connections */
+        return false;
     }
     return false;
 }
@@ -1424,23 +1454,125 @@ set_out_interest(struct bench *b, struct conn *c, bool want)
     c->want_out = want;
 }
 
+/* fail() with what OpenSSL (or errno) says went wrong on c. */
+static void
+tls_fail(struct bench *b, struct conn *c, int ret, const char *what)
+{
+    char detail[200];
+    int saved = errno;
+    int err = SSL_get_error(c->ssl, ret);
+    unsigned long e = ERR_get_error();
+
+    if (e != 0) {
+        ERR_error_string_n(e, detail, sizeof(detail));
+    } else if (err == SSL_ERROR_SYSCALL) {
+        snprintf(detail, sizeof(detail), "%s",
+                 saved != 0 ? strerror(saved) : "connection closed");
+    } else if (err == SSL_ERROR_ZERO_RETURN) {
+        snprintf(detail, sizeof(detail), "server sent close_notify");
+    } else {
+        snprintf(detail, sizeof(detail), "SSL_get_error %d", err);
+    }
+    ERR_clear_error();
+    fail(b, what, detail);
+}
+
+/*
+ * Write up to n bytes to c: how many went, 0 if none can go now (then
+ * *want_out says whether to wait until the socket is writable; otherwise
+ * TLS waits for a read, and EPOLLIN is always watched), -1 after fail().
+ */
+static ssize_t
+io_write(struct bench *b, struct conn *c, const char *p, size_t n,
+         bool *want_out)
+{
+    *want_out = false;
+    if (c->ssl == NULL) {
+        for (;;) {
+            ssize_t w = write(c->fd, p, n);
+            if (w > 0) {
+                return w;
+            }
+            if (w < 0 && errno == EINTR) {
+                continue;
+            }
+            if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                *want_out = true;
+                return 0;
+            }
+            fail(b, "write to server failed", strerror(errno));
+            return -1;
+        }
+    }
+    ERR_clear_error();
+    errno = 0;
+    int w = SSL_write(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+    if (w > 0) {
+        return w;
+    }
+    switch (SSL_get_error(c->ssl, w)) {
+    case SSL_ERROR_WANT_WRITE:
+        *want_out = true;
+        return 0;
+    case SSL_ERROR_WANT_READ:
+        return 0;
+    default:
+        tls_fail(b, c, w, "TLS write to server failed");
+        return -1;
+    }
+}
+
+/* Read up to n bytes from c: how many came, 0 if none now, -1 after
+ * fail() (an error, or the server closed the connection). */
+static ssize_t
+io_read(struct bench *b, struct conn *c, char *p, size_t n)
+{
+    if (c->ssl == NULL) {
+        ssize_t r = read(c->fd, p, n);
+        if (r > 0) {
+            return r;
+        }
+        if (r == 0) {
+            fail(b, "server closed the connection", "");
+            return -1;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+            return 0;
+        }
+        fail(b, "read from server failed", strerror(errno));
+        return -1;
+    }
+    ERR_clear_error();
+    errno = 0;
+    int r = SSL_read(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+    if (r > 0) {
+        return r;
+    }
+    int err = SSL_get_error(c->ssl, r);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+        return 0;
+    }
+    tls_fail(b, c, r, "TLS read from server failed");
+    return -1;
+}
+
 static void
 flush_out(struct bench *b, struct conn *c)
 {
     while (c->out.off < c->out.len) {
-        ssize_t n =
-            write(c->fd, c->out.data + c->out.off, c->out.len - c->out.off);
-        if (n > 0) {
-            c->out.off += (size_t)n;
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            set_out_interest(b, c, true);
-            return;
-        } else {
-            fail(b, "write to server failed", strerror(errno));
+        bool want_out;
+        ssize_t n = io_write(b, c, c->out.data + c->out.off,
+                             c->out.len - c->out.off, &want_out);
+        if (n < 0) {
             return;
         }
+        if (n == 0) {
+            if (want_out) {
+                set_out_interest(b, c, true);
+            }
+            return;
+        }
+        c->out.off += (size_t)n;
     }
     c->out.off = 0;
     c->out.len = 0;
@@ -1450,19 +1582,26 @@ flush_out(struct bench *b, struct conn *c)
 static void
 read_in(struct bench *b, struct conn *c)
 {
-    if (c->in.off == c->in.len) {
-        c->in.off = 0;
-        c->in.len = 0;
-    }
-    buf_reserve(&c->in, 65536);
-    ssize_t n = read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len);
-    if (n > 0) {
+    for (;;) {
+        if (c->in.off == c->in.len) {
+            c->in.off = 0;
+            c->in.len = 0;
+        }
+        buf_reserve(&c->in, 65536);
+        ssize_t n =
+            io_read(b, c, c->in.data + c->in.len, c->in.cap - c->in.len);
+        if (n <= 0) {
+            return;
+        }
         c->in.len += (size_t)n;
-        parse_replies(b, c);
-    } else if (n == 0) {
-        fail(b, "server closed the connection", "");
-    } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        fail(b, "read from server failed", strerror(errno));
+        if (!parse_replies(b, c)) {
+            return;
+        }
+        /* A plain socket: epoll reports what is left. TLS may hold
+         * decrypted bytes that epoll cannot see: read until it has none. */
+        if (c->ssl == NULL) {
+            return;
+        }
     }
 }
 
@@ -1488,6 +1627,96 @@ connect_one(int port)
     return fd;
 }
 
+/* --tls: a TLS client on c->fd, resuming c->session if there is one. */
+static bool
+tls_attach(struct bench *b, struct conn *c)
+{
+    c->ssl = SSL_new(b->tls_ctx);
+    if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
+        return false;
+    }
+    SSL_set_connect_state(c->ssl);
+    if (c->session != NULL && SSL_set_session(c->ssl, c->session) != 1) {
+        return false;
+    }
+    return true;
+}
+
+/*
+ * One step of c's TLS handshake: 1 done, 0 not yet (*events says what
+ * to wait for: EPOLLIN or EPOLLOUT, which equal POLLIN and POLLOUT),
+ * -1 after fail().
+ */
+static int
+tls_step(struct bench *b, struct conn *c, uint32_t *events)
+{
+    ERR_clear_error();
+    errno = 0;
+    int r = SSL_do_handshake(c->ssl);
+    if (r == 1) {
+        if (b->tls_version[0] == '\0') {
+            snprintf(b->tls_version, sizeof(b->tls_version), "%s",
+                     SSL_get_version(c->ssl));
+            snprintf(b->tls_cipher, sizeof(b->tls_cipher), "%s",
+                     SSL_get_cipher_name(c->ssl));
+        }
+        return 1;
+    }
+    switch (SSL_get_error(c->ssl, r)) {
+    case SSL_ERROR_WANT_READ:
+        *events = EPOLLIN;
+        return 0;
+    case SSL_ERROR_WANT_WRITE:
+        *events = EPOLLOUT;
+        return 0;
+    default:
+        tls_fail(b, c, r, "TLS handshake failed");
+        return -1;
+    }
+}
+
+/* --tls, all modes but handshake: every connection's handshake, before
+ * the clock starts. */
+static bool
+tls_handshake_all(struct bench *b)
+{
+    const struct options *o = &b->opt;
+    struct pollfd *pfd = calloc(o->conns, sizeof(*pfd));
+    uint64_t deadline = mono_ns() + (uint64_t)(o->timeout * 1e9);
+    bool ok = pfd != NULL;
+
+    while (ok) {
+        unsigned left = 0;
+        for (unsigned i = 0; i < o->conns && ok; i++) {
+            struct conn *c = &b->conns[i];
+            uint32_t events = 0;
+            pfd[i].fd = -1; /* poll skips it */
+            if (SSL_is_init_finished(c->ssl)) {
+                continue;
+            }
+            int r = tls_step(b, c, &events);
+            ok = r >= 0;
+            if (r == 0) {
+                pfd[i].fd = c->fd;
+                pfd[i].events = (short)events;
+                left++;
+            }
+        }
+        if (!ok || left == 0) {
+            break;
+        }
+        if (mono_ns() > deadline) {
+            fail(b, "TLS handshakes did not finish", "--timeout");
+            ok = false;
+        } else if (poll(pfd, o->conns, 100) < 0 && errno != EINTR) {
+            fail(b, "poll", strerror(errno));
+            ok = false;
+        }
+    }
+    free(pfd);
+    return ok;
+}
+
 static bool
 conns_open(struct bench *b)
 {
@@ -1498,10 +1727,16 @@ conns_open(struct bench *b)
         return false;
     }
     for (unsigned i = 0; i < o->conns; i++) {
+        b->conns[i].fd = -1; /* conns_close() skips it */
+    }
+    for (unsigned i = 0; i < o->conns; i++) {
         struct conn *c = &b->conns[i];
         struct epoll_event ev = {0};
 
         c->id = i;
+        if (o->mode == MODE_HANDSHAKE) {
+            continue; /* each cycle opens its own */
+        }
         c->fd = connect_one(o->port);
         if (c->fd < 0) {
             fprintf(stderr, "loadgen: connect to 127.0.0.1:%d: %s\n", o->port,
@@ -1521,8 +1756,12 @@ conns_open(struct bench *b)
         if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
             return false;
         }
+        if (o->tls && !tls_attach(b, c)) {
+            fprintf(stderr, "loadgen: TLS setup failed\n");
+            return false;
+        }
     }
-    return true;
+    return !o->tls || o->mode == MODE_HANDSHAKE || tls_handshake_all(b);
 }
 
 static void
@@ -1533,7 +1772,9 @@ conns_close(struct bench *b)
     }
     for (unsigned i = 0; i < b->opt.conns; i++) {
         struct conn *c = &b->conns[i];
-        if (c->fd > 0) {
+        SSL_free(c->ssl);
+        SSL_SESSION_free(c->session);
+        if (c->fd >= 0) {
             close(c->fd);
         }
         free(c->in.data);
@@ -1565,6 +1806,132 @@ snapshot_cpu(struct bench *b, uint64_t *ticks)
     }
 }
 
+/* --- handshake mode --- */
+
+/* Start a cycle: connect, attach TLS (resuming with --tls-resume). */
+static bool
+hs_begin(struct bench *b, struct conn *c)
+{
+    struct epoll_event ev = {0};
+
+    c->fd = connect_one(b->opt.port);
+    if (c->fd < 0) {
+        fail(b, "connect to server failed", strerror(errno));
+        return false;
+    }
+    ev.events = EPOLLIN | EPOLLOUT;
+    ev.data.ptr = c;
+    c->want_out = true;
+    if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
+        fail(b, "epoll_ctl", strerror(errno));
+        return false;
+    }
+    if (!tls_attach(b, c)) {
+        fail(b, "TLS setup failed", "SSL_new");
+        return false;
+    }
+    c->hs = HS_HANDSHAKE;
+    c->t_cycle = b->now;
+    c->count = 1; /* busy: the drain waits for the cycle to end */
+    c->in.off = c->in.len = 0;
+    c->out.off = c->out.len = 0;
+    return true;
+}
+
+/* End a cycle after its VERSION line: count it, keep the session for
+ * --tls-resume, send close_notify and close. */
+static void
+hs_end(struct bench *b, struct conn *c)
+{
+    if (b->phase == PHASE_MEASURE) {
+        uint64_t lat = b->now > c->t_cycle ? b->now - c->t_cycle : 0;
+        b->c.hist[hist_index(lat)]++;
+        if (lat > b->c.lat_max) {
+            b->c.lat_max = lat;
+        }
+        b->c.requests++;
+        b->c.keys++;
+        if (SSL_session_reused(c->ssl)) {
+            b->tls_resumed++;
+        }
+    }
+    if (b->opt.tls_resume) {
+        SSL_SESSION *sess = SSL_get1_session(c->ssl);
+        if (sess != NULL) {
+            SSL_SESSION_free(c->session);
+            c->session = sess;
+        }
+    }
+    (void)SSL_shutdown(c->ssl); /* close_notify; the reply is not awaited */
+    SSL_free(c->ssl);
+    c->ssl = NULL;
+    close(c->fd); /* leaves the epoll set too */
+    c->fd = -1;
+    c->hs = HS_IDLE;
+    c->count = 0;
+}
+
+/* Drive c's cycle as far as it can go now, and on to the next ones. */
+static void
+hs_advance(struct bench *b, struct conn *c)
+{
+    while (!b->fatal) {
+        uint32_t events = 0;
+        switch (c->hs) {
+        case HS_IDLE:
+            if ((b->phase != PHASE_WARMUP && b->phase != PHASE_MEASURE) ||
+                !hs_begin(b, c)) {
+                return;
+            }
+            break;
+        case HS_HANDSHAKE: {
+            int r = tls_step(b, c, &events);
+            if (r <= 0) {
+                if (r == 0) {
+                    set_out_interest(b, c, events == EPOLLOUT);
+                }
+                return;
+            }
+            buf_append(&c->out, "version\r\n", 9);
+            c->hs = HS_REQUEST;
+            break;
+        }
+        case HS_REQUEST:
+            flush_out(b, c);
+            if (c->out.len > 0) {
+                return; /* not all sent yet, or failed */
+            }
+            c->hs = HS_REPLY;
+            break;
+        case HS_REPLY: {
+            buf_reserve(&c->in, 256);
+            ssize_t n =
+                io_read(b, c, c->in.data + c->in.len, c->in.cap - c->in.len);
+            if (n <= 0) {
+                return;
+            }
+            c->in.len += (size_t)n;
+            const char *nl = memchr(c->in.data, '\n', c->in.len);
+            if (nl == NULL) {
+                if (c->in.len > MAX_LINE) {
+                    fail(b, "reply line too long", "version");
+                }
+                break; /* read on */
+            }
+            size_t len = (size_t)(nl - c->in.data) + 1;
+            if (len != c->in.len || len < 10 || nl[-1] != '\r' ||
+                memcmp(c->in.data, "VERSION ", 8) != 0) {
+                fail_at(b, "unexpected reply to version", c->in.data,
+                        c->in.len);
+                return;
+            }
+            hs_end(b, c);
+            break;
+        }
+        }
+    }
+}
+
 /* Move between phases by the clock (run mode) or by work left (others). */
 static void
 advance_phase(struct bench *b, uint64_t t_start)
@@ -1572,15 +1939,15 @@ advance_phase(struct bench *b, uint64_t t_start)
     const struct options *o = &b->opt;
     uint64_t warm_end = t_start + (uint64_t)(o->warmup * 1e9);
     uint64_t meas_end = warm_end + (uint64_t)(o->duration * 1e9);
+    bool timed = o->mode == MODE_RUN || o->mode == MODE_HANDSHAKE;
 
-    if (b->phase == PHASE_WARMUP &&
-        (o->mode != MODE_RUN || b->now >= warm_end)) {
+    if (b->phase == PHASE_WARMUP && (!timed || b->now >= warm_end)) {
         b->phase = PHASE_MEASURE;
         b->t_measure = b->now;
         snapshot_cpu(b, &b->cpu_before);
     }
     if (b->phase == PHASE_MEASURE) {
-        bool over = o->mode == MODE_RUN ? b->now >= meas_end : all_idle(b);
+        bool over = timed ? b->now >= meas_end : all_idle(b);
         if (o->mode == MODE_HITRATIO &&
             (b->gets_issued < o->warmup_requests + o->requests ||
              b->prefill_left > 0)) {
@@ -1608,6 +1975,10 @@ loop(struct bench *b)
 
     b->now = t_start;
     for (unsigned i = 0; i < o->conns; i++) {
+        if (o->mode == MODE_HANDSHAKE) {
+            hs_advance(b, &b->conns[i]);
+            continue;
+        }
         fill_pipeline(b, &b->conns[i]);
         flush_out(b, &b->conns[i]);
     }
@@ -1635,6 +2006,12 @@ loop(struct bench *b)
         b->now = mono_ns();
         for (int i = 0; i < n && !b->fatal; i++) {
             struct conn *c = evs[i].data.ptr;
+            if (o->mode == MODE_HANDSHAKE) {
+                /* An event of a cycle's closed socket only makes the
+                 * next cycle try early. */
+                hs_advance(b, c);
+                continue;
+            }
             if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
                 read_in(b, c);
             }
@@ -1701,12 +2078,31 @@ build_pattern(struct bench *b)
     return true;
 }
 
+/* --tls: TLS 1.3 only, no certificate check, no client session cache
+ * (--tls-resume keeps each connection's last session by hand). */
+static bool
+tls_context(struct bench *b)
+{
+    b->tls_ctx = SSL_CTX_new(TLS_client_method());
+    if (b->tls_ctx == NULL ||
+        SSL_CTX_set_min_proto_version(b->tls_ctx, TLS1_3_VERSION) != 1) {
+        return false;
+    }
+    SSL_CTX_set_verify(b->tls_ctx, SSL_VERIFY_NONE, NULL);
+    SSL_CTX_set_session_cache_mode(b->tls_ctx, SSL_SESS_CACHE_OFF);
+    /* Send what fits; out buffers grow and move between tries. */
+    SSL_CTX_set_mode(b->tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+                                     SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    return true;
+}
+
 static void
 usage(FILE *f)
 {
     fprintf(f, "usage: loadgen --port P [options]\n"
                "  --host ADDR          must be 127.0.0.1 (default)\n"
-               "  --mode M             run | fill | verify | hitratio (run)\n"
+               "  --mode M             run | fill | verify | hitratio |\n"
+               "                       handshake (run)\n"
                "  --proto P            text | meta | binary (text)\n"
                "  --quiet              binary, run mode: GETKQ/SETQ, each\n"
                "                       --depth of them closed by a NOOP\n"
@@ -1740,6 +2136,10 @@ usage(FILE *f)
                "  --prefill N          hitratio, lockstep: first set keys\n"
                "                       N-1 down to 0 (the Zipf ranks'\n"
                "                       keys, hottest last)\n"
+               "  --tls                TLS 1.3 on every connection (the\n"
+               "                       certificate is not verified)\n"
+               "  --tls-resume         handshake: resume the session the\n"
+               "                       connection's last cycle got\n"
                "  --timeout S          hard bound on the whole run\n"
                "  --server-pid PID     read server CPU time from /proc\n");
 }
@@ -1813,6 +2213,8 @@ enum {
     OPT_SCAN_AT,
     OPT_SCAN_KEYS,
     OPT_PREFILL,
+    OPT_TLS,
+    OPT_TLS_RESUME,
     OPT_HELP
 };
 
@@ -1847,6 +2249,8 @@ static const struct option long_opts[] = {
     {"scan-at", required_argument, NULL, OPT_SCAN_AT},
     {"scan-keys", required_argument, NULL, OPT_SCAN_KEYS},
     {"prefill", required_argument, NULL, OPT_PREFILL},
+    {"tls", no_argument, NULL, OPT_TLS},
+    {"tls-resume", no_argument, NULL, OPT_TLS_RESUME},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -1883,6 +2287,8 @@ apply_option(struct options *o, int opt, const char *arg)
             o->mode = MODE_VERIFY;
         } else if (strcmp(arg, "hitratio") == 0) {
             o->mode = MODE_HITRATIO;
+        } else if (strcmp(arg, "handshake") == 0) {
+            o->mode = MODE_HANDSHAKE;
         } else {
             fprintf(stderr, "loadgen: unknown mode '%s'\n", arg);
             return false;
@@ -1902,6 +2308,12 @@ apply_option(struct options *o, int opt, const char *arg)
         return true;
     case OPT_QUIET:
         o->quiet = true;
+        return true;
+    case OPT_TLS:
+        o->tls = true;
+        return true;
+    case OPT_TLS_RESUME:
+        o->tls_resume = true;
         return true;
     case OPT_CONNS:
         if (!parse_num(arg, 1, MAX_CONNS, &v)) {
@@ -2103,6 +2515,14 @@ parse_options(int argc, char **argv, struct options *o)
                         "--lockstep\n");
         return EXIT_USAGE;
     }
+    if (o->mode == MODE_HANDSHAKE && !o->tls) {
+        fprintf(stderr, "loadgen: --mode handshake needs --tls\n");
+        return EXIT_USAGE;
+    }
+    if (o->tls_resume && o->mode != MODE_HANDSHAKE) {
+        fprintf(stderr, "loadgen: --tls-resume needs --mode handshake\n");
+        return EXIT_USAGE;
+    }
     if (o->prefill > o->nkeys) {
         fprintf(stderr, "loadgen: --prefill is larger than --keys\n");
         return EXIT_USAGE;
@@ -2117,7 +2537,8 @@ parse_options(int argc, char **argv, struct options *o)
         return EXIT_USAGE;
     }
     if (o->timeout == 0) {
-        o->timeout = o->mode == MODE_RUN ? o->warmup + o->duration + 10 : 600;
+        bool timed = o->mode == MODE_RUN || o->mode == MODE_HANDSHAKE;
+        o->timeout = timed ? o->warmup + o->duration + 10 : 600;
     }
     return 0;
 }
@@ -2125,7 +2546,8 @@ parse_options(int argc, char **argv, struct options *o)
 static const char *
 mode_name(enum mode m)
 {
-    static const char *const names[] = {"run", "fill", "verify", "hitratio"};
+    static const char *const names[] = {"run", "fill", "verify", "hitratio",
+                                        "handshake"};
 
     return names[m];
 }
@@ -2169,6 +2591,12 @@ report(const struct bench *b)
                c->requests ? cpu * 1e6 / (double)c->requests : 0.0);
     } else {
         printf(",\"server_cpu_s\":null,\"cpu_us_per_req\":null");
+    }
+    if (o->tls) {
+        printf(",\"tls\":{\"version\":\"%s\",\"cipher\":\"%s\","
+               "\"resume\":%s,\"resumed\":%" PRIu64 "}",
+               b->tls_version, b->tls_cipher, o->tls_resume ? "true" : "false",
+               b->tls_resumed);
     }
     if (o->mode == MODE_HITRATIO) {
         static const char *const segs[] = {"warmup", "before_scan", "scan",
@@ -2234,6 +2662,10 @@ main(int argc, char **argv)
     b->cpu_ok = true;
     b->prefill_left = b->opt.prefill;
     b->epfd = epoll_create1(0);
+    if (b->opt.tls && !tls_context(b)) {
+        fprintf(stderr, "loadgen: TLS setup failed\n");
+        return EXIT_FAILED;
+    }
     if (b->epfd < 0 || !build_pattern(b) || (b->opt.zipf && !build_cdf(b)) ||
         !conns_open(b)) {
         fprintf(stderr, "loadgen: setup failed\n");
@@ -2252,6 +2684,7 @@ main(int argc, char **argv)
     close(b->epfd);
     free(b->pattern);
     free(b->cdf);
+    SSL_CTX_free(b->tls_ctx);
     if (b->unsupported) {
         fprintf(stderr, "loadgen: server answered ERROR to a %s request\n",
                 b->opt.proto == PROTO_BINARY ? "binary" : "meta");

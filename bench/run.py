@@ -17,6 +17,14 @@ Sections (each server gets the same flags, -t 1, and runs on its own):
                 middle of Zipf 0.99 (hit_scan); hit ratio and final RSS
   metadump      keys per second and server CPU per key of `lru_crawler
                 metadump all` over 1M items, read to END
+  tls           as throughput, over TLS 1.3: both servers with -Z on the
+                same certificate (RSA 2048, made here with `openssl`);
+                get/set rows (tls_get_set_small, tls_get_set_1k) and
+                handshake rows (tls_handshake: connect, full handshake,
+                `version`, close; tls_handshake_resume: the same resuming
+                the last session, servers with -o ssl_session_cache).
+                A server that refuses -Z (or the session cache) is
+                reported unavailable, with its words, not failed
   instructions  user-space instructions per request under callgrind, idle
                 baseline subtracted
 
@@ -97,6 +105,26 @@ WORKLOADS = [
      dict(conns=50, depth=1, get_ratio=0.9, value="32", threads=2)),
 ]
 
+# TLS rows (section tls): the same table as WORKLOADS. Both servers get
+# -Z and the same certificate; a handshake row's "request" is a whole
+# cycle (connect, handshake, `version`, close). server_opts are -o
+# options added to the TLS ones.
+TLS_WORKLOADS = [
+    ("tls_get_set_small", "TLS: get 90% / set 10%, 32 B values, 50 conns, "
+     "1 in flight (as get_set_small)",
+     dict(conns=50, depth=1, get_ratio=0.9, value="32", tls=True)),
+    ("tls_get_set_1k", "TLS: get 90% / set 10%, 1 KiB values, 50 conns, "
+     "1 in flight (as get_set_1k)",
+     dict(conns=50, depth=1, get_ratio=0.9, value="1024", tls=True)),
+    ("tls_handshake", "TLS: connect, full handshake, `version`, close; "
+     "16 clients",
+     dict(conns=16, mode="handshake", duration_key="hs_duration")),
+    ("tls_handshake_resume", "TLS: as tls_handshake, each client resuming "
+     "its last session; -o ssl_session_cache",
+     dict(conns=16, mode="handshake", resume=True,
+          duration_key="hs_duration", server_opts=("ssl_session_cache",))),
+]
+
 MEMORY_VALUES = [("16 B", "16"), ("100 B", "100"), ("1 KiB", "1024"),
                  ("16-1024 B", "16-1024")]
 
@@ -105,13 +133,13 @@ FULL = dict(rounds=4, duration=3.0, warmup=0.5, keys=100000,
             shift=dict(gets1=500000, rate1=100000, gets2=1000000, rate2=25000,
                        value="1024-4096"),
             scan_rate=80000, dump_items=1000000, cg_requests=20000,
-            budget=1080)
+            hs_duration=2.0, budget=1080)
 QUICK = dict(rounds=2, duration=0.5, warmup=0.2, keys=20000,
              mem_items=50000, hit_mem_mb=8, hit_value=100, zipf=(0.99,),
              shift=dict(gets1=50000, rate1=50000, gets2=50000, rate2=25000,
                         value="1024-4096"),
              scan_rate=40000, dump_items=50000, cg_requests=2000,
-             budget=240)
+             hs_duration=0.5, budget=240)
 
 KEY_LEN_MEM = 30  # memory and hit ratio sections: 30-byte keys
 
@@ -122,6 +150,14 @@ class BenchError(Exception):
 
 class Unsupported(Exception):
     """The server answered ERROR to a meta command or a binary packet."""
+
+
+class StartError(BenchError):
+    """A server exited at start; `said` is the last line it wrote."""
+
+    def __init__(self, msg, said):
+        super().__init__(msg)
+        self.said = said
 
 
 def log(msg):
@@ -149,7 +185,7 @@ def makefile_warn():
 
 def loadgen_command(cc="cc"):
     return ([cc, "-O2"] + makefile_warn() +
-            ["-o", LOADGEN, LOADGEN_SRC, "-lm"])
+            ["-o", LOADGEN, LOADGEN_SRC, "-lm", "-lssl", "-lcrypto"])
 
 
 def build_loadgen():
@@ -248,7 +284,7 @@ class Server:
     """One server process we started; stopped by its PID only."""
 
     def __init__(self, name, binary, mem_mb, cpu=None, valgrind_out=None,
-                 conns=1024, threads=1):
+                 conns=1024, threads=1, extra=()):
         self.name = name
         self.conns = conns
         self.port = free_port()
@@ -257,6 +293,7 @@ class Server:
             args += ["-u", "root"]
         args += ["-l", "127.0.0.1", "-p", str(self.port), "-U", "0",
                  "-t", str(threads), "-m", str(mem_mb), "-c", str(conns)]
+        args += list(extra)
         if valgrind_out:
             args = ["valgrind", "--tool=callgrind", "--quiet",
                     "--separate-threads=yes",
@@ -265,6 +302,7 @@ class Server:
         os.makedirs(os.path.join(OUT_DIR, "logs"), exist_ok=True)
         self.log_path = os.path.join(OUT_DIR, "logs", "%s.log" % name)
         self.log = open(self.log_path, "ab")
+        self.log_start = self.log.tell()
         self.proc = subprocess.Popen(
             self.cmd, stdout=self.log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -278,9 +316,9 @@ class Server:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 self.stop()
-                raise BenchError("%s exited with %s at start (see %s)" %
+                raise StartError("%s exited with %s at start (see %s)" %
                                  (self.name, self.proc.returncode,
-                                  self.log_path))
+                                  self.log_path), self.log_tail())
             try:
                 with socket.create_connection(("127.0.0.1", self.port),
                                               timeout=1):
@@ -292,6 +330,17 @@ class Server:
 
     def alive(self):
         return self.proc.poll() is None
+
+    def log_tail(self):
+        """The last line this start of the server wrote to its log."""
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(self.log_start)
+                lines = f.read().decode(errors="replace").splitlines()
+        except OSError:
+            return ""
+        lines = [x.strip() for x in lines if x.strip()]
+        return lines[-1][:200] if lines else ""
 
     def rss_kib(self):
         with open("/proc/%d/status" % self.pid) as f:
@@ -394,27 +443,58 @@ def throughput(cfg, bins, failures):
     return results
 
 
-def throughput_one(cfg, bins, name, desc, w, failures):
-    args = dict(conns=w["conns"], depth=w["depth"], get_ratio=w["get_ratio"],
-                value_size=w["value"], multiget=w.get("multiget"),
-                proto=w.get("proto"), quiet=w.get("quiet"), dist=w.get("dist"),
-                zipf_s=w.get("zipf_s"), keys=cfg["keys"],
-                warmup=cfg["warmup"], duration=cfg["duration"])
-    entry = dict(desc=desc, args=args)
+def fill_depth(w):
+    """Sets in flight per connection of a workload's prefill: 32, or over
+    TLS no more than 8 KiB of them. memcached 1.6.18 reads TLS into its
+    16 KiB read buffer and leaves the rest decrypted inside OpenSSL until
+    the socket has more: a pipelined write larger than that is answered
+    only in part (20 sets of 1 KiB in one write: 16 STOREDs), which
+    stalls the end of a deep fill. 1.6.45 answers them all."""
+    if not w.get("tls"):
+        return 32
+    largest = int(str(w["value"]).split("-")[-1])
+    return max(1, min(32, 8192 // (largest + 64)))
+
+
+def throughput_one(cfg, bins, name, desc, w, failures, extra=(),
+                   unavailable=None):
+    """One workload on both servers. extra: server flags both get;
+    unavailable: {server: why} for servers not to run (refused extra)."""
+    mode = w.get("mode", "run")
+    duration = w.get("duration", cfg["duration"])
+    if mode == "handshake":
+        args = dict(conns=w["conns"], tls=True, tls_resume=w.get("resume"),
+                    warmup=cfg["warmup"], duration=duration)
+    else:
+        args = dict(conns=w["conns"], depth=w["depth"],
+                    get_ratio=w["get_ratio"], value_size=w["value"],
+                    multiget=w.get("multiget"), proto=w.get("proto"),
+                    quiet=w.get("quiet"), dist=w.get("dist"),
+                    zipf_s=w.get("zipf_s"), keys=cfg["keys"],
+                    warmup=cfg["warmup"], duration=duration,
+                    tls=w.get("tls"))
+    entry = dict(desc=desc, args=args, server_flags=list(extra))
     servers = {}
     state = {}
     try:
         threads = w.get("threads", 1)
         for sname in SERVER_NAMES:
+            why = (unavailable or {}).get(sname)
+            if why is not None:
+                state[sname] = dict(runs=[], status="unavailable: " + why)
+                continue
             # -t 1: the server alone on its CPU; -t N: free to use them all.
             servers[sname] = Server(sname, bins[sname], 1024,
                                     SERVER_CPU if threads == 1 else None,
-                                    threads=threads)
+                                    threads=threads, extra=extra)
             state[sname] = dict(runs=[], status="ok")
-        for sname in SERVER_NAMES:
+        for sname in servers:
+            if mode == "handshake":
+                continue  # nothing to read back
             try:
                 loadgen(servers[sname], "fill", 120, keys=cfg["keys"],
-                        value_size=w["value"], conns=4, depth=32)
+                        value_size=w["value"], conns=4,
+                        depth=fill_depth(w), tls=w.get("tls"))
             except BenchError as e:
                 state[sname]["status"] = "FAILED: %s" % e
                 failures.append("%s/%s: %s" % (name, sname, e))
@@ -425,8 +505,8 @@ def throughput_one(cfg, bins, name, desc, w, failures):
                 if st["status"] != "ok":
                     continue
                 try:
-                    res = loadgen(servers[sname], "run",
-                                  cfg["warmup"] + cfg["duration"] + 20,
+                    res = loadgen(servers[sname], mode,
+                                  cfg["warmup"] + duration + 20,
                                   seed=r + 1, **args)
                     st["runs"].append(res)
                 except Unsupported:
@@ -443,6 +523,11 @@ def throughput_one(cfg, bins, name, desc, w, failures):
         st["keys_per_s"] = [x["keys_per_s"] for x in runs]
         st["cpu_us_per_req"] = [x["cpu_us_per_req"] for x in runs]
         st["p99_us"] = [x["lat_us"]["p99"] for x in runs]
+        if runs and "tls" in runs[0]:
+            st["tls"] = dict(version=runs[0]["tls"]["version"],
+                             cipher=runs[0]["tls"]["cipher"],
+                             resumed=[x["tls"]["resumed"] for x in runs],
+                             requests=[x["requests"] for x in runs])
         st["median"] = {k: median([v for v in st[k] if v is not None])
                         for k in ("ops_per_s", "keys_per_s",
                                   "cpu_us_per_req", "p99_us")}
@@ -454,6 +539,76 @@ def throughput_one(cfg, bins, name, desc, w, failures):
             entry["ratio"][k] = ratio_stats(state["memoria"][k],
                                             state["memcached"][k])
     return entry
+
+
+# ---------------------------------------------------------------- TLS
+
+def make_cert():
+    """A self-signed RSA 2048 certificate and key for 127.0.0.1, made
+    fresh in the output directory: (certificate path, key path)."""
+    d = os.path.join(OUT_DIR, "tls")
+    os.makedirs(d, exist_ok=True)
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    p = subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+         "-keyout", key, "-out", cert, "-days", "2", "-subj",
+         "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        raise BenchError("openssl req: %s" % p.stderr.strip()[-300:])
+    return cert, key
+
+
+def tls_flags(cert, key, opts=()):
+    return ["-Z", "-o", ",".join(["ssl_chain_cert=" + cert,
+                                  "ssl_key=" + key] + list(opts))]
+
+
+def refused(binary, sname, extra):
+    """None if the server starts with these flags, else why not: its last
+    words. A server that does not start without them either is broken,
+    not refusing: BenchError."""
+    try:
+        Server(sname, binary, 64, extra=extra).stop()
+        return None
+    except StartError as e:
+        why = e.said or str(e)
+    Server(sname, binary, 64).stop()  # raises if it cannot start at all
+    return why
+
+
+def tls(cfg, bins, failures):
+    if not shutil.which("openssl"):
+        return dict(skipped="openssl command not installed")
+    cert, key = make_cert()
+    results = dict(cert="RSA 2048, self-signed", rows={}, unavailable={})
+    probed = {}
+    for name, desc, w in TLS_WORKLOADS:
+        if not selected(cfg, name):
+            continue
+        if over_budget(cfg):
+            results["rows"][name] = dict(desc=desc, skipped="time budget")
+            continue
+        opts = tuple(w.get("server_opts", ()))
+        extra = tls_flags(cert, key, opts)
+        if opts not in probed:
+            probed[opts] = {}
+            for sname in SERVER_NAMES:
+                why = refused(bins[sname], sname, extra)
+                if why is not None:
+                    log("tls: %s refuses %s: %s" % (sname, " ".join(
+                        ["-Z"] + ["-o " + o for o in opts]), why))
+                    probed[opts][sname] = why
+                    results["unavailable"]["%s (-Z%s)" % (sname, "".join(
+                        " -o " + o for o in opts))] = why
+        wl = dict(w)
+        if "duration_key" in w:
+            wl["duration"] = cfg[w["duration_key"]]
+        log("tls: %s" % name)
+        results["rows"][name] = throughput_one(
+            cfg, bins, name, desc, wl, failures, extra=extra,
+            unavailable=probed[opts])
+    return results
 
 
 def memory(cfg, bins, failures):
@@ -1080,8 +1235,74 @@ def status_cell(st, value):
     status = st.get("status", "ok")
     if status == "ok":
         return value
-    return "unsupported" if status == "unsupported" else "**%s**" % (
-        status.split(":")[0])
+    if status in ("unsupported",) or status.startswith("unavailable"):
+        return status.split(":")[0]
+    return "**%s**" % status.split(":")[0]
+
+
+def workload_tables(tp, workloads, prefix):
+    """The requests/s, CPU and p99 tables of some throughput rows."""
+    out = []
+    metrics = [("ops_per_s", "Requests per second (higher is better)", 0),
+               ("cpu_us_per_req",
+                "Server CPU µs per request (lower is better)", 2),
+               ("p99_us", "p99 latency µs (lower is better)", 0)]
+    for key, title, digits in metrics:
+        out.append("### %s%s" % (prefix, title))
+        out.append("")
+        out.append("| workload | memoria | memcached | "
+                   "memoria/memcached (min..max) |")
+        out.append("|---|---:|---:|---:|")
+        for name, _, _ in workloads:
+            if name not in tp:  # not picked by --workloads
+                continue
+            e = tp[name]
+            if "skipped" in e:
+                out.append("| %s | skipped | skipped | - |" % name)
+                continue
+            cells = []
+            for s in SERVER_NAMES:
+                st = e.get(s)
+                v = st["median"][key] if st and st.get("median") else None
+                cells.append(status_cell(st, fmt(v, digits)))
+            out.append("| %s | %s | %s | %s |" % (
+                name, cells[0], cells[1],
+                fmt_ratio(e.get("ratio", {}).get(key))))
+        out.append("")
+    return out
+
+
+def tls_markdown(tl):
+    """The TLS rows: the throughput tables, what was negotiated, how many
+    handshakes resumed, and why a server was unavailable."""
+    rows = tl["rows"]
+    out = workload_tables(rows, TLS_WORKLOADS, "TLS: ")
+    negotiated = set()
+    resumed = []
+    for name, _, w in TLS_WORKLOADS:
+        e = rows.get(name, {})
+        parts = []
+        for s in SERVER_NAMES:
+            t = e.get(s, {}).get("tls")
+            if not t:
+                continue
+            negotiated.add("%s %s" % (t["version"], t["cipher"]))
+            parts.append("%s %s of %s" % (s, fmt(sum(t["resumed"])),
+                                          fmt(sum(t["requests"]))))
+        if w.get("resume") and parts:
+            resumed.append("%s: handshakes resumed: %s" % (
+                name, "; ".join(parts)))
+    out.append("TLS rows: both servers with `-Z` on the same certificate "
+               "(%s); a handshake row's request is one cycle: connect, "
+               "handshake, `version`, close. Negotiated: %s." % (
+                   tl.get("cert", "?"), ", ".join(sorted(negotiated)) or "-"))
+    out.append("")
+    for n in resumed:
+        out.append("- %s" % n)
+    for who, why in sorted(tl.get("unavailable", {}).items()):
+        out.append("- %s: unavailable: %s" % (who, why))
+    out.append("")
+    return out
 
 
 def markdown(res):
@@ -1096,32 +1317,10 @@ def markdown(res):
     out.append("")
     tp = res.get("throughput")
     if tp:
-        metrics = [("ops_per_s", "Requests per second (higher is better)", 0),
-                   ("cpu_us_per_req",
-                    "Server CPU µs per request (lower is better)", 2),
-                   ("p99_us", "p99 latency µs (lower is better)", 0)]
-        for key, title, digits in metrics:
-            out.append("### %s" % title)
-            out.append("")
-            out.append("| workload | memoria | memcached | "
-                       "memoria/memcached (min..max) |")
-            out.append("|---|---:|---:|---:|")
-            for name, _, _ in WORKLOADS:
-                if name not in tp:  # not picked by --workloads
-                    continue
-                e = tp[name]
-                if "skipped" in e:
-                    out.append("| %s | skipped | skipped | - |" % name)
-                    continue
-                cells = []
-                for s in SERVER_NAMES:
-                    st = e.get(s)
-                    v = st["median"][key] if st and st.get("median") else None
-                    cells.append(status_cell(st, fmt(v, digits)))
-                out.append("| %s | %s | %s | %s |" % (
-                    name, cells[0], cells[1],
-                    fmt_ratio(e.get("ratio", {}).get(key))))
-            out.append("")
+        out += workload_tables(tp, WORKLOADS, "")
+    tl = res.get("tls")
+    if tl and "rows" in tl:
+        out += tls_markdown(tl)
     mem = res.get("memory")
     if mem:
         out.append("### Memory: RSS growth per item (%s items, %d-byte keys, "
@@ -1311,7 +1510,7 @@ def update_doc(md):
 
 # ---------------------------------------------------------------- main
 
-SECTIONS = {"throughput": throughput, "memory": memory,
+SECTIONS = {"throughput": throughput, "tls": tls, "memory": memory,
             "hitratio": hitratio, "metadump": metadump,
             "instructions": instructions}
 
@@ -1335,7 +1534,8 @@ def parse_args():
                    "throughput workloads, instruction requests and "
                    "hit-ratio rows to run (default all), e.g. --only "
                    "hitratio --workloads 'hit_s*': " + ",".join(
-                       [w[0] for w in WORKLOADS] + CG_KINDS + HIT_NAMES))
+                       [w[0] for w in WORKLOADS + TLS_WORKLOADS] +
+                       CG_KINDS + HIT_NAMES))
     p.add_argument("--out", metavar="DIR",
                    help="write results.json, results.md, server logs and "
                    "callgrind files here (default build/bench; the load "
@@ -1371,7 +1571,8 @@ def main():
         if opts.update_doc:
             raise SystemExit("bench: --update-doc needs every workload; "
                              "drop --workloads")
-        names = [w[0] for w in WORKLOADS] + CG_KINDS + HIT_NAMES
+        names = ([w[0] for w in WORKLOADS + TLS_WORKLOADS] + CG_KINDS +
+                 HIT_NAMES)
         cfg["workloads"] = [x for x in opts.workloads.split(",") if x]
         for pat in cfg["workloads"]:
             if not fnmatch.filter(names, pat):

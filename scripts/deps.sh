@@ -6,8 +6,8 @@ set -eu
 
 PKGS="gcc make pkg-config libevent-dev libcmocka-dev clang libclang-rt-14-dev
       libsasl2-dev libsasl2-modules sasl2-bin libssl-dev openssl libseccomp-dev
-      memcached iproute2 python3 python3-pytest python3-pymemcache python3-pylibmc
-      python3-memcache python3-prometheus-client
+      memcached iproute2 python3 python3-pytest python3-pytest-xdist
+      python3-pymemcache python3-pylibmc python3-memcache python3-prometheus-client
       valgrind clang-format clang-tidy"
 
 missing=""

@@ -2,6 +2,7 @@
 with binary=True, and memjs (Node, binary only). Both run against a
 `-B binary` server, so a client that fell back to text would fail."""
 
+import fcntl
 import json
 import os
 import shutil
@@ -118,9 +119,17 @@ def network_failure(text):
 
 @pytest.fixture(scope="session")
 def memjs_modules():
-    """memjs installed once under build/npm (npm install --prefix)."""
+    """memjs installed once under build/npm (npm install --prefix); under
+    pytest-xdist each worker asks, one at a time (a file lock)."""
     if not shutil.which("node") or not shutil.which("npm"):
         pytest.fail("node and npm are needed (scripts/deps.sh installs them)", pytrace=False)
+    NPM_DIR.mkdir(parents=True, exist_ok=True)
+    with open(NPM_DIR / ".install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _install_memjs()
+
+
+def _install_memjs():
     modules = NPM_DIR / "node_modules"
     pkg = modules / "memjs" / "package.json"
     if pkg.is_file() and json.loads(pkg.read_text()).get("version") == MEMJS_VERSION:

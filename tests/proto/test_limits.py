@@ -133,13 +133,13 @@ def test_get_many_keys_in_one_line(server):
 def test_get_line_arriving_in_pieces(server, cmd):
     # get/gets lines are exempt from the 2048-byte line limit
     with server.connect() as c:
-        c.set("gp_1", "one")
-        line = (cmd + " " + " ".join("gp_%d" % i for i in range(2000)) + "\r\n").encode()
+        c.set("gpl_1", "one")
+        line = (cmd + " " + " ".join("gpl_%d" % i for i in range(2000)) + "\r\n").encode()
         for i in range(0, len(line), 1000):
             c.send(line[i:i + 1000])
             time.sleep(0.01)
         vals = c.read_values(with_cas=(cmd == "gets"))
-        assert [v[:3] for v in vals] == [(b"gp_1", 0, b"one")]
+        assert [v[:3] for v in vals] == [(b"gpl_1", 0, b"one")]
 
 
 # -- memory limit ---------------------------------------------------------------

@@ -73,6 +73,20 @@ def talk(host, port, data=b"version\r\n", family=socket.AF_INET):
         return out
 
 
+def wait_listening(port, host="127.0.0.1"):
+    """Polls (bounded) until host:port accepts. start_server() returns once
+    the server's first listener accepts; the others may follow a moment
+    later (start_pf() waits for the port file, written after all)."""
+    deadline = time.monotonic() + wire.START_TIMEOUT
+    while True:
+        try:
+            socket.create_connection((host, port), timeout=1).close()
+            return
+        except ConnectionRefusedError:
+            assert time.monotonic() < deadline, "nothing listens on %d" % port
+            time.sleep(0.02)
+
+
 def has_ipv6_loopback():
     try:
         with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
@@ -153,6 +167,7 @@ def test_port_file_that_cannot_be_opened_is_reported(start_server,
 def test_proto_ascii_listener_reads_0x80_as_text(start_server):
     p2 = wire.free_port()
     srv = start_server("-l", "proto[ascii]:127.0.0.1:%d" % p2)
+    wait_listening(p2)
     assert talk("127.0.0.1", p2, b"\x80get x\r\n") == b"ERROR\r\n"
     assert talk("127.0.0.1", p2, b"version\r\n").startswith(b"VERSION ")
 
@@ -165,6 +180,7 @@ def test_B_ascii_reads_0x80_as_text(start_server):
 def test_proto_negotiating_listener_speaks_text(start_server):
     p2 = wire.free_port()
     srv = start_server("-l", "proto[negotiating]:127.0.0.1:%d" % p2)
+    wait_listening(p2)
     c = wire.Conn(p2)
     with c:
         assert c.set("neg", "v") == "STORED"

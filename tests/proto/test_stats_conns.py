@@ -241,9 +241,24 @@ def test_udp_asker_shows_its_peer(start_server):
 
 
 @pytest.mark.skipif(not has_ipv6_loopback(), reason="no IPv6 loopback")
+def connect_when_listening(port, host):
+    """A Conn to host:port. The server counts as started once its first
+    listener (127.0.0.1) accepts; the others may follow a moment later."""
+    conns = []
+
+    def attempt():
+        try:
+            conns.append(wire.Conn(port, host=host))
+        except ConnectionRefusedError:
+            return False
+        return True
+    wait_for(attempt, "a listener on [%s]:%d" % (host, port))
+    return conns[0]
+
+
 def test_ipv6_addresses_are_bracketed(start_server):
     srv = start_server("-l", "[::1]")
-    with wire.Conn(srv.port, host="::1") as c:
+    with connect_when_listening(srv.port, "::1") as c:
         groups = read_conns(c)
         port = c.sock.getsockname()[1]
         g = by_addr(groups, "tcp6:[::1]:%d" % port)

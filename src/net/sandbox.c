@@ -150,7 +150,11 @@ static const enum rule rules[] = {SANDBOX_CALLS(SANDBOX_RULE)};
 /* The fcntl commands FD_FLAGS allows. */
 static const int fd_cmds[] = {F_GETFD, F_SETFD, F_GETFL, F_SETFL};
 
-/* Adds the libseccomp rules of one row; 0 or a negative errno. */
+/*
+ * Adds the libseccomp rules of one row; 0 or a negative errno. Each
+ * comparison spells out its second datum (0: unused by EQ and NE), which
+ * libseccomp's macros would leave to a missing-field initializer.
+ */
 static int
 add_row(scmp_filter_ctx ctx, int nr, enum rule rule,
         const struct sandbox_config *cfg)
@@ -174,32 +178,33 @@ add_row(scmp_filter_ctx ctx, int nr, enum rule rule,
             SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, 0));
     case READ_SIZE:
         return seccomp_rule_add(ctx, allow, nr, 1,
-                                SCMP_A1(SCMP_CMP_EQ, FIONREAD));
+                                SCMP_A1(SCMP_CMP_EQ, FIONREAD, 0));
     case FD_FLAGS:
         for (size_t i = 0; rc == 0 && i < sizeof(fd_cmds) / sizeof(*fd_cmds);
              i++) {
             rc = seccomp_rule_add(ctx, allow, nr, 1,
-                                  SCMP_A1(SCMP_CMP_EQ, fd_cmds[i]));
+                                  SCMP_A1(SCMP_CMP_EQ, fd_cmds[i], 0));
         }
         return rc;
     case OWN_PID:
-        return seccomp_rule_add(ctx, allow, nr, 1,
-                                SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+        return seccomp_rule_add(
+            ctx, allow, nr, 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0));
     case NO_CLONE3:
         return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
     case PIDFILE:
         return cfg->remove_pidfile ? seccomp_rule_add(ctx, allow, nr, 0) : 0;
     case NOT_TRAP:
         return seccomp_rule_add(ctx, allow, nr, 1,
-                                SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)SIGSYS));
+                                SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)SIGSYS, 0));
     case KTLS:
-        rc = seccomp_rule_add(ctx, allow, nr, 2,
-                              SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)IPPROTO_TCP),
-                              SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)TCP_ULP));
+        rc =
+            seccomp_rule_add(ctx, allow, nr, 2,
+                             SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)IPPROTO_TCP, 0),
+                             SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)TCP_ULP, 0));
         return rc != 0 ? rc
                        : seccomp_rule_add(
                              ctx, allow, nr, 1,
-                             SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)SOL_TLS));
+                             SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)SOL_TLS, 0));
     }
     return -EINVAL;
 }

@@ -2098,23 +2098,6 @@ every_option_parses_with_its_sample_or_is_refused(void **state)
     free(r);
 }
 
-/* docs/OPTIONS.md, read from the repository root (where make runs). */
-static char *
-read_options_md(void)
-{
-    const size_t cap = (size_t)256 * 1024;
-    FILE *f = fopen("docs/OPTIONS.md", "r");
-    char *text = calloc(1, cap);
-    size_t n;
-
-    assert_non_null(f);
-    assert_non_null(text);
-    n = fread(text, 1, cap - 1, f);
-    text[n] = '\0';
-    fclose(f);
-    return text;
-}
-
 /* True when one line of text holds all of a, b and c. */
 static bool
 line_has(const char *text, const char *a, const char *b, const char *c)
@@ -2159,7 +2142,7 @@ check_documented(const char *text, const struct conf_option *o)
 static void
 every_option_is_documented_with_its_disposition(void **state)
 {
-    char *text = read_options_md();
+    char *text = unit_read_file("docs/OPTIONS.md");
     (void)state;
 
     for (size_t i = 0; i < conf_ncli; i++) {

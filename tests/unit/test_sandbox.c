@@ -361,27 +361,10 @@ signalling_another_process_kills(void **state)
     assert_killed(&plain, signals_another_process);
 }
 
-/* docs/SECURITY.md, read from the repository root (where make runs). */
-static char *
-read_security_md(void)
-{
-    const size_t cap = (size_t)256 * 1024;
-    FILE *f = fopen("docs/SECURITY.md", "r");
-    char *text = calloc(1, cap);
-    size_t n;
-
-    assert_non_null(f);
-    assert_non_null(text);
-    n = fread(text, 1, cap - 1, f);
-    text[n] = '\0';
-    fclose(f);
-    return text;
-}
-
 static void
 every_allowed_call_is_documented(void **state)
 {
-    char *text = read_security_md();
+    char *text = unit_read_file("docs/SECURITY.md");
     char row[64];
 
     (void)state;

@@ -13,18 +13,6 @@ import pytest
 import wire
 
 
-def dump_or_busy(c, timeout=30.0):
-    """A dump's bytes, or memcached's BUSY line while its crawler crawls."""
-    busy = b"BUSY currently processing crawler request\r\n"
-    deadline = time.monotonic() + timeout
-    while b"END\r\n" not in c.buf and not c.buf.startswith(busy):
-        c._fill(deadline)
-    if c.buf.startswith(busy):
-        c.buf = c.buf[len(busy):]
-        return None
-    return c.read_until(b"END\r\n", 30)
-
-
 def dump_lines(c, cmd="lru_crawler metadump all"):
     c.cmd(cmd)
     text = c.read_until(b"END\r\n", 30).decode()
@@ -343,7 +331,7 @@ def test_crawls_and_dumps_with_concurrent_writers(start_server):
                 assert r in ("OK", "BUSY currently processing crawler request"), r
                 for form in ("all", "hash"):
                     c.cmd("lru_crawler metadump " + form)
-                    dump_or_busy(c)
+                    c.dump_or_busy()
     finally:
         stop.set()
         for t in threads:

@@ -293,6 +293,19 @@ class Conn:
         data, self.buf = self.buf[:i], self.buf[i:]
         return data
 
+    CRAWLER_BUSY = b"BUSY currently processing crawler request\r\n"
+
+    def dump_or_busy(self, timeout=30.0):
+        """A dump's bytes up to END, or None for memcached's BUSY line (its
+        crawler answers a dump with BUSY while a crawl is still running)."""
+        deadline = time.monotonic() + timeout
+        while b"END\r\n" not in self.buf and not self.buf.startswith(self.CRAWLER_BUSY):
+            self._fill(deadline)
+        if self.buf.startswith(self.CRAWLER_BUSY):
+            self.buf = self.buf[len(self.CRAWLER_BUSY):]
+            return None
+        return self.read_until(b"END\r\n", timeout)
+
     def read_exact(self, n, timeout=None, expect=None):
         """Read exactly n bytes. With `expect`, fail as soon as the bytes
         received can no longer be a prefix of it."""

@@ -14,8 +14,7 @@ import wire
 
 
 def dump_lines(c, cmd="lru_crawler metadump all"):
-    c.cmd(cmd)
-    text = c.read_until(b"END\r\n", 30).decode()
+    text = c.dump_when_idle(cmd, 30).decode()
     assert text.endswith("END\r\n"), text
     body = text[:-len("END\r\n")]
     assert body == "" or body.endswith("\n"), text
@@ -117,7 +116,8 @@ def test_mgdump(start_server):
 
 
 def test_requests_after_a_dump_are_answered_after_it(start_server):
-    srv = start_server()
+    # no maintainer: no crawl of memcached's own can answer the dump BUSY
+    srv = start_server("-o", "no_lru_maintainer")
     with srv.connect() as c:
         assert c.set("pa_k", "1") == "STORED"
         c.send(b"lru_crawler metadump all\r\nversion\r\n")
@@ -174,7 +174,9 @@ def test_crawler_switches_show_in_stats_settings(start_server):
         assert c.call("lru_crawler sleep 7") == "OK"
         assert c.call("lru_crawler tocrawl 4294967297") == "OK"  # cut to 32 bits
         assert c.call("lru_crawler disable") == "OK"
-        st = c.stats("settings")
+        # memcached's crawler clears the switch when it stops, after any
+        # crawl of its own is over
+        st = poll_stats(srv, lambda st: st["lru_crawler"] == "no", sub="settings")
         assert (st["lru_crawler"], st["lru_crawler_sleep"],
                 st["lru_crawler_tocrawl"]) == ("no", "7", "1")
         # memcached prints the crawler's stats only while it runs

@@ -306,6 +306,18 @@ class Conn:
             return None
         return self.read_until(b"END\r\n", timeout)
 
+    def dump_when_idle(self, cmd, timeout=20.0):
+        """Sends a dump command until the crawler takes it (memcached answers
+        BUSY while a crawl of its own runs) and returns the dump's bytes."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.cmd(cmd)
+            dump = self.dump_or_busy(timeout)
+            if dump is not None:
+                return dump
+            assert time.monotonic() < deadline, "crawler still BUSY"
+            time.sleep(0.05)
+
     def read_exact(self, n, timeout=None, expect=None):
         """Read exactly n bytes. With `expect`, fail as soon as the bytes
         received can no longer be a prefix of it."""

@@ -71,11 +71,12 @@ net_verbosity(const struct net *n)
 static void
 reject(struct net *n, int fd)
 {
+    /* Counted first: a client that saw the answer then finds it counted. */
+    atomic_fetch_add(&n->srv->conns->rejected_connections, 1);
     ssize_t w = write(fd, too_many, sizeof(too_many) - 1);
 
     (void)w;
     close(fd);
-    atomic_fetch_add(&n->srv->conns->rejected_connections, 1);
 }
 
 static uint64_t

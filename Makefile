@@ -26,15 +26,16 @@ CFLAGS_asan    := -O1 -g -fno-omit-frame-pointer \
                   -fsanitize=address,undefined -fno-sanitize-recover=all
 CFLAGS_tsan    := -O1 -g -fsanitize=thread
 CFLAGS  := $(WARN) $(CFLAGS_$(VARIANT)) -pthread \
-           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+           $(shell pkg-config --cflags $(PKGS) libssl 2>/dev/null)
 LDFLAGS := $(filter -fsanitize% -flto%,$(CFLAGS_$(VARIANT))) -O2 -pthread
 EVLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # Cyrus SASL (cmd/sasl.c): everything that links the cmd layer needs it.
 SASLLIBS := $(shell pkg-config --libs libsasl2 2>/dev/null || echo -lsasl2)
-# OpenSSL (net/ TLS transport) and libseccomp (the sandbox): what links the
-# net layer needs them.
-NETLIBS := $(shell pkg-config --libs libssl libcrypto libseccomp 2>/dev/null \
-             || echo -lssl -lcrypto -lseccomp)
+# libseccomp (the sandbox): what links the net layer needs it. OpenSSL
+# (the TLS transport) is compiled against but not linked: net/tls_lib.c
+# loads it with dlopen when -Z asks for TLS (libdl is part of libc).
+NETLIBS := $(shell pkg-config --libs libseccomp 2>/dev/null \
+             || echo -lseccomp)
 
 LAYERS  := lib stats engine proto cmd net conf
 src_of   = $(sort $(wildcard src/$(1)/*.c))

@@ -5,13 +5,12 @@
  */
 #include "net/tls.h"
 
+#include "net/tls_lib.h"
 #include "net/transport.h"
 #include "stats/stats.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -20,6 +19,47 @@
 #include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
+
+/*
+ * OpenSSL's names, called through the table tls_create loads (tls_lib.h).
+ * Object-like, so that OpenSSL's own macros reach the table too.
+ */
+#define TLS_server_method              (*tls_lib.TLS_server_method)
+#define SSL_CTX_new                    (*tls_lib.SSL_CTX_new)
+#define SSL_CTX_free                   (*tls_lib.SSL_CTX_free)
+#define SSL_CTX_ctrl                   (*tls_lib.SSL_CTX_ctrl)
+#define SSL_CTX_set_options            (*tls_lib.SSL_CTX_set_options)
+#define SSL_CTX_set_verify             (*tls_lib.SSL_CTX_set_verify)
+#define SSL_CTX_set_cipher_list        (*tls_lib.SSL_CTX_set_cipher_list)
+#define SSL_CTX_set_ex_data            (*tls_lib.SSL_CTX_set_ex_data)
+#define SSL_CTX_get_ex_data            (*tls_lib.SSL_CTX_get_ex_data)
+#define SSL_CTX_sess_set_new_cb        (*tls_lib.SSL_CTX_sess_set_new_cb)
+#define SSL_CTX_set_session_id_context (*tls_lib.SSL_CTX_set_session_id_context)
+#define SSL_CTX_use_certificate_chain_file \
+    (*tls_lib.SSL_CTX_use_certificate_chain_file)
+#define SSL_CTX_use_PrivateKey_file   (*tls_lib.SSL_CTX_use_PrivateKey_file)
+#define SSL_CTX_check_private_key     (*tls_lib.SSL_CTX_check_private_key)
+#define SSL_CTX_load_verify_locations (*tls_lib.SSL_CTX_load_verify_locations)
+#define SSL_CTX_set_client_CA_list    (*tls_lib.SSL_CTX_set_client_CA_list)
+#define SSL_load_client_CA_file       (*tls_lib.SSL_load_client_CA_file)
+#define SSL_new                       (*tls_lib.SSL_new)
+#define SSL_free                      (*tls_lib.SSL_free)
+#define SSL_set_fd                    (*tls_lib.SSL_set_fd)
+#define SSL_get_SSL_CTX               (*tls_lib.SSL_get_SSL_CTX)
+#define SSL_accept                    (*tls_lib.SSL_accept)
+#define SSL_read                      (*tls_lib.SSL_read)
+#define SSL_write                     (*tls_lib.SSL_write)
+#define SSL_get_error                 (*tls_lib.SSL_get_error)
+#define SSL_pending                   (*tls_lib.SSL_pending)
+#define SSL_has_pending               (*tls_lib.SSL_has_pending)
+#define SSL_shutdown                  (*tls_lib.SSL_shutdown)
+#define ERR_clear_error               (*tls_lib.ERR_clear_error)
+#define ERR_get_error                 (*tls_lib.ERR_get_error)
+#define ERR_error_string_n            (*tls_lib.ERR_error_string_n)
+#define ERR_print_errors_fp           (*tls_lib.ERR_print_errors_fp)
+#define ERR_new                       (*tls_lib.ERR_new)
+#define ERR_set_debug                 (*tls_lib.ERR_set_debug)
+#define ERR_set_error                 (*tls_lib.ERR_set_error)
 
 /* OpenSSL's error strings are at most this long (with the NUL). */
 #define TLS_ERR_LEN 256
@@ -227,6 +267,11 @@ tls_create(const struct tls_config *cfg, struct stats_conns *counters)
     t->cfg = *cfg;
     t->counters = counters;
     pthread_mutex_init(&t->lock, NULL);
+    if (!tls_lib_load(err, sizeof(err))) {
+        fprintf(stderr, "%s\n", err);
+        tls_destroy(t);
+        return NULL;
+    }
     t->ctx = build_ctx(t, err, sizeof(err));
     if (t->ctx == NULL) {
         /* memcached ends the certificate messages with CRLF here too. */
@@ -250,7 +295,9 @@ tls_destroy(struct tls *t)
     if (t == NULL) {
         return;
     }
-    SSL_CTX_free(t->ctx);
+    if (t->ctx != NULL) { /* NULL too when OpenSSL did not load */
+        SSL_CTX_free(t->ctx);
+    }
     pthread_mutex_destroy(&t->lock);
     free(t);
 }

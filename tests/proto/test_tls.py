@@ -651,3 +651,25 @@ def test_ascii_auth_over_tls(start_server, tls_certs, tmp_path):
         c.expect(b"STORED\r\n")
         c.cmd("get ya")
         c.expect(b"VALUE ya 0 1\r\nz\r\nEND\r\n")
+
+
+def mapped_libraries(pid):
+    """The file names of the shared objects the process has mapped."""
+    with open("/proc/%d/maps" % pid) as f:
+        return {os.path.basename(line.split()[-1]) for line in f
+                if ".so" in line}
+
+
+@pytest.mark.memoria_only
+def test_openssl_is_loaded_only_for_tls(start_server, tls_certs):
+    """memoria loads libssl and libcrypto when -Z asks for TLS, so a
+    plaintext server does not carry them (memcached links them)."""
+    plain = start_server()
+    assert plain.stats()["pid"]
+    libs = mapped_libraries(plain.proc.pid)
+    assert not any(n.startswith(("libssl.", "libcrypto.")) for n in libs), libs
+    tls = start_server(*tls_certs.flags())
+    assert works(tls, tls_certs)
+    libs = mapped_libraries(tls.proc.pid)
+    assert any(n.startswith("libssl.so.") for n in libs), libs
+    assert any(n.startswith("libcrypto.so.") for n in libs), libs

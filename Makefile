@@ -36,6 +36,10 @@ SASLLIBS := $(shell pkg-config --libs libsasl2 2>/dev/null || echo -lsasl2)
 # loads it with dlopen when -Z asks for TLS (libdl is part of libc).
 NETLIBS := $(shell pkg-config --libs libseccomp 2>/dev/null \
              || echo -lseccomp)
+# The TLS unit test is an OpenSSL client of its own: it links libssl, and
+# tls_lib's dlopen then finds the copy already loaded.
+SSLLIBS := $(shell pkg-config --libs libssl libcrypto 2>/dev/null \
+             || echo -lssl -lcrypto)
 
 LAYERS  := lib stats engine proto cmd net conf
 src_of   = $(sort $(wildcard src/$(1)/*.c))
@@ -81,7 +85,8 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o \
     $$(foreach l,$$(layers_$$(call layer_of,$$*)),$$(call obj_of,$$(l)))
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs cmocka) \
 	    $(if $(filter net,$(call layer_of,$*)),$(EVLIBS) $(NETLIBS)) \
-	    $(if $(filter cmd,$(layers_$(call layer_of,$*))),$(SASLLIBS))
+	    $(if $(filter cmd,$(layers_$(call layer_of,$*))),$(SASLLIBS)) \
+	    $(if $(filter tls,$*),$(SSLLIBS))
 
 # Like memcached, memoria refuses to run as root without -u: as root,
 # `make run` serves as the unprivileged user nobody.

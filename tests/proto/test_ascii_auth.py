@@ -17,6 +17,7 @@ import time
 
 import pytest
 
+from test_stats_conns import state_of, wait_for
 from wire import free_port, run_binary, user_args
 
 GOOD = "alice:secret\nbob:pw:with:colons\n"
@@ -57,6 +58,26 @@ def try_token(srv, token):
         reply = auth(c, token)
     assert reply in ("STORED", "CLIENT_ERROR authentication failure")
     return reply == "STORED"
+
+
+def test_stats_conns_states_before_authentication(auth_server):
+    """What an authenticated client's `stats conns` shows for clients that
+    have not authenticated: one that sent nothing, one refused, and one
+    that announced its token and has not sent it yet."""
+    with auth_server.connect() as quiet, auth_server.connect() as refused, \
+            auth_server.connect() as halfway, auth_server.connect() as admin:
+        assert refused.call("get a") == "CLIENT_ERROR unauthenticated"
+        halfway.send(b"set x 0 0 12\r\n")
+        assert auth(admin, b"alice secret") == "STORED"
+        want = {quiet: "conn_new_cmd", refused: "conn_read",
+                halfway: "conn_read"}
+        for c, state in want.items():
+            wait_for(lambda c=c, state=state:
+                     state_of(admin, c.sock) == state,
+                     "%s on a client before authentication" % state)
+        # the announced token still completes the handshake
+        halfway.send(b"alice secret\r\n")
+        assert halfway.readline() == b"STORED"
 
 
 def test_ascii_auth(auth_server):

@@ -49,39 +49,31 @@ set_events(struct conn *c, uint32_t events)
     return true;
 }
 
-/* count_in's work, when the buffer's size did change. */
+/*
+ * read_buf_count and read_buf_bytes count each input buffer from its
+ * allocation to its free, whether a connection holds it or its worker
+ * caches it (as memcached counts its read buffer caches);
+ * read_buf_bytes_free the cached ones (see rbuf_take). count_in follows a
+ * change of c->in's memory from `before` bytes (0: none) to what it holds now;
+ * moving a buffer between a connection and the cache changes neither.
+ */
 static void
-count_in_changed(struct conn *c)
+count_in(struct conn *c, size_t before)
 {
     struct stats_conns *sc = c->w->net->srv->conns;
     size_t now = c->in.cap;
 
-    if (c->in_counted == 0) {
+    if (before == 0 && now != 0) {
         atomic_fetch_add_explicit(&sc->read_buf_count, 1, memory_order_relaxed);
-    } else if (now == 0) {
+    } else if (before != 0 && now == 0) {
         atomic_fetch_sub_explicit(&sc->read_buf_count, 1, memory_order_relaxed);
     }
-    if (now > c->in_counted) {
-        atomic_fetch_add_explicit(&sc->read_buf_bytes, now - c->in_counted,
+    if (now > before) {
+        atomic_fetch_add_explicit(&sc->read_buf_bytes, now - before,
                                   memory_order_relaxed);
-    } else {
-        atomic_fetch_sub_explicit(&sc->read_buf_bytes, c->in_counted - now,
+    } else if (now < before) {
+        atomic_fetch_sub_explicit(&sc->read_buf_bytes, before - now,
                                   memory_order_relaxed);
-    }
-    c->in_counted = now;
-}
-
-/*
- * Keeps read_buf_count and read_buf_bytes in step with what c->in holds
- * now. Called where the buffer may have been allocated, grown, shrunk or
- * freed (after each batch of requests, where it is shrunk back): a
- * comparison, and the atomics only when the size changed.
- */
-static inline void
-count_in(struct conn *c)
-{
-    if (c->in.cap != c->in_counted) {
-        count_in_changed(c);
     }
 }
 
@@ -116,16 +108,12 @@ conn_create(struct worker *w, const struct net_handoff *h)
     c->fd = fd;
     outq_init(&c->out);
     outq_set_gauges(&c->out, &sc->response_obj_count, &sc->response_obj_bytes);
-    /* Under a read buffer limit the buffer comes with the first read. */
-    if (!w->rbuf_limited && buf_init(&c->in, NET_READ_BUF) != BUF_OK) {
-        goto fail;
-    }
-    count_in(c);
+    /* No input buffer: one comes with each read (rbuf_take). */
     c->session = session_create(w->net->srv, w->stats, &c->out);
     if (c->session == NULL) {
         goto fail;
     }
-    /* TLS last: its handshake's buffers come and go after ours are in. */
+    /* TLS last: its handshake's buffers come and go after the session's. */
     if (!h->tls) {
         transport_plain_init(&c->tp, fd);
     } else if (transport_tls_init(&c->tp, fd, w->net->cfg.tls, &w->tls_wbuf) !=
@@ -159,42 +147,133 @@ fail:
         transport_close(&c->tp);
     }
     session_destroy(c->session);
-    buf_deinit(&c->in);
-    count_in(c);
     outq_deinit(&c->out);
     free(c);
     return NULL;
 }
 
 /*
- * -o read_buf_mem_limit, as memcached: each worker may hold limit / -t
- * bytes of read buffers (at least one), NET_READ_BUF per connection that
- * has unprocessed input; a connection gives its buffer back whenever its
- * input is drained. No lock: the budget is the worker's own.
+ * Input buffers. A connection takes one when it is about to read and
+ * gives it back once its input is all run and it is not mid-request
+ * (memcached likewise releases its read buffer only between requests),
+ * so an idle connection holds none. The worker keeps up to
+ * NET_RBUF_CACHE given-back buffers for its next readers; buffers grown
+ * past NET_READ_BUF for a long line are freed, never cached. No lock: a
+ * buffer never leaves its worker.
+ *
+ * One cached buffer, w->rbuf_hot, is the one a client sending a request
+ * per read takes and gives back each time: a pointer moved each way, no
+ * count kept. The others (rbuf_free) serve clients holding a buffer
+ * across reads, and read_buf_bytes_free counts them as they come and go:
+ * a relaxed atomic, off the path of a request per read. So the gauge
+ * leaves out each worker's hot buffer (memcached counts every cached
+ * one), and the reader of `stats` never sees its own buffer as free.
+ *
+ * -o read_buf_mem_limit, as memcached: each worker may have limit / -t
+ * bytes of read buffers allocated (at least one), cached ones included,
+ * NET_READ_BUF for each whatever it grew to; w->rbuf_left is what is
+ * left of it (UINT64_MAX without the option). A cached buffer can always
+ * be taken, so the budget is charged only where a buffer is allocated
+ * or freed.
  */
 static bool
-rbuf_take(struct conn *c)
+rbuf_take_cold(struct conn *c)
 {
     struct worker *w = c->w;
 
-    if (c->rbuf_held) {
+    if (w->rbuf_nfree > 0) {
+        c->in.data = w->rbuf_free[--w->rbuf_nfree];
+        c->in.cap = NET_READ_BUF;
+        atomic_fetch_sub_explicit(&w->net->srv->conns->read_buf_bytes_free,
+                                  NET_READ_BUF, memory_order_relaxed);
         return true;
     }
-    if (w->rbuf_left < NET_READ_BUF) {
+    if (w->rbuf_left < NET_READ_BUF ||
+        buf_init(&c->in, NET_READ_BUF) != BUF_OK) {
         return false;
     }
     w->rbuf_left -= NET_READ_BUF;
-    c->rbuf_held = true;
+    count_in(c, 0);
+    return true;
+}
+
+/* For a connection with no buffer (cap 0); false: it can get none. */
+static inline bool
+rbuf_take(struct conn *c, struct worker *w)
+{
+    char *hot = w->rbuf_hot;
+
+    if (hot == NULL) {
+        return rbuf_take_cold(c);
+    }
+    /* An empty buf's positions are 0 (buf_consume resets them). */
+    w->rbuf_hot = NULL;
+    c->in.data = hot;
+    c->in.cap = NET_READ_BUF;
     return true;
 }
 
 static void
-rbuf_give_back(struct conn *c)
+rbuf_give_back_cold(struct conn *c)
 {
+    struct worker *w = c->w;
+    size_t before = c->in.cap;
+
+    if (before == NET_READ_BUF && w->rbuf_nfree < NET_RBUF_CACHE - 1) {
+        w->rbuf_free[w->rbuf_nfree++] = c->in.data;
+        c->in.data = NULL;
+        c->in.cap = 0;
+        atomic_fetch_add_explicit(&w->net->srv->conns->read_buf_bytes_free,
+                                  NET_READ_BUF, memory_order_relaxed);
+        return;
+    }
+    if (before == 0) {
+        return; /* holds none */
+    }
+    w->rbuf_left += NET_READ_BUF;
     buf_deinit(&c->in);
-    if (c->rbuf_held) {
-        c->w->rbuf_left += NET_READ_BUF;
-        c->rbuf_held = false;
+    count_in(c, before);
+}
+
+/* Only for a connection with no unread input. */
+static inline void
+rbuf_give_back(struct conn *c, struct worker *w)
+{
+    if (c->in.cap != NET_READ_BUF || w->rbuf_hot != NULL) {
+        rbuf_give_back_cold(c);
+        return;
+    }
+    w->rbuf_hot = c->in.data;
+    c->in.data = NULL;
+    c->in.cap = 0;
+}
+
+/* Frees one cached buffer at exit. */
+static void
+rbuf_drop(struct worker *w, char *p)
+{
+    struct stats_conns *sc = w->net->srv->conns;
+
+    free(p);
+    w->rbuf_left += NET_READ_BUF;
+    atomic_fetch_sub_explicit(&sc->read_buf_count, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&sc->read_buf_bytes, NET_READ_BUF,
+                              memory_order_relaxed);
+}
+
+void
+conn_rbuf_drain(struct worker *w)
+{
+    struct stats_conns *sc = w->net->srv->conns;
+
+    while (w->rbuf_nfree > 0) {
+        rbuf_drop(w, w->rbuf_free[--w->rbuf_nfree]);
+        atomic_fetch_sub_explicit(&sc->read_buf_bytes_free, NET_READ_BUF,
+                                  memory_order_relaxed);
+    }
+    if (w->rbuf_hot != NULL) {
+        rbuf_drop(w, w->rbuf_hot);
+        w->rbuf_hot = NULL;
     }
 }
 
@@ -203,10 +282,8 @@ conn_close(struct conn *c)
 {
     struct worker *w = c->w;
 
-    if (w->rbuf_limited) {
-        rbuf_give_back(c);
-        count_in(c);
-    }
+    buf_consume(&c->in, buf_rlen(&c->in));
+    rbuf_give_back(c, w);
     watch_log_conn(c, c->close_reason != NULL ? c->close_reason : "normal");
     /* Unlinked before the socket closes: a listed fd is an open one. */
     pthread_mutex_lock(&w->list_lock);
@@ -231,8 +308,6 @@ void
 conn_free(struct conn *c)
 {
     session_destroy(c->session);
-    buf_deinit(&c->in);
-    count_in(c);
     outq_deinit(&c->out);
     free(c);
 }
@@ -292,17 +367,19 @@ enum read_result {
  * read_buf_oom, as memcached does.
  */
 static enum read_result
-read_input(struct conn *c)
+read_input(struct conn *c, struct worker *w)
 {
-    if (c->w->rbuf_limited && !rbuf_take(c)) {
-        STATS_INCR(c->w->stats, read_buf_oom);
-        return READ_CLOSED;
-    }
-    if (buf_wlen(&c->in) < CONN_MIN_READ) {
+    if (c->in.cap == 0) {
+        if (!rbuf_take(c, w)) { /* a fresh buffer: room enough */
+            STATS_INCR(w->stats, read_buf_oom);
+            return READ_CLOSED;
+        }
+    } else if (buf_wlen(&c->in) < CONN_MIN_READ) {
+        size_t before = c->in.cap;
         enum buf_status bs = buf_reserve(&c->in, NET_READ_BUF);
-        count_in(c);
+        count_in(c, before);
         if (bs != BUF_OK) {
-            STATS_INCR(c->w->stats, read_buf_oom);
+            STATS_INCR(w->stats, read_buf_oom);
             return READ_CLOSED;
         }
     }
@@ -310,8 +387,8 @@ read_input(struct conn *c)
     ssize_t n = transport_read(&c->tp, buf_wptr(&c->in), room);
     if (n > 0) {
         buf_commit(&c->in, (size_t)n);
-        stats_add(&c->w->stats->bytes_read, (uint64_t)n);
-        c->last_active = c->w->now;
+        stats_add(&w->stats->bytes_read, (uint64_t)n);
+        c->last_active = w->now;
         /* A short read drains a socket, not necessarily a transport. */
         return (size_t)n == room || transport_pending(&c->tp) > 0
                    ? READ_MORE
@@ -365,17 +442,19 @@ batch_complete(struct conn *c)
 
 /*
  * Runs requests and writes replies until the connection must wait:
- * for input, for the socket to drain, or for its next turn (-R).
+ * for input, for the socket to drain, or for its next turn (-R). Reads
+ * first if do_read; rr is what the transport said last (READ_MORE: it
+ * may hold input already, so read before waiting for an event).
  */
 static void
-drive(struct conn *c, bool do_read)
+drive(struct conn *c, bool do_read, enum read_result rr)
 {
-    unsigned max_reqs = c->w->net->cfg.reqs_per_event;
-    enum read_result rr = READ_DRAINED;
+    struct worker *w = c->w;
+    unsigned max_reqs = w->net->cfg.reqs_per_event;
 
     for (;;) {
         if (do_read && !c->closing) {
-            rr = read_input(c);
+            rr = read_input(c, w);
             if (rr == READ_CLOSED) {
                 conn_close(c);
                 return;
@@ -424,15 +503,18 @@ drive(struct conn *c, bool do_read)
         case SESSION_NEED_INPUT:
             /* read_input asked the transport about pending bytes. */
             if (rr != READ_MORE) {
-                c->st = session_mid_request(c->session) ? NET_ST_NREAD
-                                                        : NET_ST_READ;
-                if (buf_rlen(&c->in) == 0) {
-                    if (c->w->rbuf_limited) {
-                        rbuf_give_back(c);
-                    } else {
-                        buf_shrink(&c->in, NET_READ_BUF);
-                    }
-                    count_in(c);
+                bool mid = session_mid_request(c->session);
+                c->st = mid ? NET_ST_NREAD : NET_ST_READ;
+                if (buf_rlen(&c->in) != 0) {
+                    return; /* a partial request: keep the buffer */
+                }
+                if (!mid) {
+                    rbuf_give_back(c, w);
+                } else if (c->in.cap > NET_READ_BUF) {
+                    /* grown for a long line; the data block goes past it */
+                    size_t before = c->in.cap;
+                    buf_shrink(&c->in, NET_READ_BUF);
+                    count_in(c, before);
                 }
                 return;
             }
@@ -476,10 +558,22 @@ publish(struct conn *c)
     }
 }
 
+/*
+ * For a connection run without a read (yielded, or the socket took its
+ * replies): a TLS transport may hold decrypted input that no epoll event
+ * will announce, so drive must read it before waiting, with or without
+ * a buffer (one given back is taken again).
+ */
+static enum read_result
+input_left(const struct conn *c)
+{
+    return transport_pending(&c->tp) > 0 ? READ_MORE : READ_DRAINED;
+}
+
 void
 conn_resume(struct conn *c)
 {
-    drive(c, false);
+    drive(c, false, input_left(c));
     publish(c);
 }
 
@@ -492,13 +586,13 @@ conn_event(struct conn *c, uint32_t events)
         if (fr < 0 || (fr == 0 && c->closing)) {
             conn_close(c);
         } else if (fr == 0) {
-            drive(c, false);
+            drive(c, false, input_left(c));
         }
         publish(c);
         return;
     }
     if (events & (EPOLLIN | EPOLLOUT | EPOLLHUP | EPOLLERR)) {
-        drive(c, true);
+        drive(c, true, READ_DRAINED);
         publish(c);
     }
 }

@@ -39,6 +39,17 @@ struct stats_thread;
 /* Bytes of a connection's input buffer (grown only for long get lines). */
 #define NET_READ_BUF 16384
 
+/*
+ * Free NET_READ_BUF buffers a worker keeps for its next readers (conn.c).
+ * A connection holds a buffer only while it reads or has a request half
+ * in: one that gets one request per read takes the buffer it gave back
+ * a moment before, so a worker needs one or two; 8 also covers a few
+ * clients at a time stopped mid-request, for at most 128 KiB a worker.
+ * Buffers given back beyond that are freed: a burst of 10k readers must
+ * not pin 160 MB (memcached keeps every read buffer it ever cached).
+ */
+#define NET_RBUF_CACHE 8
+
 /* A socket the listener hands to a worker, with its listener's protocol. */
 struct net_handoff {
     int fd;
@@ -65,10 +76,18 @@ struct worker {
     struct conn *ready;   /* yielded connections to run before waiting */
     struct conn *dead;    /* closed during this turn, freed after it */
     struct udp_conn *udp; /* this worker's UDP endpoints (udp.c) */
-    bool rbuf_limited;    /* -o read_buf_mem_limit given */
-    uint64_t rbuf_left;   /* this worker's share of it, bytes not held */
-    uint32_t now;         /* seconds, monotonic; kept only with idle_timeout */
-    uint32_t last_sweep;  /* w->now of the last idle sweep */
+    /*
+     * Input buffers (conn.c). rbuf_hot is the one the next reader takes
+     * (NULL: none), rbuf_free[0 .. rbuf_nfree) the other cached ones,
+     * which read_buf_bytes_free counts. rbuf_left: what is left of this
+     * worker's share of -o read_buf_mem_limit, UINT64_MAX without it.
+     */
+    char *rbuf_hot;
+    char *rbuf_free[NET_RBUF_CACHE - 1];
+    unsigned rbuf_nfree;
+    uint64_t rbuf_left;
+    uint32_t now;        /* seconds, monotonic; kept only with idle_timeout */
+    uint32_t last_sweep; /* w->now of the last idle sweep */
     struct tls_wbuf tls_wbuf; /* the TLS connections' record buffer */
 };
 
@@ -102,11 +121,13 @@ struct conn {
     bool closing;            /* flush the output queue, then close */
     bool dead;               /* closed; memory freed at the end of the turn */
     uint32_t last_active;    /* w->now when input last arrived */
-    bool rbuf_held;          /* holds NET_READ_BUF of w->rbuf_left */
     bool consumed;           /* the session took input since the last publish */
     uint8_t st;              /* enum net_state: what drive() stopped for */
     uint32_t published;      /* the value last stored in activity */
-    size_t in_counted;       /* bytes of `in` counted in read_buf_bytes */
+    /*
+     * Input not yet run. Memory only while reading or mid-request; else
+     * cap 0, the buffer back with the worker (conn.c, rbuf_take).
+     */
     struct buf in;
     struct outq out;
     struct session *session;
@@ -236,6 +257,8 @@ void conn_free(struct conn *c);
 void conn_event(struct conn *c, uint32_t events);
 /* Runs a yielded connection again. */
 void conn_resume(struct conn *c);
+/* Frees the worker's cached input buffers (at exit). */
+void conn_rbuf_drain(struct worker *w);
 
 /*
  * UDP (udp.c). A UDP endpoint sits in its worker's epoll set with this bit

@@ -198,6 +198,7 @@ worker_main(void *arg)
         conn_close(w->conns);
     }
     free_dead(w);
+    conn_rbuf_drain(w);
     return NULL;
 }
 
@@ -209,10 +210,10 @@ worker_init(struct net *n, struct worker *w, unsigned id)
     w->net = n;
     w->id = id;
     w->stats = n->srv->threads[id];
+    w->rbuf_left = UINT64_MAX; /* no limit */
     if (n->cfg.read_buf_limit > 0) {
         /* memcached splits the limit between workers, one buffer each at least.
          */
-        w->rbuf_limited = true;
         w->rbuf_left = n->cfg.read_buf_limit / n->cfg.nthreads;
         if (w->rbuf_left < NET_READ_BUF) {
             w->rbuf_left = NET_READ_BUF;

@@ -27,6 +27,8 @@ Sections (each server gets the same flags, -t 1, and runs on its own):
                 reported unavailable, with its words, not failed
   instructions  user-space instructions per request under callgrind, idle
                 baseline subtracted
+  conns         RSS per idle client: -m 64 -t 4, 2000 TCP connections
+                that each did one `version` round trip, then VmRSS
 
 Text, meta and binary-protocol requests are measured side by side;
 --workloads picks throughput workloads, instruction requests and
@@ -142,6 +144,7 @@ QUICK = dict(rounds=2, duration=0.5, warmup=0.2, keys=20000,
              hs_duration=0.5, budget=240)
 
 KEY_LEN_MEM = 30  # memory and hit ratio sections: 30-byte keys
+IDLE_CONNS = 2000  # conns section: idle clients held open at once
 
 
 class BenchError(Exception):
@@ -650,6 +653,61 @@ def memory_one(cfg, binary, sname, size, failures):
                 rss_after_verify_kib=rss2, payload_per_item=payload,
                 rss_per_item=growth, overhead_per_item=growth - payload,
                 verified=check["hits"], fill_s=fill["seconds"])
+
+
+def conns(cfg, bins, failures):
+    results = dict(conns=IDLE_CONNS, mem_mb=64, threads=4)
+    for sname in SERVER_NAMES:
+        if over_budget(cfg):
+            results[sname] = dict(status="skipped: time budget")
+            continue
+        log("conns: %d idle connections, %s" % (IDLE_CONNS, sname))
+        results[sname] = conns_one(bins[sname], sname, failures)
+    return results
+
+
+def conns_one(binary, sname, failures):
+    """VmRSS before and after IDLE_CONNS clients each did one `version`
+    round trip and stayed open, idle."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = IDLE_CONNS + 64
+    if soft != resource.RLIM_INFINITY and soft < want:
+        if hard != resource.RLIM_INFINITY and hard < want:
+            failures.append("conns %s: needs %d descriptors, hard limit %d" %
+                            (sname, want, hard))
+            return dict(status="FAILED: descriptor limit %d" % hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    server = Server(sname, binary, 64, SERVER_CPU, conns=want, threads=4)
+    socks = []
+    try:
+        time.sleep(0.2)
+        rss0 = server.rss_kib()
+        for _ in range(IDLE_CONNS):
+            c = socket.create_connection(("127.0.0.1", server.port),
+                                         timeout=10)
+            socks.append(c)
+            c.sendall(b"version\r\n")
+            reply = b""
+            while not reply.endswith(b"\r\n"):
+                data = c.recv(256)
+                if not data:
+                    raise BenchError("%s closed a client" % sname)
+                reply += data
+            if not reply.startswith(b"VERSION "):
+                raise BenchError("%s answered %r" % (sname, reply[:60]))
+        time.sleep(0.5)
+        rss1 = server.rss_kib()
+        if not server.alive():
+            raise BenchError("%s died" % sname)
+    except (BenchError, OSError) as e:
+        failures.append("conns %s: %s" % (sname, e))
+        return dict(status="FAILED: %s" % e)
+    finally:
+        for c in socks:
+            c.close()
+        server.stop()
+    return dict(status="ok", rss_before_kib=rss0, rss_after_kib=rss1,
+                kib_per_conn=(rss1 - rss0) / IDLE_CONNS)
 
 
 def hit_workloads(cfg):
@@ -1396,6 +1454,27 @@ def markdown(res):
                 cells += [fmt(a), fmt(b), ratio]
             out.append("| %s | %s |" % (kind, " | ".join(cells)))
         out.append("")
+    cn = res.get("conns")
+    if cn:
+        out.append("### Memory: RSS per idle connection (%s TCP clients "
+                   "after one `version` each, -m %d, -t %d)" % (
+                       fmt(cn["conns"]), cn["mem_mb"], cn["threads"]))
+        out.append("")
+        out.append("| | memoria | memcached | memoria/memcached |")
+        out.append("|---|---:|---:|---:|")
+        a, b = cn.get("memoria", {}), cn.get("memcached", {})
+        for key, title, scale, digits in (
+                ("kib_per_conn", "KiB per idle connection", 1, 2),
+                ("rss_before_kib", "RSS before, MiB", 1024, 1),
+                ("rss_after_kib", "RSS with the connections, MiB", 1024, 1)):
+            ratio = "-"
+            if a.get("status") == "ok" and b.get("status") == "ok" and \
+                    b.get(key):
+                ratio = "%.2f" % (a[key] / b[key])
+            out.append("| %s | %s | %s | %s |" % (
+                title, status_cell(a, fmt(a.get(key, 0) / scale, digits)),
+                status_cell(b, fmt(b.get(key, 0) / scale, digits)), ratio))
+        out.append("")
     if res.get("failures"):
         out.append("**FAILURES:**")
         out.append("")
@@ -1512,7 +1591,7 @@ def update_doc(md):
 
 SECTIONS = {"throughput": throughput, "tls": tls, "memory": memory,
             "hitratio": hitratio, "metadump": metadump,
-            "instructions": instructions}
+            "instructions": instructions, "conns": conns}
 
 
 def parse_args():

@@ -1287,6 +1287,21 @@ def fmt_ratio(r):
     return "%.2f (%.2f..%.2f)" % (r["median"], r["min"], r["max"])
 
 
+def side_by_side(heading, a, b, rows):
+    """A section "### heading" with a table "| title | memoria | memcached
+    | ratio |" of results a and b; rows: (key, title, divisor, digits)."""
+    out = ["### " + heading, "", "| | memoria | memcached | memoria/memcached |",
+           "|---|---:|---:|---:|"]
+    for key, title, scale, digits in rows:
+        ratio = "-"
+        if a.get("status") == "ok" and b.get("status") == "ok" and b.get(key):
+            ratio = "%.2f" % (a[key] / b[key])
+        cells = [status_cell(x, fmt(x[key] / scale if x.get(key) is not None
+                                    else None, digits)) for x in (a, b)]
+        out.append("| %s | %s | %s | %s |" % (title, cells[0], cells[1], ratio))
+    return out
+
+
 def status_cell(st, value):
     if st is None:
         return "-"
@@ -1410,25 +1425,15 @@ def markdown(res):
         out += hit_markdown(hr)
     md = res.get("metadump")
     if md:
-        out.append("### `lru_crawler metadump all` (%s items, %d-byte keys, "
-                   "%s B values, read to END on one connection)" % (
-                       fmt(md["items"]), md["key_len"], md["value_size"]))
-        out.append("")
-        out.append("| | memoria | memcached | memoria/memcached |")
-        out.append("|---|---:|---:|---:|")
         a, b = md.get("memoria", {}), md.get("memcached", {})
-        for key, title, digits in (
-                ("keys_per_s", "keys per second (higher is better)", 0),
-                ("cpu_us_per_key",
-                 "server CPU µs per key (lower is better)", 3),
-                ("seconds", "seconds", 2)):
-            ratio = "-"
-            if a.get("status") == "ok" and b.get("status") == "ok" and \
-                    b.get(key):
-                ratio = "%.2f" % (a[key] / b[key])
-            out.append("| %s | %s | %s | %s |" % (
-                title, status_cell(a, fmt(a.get(key), digits)),
-                status_cell(b, fmt(b.get(key), digits)), ratio))
+        out += side_by_side(
+            "`lru_crawler metadump all` (%s items, %d-byte keys, %s B values, "
+            "read to END on one connection)" % (
+                fmt(md["items"]), md["key_len"], md["value_size"]), a, b, (
+            ("keys_per_s", "keys per second (higher is better)", 1, 0),
+            ("cpu_us_per_key",
+             "server CPU µs per key (lower is better)", 1, 3),
+            ("seconds", "seconds", 1, 2)))
         out.append("| server RSS growth during the dump MiB | %s | %s | |" % (
             tuple(status_cell(x, fmt((x.get("rss_after_kib", 0) -
                                       x.get("rss_before_kib", 0)) / 1024, 1))
@@ -1456,24 +1461,14 @@ def markdown(res):
         out.append("")
     cn = res.get("conns")
     if cn:
-        out.append("### Memory: RSS per idle connection (%s TCP clients "
-                   "after one `version` each, -m %d, -t %d)" % (
-                       fmt(cn["conns"]), cn["mem_mb"], cn["threads"]))
-        out.append("")
-        out.append("| | memoria | memcached | memoria/memcached |")
-        out.append("|---|---:|---:|---:|")
         a, b = cn.get("memoria", {}), cn.get("memcached", {})
-        for key, title, scale, digits in (
-                ("kib_per_conn", "KiB per idle connection", 1, 2),
-                ("rss_before_kib", "RSS before, MiB", 1024, 1),
-                ("rss_after_kib", "RSS with the connections, MiB", 1024, 1)):
-            ratio = "-"
-            if a.get("status") == "ok" and b.get("status") == "ok" and \
-                    b.get(key):
-                ratio = "%.2f" % (a[key] / b[key])
-            out.append("| %s | %s | %s | %s |" % (
-                title, status_cell(a, fmt(a.get(key, 0) / scale, digits)),
-                status_cell(b, fmt(b.get(key, 0) / scale, digits)), ratio))
+        out += side_by_side(
+            "Memory: RSS per idle connection (%s TCP clients after one "
+            "`version` each, -m %d, -t %d)" % (
+                fmt(cn["conns"]), cn["mem_mb"], cn["threads"]), a, b, (
+            ("kib_per_conn", "KiB per idle connection", 1, 2),
+            ("rss_before_kib", "RSS before, MiB", 1024, 1),
+            ("rss_after_kib", "RSS with the connections, MiB", 1024, 1)))
         out.append("")
     if res.get("failures"):
         out.append("**FAILURES:**")

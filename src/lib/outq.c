@@ -3,8 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OUTQ_BLOCK_SIZE 8192
-
 void
 outq_init(struct outq *q)
 {
@@ -19,6 +17,20 @@ outq_set_gauges(struct outq *q, _Atomic uint64_t *count,
     q->gauge_bytes = bytes;
 }
 
+/* Moves a count gauge by one, if there is one. */
+static void
+gauge_one(_Atomic uint64_t *count, int dir)
+{
+    if (count == NULL) {
+        return;
+    }
+    if (dir > 0) {
+        atomic_fetch_add_explicit(count, 1, memory_order_relaxed);
+    } else {
+        atomic_fetch_sub_explicit(count, 1, memory_order_relaxed);
+    }
+}
+
 /* A block enters (+1) or leaves (-1) the queue's memory. */
 static void
 gauge(struct outq *q, const struct outq_block *b, int dir)
@@ -26,11 +38,10 @@ gauge(struct outq *q, const struct outq_block *b, int dir)
     if (q->gauge_count == NULL) {
         return;
     }
+    gauge_one(q->gauge_count, dir);
     if (dir > 0) {
-        atomic_fetch_add_explicit(q->gauge_count, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(q->gauge_bytes, b->cap, memory_order_relaxed);
     } else {
-        atomic_fetch_sub_explicit(q->gauge_count, 1, memory_order_relaxed);
         atomic_fetch_sub_explicit(q->gauge_bytes, b->cap, memory_order_relaxed);
     }
 }
@@ -115,6 +126,114 @@ outq_push_grow(struct outq *q, const char *p, size_t len)
     outq_push(q, p, len);
 }
 
+void
+outq_pool_init(struct outq_pool *p, _Atomic uint64_t *count,
+               _Atomic uint64_t *bytes)
+{
+    memset(p, 0, sizeof(*p));
+    p->gauge_count = count;
+    p->gauge_bytes = bytes;
+}
+
+/* Frees a pooled block; in_count: the count gauge still has it. */
+static void
+pool_free(struct outq_pool *p, struct outq_block *b, bool in_count)
+{
+    if (in_count) {
+        gauge_one(p->gauge_count, -1);
+    }
+    if (p->gauge_bytes != NULL) {
+        atomic_fetch_sub_explicit(p->gauge_bytes, b->cap, memory_order_relaxed);
+    }
+    free(b);
+}
+
+void
+outq_pool_drain(struct outq_pool *p)
+{
+    while (p->nfree > 0) {
+        pool_free(p, p->free[--p->nfree], false);
+    }
+    if (p->hot != NULL) {
+        pool_free(p, p->hot, true);
+        p->hot = NULL;
+    }
+}
+
+void
+outq_set_pool(struct outq *q, struct outq_pool *p)
+{
+    assert(p == NULL || (p->gauge_count == q->gauge_count &&
+                         p->gauge_bytes == q->gauge_bytes));
+    q->pool = p;
+}
+
+/* Gives one empty block of q's to its pool, or frees it. */
+static void
+pool_give(struct outq *q, struct outq_block *b)
+{
+    struct outq_pool *p = q->pool;
+
+    /* A large reply's block is never pooled; nor one past the bound. */
+    bool keep = b->cap == OUTQ_BLOCK_SIZE &&
+                (p->hot == NULL || p->nfree < OUTQ_POOL_MAX - 1);
+
+    if (!keep) {
+        free_block(q, b);
+        return;
+    }
+    b->next = NULL;
+    b->used = 0;
+    if (p->hot == NULL) {
+        p->hot = b;
+    } else {
+        p->free[p->nfree++] = b;
+        gauge_one(p->gauge_count, -1);
+    }
+}
+
+void
+outq_idle(struct outq *q)
+{
+    struct outq_block *b = q->tail;
+
+    assert(q->queued == q->sent);
+    if (q->pool == NULL) {
+        return;
+    }
+    assert(q->blocks == b && (b == NULL || b->next == NULL));
+    q->tail = NULL;
+    q->blocks = NULL;
+    if (b != NULL) {
+        pool_give(q, b);
+    }
+    if (q->spare != NULL) {
+        b = q->spare;
+        q->spare = NULL;
+        pool_give(q, b);
+    }
+}
+
+/* A standard block from q's pool, or NULL. */
+static struct outq_block *
+pool_take(struct outq *q)
+{
+    struct outq_pool *p = q->pool;
+    struct outq_block *b = NULL;
+
+    if (p == NULL) {
+        return NULL;
+    }
+    if (p->hot != NULL) {
+        b = p->hot;
+        p->hot = NULL;
+    } else if (p->nfree > 0) {
+        b = p->free[--p->nfree];
+        gauge_one(p->gauge_count, 1);
+    }
+    return b;
+}
+
 static struct outq_block *
 new_block(struct outq *q, size_t need)
 {
@@ -123,6 +242,8 @@ new_block(struct outq *q, size_t need)
     if (q->spare != NULL && q->spare->cap >= need) {
         b = q->spare;
         q->spare = NULL;
+    } else if (need <= OUTQ_BLOCK_SIZE && (b = pool_take(q)) != NULL) {
+        /* counted already */
     } else {
         size_t cap = need > OUTQ_BLOCK_SIZE ? need : OUTQ_BLOCK_SIZE;
         b = malloc(sizeof(*b) + cap);
@@ -181,10 +302,10 @@ outq_iov(const struct outq *q, struct iovec *iov, int max)
 
 /*
  * Frees every block whose bytes have all been sent, keeping one standard
- * block as the spare. The block being filled goes only once the queue is
- * empty; if it would become the spare, it stays where it is instead,
- * emptied, so the next reply is copied into it without a trip through
- * new_block().
+ * block as the spare (with a pool, giving standard ones to the pool). The block
+ * being filled goes only once the queue is empty; if it would become the spare,
+ * it stays where it is instead, emptied, so the next reply is copied into it
+ * without a trip through new_block().
  */
 void
 outq_release_blocks(struct outq *q)
@@ -201,10 +322,12 @@ outq_release_blocks(struct outq *q)
         if (q->tail == b) {
             q->tail = NULL;
         }
-        if (keep) {
-            q->spare = b;
-        } else {
+        if (!keep) {
             free_block(q, b);
+        } else if (q->pool != NULL) {
+            pool_give(q, b); /* the pool is a pooled queue's spare */
+        } else {
+            q->spare = b;
         }
     }
 }

@@ -32,6 +32,9 @@
 #include <string.h>
 #include <sys/uio.h>
 
+/* Arena blocks are this big, or as big as one larger copy. */
+#define OUTQ_BLOCK_SIZE 8192
+
 enum outq_status {
     OUTQ_OK = 0,
     OUTQ_NO_MEMORY,
@@ -54,6 +57,31 @@ struct outq_block {
     size_t cap;
     uint64_t end_pos;
     char data[];
+};
+
+/*
+ * Empty standard blocks that queues gave back when idle (outq_idle), for
+ * the next queue that appends. Queues sharing a pool must run on one
+ * thread: no lock. `hot` is the block a client sending one request per
+ * read takes and gives back each time, a pointer moved each way;
+ * free[0 .. nfree) serve queues that hold their block across turns.
+ * OUTQ_POOL_MAX bounds what a pool keeps (64 KiB): a handful covers the
+ * clients of one thread mid-reply at a time, while a burst of 10k clients
+ * going idle must not pin 80 MB. Blocks given back past it are freed.
+ *
+ * With gauges (outq_pool_init), a pooled block stays in the bytes gauge
+ * (it is memory held for replies, as memcached counts its per-thread
+ * response cache) and the hot one in the count gauge too: moving it costs
+ * no atomic. Blocks in free[] leave the count, as objects not in use.
+ */
+#define OUTQ_POOL_MAX 8
+
+struct outq_pool {
+    struct outq_block *hot;
+    struct outq_block *free[OUTQ_POOL_MAX - 1];
+    unsigned nfree;
+    _Atomic uint64_t *gauge_count; /* as the queues' (outq_set_gauges) */
+    _Atomic uint64_t *gauge_bytes;
 };
 
 /* What a mark says about the stream position it records. */
@@ -87,7 +115,8 @@ struct outq {
     uint64_t sent;         /* bytes ever sent */
     struct outq_block *blocks; /* arena blocks in use, oldest first */
     struct outq_block *tail;   /* block being filled */
-    struct outq_block *spare;  /* one emptied block kept for reuse */
+    struct outq_block *spare;  /* one emptied block kept; none with a pool */
+    struct outq_pool *pool;    /* where idle blocks go, or NULL */
     bool oom;                  /* an append failed; see outq_failed() */
     bool marking;              /* record outq_mark() calls */
     /*
@@ -162,6 +191,70 @@ outq_own(struct outq *q, void *owner)
  */
 void outq_set_gauges(struct outq *q, _Atomic uint64_t *count,
                      _Atomic uint64_t *bytes);
+
+/* An empty pool counting into the given gauges (both NULL: none). */
+void outq_pool_init(struct outq_pool *p, _Atomic uint64_t *count,
+                    _Atomic uint64_t *bytes);
+/* Frees every pooled block; the pool stays usable. */
+void outq_pool_drain(struct outq_pool *p);
+
+/*
+ * Attaches q to pool p (NULL detaches): q takes its next standard block
+ * from p and outq_idle gives blocks back to it. q and p must share their
+ * gauges, and q must only be used on p's thread while attached.
+ */
+void outq_set_pool(struct outq *q, struct outq_pool *p);
+
+/*
+ * For a queue with nothing pending: hands its empty standard blocks to
+ * its pool, so it holds none (without a pool it keeps them).
+ */
+void outq_idle(struct outq *q);
+
+/*
+ * outq_idle, inline, for a caller holding q's pool `p` at hand (no load
+ * of q->pool, no test for none). The common case, a drained queue's one
+ * block and the pool's hot slot free, is a pointer move.
+ */
+static inline void
+outq_idle_to(struct outq *q, struct outq_pool *p)
+{
+    struct outq_block *b = q->tail;
+
+    /*
+     * Drained, a pooled queue holds one standard block, its tail
+     * (blocks == tail), or none: it keeps no spare (outq_release_blocks).
+     */
+    assert(p == q->pool && q->queued == q->sent && q->spare == NULL);
+    if (p->hot == NULL) {
+        p->hot = b; /* NULL stays NULL */
+        q->tail = NULL;
+        q->blocks = NULL;
+    } else if (b != NULL) {
+        outq_idle(q);
+    }
+}
+
+/*
+ * Optional, for a queue about to append (its owner read a request) that
+ * holds no block (since outq_idle, say), whose pool is `p`: takes the
+ * pool's hot block now, inline, rather than in the first outq_reserve's
+ * slow path (which takes a pooled block otherwise). The block's end_pos
+ * is left as it was, at most q->sent: right for a block none of whose
+ * bytes are pending; the first copy into it sets it.
+ */
+static inline void
+outq_take_hot(struct outq *q, struct outq_pool *p)
+{
+    struct outq_block *b = p->hot;
+
+    assert(p == q->pool && q->tail == NULL);
+    if (b != NULL) {
+        p->hot = NULL; /* pooled blocks are empty and unlinked */
+        q->tail = b;
+        q->blocks = b;
+    }
+}
 
 /* The slow paths of the inline functions below (outq.c). */
 char *outq_reserve_block(struct outq *q, size_t max);

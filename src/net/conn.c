@@ -108,6 +108,8 @@ conn_create(struct worker *w, const struct net_handoff *h)
     c->fd = fd;
     outq_init(&c->out);
     outq_set_gauges(&c->out, &sc->response_obj_count, &sc->response_obj_bytes);
+    /* Reply blocks come from the worker's pool, and go back when idle. */
+    outq_set_pool(&c->out, &w->opool);
     /* No input buffer: one comes with each read (rbuf_take). */
     c->session = session_create(w->net->srv, w->stats, &c->out);
     if (c->session == NULL) {
@@ -284,6 +286,13 @@ conn_close(struct conn *c)
 
     buf_consume(&c->in, buf_rlen(&c->in));
     rbuf_give_back(c, w);
+    /*
+     * On the worker's thread, watch_take_conn's close included (a watcher
+     * takes the socket, never the queue): the pool is the worker's.
+     */
+    if (outq_pending(&c->out) == 0) {
+        outq_idle_to(&c->out, &w->opool); /* else conn_free frees it */
+    }
     watch_log_conn(c, c->close_reason != NULL ? c->close_reason : "normal");
     /* Unlinked before the socket closes: a listed fd is an open one. */
     pthread_mutex_lock(&w->list_lock);
@@ -374,6 +383,7 @@ read_input(struct conn *c, struct worker *w)
             STATS_INCR(w->stats, read_buf_oom);
             return READ_CLOSED;
         }
+        outq_take_hot(&c->out, &w->opool); /* both were given back */
     } else if (buf_wlen(&c->in) < CONN_MIN_READ) {
         size_t before = c->in.cap;
         enum buf_status bs = buf_reserve(&c->in, NET_READ_BUF);
@@ -509,7 +519,15 @@ drive(struct conn *c, bool do_read, enum read_result rr)
                     return; /* a partial request: keep the buffer */
                 }
                 if (!mid) {
+                    /*
+                     * Idle, its replies all sent (only a request's
+                     * refused value holds them, mid-request; else flush
+                     * ran): it holds no input buffer and no reply block.
+                     * Always both, so one without the other has none.
+                     */
+                    assert(!c->out.held);
                     rbuf_give_back(c, w);
+                    outq_idle_to(&c->out, &w->opool);
                 } else if (c->in.cap > NET_READ_BUF) {
                     /* grown for a long line; the data block goes past it */
                     size_t before = c->in.cap;

@@ -86,6 +86,11 @@ struct worker {
     char *rbuf_free[NET_RBUF_CACHE - 1];
     unsigned rbuf_nfree;
     uint64_t rbuf_left;
+    /*
+     * Empty reply blocks idle connections gave back (conn.c, outq_idle);
+     * only this worker's connections use it. UDP endpoints keep theirs.
+     */
+    struct outq_pool opool;
     uint32_t now;        /* seconds, monotonic; kept only with idle_timeout */
     uint32_t last_sweep; /* w->now of the last idle sweep */
     struct tls_wbuf tls_wbuf; /* the TLS connections' record buffer */

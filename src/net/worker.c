@@ -199,6 +199,7 @@ worker_main(void *arg)
     }
     free_dead(w);
     conn_rbuf_drain(w);
+    outq_pool_drain(&w->opool);
     return NULL;
 }
 
@@ -210,6 +211,8 @@ worker_init(struct net *n, struct worker *w, unsigned id)
     w->net = n;
     w->id = id;
     w->stats = n->srv->threads[id];
+    outq_pool_init(&w->opool, &n->srv->conns->response_obj_count,
+                   &n->srv->conns->response_obj_bytes);
     w->rbuf_left = UINT64_MAX; /* no limit */
     if (n->cfg.read_buf_limit > 0) {
         /* memcached splits the limit between workers, one buffer each at least.

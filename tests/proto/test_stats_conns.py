@@ -413,6 +413,61 @@ def test_read_buffer_cache_is_bounded(start_server):
                 x.close()
 
 
+def test_idle_connections_hold_no_reply_block(start_server):
+    # Neither server keeps a reply buffer per idle connection: fifty
+    # clients idle after one reply each leave at most one cached block
+    # per worker (memcached's 16 KiB bundles, memoria's 8 KiB blocks),
+    # and the count stays near the one in use (the asker's): memcached
+    # counts response objects in use; memoria the blocks held, each
+    # worker's next one included.
+    srv = start_server("-t", "4")
+    with srv.connect() as a:
+        a.call("version")
+        g0 = gauges(a)
+        xs = []
+        try:
+            for _ in range(50):
+                x = srv.connect()
+                xs.append(x)
+                assert x.call("version").startswith("VERSION ")
+            g1 = gauges(a)
+            assert g1["response_obj_count"] >= 1
+            assert g1["response_obj_count"] <= g0["response_obj_count"] + 4
+            assert g1["response_obj_bytes"] <= (g0["response_obj_bytes"] +
+                                                4 * 16384)
+        finally:
+            for x in xs:
+                x.close()
+
+
+@pytest.mark.memoria_only
+def test_reply_block_cache_is_bounded(start_server):
+    # memoria keeps at most 8 empty reply blocks (8 KiB) per worker
+    # (docs/ARCHITECTURE.md) and frees the rest once the clients that
+    # held them go idle. A client holds its block while mid-request.
+    srv = start_server("-t", "1")
+    with srv.connect() as a:
+        xs = [srv.connect() for _ in range(40)]
+        try:
+            for x in xs:
+                # a reply, then half a data block: the block stays
+                x.send(b"version\r\nset cache_bound 0 0 4\r\nab")
+                assert x.readline().startswith(b"VERSION ")
+            g1 = gauges(a)
+            assert g1["response_obj_count"] >= 41
+            assert g1["response_obj_bytes"] >= 41 * 8192
+            for x in xs:
+                x.send(b"cd\r\n")
+                x.expect_line("STORED")
+            g2 = gauges(a)
+            # the asker's and at most 8 cached
+            assert g2["response_obj_bytes"] <= 9 * 8192
+            assert g2["response_obj_count"] <= 2
+        finally:
+            for x in xs:
+                x.close()
+
+
 def test_listen_addr_is_the_address_reached(start_server):
     # a client's listen_addr is its socket's own address, not the
     # listener's wildcard

@@ -432,6 +432,234 @@ the_owner_ring_grows_and_wraps_in_order(void **state)
     }
 }
 
+/* A queue and a pool sharing gauges, as a worker's connections. */
+struct pooled {
+    _Atomic uint64_t count;
+    _Atomic uint64_t bytes;
+    struct outq_pool pool;
+};
+
+static void
+pooled_init(struct pooled *pd)
+{
+    atomic_init(&pd->count, 0);
+    atomic_init(&pd->bytes, 0);
+    outq_pool_init(&pd->pool, &pd->count, &pd->bytes);
+}
+
+static void
+pooled_queue(struct pooled *pd, struct outq *q)
+{
+    outq_init(q);
+    outq_set_gauges(q, &pd->count, &pd->bytes);
+    outq_set_pool(q, &pd->pool);
+}
+
+/* Queues and sends one small reply, leaving q drained. */
+static void
+reply(struct outq *q, const char *s)
+{
+    outq_copy(q, s, strlen(s));
+    assert_false(outq_failed(q));
+    outq_sent(q, outq_pending(q));
+}
+
+static void
+an_idle_queue_gives_its_block_to_the_pool_and_takes_it_back(void **state)
+{
+    struct pooled pd;
+    struct outq q;
+    (void)state;
+
+    pooled_init(&pd);
+    pooled_queue(&pd, &q);
+    reply(&q, "END\r\n");
+    struct outq_block *b = q.tail;
+    assert_non_null(b);
+    outq_idle(&q);
+    assert_null(q.tail);
+    assert_null(q.blocks);
+    assert_ptr_equal(pd.pool.hot, b);
+    /* the hot block stays counted: moving it costs no atomic */
+    assert_int_equal(atomic_load(&pd.count), 1);
+    assert_int_equal(atomic_load(&pd.bytes), OUTQ_BLOCK_SIZE);
+    outq_copy(&q, "STORED\r\n", 8);
+    assert_ptr_equal(q.tail, b);
+    assert_null(pd.pool.hot);
+    assert_int_equal(outq_pending(&q), 8);
+    char out[16];
+    assert_int_equal(outq_gather(&q, out, sizeof(out)), 8);
+    assert_memory_equal(out, "STORED\r\n", 8);
+    outq_deinit(&q);
+    assert_int_equal(atomic_load(&pd.count), 0);
+    assert_int_equal(atomic_load(&pd.bytes), 0);
+    outq_pool_drain(&pd.pool);
+}
+
+static void
+the_pool_keeps_at_most_its_bound_and_frees_the_rest(void **state)
+{
+    enum { N = OUTQ_POOL_MAX + 4 };
+    struct pooled pd;
+    struct outq q[N];
+    (void)state;
+
+    pooled_init(&pd);
+    for (int i = 0; i < N; i++) {
+        pooled_queue(&pd, &q[i]);
+        reply(&q[i], "VERSION 1.6.18\r\n");
+    }
+    assert_int_equal(atomic_load(&pd.count), N);
+    for (int i = 0; i < N; i++) {
+        outq_idle(&q[i]);
+        assert_null(q[i].tail);
+    }
+    /* hot and OUTQ_POOL_MAX - 1 free: allocated, one in use (the hot) */
+    assert_non_null(pd.pool.hot);
+    assert_int_equal(pd.pool.nfree, OUTQ_POOL_MAX - 1);
+    assert_int_equal(atomic_load(&pd.count), 1);
+    assert_int_equal(atomic_load(&pd.bytes), OUTQ_POOL_MAX * OUTQ_BLOCK_SIZE);
+    /* taking from free[] counts the block as in use again */
+    reply(&q[0], "x");
+    reply(&q[1], "y");
+    assert_null(pd.pool.hot);
+    assert_int_equal(pd.pool.nfree, OUTQ_POOL_MAX - 2);
+    assert_int_equal(atomic_load(&pd.count), 2);
+    for (int i = 0; i < N; i++) {
+        outq_deinit(&q[i]);
+    }
+    outq_pool_drain(&pd.pool);
+    assert_null(pd.pool.hot);
+    assert_int_equal(pd.pool.nfree, 0);
+    assert_int_equal(atomic_load(&pd.count), 0);
+    assert_int_equal(atomic_load(&pd.bytes), 0);
+}
+
+static void
+a_block_larger_than_standard_is_never_pooled(void **state)
+{
+    static char big[3 * OUTQ_BLOCK_SIZE];
+    struct pooled pd;
+    struct outq q;
+    (void)state;
+
+    pooled_init(&pd);
+    pooled_queue(&pd, &q);
+    memset(big, 'v', sizeof(big));
+    outq_copy(&q, big, sizeof(big)); /* one block of its own size */
+    assert_true(q.tail->cap > OUTQ_BLOCK_SIZE);
+    outq_sent(&q, outq_pending(&q));
+    outq_idle(&q);
+    assert_null(pd.pool.hot);
+    assert_int_equal(pd.pool.nfree, 0);
+    assert_int_equal(atomic_load(&pd.count), 0);
+    assert_int_equal(atomic_load(&pd.bytes), 0);
+    /* nor taken for a large copy: a standard block is too small */
+    reply(&q, "END\r\n");
+    outq_idle(&q);
+    assert_non_null(pd.pool.hot);
+    outq_copy(&q, big, sizeof(big));
+    assert_non_null(pd.pool.hot);
+    assert_true(q.tail->cap >= sizeof(big));
+    outq_deinit(&q);
+    outq_pool_drain(&pd.pool);
+    assert_int_equal(atomic_load(&pd.count), 0);
+    assert_int_equal(atomic_load(&pd.bytes), 0);
+}
+
+static void
+a_detached_queue_neither_takes_from_nor_gives_to_the_pool(void **state)
+{
+    struct pooled pd;
+    struct outq q;
+    struct outq other;
+    (void)state;
+
+    pooled_init(&pd);
+    pooled_queue(&pd, &other);
+    reply(&other, "END\r\n");
+    outq_idle(&other); /* a block in the pool */
+    struct outq_block *pooled_block = pd.pool.hot;
+    pooled_queue(&pd, &q);
+    outq_set_pool(&q, NULL);
+    reply(&q, "STORED\r\n");
+    assert_ptr_not_equal(q.tail, pooled_block); /* its own */
+    assert_ptr_equal(pd.pool.hot, pooled_block);
+    outq_idle(&q); /* keeps its block */
+    assert_non_null(q.tail);
+    assert_ptr_equal(pd.pool.hot, pooled_block);
+    assert_int_equal(atomic_load(&pd.count), 2);
+    outq_deinit(&q);
+    outq_deinit(&other);
+    outq_pool_drain(&pd.pool);
+    assert_int_equal(atomic_load(&pd.count), 0);
+    assert_int_equal(atomic_load(&pd.bytes), 0);
+}
+
+static void
+a_pooled_queue_gives_emptied_blocks_to_the_pool_as_they_are_sent(void **state)
+{
+    static char half[OUTQ_BLOCK_SIZE / 2 + 1];
+    struct pooled pd;
+    struct outq q;
+    (void)state;
+
+    pooled_init(&pd);
+    pooled_queue(&pd, &q);
+    /* two standard blocks; without a pool the first would be the spare */
+    memset(half, 'a', sizeof(half));
+    outq_copy(&q, half, sizeof(half));
+    struct outq_block *first = q.tail;
+    outq_copy(&q, half, sizeof(half));
+    struct outq_block *second = q.tail;
+    assert_ptr_not_equal(first, second);
+    assert_int_equal(atomic_load(&pd.count), 2);
+    outq_sent(&q, outq_pending(&q));
+    assert_null(q.spare);
+    assert_ptr_equal(pd.pool.hot, first);
+    assert_ptr_equal(q.tail, second); /* kept, emptied, for the next reply */
+    outq_idle(&q);
+    assert_null(q.tail);
+    assert_int_equal(pd.pool.nfree, 1);
+    assert_ptr_equal(pd.pool.free[0], second);
+    assert_int_equal(atomic_load(&pd.count), 1); /* the hot one */
+    assert_int_equal(atomic_load(&pd.bytes), 2 * OUTQ_BLOCK_SIZE);
+    outq_deinit(&q);
+    outq_pool_drain(&pd.pool);
+    assert_int_equal(atomic_load(&pd.count), 0);
+    assert_int_equal(atomic_load(&pd.bytes), 0);
+}
+
+static void
+an_unpooled_queue_keeps_its_spare_until_attached_and_idle(void **state)
+{
+    static char half[OUTQ_BLOCK_SIZE / 2 + 1];
+    struct pooled pd;
+    struct outq q;
+    (void)state;
+
+    pooled_init(&pd);
+    pooled_queue(&pd, &q);
+    outq_set_pool(&q, NULL);
+    memset(half, 'a', sizeof(half));
+    outq_copy(&q, half, sizeof(half));
+    outq_copy(&q, half, sizeof(half));
+    outq_sent(&q, outq_pending(&q));
+    struct outq_block *spare = q.spare;
+    assert_non_null(spare);
+    assert_null(q.tail); /* freed: one spare per queue */
+    outq_set_pool(&q, &pd.pool);
+    outq_idle(&q);
+    assert_null(q.spare);
+    assert_ptr_equal(pd.pool.hot, spare);
+    assert_int_equal(atomic_load(&pd.count), 1);
+    assert_int_equal(atomic_load(&pd.bytes), OUTQ_BLOCK_SIZE);
+    outq_deinit(&q);
+    outq_pool_drain(&pd.pool);
+    assert_int_equal(atomic_load(&pd.count), 0);
+    assert_int_equal(atomic_load(&pd.bytes), 0);
+}
+
 int
 main(void)
 {
@@ -454,6 +682,16 @@ main(void)
         cmocka_unit_test(an_owner_with_nothing_pending_is_released_at_once),
         cmocka_unit_test(deinit_releases_the_owners_never_sent),
         cmocka_unit_test(the_owner_ring_grows_and_wraps_in_order),
+        cmocka_unit_test(
+            an_idle_queue_gives_its_block_to_the_pool_and_takes_it_back),
+        cmocka_unit_test(the_pool_keeps_at_most_its_bound_and_frees_the_rest),
+        cmocka_unit_test(a_block_larger_than_standard_is_never_pooled),
+        cmocka_unit_test(
+            a_detached_queue_neither_takes_from_nor_gives_to_the_pool),
+        cmocka_unit_test(
+            a_pooled_queue_gives_emptied_blocks_to_the_pool_as_they_are_sent),
+        cmocka_unit_test(
+            an_unpooled_queue_keeps_its_spare_until_attached_and_idle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -240,8 +240,8 @@ outq_idle_to(struct outq *q, struct outq_pool *p)
  * holds no block (since outq_idle, say), whose pool is `p`: takes the
  * pool's hot block now, inline, rather than in the first outq_reserve's
  * slow path (which takes a pooled block otherwise). The block's end_pos
- * is left as it was, at most q->sent: right for a block none of whose
- * bytes are pending; the first copy into it sets it.
+ * is a position in the stream of the queue that used it last: it is set
+ * to this queue's, as for a block none of whose bytes are pending.
  */
 static inline void
 outq_take_hot(struct outq *q, struct outq_pool *p)
@@ -251,6 +251,7 @@ outq_take_hot(struct outq *q, struct outq_pool *p)
     assert(p == q->pool && q->tail == NULL);
     if (b != NULL) {
         p->hot = NULL; /* pooled blocks are empty and unlinked */
+        b->end_pos = q->queued;
         q->tail = b;
         q->blocks = b;
     }

@@ -361,28 +361,33 @@ def in_use(g):
     return g["read_buf_count"] - g["read_buf_bytes_free"] // 16384
 
 
-def test_idle_connections_hold_no_read_buffer(start_server):
-    # Both servers give a connection's read buffer back once its input is
-    # all run: fifty clients idle after one request each add a few
-    # buffers per worker whose cache was empty (memoria one, 1.6.18 two),
-    # not fifty.
-    srv = start_server("-t", "4")
+def gauges_around_idle_clients(srv, n=50):
+    """The buffer gauges an asker sees before and after n clients each
+    made one request and stay connected, idle."""
     with srv.connect() as a:
         a.call("version")
         g0 = gauges(a)
         xs = []
         try:
-            for _ in range(50):
+            for _ in range(n):
                 x = srv.connect()
                 xs.append(x)
                 assert x.call("version").startswith("VERSION ")
-            g1 = gauges(a)
-            assert g1["read_buf_count"] <= g0["read_buf_count"] + 2 * 4
-            assert g1["read_buf_bytes"] <= g0["read_buf_bytes"] + 8 * 16384
-            assert g1["read_buf_bytes_free"] <= g1["read_buf_bytes"]
+            return g0, gauges(a)
         finally:
             for x in xs:
                 x.close()
+
+
+def test_idle_connections_hold_no_read_buffer(start_server):
+    # Both servers give a connection's read buffer back once its input is
+    # all run: fifty clients idle after one request each add a few
+    # buffers per worker whose cache was empty (memoria one, 1.6.18 two),
+    # not fifty.
+    g0, g1 = gauges_around_idle_clients(start_server("-t", "4"))
+    assert g1["read_buf_count"] <= g0["read_buf_count"] + 2 * 4
+    assert g1["read_buf_bytes"] <= g0["read_buf_bytes"] + 8 * 16384
+    assert g1["read_buf_bytes_free"] <= g1["read_buf_bytes"]
 
 
 @pytest.mark.memoria_only
@@ -420,24 +425,10 @@ def test_idle_connections_hold_no_reply_block(start_server):
     # and the count stays near the one in use (the asker's): memcached
     # counts response objects in use; memoria the blocks held, each
     # worker's next one included.
-    srv = start_server("-t", "4")
-    with srv.connect() as a:
-        a.call("version")
-        g0 = gauges(a)
-        xs = []
-        try:
-            for _ in range(50):
-                x = srv.connect()
-                xs.append(x)
-                assert x.call("version").startswith("VERSION ")
-            g1 = gauges(a)
-            assert g1["response_obj_count"] >= 1
-            assert g1["response_obj_count"] <= g0["response_obj_count"] + 4
-            assert g1["response_obj_bytes"] <= (g0["response_obj_bytes"] +
-                                                4 * 16384)
-        finally:
-            for x in xs:
-                x.close()
+    g0, g1 = gauges_around_idle_clients(start_server("-t", "4"))
+    assert g1["response_obj_count"] >= 1
+    assert g1["response_obj_count"] <= g0["response_obj_count"] + 4
+    assert g1["response_obj_bytes"] <= g0["response_obj_bytes"] + 4 * 16384
 
 
 @pytest.mark.memoria_only

@@ -455,6 +455,15 @@ pooled_queue(struct pooled *pd, struct outq *q)
     outq_set_pool(q, &pd->pool);
 }
 
+/* Empties the pool (its queues gone): every gauge is back to zero. */
+static void
+pooled_drain(struct pooled *pd)
+{
+    outq_pool_drain(&pd->pool);
+    assert_int_equal(atomic_load(&pd->count), 0);
+    assert_int_equal(atomic_load(&pd->bytes), 0);
+}
+
 /* Queues and sends one small reply, leaving q drained. */
 static void
 reply(struct outq *q, const char *s)
@@ -562,9 +571,7 @@ a_block_larger_than_standard_is_never_pooled(void **state)
     assert_non_null(pd.pool.hot);
     assert_true(q.tail->cap >= sizeof(big));
     outq_deinit(&q);
-    outq_pool_drain(&pd.pool);
-    assert_int_equal(atomic_load(&pd.count), 0);
-    assert_int_equal(atomic_load(&pd.bytes), 0);
+    pooled_drain(&pd);
 }
 
 static void
@@ -591,9 +598,7 @@ a_detached_queue_neither_takes_from_nor_gives_to_the_pool(void **state)
     assert_int_equal(atomic_load(&pd.count), 2);
     outq_deinit(&q);
     outq_deinit(&other);
-    outq_pool_drain(&pd.pool);
-    assert_int_equal(atomic_load(&pd.count), 0);
-    assert_int_equal(atomic_load(&pd.bytes), 0);
+    pooled_drain(&pd);
 }
 
 static void
@@ -625,9 +630,7 @@ a_pooled_queue_gives_emptied_blocks_to_the_pool_as_they_are_sent(void **state)
     assert_int_equal(atomic_load(&pd.count), 1); /* the hot one */
     assert_int_equal(atomic_load(&pd.bytes), 2 * OUTQ_BLOCK_SIZE);
     outq_deinit(&q);
-    outq_pool_drain(&pd.pool);
-    assert_int_equal(atomic_load(&pd.count), 0);
-    assert_int_equal(atomic_load(&pd.bytes), 0);
+    pooled_drain(&pd);
 }
 
 static void
@@ -655,9 +658,7 @@ an_unpooled_queue_keeps_its_spare_until_attached_and_idle(void **state)
     assert_int_equal(atomic_load(&pd.count), 1);
     assert_int_equal(atomic_load(&pd.bytes), OUTQ_BLOCK_SIZE);
     outq_deinit(&q);
-    outq_pool_drain(&pd.pool);
-    assert_int_equal(atomic_load(&pd.count), 0);
-    assert_int_equal(atomic_load(&pd.bytes), 0);
+    pooled_drain(&pd);
 }
 
 int
